@@ -1,0 +1,354 @@
+"""What the decorators record: workflow and activity definitions.
+
+``@workflow.defn`` and ``@activity.defn`` attach a frozen definition to the class or function
+they decorate; everything else (the client, the worker, the runtime) reads definitions through
+:func:`workflow_definition` and :func:`activity_definition`, which accept the decorated object,
+a method of it, or the definition itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from aioswf.exceptions import DefinitionError
+from aioswf.options import ActivityOptions, ChildPolicy, RetryPolicy, WorkflowOptions
+
+_WORKFLOW_ATTR = "__aioswf_workflow__"
+_RUN_ATTR = "__aioswf_run__"
+_SIGNAL_ATTR = "__aioswf_signal__"
+_ACTIVITY_ATTR = "__aioswf_activity__"
+_OWNER_ATTR = "__aioswf_owner__"
+
+DEFAULT_VERSION = "1"
+
+DEFAULT_WORKFLOW_OPTIONS = WorkflowOptions(
+    execution_start_to_close_timeout=timedelta(days=365),
+    task_start_to_close_timeout=timedelta(seconds=30),
+    child_policy=ChildPolicy.TERMINATE,
+)
+"""What a workflow type gets when neither its decorator nor the start call says otherwise.
+
+SWF needs an execution timeout (it allows no more than a year) and a decision-task timeout;
+30 seconds bounds how long a crashed decider delays an execution.
+"""
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowDefinition:
+    """A workflow type: its SWF name and version, its class, run method, signals and defaults."""
+
+    name: str
+    version: str
+    cls: type[Any]
+    run_method: str
+    signals: dict[str, str] = field(default_factory=dict)
+    options: WorkflowOptions = field(default_factory=WorkflowOptions)
+    register: bool = True
+
+    @property
+    def type_key(self) -> str:
+        """``name/version``, as logs and errors show a type."""
+        return f"{self.name}/{self.version}"
+
+    @property
+    def run_fn(self) -> Callable[..., Any]:
+        """The unbound run method, typed by its annotations."""
+        fn: Callable[..., Any] = getattr(self.cls, self.run_method)
+        return fn
+
+    def swf_type(self) -> dict[str, str]:
+        """The ``workflowType`` structure of SWF."""
+        return {"name": self.name, "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityDefinition:
+    """An activity type: SWF name and version, the callable, and its defaults."""
+
+    name: str
+    version: str
+    fn: Callable[..., Any]
+    options: ActivityOptions = field(default_factory=ActivityOptions)
+    register: bool = True
+    auto_heartbeat: bool = False
+
+    @property
+    def type_key(self) -> str:
+        """``name/version``, as logs and errors show a type."""
+        return f"{self.name}/{self.version}"
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the callable is a coroutine function (else it runs in a thread pool)."""
+        return inspect.iscoroutinefunction(self.fn)
+
+    def swf_type(self) -> dict[str, str]:
+        """The ``activityType`` structure of SWF."""
+        return {"name": self.name, "version": self.version}
+
+
+# --- workflow decorators --------------------------------------------------------------------
+
+
+def workflow_defn(
+    cls: type[T] | None = None,
+    *,
+    name: str | None = None,
+    version: str = DEFAULT_VERSION,
+    register: bool = True,
+    task_list: str | None = None,
+    execution_start_to_close_timeout: timedelta | None = None,
+    task_start_to_close_timeout: timedelta | None = None,
+    child_policy: ChildPolicy | None = None,
+    task_priority: int | None = None,
+    lambda_role: str | None = None,
+    description: str | None = None,
+) -> Any:
+    """Declare a workflow class; see :func:`aioswf.workflow.defn`."""
+    options = WorkflowOptions(
+        task_list=task_list,
+        execution_start_to_close_timeout=execution_start_to_close_timeout,
+        task_start_to_close_timeout=task_start_to_close_timeout,
+        child_policy=ChildPolicy(child_policy) if child_policy is not None else None,
+        task_priority=task_priority,
+        lambda_role=lambda_role,
+        description=description,
+    )
+    options.swf_timeouts()  # reject bad durations at import time, not at the first start
+
+    def decorate(target: type[T]) -> type[T]:
+        if not inspect.isclass(target):
+            raise DefinitionError(f"@workflow.defn decorates a class, not {target!r}")
+        definition = WorkflowDefinition(
+            name=name or target.__name__,
+            version=_check_version(version, target.__qualname__),
+            cls=target,
+            run_method=_find_run_method(target),
+            signals=_find_signals(target),
+            options=options,
+            register=register,
+        )
+        setattr(target, _WORKFLOW_ATTR, definition)
+        # Methods remember their class, so that `client.start_workflow(Order.run)` and
+        # `handle.signal(Order.approve)` find the definition even for classes in functions.
+        for attr in (definition.run_method, *definition.signals.values()):
+            member = vars(target).get(attr)
+            if member is not None:
+                setattr(member, _OWNER_ATTR, target)
+        return target
+
+    return decorate(cls) if cls is not None else decorate
+
+
+def workflow_run(fn: F) -> F:
+    """Mark the coroutine method that runs the workflow; see :func:`aioswf.workflow.run`."""
+    if not inspect.iscoroutinefunction(fn):
+        raise DefinitionError(
+            f"@workflow.run needs an 'async def' method; {fn.__qualname__} is not"
+        )
+    setattr(fn, _RUN_ATTR, True)
+    return fn
+
+
+def workflow_signal(fn: F | None = None, *, name: str | None = None) -> Any:
+    """Mark a signal handler; see :func:`aioswf.workflow.signal`."""
+
+    def decorate(target: F) -> F:
+        setattr(target, _SIGNAL_ATTR, name or target.__name__)
+        return target
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _find_run_method(cls: type[Any]) -> str:
+    runs = [n for n, member in _members(cls) if getattr(member, _RUN_ATTR, False)]
+    if len(runs) != 1:
+        found = ", ".join(runs) or "none"
+        raise DefinitionError(
+            f"workflow class {cls.__qualname__} needs exactly one @workflow.run method; "
+            f"found {found}"
+        )
+    return runs[0]
+
+
+def _find_signals(cls: type[Any]) -> dict[str, str]:
+    signals: dict[str, str] = {}
+    for attr, member in _members(cls):
+        signal_name = getattr(member, _SIGNAL_ATTR, None)
+        if signal_name is None:
+            continue
+        if signal_name in signals:
+            raise DefinitionError(
+                f"workflow class {cls.__qualname__} has two handlers for signal {signal_name!r}: "
+                f"{signals[signal_name]} and {attr}"
+            )
+        signals[signal_name] = attr
+    return signals
+
+
+def _members(cls: type[Any]) -> list[tuple[str, Any]]:
+    seen: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        seen.update(vars(klass))
+    return list(seen.items())
+
+
+# --- activity decorators --------------------------------------------------------------------
+
+
+def activity_defn(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    version: str = DEFAULT_VERSION,
+    register: bool = True,
+    auto_heartbeat: bool = False,
+    task_list: str | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    task_priority: int | None = None,
+    retry_policy: RetryPolicy | None = None,
+    description: str | None = None,
+) -> Any:
+    """Declare an activity; see :func:`aioswf.activity.defn`."""
+    options = ActivityOptions(
+        task_list=task_list,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        task_priority=task_priority,
+        retry_policy=retry_policy,
+        description=description,
+    )
+    options.swf_timeouts()
+
+    def decorate(target: F) -> F:
+        if not callable(target) or inspect.isclass(target):
+            raise DefinitionError(f"@activity.defn decorates a function or method, not {target!r}")
+        definition = ActivityDefinition(
+            name=name or _default_activity_name(target),
+            version=_check_version(version, target.__qualname__),
+            fn=target,
+            options=options,
+            register=register,
+            auto_heartbeat=auto_heartbeat,
+        )
+        setattr(target, _ACTIVITY_ATTR, definition)
+        return target
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def activity_defaults(
+    *,
+    name_prefix: str | None = None,
+    version: str | None = None,
+    options: ActivityOptions | None = None,
+) -> Callable[[type[T]], type[T]]:
+    """Give the ``@activity.defn`` methods of a class shared defaults.
+
+    A method's own settings win over the class's. ``name_prefix`` replaces the class name in
+    the methods' default names (``"Payments.refund"`` by default).
+    """
+
+    def decorate(cls: type[T]) -> type[T]:
+        for attr, member in vars(cls).items():
+            definition: ActivityDefinition | None = getattr(member, _ACTIVITY_ATTR, None)
+            if definition is None:
+                continue
+            changes: dict[str, Any] = {
+                "options": (options or ActivityOptions()).merged(definition.options)
+            }
+            if name_prefix is not None and definition.name == _default_activity_name(member):
+                changes["name"] = f"{name_prefix}{attr}"
+            if version is not None and definition.version == DEFAULT_VERSION:
+                changes["version"] = version
+            setattr(member, _ACTIVITY_ATTR, dataclasses.replace(definition, **changes))
+        return cls
+
+    return decorate
+
+
+def _default_activity_name(fn: Callable[..., Any]) -> str:
+    # A method is named after its class too, so that two classes' "run" methods differ.
+    qualname: str = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
+    return ".".join(qualname.split(".<locals>.")[-1].split(".")[-2:])
+
+
+def _check_version(version: str, where: str) -> str:
+    if not isinstance(version, str) or not version or len(version) > 64:
+        raise DefinitionError(
+            f"{where}: version must be a non-empty string of at most 64 characters"
+        )
+    return version
+
+
+# --- lookups ----------------------------------------------------------------------------------
+
+
+def workflow_definition(obj: Any) -> WorkflowDefinition:
+    """The definition behind a workflow class, one of its methods, or a definition.
+
+    Raises:
+        DefinitionError: if ``obj`` is not a ``@workflow.defn`` class or one of its methods.
+    """
+    if isinstance(obj, WorkflowDefinition):
+        return obj
+    owner = obj if inspect.isclass(obj) else _owning_class(obj)
+    definition = getattr(owner, _WORKFLOW_ATTR, None) if owner is not None else None
+    if not isinstance(definition, WorkflowDefinition) or definition.cls is not owner:
+        raise DefinitionError(
+            f"{obj!r} is not a workflow: decorate its class with @workflow.defn "
+            "and its entry point with @workflow.run"
+        )
+    return definition
+
+
+def activity_definition(obj: Any) -> ActivityDefinition:
+    """The definition behind an ``@activity.defn`` function or method, bound or not.
+
+    A bound method gives a definition whose ``fn`` is bound to its instance.
+
+    Raises:
+        DefinitionError: if ``obj`` was not decorated with ``@activity.defn``.
+    """
+    if isinstance(obj, ActivityDefinition):
+        return obj
+    definition = getattr(obj, _ACTIVITY_ATTR, None)
+    if not isinstance(definition, ActivityDefinition):
+        raise DefinitionError(f"{obj!r} is not an activity: decorate it with @activity.defn")
+    if inspect.ismethod(obj):
+        return dataclasses.replace(definition, fn=obj)
+    return definition
+
+
+def _owning_class(fn: Any) -> type[Any] | None:
+    if inspect.ismethod(fn):
+        return fn.__self__ if inspect.isclass(fn.__self__) else type(fn.__self__)
+    owner = getattr(fn, _OWNER_ATTR, None)
+    return owner if inspect.isclass(owner) else None
+
+
+def signal_name(obj: Any) -> str:
+    """The SWF signal name of a ``@workflow.signal`` method, or ``obj`` itself if a string.
+
+    Raises:
+        DefinitionError: if ``obj`` is neither.
+    """
+    if isinstance(obj, str):
+        return obj
+    name = getattr(obj, _SIGNAL_ATTR, None)
+    if not isinstance(name, str):
+        raise DefinitionError(f"{obj!r} is not a signal: decorate it with @workflow.signal")
+    return name

@@ -1,0 +1,220 @@
+"""The aiobotocore client behind every SWF call, with its lifecycle and retries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import random
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import botocore.exceptions
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession, get_session
+from botocore import xform_name
+
+from aioswf import exceptions as exc
+from aioswf._transport.faults import RETRYABLE, map_error
+
+logger = logging.getLogger(__name__)
+
+LONG_POLL_SECONDS = 60.0
+"""How long SWF holds a poll open; the read timeout must outlast it."""
+
+_LOCAL_CREDENTIALS = ("aioswf-local", "aioswf-local")
+_LOCAL_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOptions:
+    """Back-off with full jitter for throttled and transient failures.
+
+    Attributes:
+        max_attempts: attempts in all, the first included.
+        base_delay: seconds; the n-th retry waits up to ``base_delay * 2**n``…
+        max_delay: …but never more than this.
+    """
+
+    max_attempts: int = 8
+    base_delay: float = 0.05
+    max_delay: float = 5.0
+
+    def delay(self, retry: int) -> float:
+        """A random delay before retry number ``retry`` (1-based)."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**retry))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOptions:
+    """Where SWF is and how to reach it.
+
+    Everything left ``None`` comes from the usual AWS chain (environment, shared config,
+    instance role); ``AWS_ENDPOINT_URL_SWF`` and ``AWS_ENDPOINT_URL`` are honoured. A loopback
+    endpoint with no credentials configured gets placeholder ones, since the local service
+    does not check signatures.
+
+    Attributes:
+        endpoint_url: e.g. ``http://127.0.0.1:8042`` for ``aioswf dev``.
+        region_name: the AWS region.
+        profile: a profile of the shared AWS config.
+        max_pool_connections: concurrent HTTP connections; size it to the pollers sharing it.
+        connect_timeout: seconds to open a connection.
+        read_timeout: seconds to wait for an answer; longer than SWF's 60 s long poll.
+        retry: back-off for throttling and transient faults.
+    """
+
+    endpoint_url: str | None = None
+    region_name: str | None = None
+    profile: str | None = None
+    max_pool_connections: int = 32
+    connect_timeout: float = 10.0
+    read_timeout: float = LONG_POLL_SECONDS + 10.0
+    retry: RetryOptions = RetryOptions()
+
+    def effective_endpoint(self) -> str | None:
+        """The endpoint in use, from the argument or the environment."""
+        return (
+            self.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_SWF")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
+
+
+def _is_loopback(url: str | None) -> bool:
+    if not url:
+        return False
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Transport:
+    """An open aiobotocore SWF client; ``call`` sends one operation with retries.
+
+    Use as an async context manager, or ``open()``/``close()``. Safe to share between any
+    number of tasks of one event loop.
+    """
+
+    def __init__(
+        self, options: ConnectionOptions | None = None, *, session: AioSession | None = None
+    ):
+        self.options = options or ConnectionOptions()
+        self._session = session
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._client: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether ``open()`` has run and ``close()`` has not."""
+        return self._client is not None
+
+    async def open(self) -> None:
+        """Create the HTTP client. Calling it on an open transport does nothing."""
+        if self._client is not None:
+            return
+        options = self.options
+        session = self._session or get_session()
+        if options.profile:
+            session.set_config_variable("profile", options.profile)
+        endpoint = options.effective_endpoint()
+        kwargs: dict[str, Any] = {
+            "endpoint_url": endpoint,
+            "region_name": options.region_name or session.get_config_variable("region"),
+            "config": AioConfig(
+                max_pool_connections=options.max_pool_connections,
+                connect_timeout=options.connect_timeout,
+                read_timeout=options.read_timeout,
+                retries={"total_max_attempts": 1},  # our own back-off, in `call`
+            ),
+        }
+        if _is_loopback(endpoint):
+            kwargs["region_name"] = kwargs["region_name"] or _LOCAL_REGION
+            if await session.get_credentials() is None:
+                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = _LOCAL_CREDENTIALS
+        stack = contextlib.AsyncExitStack()
+        try:
+            self._client = await stack.enter_async_context(session.create_client("swf", **kwargs))
+        except botocore.exceptions.NoRegionError as error:
+            await stack.aclose()
+            mapped = map_error(error, "connect", {})
+            assert mapped is not None
+            raise mapped from error
+        self._stack = stack
+        logger.debug("SWF client open (endpoint %s)", endpoint or "from the AWS chain")
+
+    async def close(self) -> None:
+        """Close the HTTP client. Idempotent."""
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def __aenter__(self) -> Transport:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def call(
+        self, operation: str, params: Mapping[str, Any], *, retry: bool = True
+    ) -> dict[str, Any]:
+        """Send ``operation`` (SWF's name, e.g. ``"StartWorkflowExecution"``) with ``params``.
+
+        Throttling and transient faults are retried with jittered back-off; every other fault,
+        and the last retryable one, is raised as its aioswf exception.
+
+        Raises:
+            aioswf.exceptions.ServiceError: the mapped fault.
+            aioswf.exceptions.WorkerError: if the transport is not open.
+        """
+        if self._client is None:
+            raise exc.WorkerError(f"{operation}: the SWF client is not open; use 'async with'")
+        method = getattr(self._client, xform_name(operation))
+        attempts = self.options.retry.max_attempts if retry else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response: dict[str, Any] = await method(**params)
+            except Exception as error:
+                mapped = map_error(error, operation, params)
+                if not isinstance(mapped, exc.ServiceError):
+                    raise
+                if type(mapped) not in RETRYABLE or attempt == attempts:
+                    if type(mapped) in RETRYABLE and attempts > 1:
+                        mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts)",)
+                    raise mapped from error
+                delay = self.options.retry.delay(attempt)
+                logger.warning(
+                    "%s failed (%s); retry %d of %d in %.2fs",
+                    operation,
+                    mapped.code,
+                    attempt,
+                    attempts - 1,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+            else:
+                response.pop("ResponseMetadata", None)
+                return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def pages(
+        self, operation: str, params: Mapping[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every page of a paged operation, following ``nextPageToken`` at once."""
+        request = dict(params)
+        while True:
+            page = await self.call(operation, request)
+            yield page
+            token = page.get("nextPageToken")
+            if not token:
+                return
+            request["nextPageToken"] = token

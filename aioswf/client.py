@@ -1,0 +1,619 @@
+"""The client: register, start, signal, cancel, terminate, describe and follow executions.
+
+Example:
+    >>> async with Client(domain="shop") as client:  # doctest: +SKIP
+    ...     handle = await client.start_workflow(Order.run, "o-1", workflow_id="order-o-1",
+    ...                                          task_list="orders")
+    ...     print(await handle.result())
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, Generic, TypeVar, overload
+
+from aiobotocore.session import AioSession
+
+from aioswf import exceptions as exc
+from aioswf._definitions import (
+    DEFAULT_WORKFLOW_OPTIONS,
+    ActivityDefinition,
+    WorkflowDefinition,
+    activity_definition,
+    signal_name,
+    workflow_definition,
+)
+from aioswf._failure import Failure
+from aioswf._transport import ConnectionOptions, Transport
+from aioswf.converter import (
+    MAX_DATA_LENGTH,
+    MAX_HEARTBEAT_DETAILS_LENGTH,
+    MAX_REASON_LENGTH,
+    DataConverter,
+    check_size,
+)
+from aioswf.executions import (
+    ExecutionCount,
+    ExecutionFilter,
+    WorkflowDescription,
+    WorkflowExecutionInfo,
+)
+from aioswf.options import ChildPolicy, WorkflowOptions, swf_task_list
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+_RESULT_POLL_START = 0.05
+_RESULT_POLL_MAX = 2.0
+
+
+def default_identity() -> str:
+    """``pid@host``, as SWF shows which worker took a task."""
+    return f"{os.getpid()}@{socket.gethostname()}"[:256]
+
+
+class Client:
+    """A connection to one SWF domain.
+
+    Args:
+        domain: the SWF domain everything happens in.
+        endpoint_url: SWF's endpoint, e.g. the local service's; default from the AWS chain.
+        region_name: the AWS region; default from the AWS chain.
+        connection: the rest of the connection settings (pool size, timeouts, retries).
+        converter: how payloads are encoded; JSON by default.
+        identity: how this process names itself to SWF; ``pid@host`` by default.
+        auto_register: register the domain and types on first use when they are missing.
+        session: an aiobotocore session to create the client from.
+    """
+
+    def __init__(
+        self,
+        domain: str,
+        *,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        connection: ConnectionOptions | None = None,
+        converter: DataConverter | None = None,
+        identity: str | None = None,
+        auto_register: bool = True,
+        session: AioSession | None = None,
+    ) -> None:
+        base = connection or ConnectionOptions()
+        options = ConnectionOptions(
+            endpoint_url=endpoint_url or base.endpoint_url,
+            region_name=region_name or base.region_name,
+            profile=base.profile,
+            max_pool_connections=base.max_pool_connections,
+            connect_timeout=base.connect_timeout,
+            read_timeout=base.read_timeout,
+            retry=base.retry,
+        )
+        self.domain = domain
+        self.transport = Transport(options, session=session)
+        self.converter = converter or DataConverter()
+        self.identity = identity or default_identity()
+        self.auto_register = auto_register
+        self._registered: set[tuple[str, str, str]] = set()
+        self._register_lock = asyncio.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the connection. ``async with`` does it for you."""
+        await self.transport.open()
+
+    async def close(self) -> None:
+        """Close the connection. Idempotent."""
+        await self.transport.close()
+
+    async def __aenter__(self) -> Client:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Send any SWF operation in this client's domain (``domain`` is filled in)."""
+        if "domain" not in params and operation not in _NO_DOMAIN:
+            params["domain"] = self.domain
+        return await self.transport.call(operation, params)
+
+    # --- registration ----------------------------------------------------------------------
+
+    async def register_domain(
+        self, *, retention: timedelta = timedelta(days=7), description: str | None = None
+    ) -> bool:
+        """Register this client's domain; ``False`` if it already exists (not an error)."""
+        params: dict[str, Any] = {
+            "name": self.domain,
+            "workflowExecutionRetentionPeriodInDays": str(
+                max(int(retention.total_seconds() // 86400), 0)
+            ),
+        }
+        if description:
+            params["description"] = description
+        try:
+            await self.transport.call("RegisterDomain", params)
+        except exc.DomainAlreadyExistsError:
+            return False
+        logger.info("registered domain %r", self.domain)
+        return True
+
+    async def register_workflow_type(
+        self, workflow: Any, *, default_task_list: str | None = None
+    ) -> bool:
+        """Register a workflow type with its defaults; ``False`` if it already exists."""
+        definition = workflow_definition(workflow)
+        options = DEFAULT_WORKFLOW_OPTIONS.merged(definition.options)
+        params: dict[str, Any] = {
+            "domain": self.domain,
+            "name": definition.name,
+            "version": definition.version,
+            **{f"default{k[0].upper()}{k[1:]}": v for k, v in options.swf_timeouts().items()},
+        }
+        _put(params, "defaultTaskList", swf_task_list(options.task_list or default_task_list))
+        _put(params, "defaultChildPolicy", options.child_policy and str(options.child_policy))
+        _put(params, "defaultTaskPriority", _priority(options.task_priority))
+        _put(params, "defaultLambdaRole", options.lambda_role)
+        _put(params, "description", options.description)
+        return await self._register_type("RegisterWorkflowType", params)
+
+    async def register_activity_type(
+        self, activity: Any, *, default_task_list: str | None = None
+    ) -> bool:
+        """Register an activity type with its defaults; ``False`` if it already exists."""
+        definition = activity_definition(activity)
+        options = definition.options
+        params: dict[str, Any] = {
+            "domain": self.domain,
+            "name": definition.name,
+            "version": definition.version,
+            **{f"defaultTask{k[0].upper()}{k[1:]}": v for k, v in options.swf_timeouts().items()},
+        }
+        _put(params, "defaultTaskList", swf_task_list(options.task_list or default_task_list))
+        _put(params, "defaultTaskPriority", _priority(options.task_priority))
+        _put(params, "description", options.description)
+        return await self._register_type("RegisterActivityType", params)
+
+    async def _register_type(self, operation: str, params: dict[str, Any]) -> bool:
+        try:
+            await self.transport.call(operation, params)
+        except exc.TypeAlreadyExistsError:
+            return False
+        logger.info("%s %s/%s", operation, params["name"], params["version"])
+        return True
+
+    async def ensure_registered(
+        self,
+        *,
+        workflows: Sequence[WorkflowDefinition] = (),
+        activities: Sequence[ActivityDefinition] = (),
+        task_list: str | None = None,
+    ) -> None:
+        """Register the domain and the given types once per client, if ``auto_register``."""
+        if not self.auto_register:
+            return
+        async with self._register_lock:
+            if ("domain", self.domain, "") not in self._registered:
+                try:
+                    await self.transport.call("DescribeDomain", {"name": self.domain})
+                except exc.UnknownResourceError:
+                    await self.register_domain()
+                self._registered.add(("domain", self.domain, ""))
+            for wf in workflows:
+                if wf.register and ("workflow", wf.name, wf.version) not in self._registered:
+                    await self.register_workflow_type(wf, default_task_list=task_list)
+                    self._registered.add(("workflow", wf.name, wf.version))
+            for act in activities:
+                if act.register and ("activity", act.name, act.version) not in self._registered:
+                    await self.register_activity_type(act, default_task_list=task_list)
+                    self._registered.add(("activity", act.name, act.version))
+
+    # --- executions ------------------------------------------------------------------------
+
+    @overload
+    async def start_workflow(
+        self,
+        workflow: Callable[..., Awaitable[R]],
+        *args: Any,
+        workflow_id: str,
+        task_list: str | None = None,
+        tags: Sequence[str] = (),
+        options: WorkflowOptions | None = None,
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    async def start_workflow(
+        self,
+        workflow: type[Any] | WorkflowDefinition,
+        *args: Any,
+        workflow_id: str,
+        task_list: str | None = None,
+        tags: Sequence[str] = (),
+        options: WorkflowOptions | None = None,
+    ) -> WorkflowHandle[Any]: ...
+
+    async def start_workflow(
+        self,
+        workflow: Any,
+        *args: Any,
+        workflow_id: str,
+        task_list: str | None = None,
+        tags: Sequence[str] = (),
+        options: WorkflowOptions | None = None,
+    ) -> WorkflowHandle[Any]:
+        """Start an execution of ``workflow`` (its class or its run method) with ``args``.
+
+        Args:
+            workflow: the ``@workflow.defn`` class or its ``@workflow.run`` method.
+            *args: the run method's arguments.
+            workflow_id: the execution's id, unique among open executions in the domain.
+            task_list: where its decision tasks go; default from the workflow type.
+            tags: up to five tags for list filters.
+            options: overrides of the workflow type's defaults.
+
+        Raises:
+            WorkflowAlreadyStartedError: an open execution already has ``workflow_id``.
+            PayloadTooLargeError: the encoded arguments are over SWF's limit; nothing is sent.
+            PayloadConversionError: the arguments do not fit the run method's signature.
+        """
+        definition = workflow_definition(workflow)
+        _check_arguments(definition, args)
+        input_ = check_size("input", self.converter.encode_args(args))
+        merged = DEFAULT_WORKFLOW_OPTIONS.merged(definition.options).merged(options)
+        chosen_task_list = task_list or merged.task_list
+        if chosen_task_list is None:
+            raise ValueError(
+                f"start_workflow({definition.type_key}): no task list; pass task_list= or set "
+                "one on @workflow.defn"
+            )
+        await self.ensure_registered(workflows=[definition], task_list=chosen_task_list)
+        params: dict[str, Any] = {
+            "domain": self.domain,
+            "workflowId": workflow_id,
+            "workflowType": definition.swf_type(),
+            "taskList": {"name": chosen_task_list},
+            "childPolicy": str(merged.child_policy or ChildPolicy.TERMINATE),
+            **merged.swf_timeouts(),
+        }
+        _put(params, "input", input_)
+        _put(params, "tagList", list(tags) or None)
+        _put(params, "taskPriority", _priority(merged.task_priority))
+        _put(params, "lambdaRole", merged.lambda_role)
+        response = await self.transport.call("StartWorkflowExecution", params)
+        run_id: str = response["runId"]
+        logger.info("started %s workflow_id=%s run_id=%s", definition.type_key, workflow_id, run_id)
+        return WorkflowHandle(self, workflow_id, first_run_id=run_id, result_fn=definition.run_fn)
+
+    def get_workflow_handle(
+        self,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        workflow: Callable[..., Awaitable[R]] | None = None,
+    ) -> WorkflowHandle[R]:
+        """A handle on an existing execution; ``workflow`` (its run method) types the result.
+
+        Without ``run_id`` the handle acts on the execution's current run.
+        """
+        result_fn = workflow_definition(workflow).run_fn if workflow is not None else None
+        return WorkflowHandle(self, workflow_id, run_id=run_id, result_fn=result_fn)
+
+    def get_async_activity_handle(self, task_token: str) -> AsyncActivityHandle:
+        """A handle to finish an activity that called ``activity.raise_complete_async()``."""
+        return AsyncActivityHandle(self, task_token)
+
+    # --- visibility ------------------------------------------------------------------------
+
+    async def list_open_workflows(
+        self,
+        filter: ExecutionFilter | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> AsyncIterator[WorkflowExecutionInfo]:
+        """Open executions matching ``filter``, newest first, across all pages."""
+        async for info in self._list("ListOpenWorkflowExecutions", filter, False, page_size):
+            yield info
+
+    async def list_closed_workflows(
+        self,
+        filter: ExecutionFilter | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> AsyncIterator[WorkflowExecutionInfo]:
+        """Closed executions matching ``filter``, newest first, across all pages."""
+        async for info in self._list("ListClosedWorkflowExecutions", filter, True, page_size):
+            yield info
+
+    async def _list(
+        self, operation: str, filter_: ExecutionFilter | None, closed: bool, page_size: int | None
+    ) -> AsyncIterator[WorkflowExecutionInfo]:
+        params = {"domain": self.domain, **(filter_ or ExecutionFilter()).to_swf(closed=closed)}
+        _put(params, "maximumPageSize", page_size)
+        async for page in self.transport.pages(operation, params):
+            for info in page.get("executionInfos", ()):
+                yield WorkflowExecutionInfo.from_swf(info)
+
+    async def count_open_workflows(self, filter: ExecutionFilter | None = None) -> ExecutionCount:
+        """How many open executions match ``filter``."""
+        return await self._count("CountOpenWorkflowExecutions", filter, closed=False)
+
+    async def count_closed_workflows(self, filter: ExecutionFilter | None = None) -> ExecutionCount:
+        """How many closed executions match ``filter``."""
+        return await self._count("CountClosedWorkflowExecutions", filter, closed=True)
+
+    async def _count(
+        self, operation: str, filter_: ExecutionFilter | None, *, closed: bool
+    ) -> ExecutionCount:
+        params = {"domain": self.domain, **(filter_ or ExecutionFilter()).to_swf(closed=closed)}
+        response = await self.transport.call(operation, params)
+        return ExecutionCount(response["count"], bool(response.get("truncated", False)))
+
+
+_NO_DOMAIN = frozenset(
+    {
+        "RegisterDomain",
+        "DescribeDomain",
+        "DeprecateDomain",
+        "UndeprecateDomain",
+        "ListDomains",
+        "RespondDecisionTaskCompleted",
+        "RecordActivityTaskHeartbeat",
+        "RespondActivityTaskCompleted",
+        "RespondActivityTaskFailed",
+        "RespondActivityTaskCanceled",
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+    }
+)
+
+
+def _check_arguments(definition: WorkflowDefinition, args: Sequence[Any]) -> None:
+    try:
+        inspect.signature(definition.run_fn).bind(None, *args)
+    except TypeError as error:
+        raise exc.PayloadConversionError(
+            f"arguments for {definition.cls.__qualname__}.{definition.run_method} do not fit "
+            f"its signature: {error}"
+        ) from None
+
+
+def _put(params: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        params[key] = value
+
+
+def _priority(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+_CLOSE_EVENTS = frozenset(
+    {
+        "WorkflowExecutionCompleted",
+        "WorkflowExecutionFailed",
+        "WorkflowExecutionCanceled",
+        "WorkflowExecutionTerminated",
+        "WorkflowExecutionTimedOut",
+        "WorkflowExecutionContinuedAsNew",
+    }
+)
+
+
+class WorkflowHandle(Generic[R]):
+    """A handle on one workflow execution (its id, and the run it started with).
+
+    Signals, cancel and terminate go to the execution's current run unless the handle was made
+    for a given run; ``result()`` follows continue-as-new from the first run to the last.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        first_run_id: str | None = None,
+        result_fn: Callable[..., Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.first_run_id = first_run_id or run_id
+        self._result_fn = result_fn
+
+    def __repr__(self) -> str:
+        return f"WorkflowHandle(workflow_id={self.workflow_id!r}, run_id={self.first_run_id!r})"
+
+    def _target(self) -> dict[str, Any]:
+        target = {"domain": self.client.domain, "workflowId": self.workflow_id}
+        _put(target, "runId", self.run_id)
+        return target
+
+    async def signal(self, signal: Callable[..., Any] | str, *args: Any) -> None:
+        """Send a signal: a ``@workflow.signal`` method (or its name) and its arguments."""
+        name = signal_name(signal)
+        params = self._target() | {"signalName": name}
+        _put(
+            params,
+            "input",
+            check_size(f"input of signal {name!r}", self.client.converter.encode_args(args)),
+        )
+        await self.client.transport.call("SignalWorkflowExecution", params)
+
+    async def cancel(self) -> None:
+        """Ask the execution to cancel; the workflow sees ``asyncio.CancelledError``."""
+        await self.client.transport.call("RequestCancelWorkflowExecution", self._target())
+
+    async def terminate(
+        self,
+        reason: str | None = None,
+        *,
+        details: str | None = None,
+        child_policy: ChildPolicy | None = None,
+    ) -> None:
+        """End the execution at once, without its code running; children follow ``child_policy``."""
+        params = self._target()
+        _put(params, "reason", check_size("terminate reason", reason, MAX_REASON_LENGTH))
+        _put(params, "details", check_size("terminate details", details))
+        _put(params, "childPolicy", child_policy and str(child_policy))
+        await self.client.transport.call("TerminateWorkflowExecution", params)
+
+    async def describe(self) -> WorkflowDescription:
+        """Status, configuration, open counts and the latest execution context of the run."""
+        run_id = await self._run_id()
+        response = await self.client.transport.call(
+            "DescribeWorkflowExecution",
+            {
+                "domain": self.client.domain,
+                "execution": {"workflowId": self.workflow_id, "runId": run_id},
+            },
+        )
+        return WorkflowDescription.from_swf(response)
+
+    async def history(
+        self, *, reverse: bool = False, page_size: int | None = None, run_id: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The run's history events, as SWF returns them, paging with ``nextPageToken``."""
+        params: dict[str, Any] = {
+            "domain": self.client.domain,
+            "execution": {"workflowId": self.workflow_id, "runId": run_id or await self._run_id()},
+            "reverseOrder": reverse,
+        }
+        _put(params, "maximumPageSize", page_size)
+        async for page in self.client.transport.pages("GetWorkflowExecutionHistory", params):
+            for event in page.get("events", ()):
+                yield event
+
+    async def result(self, *, timeout: timedelta | None = None, follow_runs: bool = True) -> R:
+        """Wait for the execution to close and return its result.
+
+        Args:
+            timeout: give up after this long, with ``TimeoutError``.
+            follow_runs: follow continue-as-new to the final run (the default).
+
+        Raises:
+            WorkflowFailedError, WorkflowCanceledError, WorkflowTerminatedError,
+            WorkflowTimedOutError: how the execution ended otherwise.
+            TimeoutError: ``timeout`` passed first.
+        """
+        seconds = timeout.total_seconds() if timeout is not None else None
+        async with asyncio.timeout(seconds):
+            run_id = await self._run_id(first=True)
+            while True:
+                event = await self._wait_for_close(run_id)
+                if event["eventType"] != "WorkflowExecutionContinuedAsNew" or not follow_runs:
+                    result: R = self._outcome(run_id, event)
+                    return result
+                run_id = event["workflowExecutionContinuedAsNewEventAttributes"][
+                    "newExecutionRunId"
+                ]
+
+    async def _wait_for_close(self, run_id: str) -> dict[str, Any]:
+        # The last event tells whether the run closed; polling it with back-off costs one
+        # small call at a time, kept under SWF's per-execution history throttle.
+        delay = _RESULT_POLL_START
+        while True:
+            async for event in self.history(reverse=True, page_size=1, run_id=run_id):
+                if event["eventType"] in _CLOSE_EVENTS:
+                    return event
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, _RESULT_POLL_MAX)
+
+    def _outcome(self, run_id: str, event: dict[str, Any]) -> Any:
+        kind = event["eventType"]
+        ids = {"workflow_id": self.workflow_id, "run_id": run_id}
+        if kind == "WorkflowExecutionCompleted":
+            data = event["workflowExecutionCompletedEventAttributes"].get("result")
+            return self.client.converter.decode_result(self._result_fn, data)
+        if kind == "WorkflowExecutionFailed":
+            attrs = event["workflowExecutionFailedEventAttributes"]
+            failure = Failure.decode(attrs.get("reason"), attrs.get("details"))
+            raise exc.WorkflowFailedError(
+                **ids, reason=failure.type_name, message=failure.message, details=failure.details
+            )
+        if kind == "WorkflowExecutionCanceled":
+            details = event["workflowExecutionCanceledEventAttributes"].get("details")
+            raise exc.WorkflowCanceledError(**ids, details=details)
+        if kind == "WorkflowExecutionTerminated":
+            attrs = event["workflowExecutionTerminatedEventAttributes"]
+            raise exc.WorkflowTerminatedError(
+                **ids,
+                reason=attrs.get("reason"),
+                details=attrs.get("details"),
+                cause=attrs.get("cause"),
+            )
+        if kind == "WorkflowExecutionTimedOut":
+            timeout_type = event["workflowExecutionTimedOutEventAttributes"]["timeoutType"]
+            raise exc.WorkflowTimedOutError(**ids, timeout_type=timeout_type)
+        # Continued as new, and the caller asked not to follow: the run has no result.
+        return None
+
+    async def _run_id(self, *, first: bool = False) -> str:
+        """The run this handle acts on: its own, the first, or the current one."""
+        if self.run_id is not None:
+            return self.run_id
+        if first and self.first_run_id is not None:
+            return self.first_run_id
+        by_id = ExecutionFilter(workflow_id=self.workflow_id)
+        async for info in self.client.list_open_workflows(by_id, page_size=1):
+            return info.run_id
+        async for info in self.client.list_closed_workflows(by_id, page_size=1):
+            return info.run_id
+        raise exc.UnknownResourceError(
+            f"no execution with workflow id {self.workflow_id!r} in domain {self.client.domain!r}",
+            operation="ListWorkflowExecutions",
+            code="UnknownResourceFault",
+        )
+
+
+class AsyncActivityHandle:
+    """Finish, from anywhere, an activity that called ``activity.raise_complete_async()``."""
+
+    def __init__(self, client: Client, task_token: str) -> None:
+        self.client = client
+        self.task_token = task_token
+
+    async def heartbeat(self, details: Any = None) -> bool:
+        """Record a heartbeat; returns whether cancellation of the activity was requested."""
+        params = {"taskToken": self.task_token}
+        if details is not None:
+            text = self.client.converter.encode(details)
+            params["details"] = (
+                check_size("heartbeat details", text, MAX_HEARTBEAT_DETAILS_LENGTH) or ""
+            )
+        response = await self.client.transport.call("RecordActivityTaskHeartbeat", params)
+        return bool(response.get("cancelRequested", False))
+
+    async def complete(self, result: Any = None) -> None:
+        """Complete the activity with ``result``."""
+        params = {"taskToken": self.task_token}
+        _put(
+            params,
+            "result",
+            check_size("activity result", self.client.converter.encode_result(result)),
+        )
+        await self.client.transport.call("RespondActivityTaskCompleted", params)
+
+    async def fail(self, error: BaseException) -> None:
+        """Fail the activity with ``error``; the workflow sees its type name and message."""
+        reason, details = Failure.from_exception(error).encode(self.client.converter)
+        await self.client.transport.call(
+            "RespondActivityTaskFailed",
+            {"taskToken": self.task_token, "reason": reason, "details": details},
+        )
+
+    async def report_cancellation(self, details: str | None = None) -> None:
+        """Acknowledge a cancellation request: the activity ends as canceled."""
+        params = {"taskToken": self.task_token}
+        _put(params, "details", check_size("cancellation details", details, MAX_DATA_LENGTH))
+        await self.client.transport.call("RespondActivityTaskCanceled", params)

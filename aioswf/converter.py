@@ -1,0 +1,181 @@
+"""Payload conversion between Python values and SWF's string fields.
+
+Values travel as JSON. On the way out anything pydantic can serialise is accepted (scalars,
+lists, dicts, dataclasses, pydantic models, datetimes, enums…); on the way in a value is
+validated against the annotation of the parameter or return value it is meant for, so a
+dataclass or a pydantic model comes back as itself.
+
+Arguments are encoded as one JSON array. Input written by other tools may also be a JSON
+object, whose keys are then parameter names.
+
+SWF's size limits are checked here, before any request is sent.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pydantic
+import pydantic_core
+
+from aioswf.exceptions import PayloadConversionError, PayloadTooLargeError
+
+MAX_DATA_LENGTH = 32_768
+"""Input, result, details, control, signal input, execution context, marker details."""
+MAX_HEARTBEAT_DETAILS_LENGTH = 2_048
+"""Details of RecordActivityTaskHeartbeat."""
+MAX_REASON_LENGTH = 256
+"""Reasons of failures and terminations."""
+
+_TRUNCATION_MARK = "…[truncated]"
+
+
+def check_size(field: str, text: str | None, limit: int = MAX_DATA_LENGTH) -> str | None:
+    """Return ``text`` unchanged, or raise if SWF would refuse it.
+
+    Raises:
+        PayloadTooLargeError: naming the field, its size and the limit.
+    """
+    if text is not None and len(text) > limit:
+        raise PayloadTooLargeError(field, len(text), limit)
+    return text
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with a visible mark, for reports that must fit."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(_TRUNCATION_MARK)] + _TRUNCATION_MARK
+
+
+@functools.lru_cache(maxsize=1024)
+def _adapter(hint: Any) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(hint)
+
+
+def _adapter_for(hint: Any) -> pydantic.TypeAdapter[Any]:
+    try:
+        return _adapter(hint)
+    except TypeError:  # an unhashable annotation: build it each time
+        return pydantic.TypeAdapter(hint)
+
+
+class DataConverter:
+    """Turns values into SWF payload strings and back. Subclass it to change the format."""
+
+    def encode(self, value: Any) -> str:
+        """The JSON text of one value.
+
+        Raises:
+            PayloadConversionError: if the value cannot be represented as JSON.
+        """
+        try:
+            return pydantic_core.to_json(value).decode()
+        except pydantic_core.PydanticSerializationError as exc:
+            raise PayloadConversionError(
+                f"cannot encode a {type(value).__name__} as JSON: {exc}"
+            ) from exc
+
+    def decode(self, data: str | None, hint: Any = Any, *, what: str = "payload") -> Any:
+        """The value of JSON ``data``, validated against the annotation ``hint``.
+
+        Raises:
+            PayloadConversionError: naming ``what`` when the data is not JSON or does not fit.
+        """
+        if data is None or data == "":
+            return self._validate(None, hint, what)
+        try:
+            raw = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise PayloadConversionError(f"{what} is not valid JSON: {exc}") from exc
+        return self._validate(raw, hint, what)
+
+    def _validate(self, raw: Any, hint: Any, what: str) -> Any:
+        if hint is Any or hint is inspect.Parameter.empty:
+            return raw
+        try:
+            return _adapter_for(hint).validate_python(raw)
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(_describe(error) for error in exc.errors())
+            raise PayloadConversionError(
+                f"{what} does not fit {_type_name(hint)}: {problems}"
+            ) from exc
+
+    def encode_args(self, args: Sequence[Any]) -> str | None:
+        """The JSON array of ``args``; ``None`` when there are none (SWF's input is optional)."""
+        return self.encode(list(args)) if args else None
+
+    def decode_args(self, fn: Callable[..., Any], data: str | None) -> list[Any]:
+        """The positional arguments for ``fn`` from ``data``, each typed by its annotation.
+
+        ``fn`` is a plain function or a bound method (``self`` already bound).
+
+        Raises:
+            PayloadConversionError: naming the function and the parameter that did not fit.
+        """
+        where = _qualname(fn)
+        raw = self.decode(data, what=f"input of {where}")
+        if raw is None:
+            raw = []
+        signature, hints = _signature(fn)
+        try:
+            bound = signature.bind(*raw) if isinstance(raw, list) else signature.bind(**raw)
+        except (TypeError, AttributeError) as exc:
+            raise PayloadConversionError(
+                f"input of {where} does not fit its parameters {signature}: {exc}"
+            ) from exc
+        values: list[Any] = []
+        for name, value in bound.arguments.items():
+            param = signature.parameters[name]
+            what = f"argument {name!r} of {where}"
+            if param.kind is inspect.Parameter.VAR_POSITIONAL:
+                values.extend(self._validate(v, hints.get(name, Any), what) for v in value)
+            elif param.kind is inspect.Parameter.VAR_KEYWORD:
+                raise PayloadConversionError(f"{where} takes **{name}; pass arguments positionally")
+            else:
+                values.append(self._validate(value, hints.get(name, Any), what))
+        return values
+
+    def encode_result(self, value: Any) -> str | None:
+        """The JSON of a return value; ``None`` for ``None``."""
+        return None if value is None else self.encode(value)
+
+    def decode_result(self, fn: Callable[..., Any] | None, data: str | None) -> Any:
+        """The return value of ``fn`` from ``data``, typed by its return annotation."""
+        hint = return_type(fn) if fn is not None else Any
+        where = _qualname(fn) if fn is not None else "a result"
+        return self.decode(data, hint, what=f"result of {where}")
+
+
+def return_type(fn: Callable[..., Any]) -> Any:
+    """The return annotation of ``fn`` with awaitables unwrapped, or ``Any``."""
+    _, hints = _signature(fn)
+    return hints.get("return", Any)
+
+
+def _signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
+    target = getattr(fn, "__func__", fn)
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable forward references: fall back to untyped
+        hints = {}
+    return inspect.signature(fn), hints
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", repr(fn))
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or repr(hint)
+
+
+def _describe(error: Any) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    where = f" at {location}" if location else ""
+    return f"{error['msg']}{where} (got {error.get('input')!r})"

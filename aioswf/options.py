@@ -1,0 +1,191 @@
+"""Frozen option objects shared by the client, the worker and the workflow API.
+
+Public APIs take :class:`~datetime.timedelta` for every duration; the conversion to SWF's
+whole-second strings happens here, in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Self
+
+from aioswf.exceptions import DefinitionError
+
+
+class ChildPolicy(enum.StrEnum):
+    """What happens to open children when their parent closes by terminate or timeout."""
+
+    TERMINATE = "TERMINATE"
+    REQUEST_CANCEL = "REQUEST_CANCEL"
+    ABANDON = "ABANDON"
+
+
+def duration_to_swf(value: timedelta | None, *, what: str) -> str | None:
+    """SWF's duration string for ``value``: whole seconds, rounded up.
+
+    Rounding up keeps a sub-second timer from becoming a zero-length one.
+
+    Raises:
+        DefinitionError: if the value is negative or not a timedelta.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, timedelta):
+        raise DefinitionError(f"{what} must be a datetime.timedelta, got {value!r}")
+    seconds = value.total_seconds()
+    if seconds < 0:
+        raise DefinitionError(f"{what} must not be negative, got {value}")
+    return str(math.ceil(seconds))
+
+
+def duration_from_swf(value: str | None) -> timedelta | None:
+    """The timedelta of an SWF duration string; ``None`` for absent or ``"NONE"``."""
+    if value is None or value == "NONE":
+        return None
+    return timedelta(seconds=int(value))
+
+
+class _Mergeable:
+    """Options where ``None`` means "not set": in ``a.merged(b)``, b's set fields win."""
+
+    def merged(self, override: Self | None) -> Self:
+        if override is None:
+            return self
+        changes = {
+            f.name: getattr(override, f.name)
+            for f in dataclasses.fields(override)  # type: ignore[arg-type]
+            if getattr(override, f.name) is not None
+        }
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How the workflow retries a failed activity or child workflow, with durable timers.
+
+    Attributes:
+        initial_interval: the delay before the first retry.
+        backoff_coefficient: each delay is the previous one times this.
+        maximum_interval: the cap on a delay; defaults to 100 times ``initial_interval``.
+        maximum_attempts: attempts in all, the first included; 0 means no limit.
+        non_retryable_error_types: type names of exceptions that are never retried.
+    """
+
+    initial_interval: timedelta = timedelta(seconds=1)
+    backoff_coefficient: float = 2.0
+    maximum_interval: timedelta | None = None
+    maximum_attempts: int = 0
+    non_retryable_error_types: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.initial_interval <= timedelta(0):
+            raise DefinitionError(
+                f"RetryPolicy.initial_interval must be > 0, got {self.initial_interval}"
+            )
+        if self.backoff_coefficient < 1:
+            raise DefinitionError(
+                f"RetryPolicy.backoff_coefficient must be >= 1, got {self.backoff_coefficient}"
+            )
+        if self.maximum_interval is not None and self.maximum_interval < self.initial_interval:
+            raise DefinitionError("RetryPolicy.maximum_interval must be >= initial_interval")
+        if self.maximum_attempts < 0:
+            raise DefinitionError(
+                f"RetryPolicy.maximum_attempts must be >= 0, got {self.maximum_attempts}"
+            )
+
+    def delay_before(self, attempt: int) -> timedelta:
+        """The delay before ``attempt`` (2 for the first retry, 3 for the next…)."""
+        cap = self.maximum_interval or self.initial_interval * 100
+        delay = self.initial_interval * (self.backoff_coefficient ** max(attempt - 2, 0))
+        return min(delay, cap)
+
+    def should_retry(self, attempt: int, error_type: str, *, non_retryable: bool = False) -> bool:
+        """Whether a failure of ``error_type`` on ``attempt`` (1-based) is retried."""
+        if non_retryable or error_type in self.non_retryable_error_types:
+            return False
+        return self.maximum_attempts == 0 or attempt < self.maximum_attempts
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityOptions(_Mergeable):
+    """Defaults of an activity type, and per-call overrides; ``None`` means "not set".
+
+    Attributes:
+        task_list: where the activity's tasks are queued; by default the scheduling
+            workflow's task list.
+        schedule_to_start_timeout: how long a task may wait in the task list.
+        start_to_close_timeout: how long one attempt may run on a worker.
+        schedule_to_close_timeout: how long one attempt may take from scheduling to close.
+        heartbeat_timeout: how long the activity may go without a heartbeat.
+        task_priority: higher runs first, within a task list.
+        retry_policy: retries carried out by the workflow.
+        description: the registered type's description.
+    """
+
+    task_list: str | None = None
+    schedule_to_start_timeout: timedelta | None = None
+    start_to_close_timeout: timedelta | None = None
+    schedule_to_close_timeout: timedelta | None = None
+    heartbeat_timeout: timedelta | None = None
+    task_priority: int | None = None
+    retry_policy: RetryPolicy | None = None
+    description: str | None = None
+
+    def swf_timeouts(self) -> dict[str, str]:
+        """The timeouts as SWF's ``ScheduleActivityTask``/registration keys, set ones only."""
+        pairs = {
+            "scheduleToStartTimeout": self.schedule_to_start_timeout,
+            "startToCloseTimeout": self.start_to_close_timeout,
+            "scheduleToCloseTimeout": self.schedule_to_close_timeout,
+            "heartbeatTimeout": self.heartbeat_timeout,
+        }
+        return _durations(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowOptions(_Mergeable):
+    """Defaults of a workflow type, and per-start overrides; ``None`` means "not set".
+
+    Attributes:
+        task_list: where the execution's decision tasks are queued.
+        execution_start_to_close_timeout: how long the whole execution may run.
+        task_start_to_close_timeout: how long one decision task may take.
+        child_policy: what happens to children when this execution is terminated or times out.
+        task_priority: higher runs first, within a task list.
+        lambda_role: the IAM role that Lambda tasks run with.
+        description: the registered type's description.
+    """
+
+    task_list: str | None = None
+    execution_start_to_close_timeout: timedelta | None = None
+    task_start_to_close_timeout: timedelta | None = None
+    child_policy: ChildPolicy | None = None
+    task_priority: int | None = None
+    lambda_role: str | None = None
+    description: str | None = None
+
+    def swf_timeouts(self) -> dict[str, str]:
+        """The timeouts as SWF's start/registration keys, set ones only."""
+        pairs = {
+            "executionStartToCloseTimeout": self.execution_start_to_close_timeout,
+            "taskStartToCloseTimeout": self.task_start_to_close_timeout,
+        }
+        return _durations(pairs)
+
+
+def _durations(pairs: dict[str, timedelta | None]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in pairs.items():
+        text = duration_to_swf(value, what=key)
+        if text is not None:
+            out[key] = text
+    return out
+
+
+def swf_task_list(name: str | None) -> dict[str, Any] | None:
+    """SWF's task list structure for a name, or ``None``."""
+    return None if name is None else {"name": name}
