@@ -1,0 +1,49 @@
+"""Long polls waiting for a task, woken one at a time as tasks arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+logger = logging.getLogger(__name__)
+
+WaitKey = tuple[str, str, str]  # (kind, domain, task list)
+
+
+class Waiters:
+    """FIFO queues of parked polls, one per task list."""
+
+    def __init__(self) -> None:
+        self._parked: dict[WaitKey, deque[asyncio.Future[None]]] = {}
+
+    def park(self, key: WaitKey) -> asyncio.Future[None]:
+        """A future that resolves when a task may be available on ``key``."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._parked.setdefault(key, deque()).append(future)
+        return future
+
+    def unpark(self, key: WaitKey, future: asyncio.Future[None]) -> None:
+        """Forget a parked poll (answered, timed out, or gone)."""
+        queue = self._parked.get(key)
+        if queue is None:
+            return
+        try:
+            queue.remove(future)
+        except ValueError:
+            pass
+        if not queue:
+            del self._parked[key]
+
+    def wake_one(self, kind: str, domain: str, task_list: str) -> None:
+        """Wake the longest-waiting poll of a task list: one task, one poll."""
+        queue = self._parked.get((kind, domain, task_list))
+        while queue:
+            future = queue.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+
+    def count(self) -> int:
+        """How many polls are parked."""
+        return sum(len(q) for q in self._parked.values())

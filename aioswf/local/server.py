@@ -1,0 +1,138 @@
+"""The HTTP front end: SWF's JSON 1.0 protocol on aiohttp.
+
+Requests are ``POST /`` with ``X-Amz-Target: SimpleWorkflowService.<Operation>`` and a JSON
+body; signatures are not checked, so any access key and region work.  Results are JSON with
+epoch-second timestamps; faults are ``{"__type": ..., "message": ...}`` with status 400.
+Polls that find nothing are parked (up to the long-poll limit) and woken the moment a task
+arrives on their task list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from aioswf.local._waiters import Waiters
+from aioswf.local.engine import Engine
+from aioswf.local.engine.state import Json
+from aioswf.local.engine.tasks import empty_activity_task, empty_decision_task
+from aioswf.local.faults import SerializationError, SWFFault, UnknownOperationError
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/x-amz-json-1.0"
+TARGET_PREFIX = "SimpleWorkflowService."
+_POLLS = {"PollForDecisionTask": "decision", "PollForActivityTask": "activity"}
+
+
+class Frontend:
+    """Turns HTTP requests into engine calls.
+
+    Args:
+        engine: The engine to drive.
+        long_poll_seconds: How long an empty poll is held before answering with no task.
+        after_change: Called after every engine call (persistence, the timer loop).
+    """
+
+    def __init__(self, engine: Engine, long_poll_seconds: float,
+                 after_change: Callable[[], None]) -> None:
+        self.engine = engine
+        self.long_poll_seconds = long_poll_seconds
+        self.waiters = Waiters()
+        self._after_change = after_change
+        engine.task_listeners.append(self.waiters.wake_one)
+
+    def make_app(self) -> web.Application:
+        """The aiohttp application serving the SWF API on ``POST /``."""
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post("/", self.handle)
+        return app
+
+    def call(self, operation: str, request: Json) -> Json:
+        """Run one operation on the engine (no long polling)."""
+        try:
+            return self.engine.handle(operation, request)
+        finally:
+            self._after_change()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Serve one SWF API request."""
+        try:
+            operation = _operation(request.headers.get("X-Amz-Target", ""))
+            body = _parse(await request.read())
+            if operation in _POLLS and not body.get("nextPageToken"):
+                result = await self._poll(operation, body, request)
+            else:
+                result = self.call(operation, body)
+        except SWFFault as fault:
+            if fault.status >= 500:
+                logger.error("local SWF fault: %s", fault)
+            return _respond(fault.status, fault.to_body())
+        except Exception:
+            logger.exception("local SWF internal error")
+            return _respond(500, {"__type": "com.amazonaws.swf.base.model#InternalFailure",
+                                  "message": "Internal failure of the local SWF service"})
+        return _respond(200, result)
+
+    async def _poll(self, operation: str, body: Json, request: web.Request) -> Json:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.long_poll_seconds
+        key = (_POLLS[operation], str(body.get("domain")), _task_list(body))
+        while True:
+            result = self.call(operation, body)
+            remaining = give_up - loop.time()
+            if result.get("taskToken") or remaining <= 0:
+                return result
+            waiter = self.waiters.park(key)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                return _empty(operation)
+            finally:
+                self.waiters.unpark(key, waiter)
+            if _gone(request):
+                # Nobody would receive the task: leave it for the next poller.
+                self.waiters.wake_one(*key)
+                return _empty(operation)
+
+
+def _operation(target: str) -> str:
+    if not target.startswith(TARGET_PREFIX):
+        raise UnknownOperationError(f"Unknown X-Amz-Target: {target!r}")
+    return target[len(TARGET_PREFIX):]
+
+
+def _parse(raw: bytes) -> Json:
+    try:
+        body: Any = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise SerializationError(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise SerializationError("The request body must be a JSON object")
+    return body
+
+
+def _task_list(body: Json) -> str:
+    task_list = body.get("taskList")
+    return str(task_list.get("name")) if isinstance(task_list, dict) else ""
+
+
+def _empty(operation: str) -> Json:
+    return empty_decision_task() if operation == "PollForDecisionTask" else empty_activity_task()
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _respond(status: int, body: Json | dict[str, str]) -> web.Response:
+    return web.Response(status=status, body=json.dumps(body).encode(),
+                        headers={"Content-Type": CONTENT_TYPE,
+                                 "x-amzn-RequestId": str(uuid.uuid4())})

@@ -1,0 +1,155 @@
+"""Optional SQLite persistence: a restart resumes exactly where the service stopped.
+
+Layout: one row per execution (its state without the history, as JSON), one row per history
+event (append-only, so saving costs what changed, not the history's length), and one row for
+domains and types.  Queues, tokens and the deadline heap are not stored: they are rebuilt
+from the executions on load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+from aioswf.local.engine import Engine
+from aioswf.local.engine.core import ACTIVITY, DECISION
+from aioswf.local.engine.state import Domain, Execution, RegisteredType
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (run_id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL, event_id INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, event_id));
+"""
+
+
+class Store:
+    """Saves the engine's changes to an SQLite file after every operation.
+
+    Args:
+        path: The database file; created if missing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._saved_events: dict[str, int] = {}
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def flush(self, engine: Engine) -> None:
+        """Write what changed since the last flush, in one transaction."""
+        if not (engine.dirty_runs or engine.deleted_runs or engine.meta_dirty):
+            return
+        with self._db:
+            if engine.meta_dirty:
+                self._db.execute("REPLACE INTO meta VALUES ('registry', ?)",
+                                 (json.dumps(_registry(engine)),))
+            for run_id in engine.dirty_runs:
+                self._save_run(engine.executions[run_id])
+            for run_id in engine.deleted_runs:
+                self._db.execute("DELETE FROM executions WHERE run_id = ?", (run_id,))
+                self._db.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
+                self._saved_events.pop(run_id, None)
+        engine.dirty_runs.clear()
+        engine.deleted_runs.clear()
+        engine.meta_dirty = False
+
+    def _save_run(self, ex: Execution) -> None:
+        saved = self._saved_events.get(ex.run_id, 0)
+        self._db.executemany(
+            "INSERT INTO events VALUES (?, ?, ?)",
+            [(ex.run_id, e["eventId"], json.dumps(e)) for e in ex.history[saved:]])
+        self._saved_events[ex.run_id] = len(ex.history)
+        self._db.execute("REPLACE INTO executions VALUES (?, ?)",
+                         (ex.run_id, json.dumps(ex.to_record())))
+
+    def load(self, engine: Engine) -> None:
+        """Fill an empty engine with the saved state and rebuild its indexes."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'registry'").fetchone()
+        if row is not None:
+            _load_registry(engine, json.loads(row[0]))
+        histories: dict[str, list[dict[str, object]]] = {}
+        for run_id, body in self._db.execute(
+                "SELECT run_id, body FROM events ORDER BY run_id, event_id"):
+            histories.setdefault(run_id, []).append(json.loads(body))
+        for run_id, record in self._db.execute("SELECT run_id, record FROM executions"):
+            history = histories.get(run_id, [])
+            engine.executions[run_id] = Execution.from_record(json.loads(record), history)
+            self._saved_events[run_id] = len(history)
+        _rebuild(engine)
+        logger.info("loaded %d executions from the store", len(engine.executions))
+
+
+def _registry(engine: Engine) -> dict[str, list[dict[str, object]]]:
+    return {"domains": [dataclasses.asdict(d) for d in engine.domains.values()],
+            "types": [dataclasses.asdict(t) for t in engine.types.values()]}
+
+
+def _load_registry(engine: Engine, data: dict[str, list[dict[str, object]]]) -> None:
+    for raw in data["domains"]:
+        domain = Domain(**raw)  # type: ignore[arg-type]
+        engine.domains[domain.name] = domain
+    for raw in data["types"]:
+        found = RegisteredType(**raw)  # type: ignore[arg-type]
+        engine.types[(found.kind, found.domain, found.name, found.version)] = found
+        key = (found.kind, found.domain)
+        engine.type_counts[key] = engine.type_counts.get(key, 0) + 1
+
+
+def _rebuild(engine: Engine) -> None:
+    """Indexes, queues, tokens and deadlines, from the executions alone."""
+    queued: list[tuple[float, str, str, str, tuple[str, int], int]] = []
+    for ex in engine.executions.values():
+        if ex.expire_at is not None:
+            engine.add_deadline(ex.expire_at, "retention", ex.run_id)
+        if not ex.is_open:
+            engine.closed_runs.setdefault(ex.domain, {})[ex.run_id] = None
+            continue
+        engine.open_by_id[(ex.domain, ex.workflow_id)] = ex.run_id
+        engine.open_runs.setdefault(ex.domain, {})[ex.run_id] = None
+        for due, kind, key in _deadlines(ex):
+            engine.add_deadline(due, kind, ex.run_id, key)
+        if ex.dt_started:
+            engine.tokens[ex.dt_token] = _token(DECISION, ex.run_id, ex.dt_started)
+        elif ex.dt_scheduled:
+            stamp = ex.history[ex.dt_scheduled - 1]["eventTimestamp"]
+            queued.append((stamp, DECISION, ex.domain, ex.task_list,
+                           (ex.run_id, ex.dt_scheduled), int(ex.priority or 0)))
+        for act in ex.activities.values():
+            if act.started_id:
+                engine.tokens[act.token] = _token(ACTIVITY, ex.run_id, act.scheduled_id)
+            else:
+                stamp = ex.history[act.scheduled_id - 1]["eventTimestamp"]
+                queued.append((stamp, ACTIVITY, ex.domain, act.task_list,
+                               (ex.run_id, act.scheduled_id), act.priority))
+    for _, kind, domain, task_list, key, priority in sorted(queued, key=lambda q: q[0]):
+        engine.enqueue(kind, domain, task_list, key, priority)
+
+
+def _deadlines(ex: Execution) -> list[tuple[float, str, str | int]]:
+    found: list[tuple[float | None, str, str | int]] = [
+        (ex.timeout_at, "workflow", ""), (ex.dt_deadline, "decision", ex.dt_started)]
+    found += [(t.fire_at, "timer", t.timer_id) for t in ex.timers.values()]
+    found += [(f.deadline, "lambda", f.scheduled_id) for f in ex.lambdas.values()]
+    for act in ex.activities.values():
+        for due in (act.schedule_to_start_at, act.schedule_to_close_at,
+                    act.start_to_close_at, act.heartbeat_at):
+            found.append((due, "activity", act.scheduled_id))
+    return [(due, kind, key) for due, kind, key in found if due is not None]
+
+
+def _token(kind: str, run_id: str, event_id: int) -> object:
+    from aioswf.local.engine.core import TokenRef
+
+    return TokenRef(kind, run_id, event_id)
