@@ -565,10 +565,10 @@ class WorkflowHandle(Generic[R]):
         if first and self.first_run_id is not None:
             return self.first_run_id
         by_id = ExecutionFilter(workflow_id=self.workflow_id)
-        async for info in self.client.list_open_workflows(by_id, page_size=1):
-            return info.run_id
-        async for info in self.client.list_closed_workflows(by_id, page_size=1):
-            return info.run_id
+        for listing in (self.client.list_open_workflows, self.client.list_closed_workflows):
+            async for info in listing(by_id):
+                if info.workflow_id == self.workflow_id:  # newest first
+                    return info.run_id
         raise exc.UnknownResourceError(
             f"no execution with workflow id {self.workflow_id!r} in domain {self.client.domain!r}",
             operation="ListWorkflowExecutions",

@@ -1,0 +1,55 @@
+"""Fixtures for client tests: SWF backends, a scripted endpoint, and a decider driven by hand."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiohttp import web
+
+from aioswf import Client, ConnectionOptions, RetryOptions
+
+from .swf_by_hand import ScriptedSWF
+
+
+@pytest.fixture(params=["moto"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The SWF implementations every shared scenario runs against."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def client(
+    backend: str, request: pytest.FixtureRequest, domain_name: str
+) -> AsyncIterator[Client]:
+    """A client on a fresh, registered domain of each backend."""
+    endpoint = request.getfixturevalue(f"{backend}_endpoint")
+    async with Client(domain_name, endpoint_url=endpoint) as swf:
+        await swf.register_domain()
+        yield swf
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedSWF]:
+    swf = ScriptedSWF()
+    app = web.Application()
+    app.router.add_post("/", swf.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    swf.url = f"http://127.0.0.1:{port}"
+    yield swf
+    await runner.cleanup()
+
+
+@pytest.fixture
+def scripted_client_factory(scripted: ScriptedSWF) -> Callable[..., Client]:
+    def make(max_attempts: int = 3) -> Client:
+        retry = RetryOptions(max_attempts=max_attempts, base_delay=0.001, max_delay=0.01)
+        return Client(
+            "scripted", endpoint_url=scripted.url, connection=ConnectionOptions(retry=retry)
+        )
+
+    return make

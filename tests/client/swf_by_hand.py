@@ -1,0 +1,56 @@
+"""SWF driven by hand in tests: a scripted endpoint, and a decider that answers one task."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from aioswf import Client
+
+
+@dataclass
+class ScriptedSWF:
+    """A real HTTP endpoint that answers each SWF operation from a script, and records calls."""
+
+    url: str = ""
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    script: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+
+    def answer(self, operation: str, *responses: tuple[int, dict[str, Any]]) -> None:
+        """Queue responses for ``operation``; the last one repeats."""
+        self.script[operation] = list(responses)
+
+    def operations(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        operation = request.headers["X-Amz-Target"].split(".", 1)[1]
+        self.calls.append((operation, json.loads(await request.text() or "{}")))
+        queue = self.script.get(operation) or [(200, {})]
+        status, body = queue.pop(0) if len(queue) > 1 else queue[0]
+        return web.json_response(body, status=status, content_type="application/x-amz-json-1.0")
+
+
+THROTTLED = (
+    400,
+    {"__type": "com.amazon.coral.availability#ThrottlingException", "message": "Rate exceeded"},
+)
+
+
+async def decide(client: Client, task_list: str, *decisions: dict[str, Any]) -> dict[str, Any]:
+    """Take the next decision task on ``task_list`` and answer it with ``decisions``."""
+    for _ in range(30):
+        task = await client.call(
+            "PollForDecisionTask", taskList={"name": task_list}, identity="test"
+        )
+        if task.get("taskToken"):
+            await client.call(
+                "RespondDecisionTaskCompleted",
+                taskToken=task["taskToken"],
+                decisions=list(decisions),
+            )
+            return task
+    raise AssertionError(f"no decision task arrived on {task_list!r}")

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import UTC, datetime
+
+import pydantic
+import pytest
+
+from aioswf import PayloadConversionError, PayloadTooLargeError
+from aioswf.converter import MAX_DATA_LENGTH, DataConverter, check_size, truncate
+
+
+@dataclasses.dataclass
+class Address:
+    street: str
+    number: int
+
+
+class Customer(pydantic.BaseModel):
+    name: str
+    address: Address
+    since: datetime
+
+
+class Tier(enum.Enum):
+    GOLD = "gold"
+
+
+def takes(customer: Customer, tier: Tier, count: int, tags: list[str] | None = None) -> Address:
+    raise NotImplementedError
+
+
+converter = DataConverter()
+
+
+def test_models_and_dataclasses_round_trip_typed_by_annotations() -> None:
+    customer = Customer(
+        name="ada", address=Address("Main", 1), since=datetime(2024, 1, 2, tzinfo=UTC)
+    )
+    data = converter.encode_args([customer, Tier.GOLD, 3])
+    assert data is not None
+    assert converter.decode_args(takes, data) == [customer, Tier.GOLD, 3]
+    assert converter.decode_result(takes, converter.encode_result(Address("x", 2))) == Address(
+        "x", 2
+    )
+
+
+def test_no_arguments_is_no_input() -> None:
+    assert converter.encode_args([]) is None
+    assert converter.decode_args(lambda: None, None) == []
+
+
+def test_keyword_object_input_from_other_tools_binds_by_name() -> None:
+    data = '{"count": 2, "tier": "gold", "customer": {"name": "a", "address": {"street": "s", "number": 1}, "since": 0}}'
+    values = converter.decode_args(takes, data)
+    assert values[1] is Tier.GOLD
+    assert values[2] == 2
+
+
+def test_a_value_that_does_not_fit_names_the_parameter() -> None:
+    with pytest.raises(PayloadConversionError, match=r"argument 'count' of takes.*valid integer"):
+        converter.decode_args(
+            takes,
+            converter.encode_args(
+                [{"name": "a", "address": {"street": "s", "number": 1}, "since": 0}, "gold", "many"]
+            ),
+        )
+
+
+def test_missing_arguments_are_named() -> None:
+    with pytest.raises(PayloadConversionError, match="missing a required argument: 'tier'"):
+        converter.decode_args(takes, converter.encode_args([{}]))
+
+
+def test_not_json_is_reported() -> None:
+    with pytest.raises(PayloadConversionError, match="input of takes is not valid JSON"):
+        converter.decode_args(takes, "{nope")
+
+
+def test_unencodable_value_is_reported() -> None:
+    with pytest.raises(PayloadConversionError, match="cannot encode a object"):
+        converter.encode(object())
+
+
+def test_size_limit_names_field_size_and_limit() -> None:
+    text = "x" * (MAX_DATA_LENGTH + 1)
+    with pytest.raises(PayloadTooLargeError) as info:
+        check_size("input", text)
+    assert info.value.field == "input"
+    assert info.value.size == MAX_DATA_LENGTH + 1
+    assert "32,769 characters" in str(info.value)
+    assert "32,768" in str(info.value)
+    assert check_size("input", "x" * MAX_DATA_LENGTH) == "x" * MAX_DATA_LENGTH
+
+
+def test_truncate_keeps_within_limit_and_marks_it() -> None:
+    assert truncate("abc", 10) == "abc"
+    cut = truncate("a" * 500, 256)
+    assert len(cut) == 256
+    assert cut.endswith("[truncated]")
