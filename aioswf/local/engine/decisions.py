@@ -92,9 +92,9 @@ def respond_decision_task_completed(eng: EngineState, req: Json) -> Json:
             break
         kind = decision["decisionType"]
         _HANDLERS[kind](eng, batch, decision.get(attributes_key(kind)) or {})
-    ex.dt_in_batch = False
     for action in batch.after:
         action()
+    ex.dt_in_batch = False
     if ex.is_open and ex.dt_pending:
         eng.schedule_decision(ex)
     return {}

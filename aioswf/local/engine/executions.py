@@ -107,13 +107,14 @@ def open_run(
     parent: Json | None = None,
     parent_initiated_id: int = 0,
     continued_from: str | None = None,
+    run_id: str | None = None,
 ) -> Execution:
     """Create a run, record ``WorkflowExecutionStarted`` and schedule its first decision task."""
     now = eng.now()
     ex = Execution(
         domain=domain,
         workflow_id=workflow_id,
-        run_id=eng.new_id(),
+        run_id=run_id or eng.new_id(),
         workflow_type=wtype.ref,
         task_list=config["taskList"],
         child_policy=config["childPolicy"],
