@@ -15,6 +15,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from aioswf import Client
+from aioswf.local import LocalSWF
 
 _domains = itertools.count(1)
 
@@ -36,6 +37,21 @@ def moto_endpoint(moto_server: str) -> str:
     with urllib.request.urlopen(request, timeout=10):
         pass
     return moto_server
+
+
+@pytest.fixture
+async def local_endpoint() -> AsyncIterator[str]:
+    """aioswf's local SWF service, fresh for each test, with short long polls."""
+    async with LocalSWF(port=0, long_poll_seconds=2.0) as swf:
+        yield swf.endpoint_url
+
+
+@pytest.fixture
+async def local_client(local_endpoint: str, domain_name: str) -> AsyncIterator[Client]:
+    """A client on a fresh, registered domain of the local service."""
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+        yield client
 
 
 @pytest.fixture

@@ -12,18 +12,21 @@ from aioswf import Client, ConnectionOptions, RetryOptions
 from .swf_by_hand import ScriptedSWF
 
 
-@pytest.fixture(params=["moto"])
+@pytest.fixture(params=["local", "moto"])
 def backend(request: pytest.FixtureRequest) -> str:
     """The SWF implementations every shared scenario runs against."""
     return str(request.param)
 
 
 @pytest.fixture
-async def client(
-    backend: str, request: pytest.FixtureRequest, domain_name: str
-) -> AsyncIterator[Client]:
+def endpoint(backend: str, request: pytest.FixtureRequest, local_endpoint: str) -> str:
+    """The endpoint of the backend under test (moto's is reset; the local one is new)."""
+    return local_endpoint if backend == "local" else str(request.getfixturevalue("moto_endpoint"))
+
+
+@pytest.fixture
+async def client(endpoint: str, domain_name: str) -> AsyncIterator[Client]:
     """A client on a fresh, registered domain of each backend."""
-    endpoint = request.getfixturevalue(f"{backend}_endpoint")
     async with Client(domain_name, endpoint_url=endpoint) as swf:
         await swf.register_domain()
         yield swf

@@ -33,10 +33,7 @@ class Echo:
         return text
 
 
-async def test_unknown_domain_names_the_domain(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
-    endpoint = request.getfixturevalue(f"{backend}_endpoint")
+async def test_unknown_domain_names_the_domain(endpoint: str) -> None:
     async with Client("no-such-domain", endpoint_url=endpoint, auto_register=False) as client:
         with pytest.raises(UnknownResourceError, match="'no-such-domain'") as info:
             await client.start_workflow(Echo.run, "hi", workflow_id="w", task_list="t")
