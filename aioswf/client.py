@@ -501,8 +501,10 @@ class WorkflowHandle(Generic[R]):
             follow_runs: follow continue-as-new to the final run (the default).
 
         Raises:
-            WorkflowFailedError, WorkflowCanceledError, WorkflowTerminatedError,
-            WorkflowTimedOutError: how the execution ended otherwise.
+            WorkflowFailedError: the execution failed.
+            WorkflowCanceledError: the execution was canceled.
+            WorkflowTerminatedError: the execution was terminated.
+            WorkflowTimedOutError: the execution timed out.
             TimeoutError: ``timeout`` passed first.
         """
         seconds = timeout.total_seconds() if timeout is not None else None
