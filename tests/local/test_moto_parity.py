@@ -1,0 +1,114 @@
+"""The scenarios moto supports, run against moto's server and ours: same event sequences."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from aioswf.local import LocalSWF, VirtualClock
+from tests.local.helpers import DOMAIN, Driver, boto3_client, complete, decision, schedule, timer
+
+Advance = Callable[[float], Awaitable[None]]
+Scenario = Callable[[Driver, Advance], Awaitable[str]]
+
+pytestmark = pytest.mark.moto
+
+
+async def activity_completes(sw: Driver, advance: Advance) -> str:
+    run = await sw.start()
+    await sw.decide(schedule("a1", input="x"))
+    task = await sw.poll_activity()
+    await sw("respond_activity_task_completed", taskToken=task["taskToken"], result="r")
+    await sw.decide(complete())
+    return run
+
+
+async def activity_fails(sw: Driver, advance: Advance) -> str:
+    run = await sw.start()
+    await sw.decide(schedule("a1"))
+    task = await sw.poll_activity()
+    await sw("record_activity_task_heartbeat", taskToken=task["taskToken"], details="half")
+    await sw("respond_activity_task_failed", taskToken=task["taskToken"], reason="bad")
+    await sw.decide(decision("FailWorkflowExecution", reason="gave up"))
+    return run
+
+
+async def timer_fires(sw: Driver, advance: Advance) -> str:
+    run = await sw.start()
+    await sw.decide(timer("t1", 1))
+    await advance(1)
+    await sw.decide(complete())
+    return run
+
+
+async def markers_and_signals(sw: Driver, advance: Advance) -> str:
+    run = await sw.start()
+    await sw.decide(decision("RecordMarker", markerName="m1", details="d"))
+    await sw("signal_workflow_execution", domain=DOMAIN, workflowId="wf-1", signalName="go",
+             input="payload")
+    await sw.decide(decision("RecordMarker", markerName="m2"), complete())
+    return run
+
+
+async def terminated(sw: Driver, advance: Advance) -> str:
+    run = await sw.start()
+    await sw.decide(schedule("a1"))
+    await sw("terminate_workflow_execution", domain=DOMAIN, workflowId="wf-1", reason="stop")
+    return run
+
+
+async def unknown_activity_type(sw: Driver, advance: Advance) -> str:
+    run = await sw.start()
+    await sw.decide(decision("ScheduleActivityTask", activityType={"name": "No", "version": "1"},
+                             activityId="a1", taskList={"name": "main"},
+                             scheduleToStartTimeout="10", scheduleToCloseTimeout="10",
+                             startToCloseTimeout="10", heartbeatTimeout="10"))
+    await sw.decide(complete())
+    return run
+
+
+SCENARIOS = [activity_completes, activity_fails, timer_fires, markers_and_signals, terminated,
+             unknown_activity_type]
+
+
+async def run_on_moto(endpoint: str, scenario: Scenario) -> list[str]:
+    client = boto3_client(endpoint)
+    try:
+        sw = Driver(client)
+        await sw.setup()
+        run = await scenario(sw, lambda seconds: asyncio.sleep(seconds + 0.5))
+        return await sw.types(run)
+    finally:
+        client.close()
+
+
+async def run_locally(scenario: Scenario) -> list[str]:
+    clock = VirtualClock()
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+
+    async with LocalSWF(clock=clock, long_poll_seconds=0.3) as service:
+        client = boto3_client(service.endpoint_url)
+        try:
+            sw = Driver(client)
+            await sw.setup()
+            run = await scenario(sw, advance)
+            return await sw.types(run)
+        finally:
+            client.close()
+
+
+@pytest.fixture
+async def moto(moto_endpoint: str) -> AsyncIterator[str]:
+    yield moto_endpoint
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
+async def test_same_history_as_moto(moto: str, scenario: Any) -> None:
+    ours = await run_locally(scenario)
+    theirs = await run_on_moto(moto, scenario)
+    assert ours == theirs
