@@ -87,12 +87,13 @@ class ServiceModel:
                     f"Value '{value}' at '{path}' failed to satisfy constraint: "
                     "Member must be a boolean"
                 )
-        elif kind == "timestamp":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                errors.append(
-                    f"Value '{value}' at '{path}' failed to satisfy constraint: "
-                    "Member must be a timestamp"
-                )
+        elif kind == "timestamp" and (
+            isinstance(value, bool) or not isinstance(value, (int, float))
+        ):
+            errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                "Member must be a timestamp"
+            )
 
     def _check_structure(
         self, shape_name: str, value: dict[str, Any], path: str, errors: list[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 
@@ -28,10 +29,8 @@ class Waiters:
         queue = self._parked.get(key)
         if queue is None:
             return
-        try:
+        with contextlib.suppress(ValueError):
             queue.remove(future)
-        except ValueError:
-            pass
         if not queue:
             del self._parked[key]
 

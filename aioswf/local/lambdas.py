@@ -50,16 +50,20 @@ class LambdaRunner:
     def start(self, run_id: str, scheduled_id: int, name: str, payload: str | None) -> None:
         """Run the function in the background; report through ``on_done``."""
         task = asyncio.get_running_loop().create_task(
-            self._run(run_id, scheduled_id, self._functions[name], payload))
+            self._run(run_id, scheduled_id, self._functions[name], payload)
+        )
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _run(self, run_id: str, scheduled_id: int, function: LambdaCallable,
-                   payload: str | None) -> None:
+    async def _run(
+        self, run_id: str, scheduled_id: int, function: LambdaCallable, payload: str | None
+    ) -> None:
         try:
             value = await _call(function, payload)
-            outcome: Outcome = (value if isinstance(value, str) or value is None
-                                else json.dumps(value), None)
+            outcome: Outcome = (
+                value if isinstance(value, str) or value is None else json.dumps(value),
+                None,
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure of user code is the function's result

@@ -40,8 +40,9 @@ class Frontend:
         after_change: Called after every engine call (persistence, the timer loop).
     """
 
-    def __init__(self, engine: Engine, long_poll_seconds: float,
-                 after_change: Callable[[], None]) -> None:
+    def __init__(
+        self, engine: Engine, long_poll_seconds: float, after_change: Callable[[], None]
+    ) -> None:
         self.engine = engine
         self.long_poll_seconds = long_poll_seconds
         self.waiters = Waiters()
@@ -76,8 +77,13 @@ class Frontend:
             return _respond(fault.status, fault.to_body())
         except Exception:
             logger.exception("local SWF internal error")
-            return _respond(500, {"__type": "com.amazonaws.swf.base.model#InternalFailure",
-                                  "message": "Internal failure of the local SWF service"})
+            return _respond(
+                500,
+                {
+                    "__type": "com.amazonaws.swf.base.model#InternalFailure",
+                    "message": "Internal failure of the local SWF service",
+                },
+            )
         return _respond(200, result)
 
     async def _poll(self, operation: str, body: Json, request: web.Request) -> Json:
@@ -105,7 +111,7 @@ class Frontend:
 def _operation(target: str) -> str:
     if not target.startswith(TARGET_PREFIX):
         raise UnknownOperationError(f"Unknown X-Amz-Target: {target!r}")
-    return target[len(TARGET_PREFIX):]
+    return target[len(TARGET_PREFIX) :]
 
 
 def _parse(raw: bytes) -> Json:
@@ -133,6 +139,8 @@ def _gone(request: web.Request) -> bool:
 
 
 def _respond(status: int, body: Json | dict[str, str]) -> web.Response:
-    return web.Response(status=status, body=json.dumps(body).encode(),
-                        headers={"Content-Type": CONTENT_TYPE,
-                                 "x-amzn-RequestId": str(uuid.uuid4())})
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())},
+    )

@@ -38,8 +38,9 @@ class _Functions:
         engine = self.service.engine
         engine.running_lambdas -= 1
         result, failure = outcome
-        self.service.change(lambda: functions.finish(engine, run_id, scheduled_id,
-                                                     result=result, failure=failure))
+        self.service.change(
+            lambda: functions.finish(engine, run_id, scheduled_id, result=result, failure=failure)
+        )
 
 
 class LocalSWF:
@@ -61,9 +62,17 @@ class LocalSWF:
             service must have been idle before it jumps the clock, so requests in transit land.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None,
-                 db_path: str | Path | None = None, long_poll_seconds: float = 60.0,
-                 region: str = "us-east-1", auto_skip_grace: float = 0.002) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        db_path: str | Path | None = None,
+        long_poll_seconds: float = 60.0,
+        region: str = "us-east-1",
+        auto_skip_grace: float = 0.002,
+    ) -> None:
         self.host, self.port = host, port
         self.clock: Clock = clock if clock is not None else RealClock()
         self.engine = Engine(self.clock, region=region)
@@ -107,8 +116,9 @@ class LocalSWF:
         """Load persisted state (if any), bind the port and start the background timer."""
         if self._store is not None:
             self._store.load(self.engine)
-        self._runner = web.AppRunner(self.frontend.make_app(), access_log=None,
-                                     handler_cancellation=True)
+        self._runner = web.AppRunner(
+            self.frontend.make_app(), access_log=None, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -136,8 +146,12 @@ class LocalSWF:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
     def _after_change(self) -> None:

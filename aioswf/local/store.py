@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from aioswf.local.engine import Engine
-from aioswf.local.engine.core import ACTIVITY, DECISION
+from aioswf.local.engine.core import ACTIVITY, DECISION, TaskKey, TokenRef
 from aioswf.local.engine.state import Domain, Execution, RegisteredType
 
 logger = logging.getLogger(__name__)
@@ -53,8 +53,9 @@ class Store:
             return
         with self._db:
             if engine.meta_dirty:
-                self._db.execute("REPLACE INTO meta VALUES ('registry', ?)",
-                                 (json.dumps(_registry(engine)),))
+                self._db.execute(
+                    "REPLACE INTO meta VALUES ('registry', ?)", (json.dumps(_registry(engine)),)
+                )
             for run_id in engine.dirty_runs:
                 self._save_run(engine.executions[run_id])
             for run_id in engine.deleted_runs:
@@ -69,10 +70,12 @@ class Store:
         saved = self._saved_events.get(ex.run_id, 0)
         self._db.executemany(
             "INSERT INTO events VALUES (?, ?, ?)",
-            [(ex.run_id, e["eventId"], json.dumps(e)) for e in ex.history[saved:]])
+            [(ex.run_id, e["eventId"], json.dumps(e)) for e in ex.history[saved:]],
+        )
         self._saved_events[ex.run_id] = len(ex.history)
-        self._db.execute("REPLACE INTO executions VALUES (?, ?)",
-                         (ex.run_id, json.dumps(ex.to_record())))
+        self._db.execute(
+            "REPLACE INTO executions VALUES (?, ?)", (ex.run_id, json.dumps(ex.to_record()))
+        )
 
     def load(self, engine: Engine) -> None:
         """Fill an empty engine with the saved state and rebuild its indexes."""
@@ -81,7 +84,8 @@ class Store:
             _load_registry(engine, json.loads(row[0]))
         histories: dict[str, list[dict[str, object]]] = {}
         for run_id, body in self._db.execute(
-                "SELECT run_id, body FROM events ORDER BY run_id, event_id"):
+            "SELECT run_id, body FROM events ORDER BY run_id, event_id"
+        ):
             histories.setdefault(run_id, []).append(json.loads(body))
         for run_id, record in self._db.execute("SELECT run_id, record FROM executions"):
             history = histories.get(run_id, [])
@@ -92,8 +96,10 @@ class Store:
 
 
 def _registry(engine: Engine) -> dict[str, list[dict[str, object]]]:
-    return {"domains": [dataclasses.asdict(d) for d in engine.domains.values()],
-            "types": [dataclasses.asdict(t) for t in engine.types.values()]}
+    return {
+        "domains": [dataclasses.asdict(d) for d in engine.domains.values()],
+        "types": [dataclasses.asdict(t) for t in engine.types.values()],
+    }
 
 
 def _load_registry(engine: Engine, data: dict[str, list[dict[str, object]]]) -> None:
@@ -109,7 +115,7 @@ def _load_registry(engine: Engine, data: dict[str, list[dict[str, object]]]) -> 
 
 def _rebuild(engine: Engine) -> None:
     """Indexes, queues, tokens and deadlines, from the executions alone."""
-    queued: list[tuple[float, str, str, str, tuple[str, int], int]] = []
+    queued: list[tuple[float, str, str, str, TaskKey, int]] = []
     for ex in engine.executions.values():
         if ex.expire_at is not None:
             engine.add_deadline(ex.expire_at, "retention", ex.run_id)
@@ -124,32 +130,52 @@ def _rebuild(engine: Engine) -> None:
             engine.tokens[ex.dt_token] = _token(DECISION, ex.run_id, ex.dt_started)
         elif ex.dt_scheduled:
             stamp = ex.history[ex.dt_scheduled - 1]["eventTimestamp"]
-            queued.append((stamp, DECISION, ex.domain, ex.task_list,
-                           (ex.run_id, ex.dt_scheduled), int(ex.priority or 0)))
+            queued.append(
+                (
+                    stamp,
+                    DECISION,
+                    ex.domain,
+                    ex.task_list,
+                    (ex.run_id, ex.dt_scheduled),
+                    int(ex.priority or 0),
+                )
+            )
         for act in ex.activities.values():
             if act.started_id:
                 engine.tokens[act.token] = _token(ACTIVITY, ex.run_id, act.scheduled_id)
             else:
                 stamp = ex.history[act.scheduled_id - 1]["eventTimestamp"]
-                queued.append((stamp, ACTIVITY, ex.domain, act.task_list,
-                               (ex.run_id, act.scheduled_id), act.priority))
-    for _, kind, domain, task_list, key, priority in sorted(queued, key=lambda q: q[0]):
-        engine.enqueue(kind, domain, task_list, key, priority)
+                queued.append(
+                    (
+                        stamp,
+                        ACTIVITY,
+                        ex.domain,
+                        act.task_list,
+                        (ex.run_id, act.scheduled_id),
+                        act.priority,
+                    )
+                )
+    for _, kind, domain, task_list, task, priority in sorted(queued, key=lambda q: q[0]):
+        engine.enqueue(kind, domain, task_list, task, priority)
 
 
 def _deadlines(ex: Execution) -> list[tuple[float, str, str | int]]:
     found: list[tuple[float | None, str, str | int]] = [
-        (ex.timeout_at, "workflow", ""), (ex.dt_deadline, "decision", ex.dt_started)]
+        (ex.timeout_at, "workflow", ""),
+        (ex.dt_deadline, "decision", ex.dt_started),
+    ]
     found += [(t.fire_at, "timer", t.timer_id) for t in ex.timers.values()]
     found += [(f.deadline, "lambda", f.scheduled_id) for f in ex.lambdas.values()]
     for act in ex.activities.values():
-        for due in (act.schedule_to_start_at, act.schedule_to_close_at,
-                    act.start_to_close_at, act.heartbeat_at):
+        for due in (
+            act.schedule_to_start_at,
+            act.schedule_to_close_at,
+            act.start_to_close_at,
+            act.heartbeat_at,
+        ):
             found.append((due, "activity", act.scheduled_id))
     return [(due, kind, key) for due, kind, key in found if due is not None]
 
 
-def _token(kind: str, run_id: str, event_id: int) -> object:
-    from aioswf.local.engine.core import TokenRef
-
+def _token(kind: str, run_id: str, event_id: int) -> TokenRef:
     return TokenRef(kind, run_id, event_id)

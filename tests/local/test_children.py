@@ -9,8 +9,7 @@ from tests.local.helpers import DOMAIN, WF, Driver, attrs_of, complete, decision
 
 
 def child(workflow_id: str, **attrs: object) -> dict[str, object]:
-    return decision("StartChildWorkflowExecution", workflowType=WF, workflowId=workflow_id,
-                    **attrs)
+    return decision("StartChildWorkflowExecution", workflowType=WF, workflowId=workflow_id, **attrs)
 
 
 async def start_parent_with_child(sw: Driver, **attrs: object) -> tuple[str, str]:
@@ -28,8 +27,11 @@ async def test_child_completes_and_parent_hears_of_it(sw: Driver) -> None:
     parent, kid_run = await start_parent_with_child(sw)
     task = await sw.poll()
     types = [e["eventType"] for e in task["events"]]
-    assert types[4:7] == ["StartChildWorkflowExecutionInitiated", "ChildWorkflowExecutionStarted",
-                          "DecisionTaskScheduled"]
+    assert types[4:7] == [
+        "StartChildWorkflowExecutionInitiated",
+        "ChildWorkflowExecutionStarted",
+        "DecisionTaskScheduled",
+    ]
     await sw("respond_decision_task_completed", taskToken=task["taskToken"])
     await sw("signal_workflow_execution", domain=DOMAIN, workflowId="kid", signalName="s")
     await sw.decide(complete("kid-result"))
@@ -55,21 +57,28 @@ async def test_child_that_is_already_running_fails_to_start(sw: Driver) -> None:
 
 async def test_unknown_child_type_fails(sw: Driver) -> None:
     parent = await sw.start("parent")
-    await sw.decide(decision("StartChildWorkflowExecution", workflowId="kid",
-                             workflowType={"name": "Nope", "version": "1"}))
+    await sw.decide(
+        decision(
+            "StartChildWorkflowExecution",
+            workflowId="kid",
+            workflowType={"name": "Nope", "version": "1"},
+        )
+    )
     last = (await sw.history(parent, "parent"))[-2]
     assert attrs_of(last)["cause"] == "WORKFLOW_TYPE_DOES_NOT_EXIST"
 
 
-@pytest.mark.parametrize(("policy", "kid_event"), [
-    ("TERMINATE", "WorkflowExecutionTerminated"),
-    ("REQUEST_CANCEL", "DecisionTaskScheduled"),
-    ("ABANDON", "DecisionTaskCompleted"),
-])
+@pytest.mark.parametrize(
+    ("policy", "kid_event"),
+    [
+        ("TERMINATE", "WorkflowExecutionTerminated"),
+        ("REQUEST_CANCEL", "DecisionTaskScheduled"),
+        ("ABANDON", "DecisionTaskCompleted"),
+    ],
+)
 async def test_child_policy_on_terminate(sw: Driver, policy: str, kid_event: str) -> None:
     _, kid_run = await start_parent_with_child(sw)
-    await sw("terminate_workflow_execution", domain=DOMAIN, workflowId="parent",
-             childPolicy=policy)
+    await sw("terminate_workflow_execution", domain=DOMAIN, workflowId="parent", childPolicy=policy)
     history = await sw.history(kid_run, "kid")
     assert history[-1]["eventType"] == kid_event
     if policy == "TERMINATE":
@@ -79,7 +88,8 @@ async def test_child_policy_on_terminate(sw: Driver, policy: str, kid_event: str
 
 
 async def test_child_policy_when_the_parent_completes_or_times_out(
-        sw: Driver, clock: VirtualClock) -> None:
+    sw: Driver, clock: VirtualClock
+) -> None:
     _, kid_run = await start_parent_with_child(sw)
     await sw.decide(complete())
     assert (await sw.types(kid_run, "kid"))[-1] == "WorkflowExecutionTerminated"
@@ -87,16 +97,22 @@ async def test_child_policy_when_the_parent_completes_or_times_out(
     await sw.decide(child("kid2", childPolicy="ABANDON"))
     kid2 = await sw.decide()
     clock.advance(50)
-    parent2 = (await sw("list_closed_workflow_executions", domain=DOMAIN,
-                        startTimeFilter={"oldestDate": 0},
-                        executionFilter={"workflowId": "parent2"}))["executionInfos"][0]
+    parent2 = (
+        await sw(
+            "list_closed_workflow_executions",
+            domain=DOMAIN,
+            startTimeFilter={"oldestDate": 0},
+            executionFilter={"workflowId": "parent2"},
+        )
+    )["executionInfos"][0]
     assert parent2["closeStatus"] == "TIMED_OUT"
     kid2_run = kid2["workflowExecution"]["runId"]
     assert (await sw.types(kid2_run, "kid2"))[-1] == "WorkflowExecutionTerminated"
 
 
 async def test_child_failure_timeout_and_cancel_reach_the_parent(
-        sw: Driver, clock: VirtualClock) -> None:
+    sw: Driver, clock: VirtualClock
+) -> None:
     parent = await sw.start("parent")
     await sw.decide(child("k1"), child("k2", executionStartToCloseTimeout="10"), child("k3"))
     for _ in range(3):
@@ -107,12 +123,14 @@ async def test_child_failure_timeout_and_cancel_reach_the_parent(
             answer = [decision("CancelWorkflowExecution")]
         else:
             answer = []
-        await sw("respond_decision_task_completed", taskToken=task["taskToken"],
-                 decisions=answer)
+        await sw("respond_decision_task_completed", taskToken=task["taskToken"], decisions=answer)
     clock.advance(10)
     types = await sw.types(parent, "parent")
-    assert {"ChildWorkflowExecutionFailed", "ChildWorkflowExecutionCanceled",
-            "ChildWorkflowExecutionTimedOut"} <= set(types)
+    assert {
+        "ChildWorkflowExecutionFailed",
+        "ChildWorkflowExecutionCanceled",
+        "ChildWorkflowExecutionTimedOut",
+    } <= set(types)
     assert (await sw.describe(parent, "parent"))["openCounts"]["openChildWorkflowExecutions"] == 0
 
 
@@ -146,18 +164,25 @@ async def test_signal_and_cancel_external(sw: Driver) -> None:
     await sw.decide()
     source = await sw.start("source")
     await sw.decide(
-        decision("SignalExternalWorkflowExecution", workflowId="target", signalName="hi",
-                 input="x"),
+        decision(
+            "SignalExternalWorkflowExecution", workflowId="target", signalName="hi", input="x"
+        ),
         decision("SignalExternalWorkflowExecution", workflowId="ghost", signalName="hi"),
         decision("RequestCancelExternalWorkflowExecution", workflowId="target"),
-        decision("RequestCancelExternalWorkflowExecution", workflowId="ghost"))
+        decision("RequestCancelExternalWorkflowExecution", workflowId="ghost"),
+    )
     types = await sw.types(source, "source")
     assert types[4:] == [
-        "SignalExternalWorkflowExecutionInitiated", "SignalExternalWorkflowExecutionInitiated",
+        "SignalExternalWorkflowExecutionInitiated",
+        "SignalExternalWorkflowExecutionInitiated",
         "RequestCancelExternalWorkflowExecutionInitiated",
-        "RequestCancelExternalWorkflowExecutionInitiated", "ExternalWorkflowExecutionSignaled",
-        "SignalExternalWorkflowExecutionFailed", "ExternalWorkflowExecutionCancelRequested",
-        "RequestCancelExternalWorkflowExecutionFailed", "DecisionTaskScheduled"]
+        "RequestCancelExternalWorkflowExecutionInitiated",
+        "ExternalWorkflowExecutionSignaled",
+        "SignalExternalWorkflowExecutionFailed",
+        "ExternalWorkflowExecutionCancelRequested",
+        "RequestCancelExternalWorkflowExecutionFailed",
+        "DecisionTaskScheduled",
+    ]
     target_history = await sw.history(target, "target")
     signaled = attrs_of(target_history[4])
     assert signaled["externalWorkflowExecution"] == {"workflowId": "source", "runId": source}

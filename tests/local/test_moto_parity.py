@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -47,8 +47,13 @@ async def timer_fires(sw: Driver, advance: Advance) -> str:
 async def markers_and_signals(sw: Driver, advance: Advance) -> str:
     run = await sw.start()
     await sw.decide(decision("RecordMarker", markerName="m1", details="d"))
-    await sw("signal_workflow_execution", domain=DOMAIN, workflowId="wf-1", signalName="go",
-             input="payload")
+    await sw(
+        "signal_workflow_execution",
+        domain=DOMAIN,
+        workflowId="wf-1",
+        signalName="go",
+        input="payload",
+    )
     await sw.decide(decision("RecordMarker", markerName="m2"), complete())
     return run
 
@@ -62,16 +67,30 @@ async def terminated(sw: Driver, advance: Advance) -> str:
 
 async def unknown_activity_type(sw: Driver, advance: Advance) -> str:
     run = await sw.start()
-    await sw.decide(decision("ScheduleActivityTask", activityType={"name": "No", "version": "1"},
-                             activityId="a1", taskList={"name": "main"},
-                             scheduleToStartTimeout="10", scheduleToCloseTimeout="10",
-                             startToCloseTimeout="10", heartbeatTimeout="10"))
+    await sw.decide(
+        decision(
+            "ScheduleActivityTask",
+            activityType={"name": "No", "version": "1"},
+            activityId="a1",
+            taskList={"name": "main"},
+            scheduleToStartTimeout="10",
+            scheduleToCloseTimeout="10",
+            startToCloseTimeout="10",
+            heartbeatTimeout="10",
+        )
+    )
     await sw.decide(complete())
     return run
 
 
-SCENARIOS = [activity_completes, activity_fails, timer_fires, markers_and_signals, terminated,
-             unknown_activity_type]
+SCENARIOS = [
+    activity_completes,
+    activity_fails,
+    timer_fires,
+    markers_and_signals,
+    terminated,
+    unknown_activity_type,
+]
 
 
 async def run_on_moto(endpoint: str, scenario: Scenario) -> list[str]:
@@ -102,13 +121,8 @@ async def run_locally(scenario: Scenario) -> list[str]:
             client.close()
 
 
-@pytest.fixture
-async def moto(moto_endpoint: str) -> AsyncIterator[str]:
-    yield moto_endpoint
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
-async def test_same_history_as_moto(moto: str, scenario: Any) -> None:
+async def test_same_history_as_moto(moto_endpoint: str, scenario: Any) -> None:
     ours = await run_locally(scenario)
-    theirs = await run_on_moto(moto, scenario)
+    theirs = await run_on_moto(moto_endpoint, scenario)
     assert ours == theirs

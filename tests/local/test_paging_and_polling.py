@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from aioswf.local import LocalSWF
-from tests.local.helpers import DOMAIN, Driver, decision
+from tests.local.helpers import DOMAIN, Driver, decision, parked
 
 
 async def grow_history(sw: Driver, markers: int) -> str:
@@ -37,9 +37,13 @@ async def test_decision_task_in_reverse_order(sw: Driver) -> None:
     await grow_history(sw, 5)
     task = await sw.poll(reverseOrder=True, maximumPageSize=3)
     assert [e["eventType"] for e in task["events"]] == [
-        "DecisionTaskStarted", "DecisionTaskScheduled", "WorkflowExecutionSignaled"]
-    rest = await sw.poll(reverseOrder=True, maximumPageSize=100,
-                         nextPageToken=task["nextPageToken"])
+        "DecisionTaskStarted",
+        "DecisionTaskScheduled",
+        "WorkflowExecutionSignaled",
+    ]
+    rest = await sw.poll(
+        reverseOrder=True, maximumPageSize=100, nextPageToken=task["nextPageToken"]
+    )
     assert [e["eventId"] for e in rest["events"]] == list(range(task["startedEventId"] - 3, 0, -1))
     assert "nextPageToken" not in rest
 
@@ -50,25 +54,30 @@ async def test_get_history_paging_and_reverse(sw: Driver) -> None:
     ids: list[int] = []
     token = None
     while True:
-        page = await sw("get_workflow_execution_history", maximumPageSize=7,
-                        **request, **({"nextPageToken": token} if token else {}))
+        page = await sw(
+            "get_workflow_execution_history",
+            maximumPageSize=7,
+            **request,
+            **({"nextPageToken": token} if token else {}),
+        )
         assert len(page["events"]) <= 7
         ids += [e["eventId"] for e in page["events"]]
         token = page.get("nextPageToken")
         if token is None:
             break
     assert ids == list(range(1, len(ids) + 1))
-    newest = await sw("get_workflow_execution_history", reverseOrder=True, maximumPageSize=2,
-                      **request)
+    newest = await sw(
+        "get_workflow_execution_history", reverseOrder=True, maximumPageSize=2, **request
+    )
     assert [e["eventId"] for e in newest["events"]] == [len(ids), len(ids) - 1]
     paginator = sw.client.get_paginator("get_workflow_execution_history")
-    pages = await asyncio.to_thread(lambda: list(paginator.paginate(
-        **request, PaginationConfig={"PageSize": 5})))
+    pages = await asyncio.to_thread(
+        lambda: list(paginator.paginate(**request, PaginationConfig={"PageSize": 5}))
+    )
     assert sum(len(p["events"]) for p in pages) == len(ids)
 
 
-async def test_empty_poll_is_held_then_answered_empty(sw: Driver,
-                                                      local_swf: LocalSWF) -> None:
+async def test_empty_poll_is_held_then_answered_empty(sw: Driver, local_swf: LocalSWF) -> None:
     began = time.monotonic()
     empty = await sw.poll()
     held = time.monotonic() - began
@@ -81,8 +90,7 @@ async def test_empty_poll_is_held_then_answered_empty(sw: Driver,
 async def test_waiting_poll_wakes_when_a_task_arrives(sw: Driver, local_swf: LocalSWF) -> None:
     local_swf.frontend.long_poll_seconds = 10
     poll = asyncio.ensure_future(sw.poll())
-    while local_swf.frontend.waiters.count() == 0:
-        await asyncio.sleep(0.005)
+    await parked(local_swf, 1)
     began = time.monotonic()
     await sw.start()
     task = await poll
@@ -90,20 +98,27 @@ async def test_waiting_poll_wakes_when_a_task_arrives(sw: Driver, local_swf: Loc
     assert time.monotonic() - began < 1
     # The other poller of the same list keeps waiting: one task, one poll.
     second = asyncio.ensure_future(sw.poll_activity())
-    while local_swf.frontend.waiters.count() == 0:
-        await asyncio.sleep(0.005)
-    await sw("respond_decision_task_completed", taskToken=task["taskToken"], decisions=[
-        decision("ScheduleActivityTask", activityType={"name": "Step", "version": "1"},
-                 activityId="a1")])
+    await parked(local_swf, 1)
+    await sw(
+        "respond_decision_task_completed",
+        taskToken=task["taskToken"],
+        decisions=[
+            decision(
+                "ScheduleActivityTask",
+                activityType={"name": "Step", "version": "1"},
+                activityId="a1",
+            )
+        ],
+    )
     assert (await second)["activityId"] == "a1"
 
 
 async def test_many_pollers_each_get_a_distinct_task(sw: Driver, local_swf: LocalSWF) -> None:
     local_swf.frontend.long_poll_seconds = 5
     polls = [asyncio.ensure_future(sw.poll()) for _ in range(4)]
-    while local_swf.frontend.waiters.count() < 4:
-        await asyncio.sleep(0.005)
+    await parked(local_swf, 4)
     for index in range(4):
         await sw.start(f"wf-{index}")
     tokens = {(await p)["taskToken"] for p in polls}
-    assert len(tokens) == 4 and "" not in tokens
+    assert len(tokens) == 4
+    assert "" not in tokens

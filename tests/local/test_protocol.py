@@ -15,16 +15,24 @@ from tests.local.helpers import DOMAIN, Driver
 
 async def raw(service: LocalSWF, target: str, body: Any) -> tuple[int, dict[str, Any]]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    async with aiohttp.ClientSession() as session:
-        async with session.post(service.endpoint_url + "/", data=data, headers={
-                "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"}) as resp:
-            assert resp.headers["Content-Type"] == "application/x-amz-json-1.0"
-            return resp.status, await resp.json(content_type=None)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            service.endpoint_url + "/",
+            data=data,
+            headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"},
+        ) as resp,
+    ):
+        assert resp.headers["Content-Type"] == "application/x-amz-json-1.0"
+        return resp.status, await resp.json(content_type=None)
 
 
 async def test_void_operations_answer_an_empty_object(local_swf: LocalSWF) -> None:
-    status, body = await raw(local_swf, "SimpleWorkflowService.RegisterDomain",
-                             {"name": "d", "workflowExecutionRetentionPeriodInDays": "1"})
+    status, body = await raw(
+        local_swf,
+        "SimpleWorkflowService.RegisterDomain",
+        {"name": "d", "workflowExecutionRetentionPeriodInDays": "1"},
+    )
     assert (status, body) == (200, {})
 
 
@@ -36,69 +44,130 @@ async def test_faults_carry_the_swf_type(local_swf: LocalSWF) -> None:
 
 
 async def test_validation_errors_use_the_coral_type(local_swf: LocalSWF) -> None:
-    status, body = await raw(local_swf, "SimpleWorkflowService.RegisterDomain",
-                             {"name": "a:b", "workflowExecutionRetentionPeriodInDays": "1"})
+    status, body = await raw(
+        local_swf,
+        "SimpleWorkflowService.RegisterDomain",
+        {"name": "a:b", "workflowExecutionRetentionPeriodInDays": "1"},
+    )
     assert status == 400
     assert body["__type"] == "com.amazon.coral.validate#ValidationException"
     status, body = await raw(local_swf, "SimpleWorkflowService.ListDomains", {})
-    assert status == 400 and "registrationStatus" in body["message"]
+    assert status == 400
+    assert "registrationStatus" in body["message"]
 
 
 async def test_unknown_operation_and_bad_json(local_swf: LocalSWF) -> None:
     status, body = await raw(local_swf, "SimpleWorkflowService.Nope", {})
-    assert status == 400 and body["__type"].endswith("#UnknownOperationException")
+    assert status == 400
+    assert body["__type"].endswith("#UnknownOperationException")
     status, body = await raw(local_swf, "SimpleWorkflowService.ListDomains", b"[1")
-    assert status == 400 and body["__type"].endswith("#SerializationException")
+    assert status == 400
+    assert body["__type"].endswith("#SerializationException")
 
 
 async def test_timestamps_are_epoch_seconds(local_swf: LocalSWF) -> None:
-    await raw(local_swf, "SimpleWorkflowService.RegisterDomain",
-              {"name": "d", "workflowExecutionRetentionPeriodInDays": "1"})
-    await raw(local_swf, "SimpleWorkflowService.RegisterWorkflowType",
-              {"domain": "d", "name": "w", "version": "1"})
-    _, body = await raw(local_swf, "SimpleWorkflowService.DescribeWorkflowType",
-                        {"domain": "d", "workflowType": {"name": "w", "version": "1"}})
+    await raw(
+        local_swf,
+        "SimpleWorkflowService.RegisterDomain",
+        {"name": "d", "workflowExecutionRetentionPeriodInDays": "1"},
+    )
+    await raw(
+        local_swf,
+        "SimpleWorkflowService.RegisterWorkflowType",
+        {"domain": "d", "name": "w", "version": "1"},
+    )
+    _, body = await raw(
+        local_swf,
+        "SimpleWorkflowService.DescribeWorkflowType",
+        {"domain": "d", "workflowType": {"name": "w", "version": "1"}},
+    )
     assert body["typeInfo"]["creationDate"] == local_swf.clock.now()
 
 
-@pytest.mark.parametrize(("operation", "kwargs", "fragment"), [
-    ("register_domain", {"name": "x" * 257, "workflowExecutionRetentionPeriodInDays": "1"},
-     "less than or equal to 256"),
-    ("register_domain", {"name": "arn", "workflowExecutionRetentionPeriodInDays": "1"}, "arn"),
-    ("register_domain", {"name": "ok", "workflowExecutionRetentionPeriodInDays": "91"}, "90"),
-    ("start_workflow_execution", {"domain": DOMAIN, "workflowId": "a/b",
-                                  "workflowType": {"name": "Flow", "version": "1"}}, "'/'"),
-    ("start_workflow_execution", {"domain": DOMAIN, "workflowId": "w", "input": "x" * 32769,
-                                  "workflowType": {"name": "Flow", "version": "1"}}, "32768"),
-    ("start_workflow_execution", {"domain": DOMAIN, "workflowId": "w",
-                                  "executionStartToCloseTimeout": "soon",
-                                  "workflowType": {"name": "Flow", "version": "1"}}, "seconds"),
-    ("start_workflow_execution", {"domain": DOMAIN, "workflowId": "w", "childPolicy": "KEEP",
-                                  "workflowType": {"name": "Flow", "version": "1"}}, "enum"),
-    ("poll_for_decision_task", {"domain": DOMAIN, "taskList": {"name": "main"},
-                                "maximumPageSize": 1001}, "1000"),
-])
-async def test_model_constraints_reject_requests(sw: Driver, operation: str,
-                                                 kwargs: dict[str, Any], fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("operation", "kwargs", "fragment"),
+    [
+        (
+            "register_domain",
+            {"name": "x" * 257, "workflowExecutionRetentionPeriodInDays": "1"},
+            "less than or equal to 256",
+        ),
+        ("register_domain", {"name": "arn", "workflowExecutionRetentionPeriodInDays": "1"}, "arn"),
+        ("register_domain", {"name": "ok", "workflowExecutionRetentionPeriodInDays": "91"}, "90"),
+        (
+            "start_workflow_execution",
+            {
+                "domain": DOMAIN,
+                "workflowId": "a/b",
+                "workflowType": {"name": "Flow", "version": "1"},
+            },
+            "'/'",
+        ),
+        (
+            "start_workflow_execution",
+            {
+                "domain": DOMAIN,
+                "workflowId": "w",
+                "input": "x" * 32769,
+                "workflowType": {"name": "Flow", "version": "1"},
+            },
+            "32768",
+        ),
+        (
+            "start_workflow_execution",
+            {
+                "domain": DOMAIN,
+                "workflowId": "w",
+                "executionStartToCloseTimeout": "soon",
+                "workflowType": {"name": "Flow", "version": "1"},
+            },
+            "seconds",
+        ),
+        (
+            "start_workflow_execution",
+            {
+                "domain": DOMAIN,
+                "workflowId": "w",
+                "childPolicy": "KEEP",
+                "workflowType": {"name": "Flow", "version": "1"},
+            },
+            "enum",
+        ),
+        (
+            "poll_for_decision_task",
+            {"domain": DOMAIN, "taskList": {"name": "main"}, "maximumPageSize": 1001},
+            "1000",
+        ),
+    ],
+)
+async def test_model_constraints_reject_requests(
+    sw: Driver, operation: str, kwargs: dict[str, Any], fragment: str
+) -> None:
     with pytest.raises(ClientError) as err:
         await sw(operation, **kwargs)
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert fragment in err.value.response["Error"]["Message"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    listed = await sw("list_open_workflow_executions", domain=DOMAIN,
-                      startTimeFilter={"oldestDate": 0})
+    listed = await sw(
+        "list_open_workflow_executions", domain=DOMAIN, startTimeFilter={"oldestDate": 0}
+    )
     assert listed["executionInfos"] == []  # nothing of a rejected request was applied
 
 
 async def test_invalid_decision_attributes_reject_the_batch(sw: Driver) -> None:
     run = await sw.start()
     task = await sw.poll()
-    for bad in ([{"decisionType": "StartTimer"}],
-                [{"decisionType": "StartTimer", "startTimerDecisionAttributes": {
-                    "timerId": "t", "startToFireTimeout": "NONE"}}],
-                [{"decisionType": "Dance"}]):
+    for bad in (
+        [{"decisionType": "StartTimer"}],
+        [
+            {
+                "decisionType": "StartTimer",
+                "startTimerDecisionAttributes": {"timerId": "t", "startToFireTimeout": "NONE"},
+            }
+        ],
+        [{"decisionType": "Dance"}],
+    ):
         with pytest.raises(ClientError) as err:
-            await sw("respond_decision_task_completed", taskToken=task["taskToken"],
-                     decisions=bad)
+            await sw("respond_decision_task_completed", taskToken=task["taskToken"], decisions=bad)
         assert err.value.response["Error"]["Code"] == "ValidationException"
     assert len(await sw.history(run)) == 3

@@ -31,13 +31,19 @@ async def test_domain_lifecycle(sw: Driver) -> None:
 
 async def test_list_domains_pages(sw: Driver) -> None:
     for index in range(5):
-        await sw("register_domain", name=f"extra-{index}",
-                 workflowExecutionRetentionPeriodInDays="0")
+        await sw(
+            "register_domain", name=f"extra-{index}", workflowExecutionRetentionPeriodInDays="0"
+        )
     first = await sw("list_domains", registrationStatus="REGISTERED", maximumPageSize=4)
-    rest = await sw("list_domains", registrationStatus="REGISTERED", maximumPageSize=4,
-                    nextPageToken=first["nextPageToken"])
+    rest = await sw(
+        "list_domains",
+        registrationStatus="REGISTERED",
+        maximumPageSize=4,
+        nextPageToken=first["nextPageToken"],
+    )
     names = [d["name"] for d in first["domainInfos"] + rest["domainInfos"]]
-    assert names == sorted(names) and len(names) == 6
+    assert names == sorted(names)
+    assert len(names) == 6
     assert "nextPageToken" not in rest
 
 
@@ -52,7 +58,8 @@ async def test_type_deprecation_rules(sw: Driver) -> None:
     with pytest.raises(sw.client.exceptions.TypeDeprecatedFault):
         await sw("deprecate_workflow_type", domain=DOMAIN, workflowType=WF)
     info = await sw("describe_workflow_type", domain=DOMAIN, workflowType=WF)
-    assert info["typeInfo"]["status"] == "DEPRECATED" and "deprecationDate" in info["typeInfo"]
+    assert info["typeInfo"]["status"] == "DEPRECATED"
+    assert "deprecationDate" in info["typeInfo"]
     assert info["configuration"]["defaultChildPolicy"] == "TERMINATE"
     await sw("undeprecate_workflow_type", domain=DOMAIN, workflowType=WF)
     with pytest.raises(sw.client.exceptions.TypeAlreadyExistsFault):
@@ -74,12 +81,24 @@ async def test_list_types_filters_and_pages(sw: Driver) -> None:
     for version in ("2", "3", "4"):
         await sw("register_workflow_type", domain=DOMAIN, name="Flow", version=version)
     await sw("register_workflow_type", domain=DOMAIN, name="Other", version="1")
-    page = await sw("list_workflow_types", domain=DOMAIN, registrationStatus="REGISTERED",
-                    name="Flow", maximumPageSize=3, reverseOrder=True)
+    page = await sw(
+        "list_workflow_types",
+        domain=DOMAIN,
+        registrationStatus="REGISTERED",
+        name="Flow",
+        maximumPageSize=3,
+        reverseOrder=True,
+    )
     assert [t["workflowType"]["version"] for t in page["typeInfos"]] == ["4", "3", "2"]
-    rest = await sw("list_workflow_types", domain=DOMAIN, registrationStatus="REGISTERED",
-                    name="Flow", maximumPageSize=3, reverseOrder=True,
-                    nextPageToken=page["nextPageToken"])
+    rest = await sw(
+        "list_workflow_types",
+        domain=DOMAIN,
+        registrationStatus="REGISTERED",
+        name="Flow",
+        maximumPageSize=3,
+        reverseOrder=True,
+        nextPageToken=page["nextPageToken"],
+    )
     assert [t["workflowType"]["version"] for t in rest["typeInfos"]] == ["1"]
 
 
@@ -90,14 +109,20 @@ async def test_start_needs_defaults(sw: Driver) -> None:
 
 
 async def test_tags(sw: Driver) -> None:
-    await sw("tag_resource", resourceArn=ARN, tags=[{"key": "team", "value": "a"},
-                                                    {"key": "env", "value": "dev"}])
+    await sw(
+        "tag_resource",
+        resourceArn=ARN,
+        tags=[{"key": "team", "value": "a"}, {"key": "env", "value": "dev"}],
+    )
     await sw("untag_resource", resourceArn=ARN, tagKeys=["env"])
     tags = await sw("list_tags_for_resource", resourceArn=ARN)
     assert tags["tags"] == [{"key": "team", "value": "a"}]
     with pytest.raises(sw.client.exceptions.TooManyTagsFault):
-        await sw("tag_resource", resourceArn=ARN,
-                 tags=[{"key": f"k{i}", "value": "v"} for i in range(50)])
+        await sw(
+            "tag_resource",
+            resourceArn=ARN,
+            tags=[{"key": f"k{i}", "value": "v"} for i in range(50)],
+        )
     with pytest.raises(sw.client.exceptions.UnknownResourceFault):
         await sw("list_tags_for_resource", resourceArn=ARN + "-missing")
 
@@ -111,27 +136,35 @@ async def test_list_and_count_filters(sw: Driver, clock: VirtualClock) -> None:
     window = {"oldestDate": t0}
 
     async def open_ids(**filters: object) -> list[str]:
-        found = await sw("list_open_workflow_executions", domain=DOMAIN,
-                         startTimeFilter=window, **filters)
+        found = await sw(
+            "list_open_workflow_executions", domain=DOMAIN, startTimeFilter=window, **filters
+        )
         return [i["execution"]["workflowId"] for i in found["executionInfos"]]
 
     assert await open_ids() == ["b"]
     assert await open_ids(tagFilter={"tag": "blue"}) == ["b"]
     assert await open_ids(executionFilter={"workflowId": "a"}) == []
     assert await open_ids(typeFilter={"name": "Flow"}) == ["b"]
-    closed = await sw("list_closed_workflow_executions", domain=DOMAIN,
-                      closeStatusFilter={"status": "COMPLETED"},
-                      closeTimeFilter={"oldestDate": t0})
+    closed = await sw(
+        "list_closed_workflow_executions",
+        domain=DOMAIN,
+        closeStatusFilter={"status": "COMPLETED"},
+        closeTimeFilter={"oldestDate": t0},
+    )
     assert [i["execution"]["workflowId"] for i in closed["executionInfos"]] == ["a"]
     clock.advance(1)
     await sw.start("c")
     assert await open_ids() == ["c", "b"]
     assert await open_ids(reverseOrder=True) == ["b", "c"]
-    count = await sw("count_open_workflow_executions", domain=DOMAIN,
-                     startTimeFilter={"oldestDate": t0 + 5})
+    count = await sw(
+        "count_open_workflow_executions", domain=DOMAIN, startTimeFilter={"oldestDate": t0 + 5}
+    )
     assert count == {"count": 2, "truncated": False}
-    count = await sw("count_closed_workflow_executions", domain=DOMAIN,
-                     startTimeFilter={"oldestDate": t0, "latestDate": t0 + 1})
+    count = await sw(
+        "count_closed_workflow_executions",
+        domain=DOMAIN,
+        startTimeFilter={"oldestDate": t0, "latestDate": t0 + 1},
+    )
     assert count["count"] == 1
     with pytest.raises(ClientError) as err:
         await open_ids(tagFilter={"tag": "x"}, typeFilter={"name": "Flow"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aioswf.local import LocalSWF, SWFFault, VirtualClock
+from aioswf.local import LocalSWF, VirtualClock
 from aioswf.local.engine.core import EVENT_LIMIT
 from tests.local.helpers import DOMAIN, Driver, attrs_of, boto3_client, decision, schedule, timer
 
@@ -20,8 +20,9 @@ async def test_restart_with_a_database_loses_nothing(tmp_path: Path) -> None:
         run = await sw.start()
         await sw.decide(schedule("queued"), schedule("running"), timer("t", 60))
         running = await sw.poll_activity()
-        await sw("signal_workflow_execution", domain=DOMAIN, workflowId="wf-1",
-                 signalName="pending")
+        await sw(
+            "signal_workflow_execution", domain=DOMAIN, workflowId="wf-1", signalName="pending"
+        )
         before = await sw.history(run)
         client.close()
     async with LocalSWF(clock=clock, db_path=db, long_poll_seconds=0.3) as second:
@@ -42,14 +43,14 @@ async def test_restart_with_a_database_loses_nothing(tmp_path: Path) -> None:
     async with LocalSWF(clock=clock, db_path=db, long_poll_seconds=0.3) as third:
         client = boto3_client(third.endpoint_url)
         sw = Driver(client)
-        listed = await sw("list_open_workflow_executions", domain=DOMAIN,
-                          startTimeFilter={"oldestDate": 0})
+        listed = await sw(
+            "list_open_workflow_executions", domain=DOMAIN, startTimeFilter={"oldestDate": 0}
+        )
         assert {i["execution"]["runId"] for i in listed["executionInfos"]} == {run, with_more}
         client.close()
 
 
-async def test_lambda_functions_run_registered_callables(sw: Driver,
-                                                         local_swf: LocalSWF) -> None:
+async def test_lambda_functions_run_registered_callables(sw: Driver, local_swf: LocalSWF) -> None:
     async def shout(payload: str | None) -> str:
         return (payload or "").upper()
 
@@ -59,10 +60,12 @@ async def test_lambda_functions_run_registered_callables(sw: Driver,
     local_swf.register_lambda("shout", shout)
     local_swf.register_lambda("explode", explode)
     run = await sw.start()
-    await sw.decide(decision("ScheduleLambdaFunction", id="l1", name="shout", input="hi"),
-                    decision("ScheduleLambdaFunction", id="l2", name="explode"),
-                    decision("ScheduleLambdaFunction", id="l3", name="missing"),
-                    decision("ScheduleLambdaFunction", id="l1", name="shout"))
+    await sw.decide(
+        decision("ScheduleLambdaFunction", id="l1", name="shout", input="hi"),
+        decision("ScheduleLambdaFunction", id="l2", name="explode"),
+        decision("ScheduleLambdaFunction", id="l3", name="missing"),
+        decision("ScheduleLambdaFunction", id="l1", name="shout"),
+    )
     for _ in range(100):
         events = await sw.history(run)
         types = [e["eventType"] for e in events]
@@ -79,29 +82,48 @@ async def test_lambda_functions_run_registered_callables(sw: Driver,
 async def test_event_limit_terminates_the_execution(local_swf: LocalSWF) -> None:
     call = local_swf.call
     call("RegisterDomain", {"name": "d", "workflowExecutionRetentionPeriodInDays": "1"})
-    call("RegisterWorkflowType", {
-        "domain": "d", "name": "w", "version": "1", "defaultTaskList": {"name": "l"},
-        "defaultExecutionStartToCloseTimeout": "3600", "defaultTaskStartToCloseTimeout": "60",
-        "defaultChildPolicy": "TERMINATE"})
-    run = call("StartWorkflowExecution", {"domain": "d", "workflowId": "big",
-                                          "workflowType": {"name": "w", "version": "1"}})["runId"]
+    call(
+        "RegisterWorkflowType",
+        {
+            "domain": "d",
+            "name": "w",
+            "version": "1",
+            "defaultTaskList": {"name": "l"},
+            "defaultExecutionStartToCloseTimeout": "3600",
+            "defaultTaskStartToCloseTimeout": "60",
+            "defaultChildPolicy": "TERMINATE",
+        },
+    )
+    run = call(
+        "StartWorkflowExecution",
+        {"domain": "d", "workflowId": "big", "workflowType": {"name": "w", "version": "1"}},
+    )["runId"]
     markers = [decision("RecordMarker", markerName="m")] * 1000
     for _ in range(30):
-        task = call("PollForDecisionTask", {"domain": "d", "taskList": {"name": "l"},
-                                            "maximumPageSize": 1})
-        call("RespondDecisionTaskCompleted", {"taskToken": task["taskToken"],
-                                              "decisions": markers})
-        try:
-            call("SignalWorkflowExecution", {"domain": "d", "workflowId": "big",
-                                             "signalName": "more"})
-        except SWFFault as fault:
-            assert fault.name == "UnknownResourceFault"
+        task = call(
+            "PollForDecisionTask", {"domain": "d", "taskList": {"name": "l"}, "maximumPageSize": 1}
+        )
+        call("RespondDecisionTaskCompleted", {"taskToken": task["taskToken"], "decisions": markers})
+        status = call(
+            "DescribeWorkflowExecution",
+            {"domain": "d", "execution": {"workflowId": "big", "runId": run}},
+        )["executionInfo"]
+        if status["executionStatus"] != "OPEN":
             break
-    detail = call("DescribeWorkflowExecution", {
-        "domain": "d", "execution": {"workflowId": "big", "runId": run}})
+        call("SignalWorkflowExecution", {"domain": "d", "workflowId": "big", "signalName": "m"})
+    detail = call(
+        "DescribeWorkflowExecution",
+        {"domain": "d", "execution": {"workflowId": "big", "runId": run}},
+    )
     assert detail["executionInfo"]["closeStatus"] == "TERMINATED"
-    last = call("GetWorkflowExecutionHistory", {
-        "domain": "d", "execution": {"workflowId": "big", "runId": run},
-        "reverseOrder": True, "maximumPageSize": 1})["events"][0]
+    last = call(
+        "GetWorkflowExecutionHistory",
+        {
+            "domain": "d",
+            "execution": {"workflowId": "big", "runId": run},
+            "reverseOrder": True,
+            "maximumPageSize": 1,
+        },
+    )["events"][0]
     assert last["workflowExecutionTerminatedEventAttributes"]["cause"] == "EVENT_LIMIT_EXCEEDED"
     assert last["eventId"] > EVENT_LIMIT

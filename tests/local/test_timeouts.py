@@ -46,14 +46,28 @@ async def test_decision_start_to_close(sw: Driver, clock: VirtualClock) -> None:
     assert (await sw.types(run))[-1] == "DecisionTaskStarted"
 
 
-@pytest.mark.parametrize(("timeouts", "start", "advance", "expected"), [
-    ({"scheduleToStartTimeout": "5"}, False, 5, "SCHEDULE_TO_START"),
-    ({"scheduleToCloseTimeout": "8", "startToCloseTimeout": "300"}, True, 8, "SCHEDULE_TO_CLOSE"),
-    ({"startToCloseTimeout": "7"}, True, 7, "START_TO_CLOSE"),
-    ({"heartbeatTimeout": "3"}, True, 3, "HEARTBEAT"),
-])
-async def test_activity_timeouts(sw: Driver, clock: VirtualClock, timeouts: dict[str, str],
-                                 start: bool, advance: int, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("timeouts", "start", "advance", "expected"),
+    [
+        ({"scheduleToStartTimeout": "5"}, False, 5, "SCHEDULE_TO_START"),
+        (
+            {"scheduleToCloseTimeout": "8", "startToCloseTimeout": "300"},
+            True,
+            8,
+            "SCHEDULE_TO_CLOSE",
+        ),
+        ({"startToCloseTimeout": "7"}, True, 7, "START_TO_CLOSE"),
+        ({"heartbeatTimeout": "3"}, True, 3, "HEARTBEAT"),
+    ],
+)
+async def test_activity_timeouts(
+    sw: Driver,
+    clock: VirtualClock,
+    timeouts: dict[str, str],
+    start: bool,
+    advance: int,
+    expected: str,
+) -> None:
     run = await sw.start()
     await sw.decide(schedule("a1", **timeouts))
     task = await sw.poll_activity() if start else None
@@ -74,8 +88,9 @@ async def test_heartbeats_keep_an_activity_alive(sw: Driver, clock: VirtualClock
     task = await sw.poll_activity()
     for step in range(5):
         clock.advance(6)
-        await sw("record_activity_task_heartbeat", taskToken=task["taskToken"],
-                 details=f"step {step}")
+        await sw(
+            "record_activity_task_heartbeat", taskToken=task["taskToken"], details=f"step {step}"
+        )
     clock.advance(10)
     await wait_for_event(sw, run, "ActivityTaskTimedOut")
     assert attrs_of((await sw.history(run))[-2])["details"] == "step 4"
@@ -94,8 +109,11 @@ async def test_auto_skip_jumps_to_the_next_deadline() -> None:
             task = await sw.poll()
             assert [e["eventType"] for e in task["events"]][-3] == "TimerFired"
             assert clock.now() == pytest.approx(1_000_000.0 + 300)
-            await sw("respond_decision_task_completed", taskToken=task["taskToken"],
-                     decisions=[schedule("a1")])
+            await sw(
+                "respond_decision_task_completed",
+                taskToken=task["taskToken"],
+                decisions=[schedule("a1")],
+            )
             before = clock.now()
             activity = await sw.poll_activity()
             await asyncio.sleep(0.05)

@@ -68,8 +68,9 @@ for _kind, _noun in (("workflow", "Workflow"), ("activity", "Activity")):
 class Engine(EngineState):
     """The whole local SWF service as a synchronous state machine."""
 
-    def __init__(self, clock: Clock, *, region: str = "us-east-1",
-                 account: str = "123456789012") -> None:
+    def __init__(
+        self, clock: Clock, *, region: str = "us-east-1", account: str = "123456789012"
+    ) -> None:
         super().__init__(clock, region=region, account=account)
 
     def handle(self, operation: str, request: Json) -> Json:

@@ -27,13 +27,22 @@ def _target(eng: EngineState, domain: str, attrs: Json) -> Execution | None:
     return eng.executions[run_id]
 
 
-def signal_external(eng: EngineState, ex: Execution, completed_id: int, attrs: Json,
-                    after: After) -> None:
+def signal_external(
+    eng: EngineState, ex: Execution, completed_id: int, attrs: Json, after: After
+) -> None:
     """SignalExternalWorkflowExecution."""
-    initiated = eng.add_event(ex, "SignalExternalWorkflowExecutionInitiated", {
-        "workflowId": attrs["workflowId"], "runId": attrs.get("runId"),
-        "signalName": attrs["signalName"], "input": attrs.get("input"),
-        "control": attrs.get("control"), "decisionTaskCompletedEventId": completed_id})
+    initiated = eng.add_event(
+        ex,
+        "SignalExternalWorkflowExecutionInitiated",
+        {
+            "workflowId": attrs["workflowId"],
+            "runId": attrs.get("runId"),
+            "signalName": attrs["signalName"],
+            "input": attrs.get("input"),
+            "control": attrs.get("control"),
+            "decisionTaskCompletedEventId": completed_id,
+        },
+    )
 
     def deliver() -> None:
         target = _target(eng, ex.domain, attrs)
@@ -42,24 +51,43 @@ def signal_external(eng: EngineState, ex: Execution, completed_id: int, attrs: J
         if not ex.is_open:
             return
         if target is None:
-            eng.add_event(ex, "SignalExternalWorkflowExecutionFailed", {
-                "workflowId": attrs["workflowId"], "runId": attrs.get("runId"),
-                "cause": UNKNOWN_EXTERNAL, "initiatedEventId": initiated,
-                "decisionTaskCompletedEventId": completed_id, "control": attrs.get("control")})
+            eng.add_event(
+                ex,
+                "SignalExternalWorkflowExecutionFailed",
+                {
+                    "workflowId": attrs["workflowId"],
+                    "runId": attrs.get("runId"),
+                    "cause": UNKNOWN_EXTERNAL,
+                    "initiatedEventId": initiated,
+                    "decisionTaskCompletedEventId": completed_id,
+                    "control": attrs.get("control"),
+                },
+            )
         else:
-            eng.add_event(ex, "ExternalWorkflowExecutionSignaled", {
-                "workflowExecution": target.ref, "initiatedEventId": initiated})
+            eng.add_event(
+                ex,
+                "ExternalWorkflowExecutionSignaled",
+                {"workflowExecution": target.ref, "initiatedEventId": initiated},
+            )
         eng.need_decision(ex)
 
     after.append(deliver)
 
 
-def cancel_external(eng: EngineState, ex: Execution, completed_id: int, attrs: Json,
-                    after: After) -> None:
+def cancel_external(
+    eng: EngineState, ex: Execution, completed_id: int, attrs: Json, after: After
+) -> None:
     """RequestCancelExternalWorkflowExecution."""
-    initiated = eng.add_event(ex, "RequestCancelExternalWorkflowExecutionInitiated", {
-        "workflowId": attrs["workflowId"], "runId": attrs.get("runId"),
-        "control": attrs.get("control"), "decisionTaskCompletedEventId": completed_id})
+    initiated = eng.add_event(
+        ex,
+        "RequestCancelExternalWorkflowExecutionInitiated",
+        {
+            "workflowId": attrs["workflowId"],
+            "runId": attrs.get("runId"),
+            "control": attrs.get("control"),
+            "decisionTaskCompletedEventId": completed_id,
+        },
+    )
 
     def deliver() -> None:
         target = _target(eng, ex.domain, attrs)
@@ -68,13 +96,24 @@ def cancel_external(eng: EngineState, ex: Execution, completed_id: int, attrs: J
         if not ex.is_open:
             return
         if target is None:
-            eng.add_event(ex, "RequestCancelExternalWorkflowExecutionFailed", {
-                "workflowId": attrs["workflowId"], "runId": attrs.get("runId"),
-                "cause": UNKNOWN_EXTERNAL, "initiatedEventId": initiated,
-                "decisionTaskCompletedEventId": completed_id, "control": attrs.get("control")})
+            eng.add_event(
+                ex,
+                "RequestCancelExternalWorkflowExecutionFailed",
+                {
+                    "workflowId": attrs["workflowId"],
+                    "runId": attrs.get("runId"),
+                    "cause": UNKNOWN_EXTERNAL,
+                    "initiatedEventId": initiated,
+                    "decisionTaskCompletedEventId": completed_id,
+                    "control": attrs.get("control"),
+                },
+            )
         else:
-            eng.add_event(ex, "ExternalWorkflowExecutionCancelRequested", {
-                "workflowExecution": target.ref, "initiatedEventId": initiated})
+            eng.add_event(
+                ex,
+                "ExternalWorkflowExecutionCancelRequested",
+                {"workflowExecution": target.ref, "initiatedEventId": initiated},
+            )
         eng.need_decision(ex)
 
     after.append(deliver)
@@ -92,27 +131,46 @@ def _child_cause(eng: EngineState, ex: Execution, attrs: Json) -> tuple[str | No
     return cause, config
 
 
-def start_child(eng: EngineState, ex: Execution, completed_id: int, attrs: Json,
-                after: After) -> None:
+def start_child(
+    eng: EngineState, ex: Execution, completed_id: int, attrs: Json, after: After
+) -> None:
     """StartChildWorkflowExecution."""
     cause, config = _child_cause(eng, ex, attrs)
-    failed = {"workflowType": attrs["workflowType"], "workflowId": attrs["workflowId"],
-              "control": attrs.get("control"), "decisionTaskCompletedEventId": completed_id}
+    failed = {
+        "workflowType": attrs["workflowType"],
+        "workflowId": attrs["workflowId"],
+        "control": attrs.get("control"),
+        "decisionTaskCompletedEventId": completed_id,
+    }
     if cause is not None:
-        eng.add_event(ex, "StartChildWorkflowExecutionFailed",
-                      {**failed, "cause": cause, "initiatedEventId": 0})
+        eng.add_event(
+            ex,
+            "StartChildWorkflowExecutionFailed",
+            {**failed, "cause": cause, "initiatedEventId": 0},
+        )
         eng.need_decision(ex)
         return
-    initiated = eng.add_event(ex, "StartChildWorkflowExecutionInitiated", {
-        "workflowId": attrs["workflowId"], "workflowType": attrs["workflowType"],
-        "control": attrs.get("control"), "input": attrs.get("input"),
-        "executionStartToCloseTimeout": config["executionStartToCloseTimeout"],
-        "taskList": {"name": config["taskList"]}, "taskPriority": config["taskPriority"],
-        "decisionTaskCompletedEventId": completed_id, "childPolicy": config["childPolicy"],
-        "taskStartToCloseTimeout": config["taskStartToCloseTimeout"],
-        "tagList": attrs.get("tagList"), "lambdaRole": config["lambdaRole"]})
-    ex.children[initiated] = ChildState(initiated_id=initiated, workflow_id=attrs["workflowId"],
-                                        workflow_type=attrs["workflowType"])
+    initiated = eng.add_event(
+        ex,
+        "StartChildWorkflowExecutionInitiated",
+        {
+            "workflowId": attrs["workflowId"],
+            "workflowType": attrs["workflowType"],
+            "control": attrs.get("control"),
+            "input": attrs.get("input"),
+            "executionStartToCloseTimeout": config["executionStartToCloseTimeout"],
+            "taskList": {"name": config["taskList"]},
+            "taskPriority": config["taskPriority"],
+            "decisionTaskCompletedEventId": completed_id,
+            "childPolicy": config["childPolicy"],
+            "taskStartToCloseTimeout": config["taskStartToCloseTimeout"],
+            "tagList": attrs.get("tagList"),
+            "lambdaRole": config["lambdaRole"],
+        },
+    )
+    ex.children[initiated] = ChildState(
+        initiated_id=initiated, workflow_id=attrs["workflowId"], workflow_type=attrs["workflowType"]
+    )
 
     def launch() -> None:
         child = ex.children.get(initiated)
@@ -121,20 +179,37 @@ def start_child(eng: EngineState, ex: Execution, completed_id: int, attrs: Json,
         if (ex.domain, attrs["workflowId"]) in eng.open_by_id:
             del ex.children[initiated]
             if ex.is_open:
-                eng.add_event(ex, "StartChildWorkflowExecutionFailed", {
-                    **failed, "cause": "WORKFLOW_ALREADY_RUNNING", "initiatedEventId": initiated})
+                eng.add_event(
+                    ex,
+                    "StartChildWorkflowExecutionFailed",
+                    {**failed, "cause": "WORKFLOW_ALREADY_RUNNING", "initiatedEventId": initiated},
+                )
                 eng.need_decision(ex)
             return
         wtype = eng.find_type("workflow", ex.domain, attrs["workflowType"])
         assert wtype is not None  # checked when the decision was applied
-        run = open_run(eng, ex.domain, attrs["workflowId"], wtype, config,
-                       input=attrs.get("input"), tags=attrs.get("tagList", []),
-                       parent=ex.ref, parent_initiated_id=initiated)
+        run = open_run(
+            eng,
+            ex.domain,
+            attrs["workflowId"],
+            wtype,
+            config,
+            input=attrs.get("input"),
+            tags=attrs.get("tagList", []),
+            parent=ex.ref,
+            parent_initiated_id=initiated,
+        )
         child.run_id = run.run_id
         if ex.is_open:
-            child.started_id = eng.add_event(ex, "ChildWorkflowExecutionStarted", {
-                "workflowExecution": run.ref, "workflowType": run.workflow_type,
-                "initiatedEventId": initiated})
+            child.started_id = eng.add_event(
+                ex,
+                "ChildWorkflowExecutionStarted",
+                {
+                    "workflowExecution": run.ref,
+                    "workflowType": run.workflow_type,
+                    "initiatedEventId": initiated,
+                },
+            )
             eng.need_decision(ex)
 
     after.append(launch)

@@ -25,15 +25,33 @@ logger = logging.getLogger(__name__)
 
 MAX_OPEN_ACTIVITIES = 1000
 MAX_OPEN_TIMERS = 1000
-CLOSE_DECISIONS = frozenset({"CompleteWorkflowExecution", "FailWorkflowExecution",
-                             "CancelWorkflowExecution", "ContinueAsNewWorkflowExecution"})
+CLOSE_DECISIONS = frozenset(
+    {
+        "CompleteWorkflowExecution",
+        "FailWorkflowExecution",
+        "CancelWorkflowExecution",
+        "ContinueAsNewWorkflowExecution",
+    }
+)
 _ACTIVITY_TIMEOUTS = (
-    ("scheduleToCloseTimeout", "defaultTaskScheduleToCloseTimeout", "scheduleToClose",
-     "DEFAULT_SCHEDULE_TO_CLOSE_TIMEOUT_UNDEFINED"),
-    ("scheduleToStartTimeout", "defaultTaskScheduleToStartTimeout", "scheduleToStart",
-     "DEFAULT_SCHEDULE_TO_START_TIMEOUT_UNDEFINED"),
-    ("startToCloseTimeout", "defaultTaskStartToCloseTimeout", "startToClose",
-     "DEFAULT_START_TO_CLOSE_TIMEOUT_UNDEFINED"),
+    (
+        "scheduleToCloseTimeout",
+        "defaultTaskScheduleToCloseTimeout",
+        "scheduleToClose",
+        "DEFAULT_SCHEDULE_TO_CLOSE_TIMEOUT_UNDEFINED",
+    ),
+    (
+        "scheduleToStartTimeout",
+        "defaultTaskScheduleToStartTimeout",
+        "scheduleToStart",
+        "DEFAULT_SCHEDULE_TO_START_TIMEOUT_UNDEFINED",
+    ),
+    (
+        "startToCloseTimeout",
+        "defaultTaskStartToCloseTimeout",
+        "startToClose",
+        "DEFAULT_START_TO_CLOSE_TIMEOUT_UNDEFINED",
+    ),
     ("heartbeatTimeout", "defaultTaskHeartbeatTimeout", "heartbeat", None),
 )
 
@@ -61,11 +79,15 @@ def validate_decisions(decisions: list[Json]) -> None:
         key = attributes_key(kind)
         shape = shapes[shapes["Decision"]["members"][key]["shape"]]
         if shape.get("required") and not isinstance(decision.get(key), dict):
-            raise ValidationError(f"Value null at 'decisions.{index + 1}.member.{key}' failed "
-                                  "to satisfy constraint: Member must not be null")
+            raise ValidationError(
+                f"Value null at 'decisions.{index + 1}.member.{key}' failed "
+                "to satisfy constraint: Member must not be null"
+            )
         if kind in CLOSE_DECISIONS and index != len(decisions) - 1:
-            raise ValidationError("Close must be last decision in list: "
-                                  f"decision {index + 1} of {len(decisions)} is {kind}")
+            raise ValidationError(
+                "Close must be last decision in list: "
+                f"decision {index + 1} of {len(decisions)} is {kind}"
+            )
 
 
 def respond_decision_task_completed(eng: EngineState, req: Json) -> Json:
@@ -76,11 +98,17 @@ def respond_decision_task_completed(eng: EngineState, req: Json) -> Json:
     decisions: list[Json] = req.get("decisions") or []
     validate_decisions(decisions)
     ex = eng.executions[ref.run_id]
-    completed = eng.add_event(ex, "DecisionTaskCompleted", {
-        "executionContext": req.get("executionContext"), "scheduledEventId": ex.dt_scheduled,
-        "startedEventId": ex.dt_started, "taskList": req.get("taskList"),
-        "taskListScheduleToStartTimeout": req.get("taskListScheduleToStartTimeout"),
-    })
+    completed = eng.add_event(
+        ex,
+        "DecisionTaskCompleted",
+        {
+            "executionContext": req.get("executionContext"),
+            "scheduledEventId": ex.dt_scheduled,
+            "startedEventId": ex.dt_started,
+            "taskList": req.get("taskList"),
+            "taskListScheduleToStartTimeout": req.get("taskListScheduleToStartTimeout"),
+        },
+    )
     ex.previous_started = ex.dt_started
     if req.get("executionContext") is not None:
         ex.latest_context = req["executionContext"]
@@ -101,19 +129,24 @@ def respond_decision_task_completed(eng: EngineState, req: Json) -> Json:
 
 
 def _failed(eng: EngineState, batch: Batch, event_type: str, cause: str, attrs: Json) -> None:
-    eng.add_event(batch.ex, event_type, {
-        **attrs, "cause": cause, "decisionTaskCompletedEventId": batch.completed_id})
+    eng.add_event(
+        batch.ex,
+        event_type,
+        {**attrs, "cause": cause, "decisionTaskCompletedEventId": batch.completed_id},
+    )
     eng.need_decision(batch.ex)
 
 
 # -- activities ------------------------------------------------------------------------------
 
+
 def _schedule_activity(eng: EngineState, batch: Batch, attrs: Json) -> None:
     ex, ref, activity_id = batch.ex, attrs["activityType"], attrs["activityId"]
     failed = {"activityType": ref, "activityId": activity_id}
     atype = eng.find_type(ACTIVITY, ex.domain, ref)
-    cause = _activity_cause(ex, atype is None, atype is not None and atype.status != "REGISTERED",
-                            activity_id)
+    cause = _activity_cause(
+        ex, atype is None, atype is not None and atype.status != "REGISTERED", activity_id
+    )
     defaults = atype.config if atype is not None else {}
     task_list = attrs.get("taskList") or defaults.get("defaultTaskList")
     if cause is None and task_list is None:
@@ -128,22 +161,38 @@ def _schedule_activity(eng: EngineState, batch: Batch, attrs: Json) -> None:
         _failed(eng, batch, "ScheduleActivityTaskFailed", cause or "", failed)
         return
     priority = attrs.get("taskPriority") or defaults.get("defaultTaskPriority")
-    scheduled = eng.add_event(ex, "ActivityTaskScheduled", {
-        **failed, "input": attrs.get("input"), "control": attrs.get("control"),
-        "scheduleToStartTimeout": timeouts["scheduleToStart"],
-        "scheduleToCloseTimeout": timeouts["scheduleToClose"],
-        "startToCloseTimeout": timeouts["startToClose"], "heartbeatTimeout": timeouts["heartbeat"],
-        "taskList": {"name": task_list["name"]}, "taskPriority": priority,
-        "decisionTaskCompletedEventId": batch.completed_id,
-    })
-    act = ActivityState(activity_id=activity_id, activity_type=ref, scheduled_id=scheduled,
-                        task_list=task_list["name"], priority=int(priority or 0),
-                        timeouts=timeouts, input=attrs.get("input"))
+    scheduled = eng.add_event(
+        ex,
+        "ActivityTaskScheduled",
+        {
+            **failed,
+            "input": attrs.get("input"),
+            "control": attrs.get("control"),
+            "scheduleToStartTimeout": timeouts["scheduleToStart"],
+            "scheduleToCloseTimeout": timeouts["scheduleToClose"],
+            "startToCloseTimeout": timeouts["startToClose"],
+            "heartbeatTimeout": timeouts["heartbeat"],
+            "taskList": {"name": task_list["name"]},
+            "taskPriority": priority,
+            "decisionTaskCompletedEventId": batch.completed_id,
+        },
+    )
+    act = ActivityState(
+        activity_id=activity_id,
+        activity_type=ref,
+        scheduled_id=scheduled,
+        task_list=task_list["name"],
+        priority=int(priority or 0),
+        timeouts=timeouts,
+        input=attrs.get("input"),
+    )
     ex.activities[activity_id] = act
     ex.activity_ids[scheduled] = activity_id
     now = eng.now()
-    for attr, name in (("schedule_to_start_at", "scheduleToStart"),
-                       ("schedule_to_close_at", "scheduleToClose")):
+    for attr, name in (
+        ("schedule_to_start_at", "scheduleToStart"),
+        ("schedule_to_close_at", "scheduleToClose"),
+    ):
         limit = seconds(timeouts[name])
         if limit is not None:
             setattr(act, attr, now + limit)
@@ -167,32 +216,49 @@ def _request_cancel_activity(eng: EngineState, batch: Batch, attrs: Json) -> Non
     ex, activity_id = batch.ex, attrs["activityId"]
     act = ex.activities.get(activity_id)
     if act is None:
-        _failed(eng, batch, "RequestCancelActivityTaskFailed", "ACTIVITY_ID_UNKNOWN",
-                {"activityId": activity_id})
+        _failed(
+            eng,
+            batch,
+            "RequestCancelActivityTaskFailed",
+            "ACTIVITY_ID_UNKNOWN",
+            {"activityId": activity_id},
+        )
         return
-    requested = eng.add_event(ex, "ActivityTaskCancelRequested", {
-        "decisionTaskCompletedEventId": batch.completed_id, "activityId": activity_id})
+    requested = eng.add_event(
+        ex,
+        "ActivityTaskCancelRequested",
+        {"decisionTaskCompletedEventId": batch.completed_id, "activityId": activity_id},
+    )
     act.cancel_requested_id = requested
     if not act.started_id:
         # Not handed to a worker yet: AWS cancels it on the spot.
         close_activity(eng, ex, act)
-        eng.add_event(ex, "ActivityTaskCanceled", {
-            "scheduledEventId": act.scheduled_id, "startedEventId": 0,
-            "latestCancelRequestedEventId": requested})
+        eng.add_event(
+            ex,
+            "ActivityTaskCanceled",
+            {
+                "scheduledEventId": act.scheduled_id,
+                "startedEventId": 0,
+                "latestCancelRequestedEventId": requested,
+            },
+        )
         eng.need_decision(ex)
 
 
 # -- closing ---------------------------------------------------------------------------------
 
-def _close_decision(decision: str, event: str, status: str,
-                    fields: tuple[str, ...]) -> Callable[[EngineState, Batch, Json], None]:
+
+def _close_decision(
+    decision: str, event: str, status: str, fields: tuple[str, ...]
+) -> Callable[[EngineState, Batch, Json], None]:
     def handle(eng: EngineState, batch: Batch, attrs: Json) -> None:
         if batch.unhandled:
             _failed(eng, batch, f"{decision}Failed", "UNHANDLED_DECISION", {})
             return
         outcome = {f: attrs.get(f) for f in fields}
-        eng.add_event(batch.ex, event, {**outcome,
-                                        "decisionTaskCompletedEventId": batch.completed_id})
+        eng.add_event(
+            batch.ex, event, {**outcome, "decisionTaskCompletedEventId": batch.completed_id}
+        )
         close(eng, batch.ex, status, outcome)
 
     return handle
@@ -203,8 +269,10 @@ def _continue_as_new(eng: EngineState, batch: Batch, attrs: Json) -> None:
     if batch.unhandled:
         _failed(eng, batch, "ContinueAsNewWorkflowExecutionFailed", "UNHANDLED_DECISION", {})
         return
-    ref = {"name": ex.workflow_type["name"],
-           "version": attrs.get("workflowTypeVersion") or ex.workflow_type["version"]}
+    ref = {
+        "name": ex.workflow_type["name"],
+        "version": attrs.get("workflowTypeVersion") or ex.workflow_type["version"],
+    }
     wtype = eng.find_type("workflow", ex.domain, ref)
     cause = None
     if wtype is None:
@@ -217,29 +285,53 @@ def _continue_as_new(eng: EngineState, batch: Batch, attrs: Json) -> None:
         _failed(eng, batch, "ContinueAsNewWorkflowExecutionFailed", cause or "", {})
         return
     new_run_id = eng.new_id()
-    eng.add_event(ex, "WorkflowExecutionContinuedAsNew", {
-        "input": attrs.get("input"), "decisionTaskCompletedEventId": batch.completed_id,
-        "newExecutionRunId": new_run_id,
-        "executionStartToCloseTimeout": config["executionStartToCloseTimeout"],
-        "taskList": {"name": config["taskList"]}, "taskPriority": config["taskPriority"],
-        "taskStartToCloseTimeout": config["taskStartToCloseTimeout"],
-        "childPolicy": config["childPolicy"], "tagList": attrs.get("tagList"),
-        "workflowType": wtype.ref, "lambdaRole": config["lambdaRole"],
-    })
+    eng.add_event(
+        ex,
+        "WorkflowExecutionContinuedAsNew",
+        {
+            "input": attrs.get("input"),
+            "decisionTaskCompletedEventId": batch.completed_id,
+            "newExecutionRunId": new_run_id,
+            "executionStartToCloseTimeout": config["executionStartToCloseTimeout"],
+            "taskList": {"name": config["taskList"]},
+            "taskPriority": config["taskPriority"],
+            "taskStartToCloseTimeout": config["taskStartToCloseTimeout"],
+            "childPolicy": config["childPolicy"],
+            "tagList": attrs.get("tagList"),
+            "workflowType": wtype.ref,
+            "lambdaRole": config["lambdaRole"],
+        },
+    )
     close(eng, ex, "CONTINUED_AS_NEW", {})
-    new = open_run(eng, ex.domain, ex.workflow_id, wtype, config, input=attrs.get("input"),
-                   tags=attrs.get("tagList", []), parent=ex.parent,
-                   parent_initiated_id=ex.parent_initiated_id, continued_from=ex.run_id,
-                   run_id=new_run_id)
+    new = open_run(
+        eng,
+        ex.domain,
+        ex.workflow_id,
+        wtype,
+        config,
+        input=attrs.get("input"),
+        tags=attrs.get("tagList", []),
+        parent=ex.parent,
+        parent_initiated_id=ex.parent_initiated_id,
+        continued_from=ex.run_id,
+        run_id=new_run_id,
+    )
     children.follow_continuation(eng, ex, new)
 
 
 # -- markers and timers ----------------------------------------------------------------------
 
+
 def _record_marker(eng: EngineState, batch: Batch, attrs: Json) -> None:
-    eng.add_event(batch.ex, "MarkerRecorded", {
-        "markerName": attrs["markerName"], "details": attrs.get("details"),
-        "decisionTaskCompletedEventId": batch.completed_id})
+    eng.add_event(
+        batch.ex,
+        "MarkerRecorded",
+        {
+            "markerName": attrs["markerName"],
+            "details": attrs.get("details"),
+            "decisionTaskCompletedEventId": batch.completed_id,
+        },
+    )
 
 
 def _start_timer(eng: EngineState, batch: Batch, attrs: Json) -> None:
@@ -252,10 +344,16 @@ def _start_timer(eng: EngineState, batch: Batch, attrs: Json) -> None:
     if cause is not None:
         _failed(eng, batch, "StartTimerFailed", cause, {"timerId": timer_id})
         return
-    started = eng.add_event(ex, "TimerStarted", {
-        "timerId": timer_id, "control": attrs.get("control"),
-        "startToFireTimeout": attrs["startToFireTimeout"],
-        "decisionTaskCompletedEventId": batch.completed_id})
+    started = eng.add_event(
+        ex,
+        "TimerStarted",
+        {
+            "timerId": timer_id,
+            "control": attrs.get("control"),
+            "startToFireTimeout": attrs["startToFireTimeout"],
+            "decisionTaskCompletedEventId": batch.completed_id,
+        },
+    )
     fire_at = eng.now() + int(attrs["startToFireTimeout"])
     ex.timers[timer_id] = TimerState(timer_id=timer_id, started_id=started, fire_at=fire_at)
     eng.add_deadline(fire_at, "timer", ex.run_id, timer_id)
@@ -267,12 +365,19 @@ def _cancel_timer(eng: EngineState, batch: Batch, attrs: Json) -> None:
     if timer is None:
         _failed(eng, batch, "CancelTimerFailed", "TIMER_ID_UNKNOWN", {"timerId": timer_id})
         return
-    eng.add_event(ex, "TimerCanceled", {
-        "timerId": timer_id, "startedEventId": timer.started_id,
-        "decisionTaskCompletedEventId": batch.completed_id})
+    eng.add_event(
+        ex,
+        "TimerCanceled",
+        {
+            "timerId": timer_id,
+            "startedEventId": timer.started_id,
+            "decisionTaskCompletedEventId": batch.completed_id,
+        },
+    )
 
 
 # -- dispatch --------------------------------------------------------------------------------
+
 
 def _signal_external(eng: EngineState, batch: Batch, attrs: Json) -> None:
     children.signal_external(eng, batch.ex, batch.completed_id, attrs, batch.after)
@@ -294,11 +399,14 @@ _HANDLERS: dict[str, Callable[[EngineState, Batch, Json], None]] = {
     "ScheduleActivityTask": _schedule_activity,
     "RequestCancelActivityTask": _request_cancel_activity,
     "CompleteWorkflowExecution": _close_decision(
-        "CompleteWorkflowExecution", "WorkflowExecutionCompleted", "COMPLETED", ("result",)),
+        "CompleteWorkflowExecution", "WorkflowExecutionCompleted", "COMPLETED", ("result",)
+    ),
     "FailWorkflowExecution": _close_decision(
-        "FailWorkflowExecution", "WorkflowExecutionFailed", "FAILED", ("reason", "details")),
+        "FailWorkflowExecution", "WorkflowExecutionFailed", "FAILED", ("reason", "details")
+    ),
     "CancelWorkflowExecution": _close_decision(
-        "CancelWorkflowExecution", "WorkflowExecutionCanceled", "CANCELED", ("details",)),
+        "CancelWorkflowExecution", "WorkflowExecutionCanceled", "CANCELED", ("details",)
+    ),
     "ContinueAsNewWorkflowExecution": _continue_as_new,
     "RecordMarker": _record_marker,
     "StartTimer": _start_timer,

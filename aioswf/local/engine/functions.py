@@ -32,8 +32,9 @@ class FunctionRunner(Protocol):
         ...
 
 
-def schedule(eng: EngineState, ex: Execution, completed_id: int, attrs: Json,
-             after: list[Callable[[], None]]) -> None:
+def schedule(
+    eng: EngineState, ex: Execution, completed_id: int, attrs: Json, after: list[Callable[[], None]]
+) -> None:
     """Record ``LambdaFunctionScheduled`` (or the failure) and start it after the batch."""
     lambda_id, name = attrs["id"], attrs["name"]
     cause = None
@@ -42,18 +43,38 @@ def schedule(eng: EngineState, ex: Execution, completed_id: int, attrs: Json,
     elif len(ex.lambdas) >= MAX_OPEN_LAMBDAS:
         cause = "OPEN_LAMBDA_FUNCTIONS_LIMIT_EXCEEDED"
     if cause is not None:
-        eng.add_event(ex, "ScheduleLambdaFunctionFailed", {
-            "id": lambda_id, "name": name, "cause": cause,
-            "decisionTaskCompletedEventId": completed_id})
+        eng.add_event(
+            ex,
+            "ScheduleLambdaFunctionFailed",
+            {
+                "id": lambda_id,
+                "name": name,
+                "cause": cause,
+                "decisionTaskCompletedEventId": completed_id,
+            },
+        )
         eng.need_decision(ex)
         return
     timeout = attrs.get("startToCloseTimeout") or DEFAULT_TIMEOUT
-    scheduled = eng.add_event(ex, "LambdaFunctionScheduled", {
-        "id": lambda_id, "name": name, "control": attrs.get("control"),
-        "input": attrs.get("input"), "startToCloseTimeout": timeout,
-        "decisionTaskCompletedEventId": completed_id})
-    state = LambdaState(lambda_id=lambda_id, name=name, scheduled_id=scheduled,
-                        timeout=timeout, input=attrs.get("input"))
+    scheduled = eng.add_event(
+        ex,
+        "LambdaFunctionScheduled",
+        {
+            "id": lambda_id,
+            "name": name,
+            "control": attrs.get("control"),
+            "input": attrs.get("input"),
+            "startToCloseTimeout": timeout,
+            "decisionTaskCompletedEventId": completed_id,
+        },
+    )
+    state = LambdaState(
+        lambda_id=lambda_id,
+        name=name,
+        scheduled_id=scheduled,
+        timeout=timeout,
+        input=attrs.get("input"),
+    )
     ex.lambdas[lambda_id] = state
     ex.lambda_ids[scheduled] = lambda_id
     after.append(lambda: start(eng, ex, state))
@@ -66,13 +87,19 @@ def start(eng: EngineState, ex: Execution, state: LambdaState) -> None:
         return
     if runner is None or not runner.has(state.name):
         _forget(ex, state)
-        eng.add_event(ex, "StartLambdaFunctionFailed", {
-            "scheduledEventId": state.scheduled_id,
-            "message": f"No function registered with the local service as {state.name!r}"})
+        eng.add_event(
+            ex,
+            "StartLambdaFunctionFailed",
+            {
+                "scheduledEventId": state.scheduled_id,
+                "message": f"No function registered with the local service as {state.name!r}",
+            },
+        )
         eng.need_decision(ex)
         return
-    state.started_id = eng.add_event(ex, "LambdaFunctionStarted",
-                                     {"scheduledEventId": state.scheduled_id})
+    state.started_id = eng.add_event(
+        ex, "LambdaFunctionStarted", {"scheduledEventId": state.scheduled_id}
+    )
     limit = seconds(state.timeout)
     if limit is not None:
         state.deadline = eng.now() + limit
@@ -80,8 +107,14 @@ def start(eng: EngineState, ex: Execution, state: LambdaState) -> None:
     runner.start(ex.run_id, state.scheduled_id, state.name, state.input)
 
 
-def finish(eng: EngineState, run_id: str, scheduled_id: int, *, result: str | None = None,
-           failure: tuple[str, str] | None = None) -> None:
+def finish(
+    eng: EngineState,
+    run_id: str,
+    scheduled_id: int,
+    *,
+    result: str | None = None,
+    failure: tuple[str, str] | None = None,
+) -> None:
     """Record the outcome of a function; ignored when it timed out or the run closed."""
     ex = eng.executions.get(run_id)
     lambda_id = ex.lambda_ids.get(scheduled_id) if ex is not None else None
@@ -101,9 +134,15 @@ def finish(eng: EngineState, run_id: str, scheduled_id: int, *, result: str | No
 def time_out(eng: EngineState, ex: Execution, state: LambdaState) -> None:
     """Record ``LambdaFunctionTimedOut``."""
     _forget(ex, state)
-    eng.add_event(ex, "LambdaFunctionTimedOut", {
-        "scheduledEventId": state.scheduled_id, "startedEventId": state.started_id,
-        "timeoutType": "START_TO_CLOSE"})
+    eng.add_event(
+        ex,
+        "LambdaFunctionTimedOut",
+        {
+            "scheduledEventId": state.scheduled_id,
+            "startedEventId": state.started_id,
+            "timeoutType": "START_TO_CLOSE",
+        },
+    )
     eng.need_decision(ex)
 
 

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 # -- decision tasks --------------------------------------------------------------------------
 
+
 def empty_decision_task() -> Json:
     """What a decision poll answers when no task arrived in time."""
     return {"taskToken": "", "startedEventId": 0, "previousStartedEventId": 0}
@@ -34,16 +35,24 @@ def poll_for_decision_task(eng: EngineState, req: Json) -> Json:
     if key is None:
         return empty_decision_task()
     ex = eng.executions[key[0]]
-    started = eng.add_event(ex, "DecisionTaskStarted", {
-        "identity": req.get("identity"), "scheduledEventId": ex.dt_scheduled})
+    started = eng.add_event(
+        ex,
+        "DecisionTaskStarted",
+        {"identity": req.get("identity"), "scheduledEventId": ex.dt_scheduled},
+    )
     ex.dt_started, ex.dt_token = started, eng.new_id()
     eng.tokens[ex.dt_token] = TokenRef(DECISION, ex.run_id, started)
     limit = seconds(ex.task_timeout)
     if limit is not None:
         ex.dt_deadline = eng.now() + limit
         eng.add_deadline(ex.dt_deadline, "decision", ex.run_id, started)
-    view = {"t": ex.dt_token, "r": ex.run_id, "s": started, "p": ex.previous_started,
-            "o": _first_index(ex, req)}
+    view = {
+        "t": ex.dt_token,
+        "r": ex.run_id,
+        "s": started,
+        "p": ex.previous_started,
+        "o": _first_index(ex, req),
+    }
     return _decision_page(eng, view, req)
 
 
@@ -63,9 +72,12 @@ def _decision_page(eng: EngineState, view: Json, req: Json) -> Json:
     # The task sees the history as it was when it started; later events go to the next task.
     events, token = _slice(ex.history, int(view.get("o", 0)), int(view["s"]), view, req)
     result: Json = {
-        "taskToken": view["t"], "startedEventId": view["s"],
-        "previousStartedEventId": view["p"], "workflowExecution": ex.ref,
-        "workflowType": ex.workflow_type, "events": events,
+        "taskToken": view["t"],
+        "startedEventId": view["s"],
+        "previousStartedEventId": view["p"],
+        "workflowExecution": ex.ref,
+        "workflowType": ex.workflow_type,
+        "events": events,
     }
     if token is not None:
         result["nextPageToken"] = encode("decision", **token)
@@ -77,8 +89,9 @@ def history_slice(history: list[Json], view: Json, req: Json) -> tuple[list[Json
     return _slice(history, 0, int(view["n"]), view, req)
 
 
-def _slice(history: list[Json], first: int, count: int, view: Json,
-           req: Json) -> tuple[list[Json], Json | None]:
+def _slice(
+    history: list[Json], first: int, count: int, view: Json, req: Json
+) -> tuple[list[Json], Json | None]:
     """Cut ``history[first:count]`` into pages; ``view["i"]`` counts events already served."""
     size, done = page_size(req), int(view.get("i", 0))
     reverse = bool(req.get("reverseOrder"))
@@ -86,15 +99,16 @@ def _slice(history: list[Json], first: int, count: int, view: Json,
     take = min(size, total - done)
     if reverse:
         end = count - done
-        events = history[end - take:end][::-1]
+        events = history[end - take : end][::-1]
     else:
-        events = history[first + done:first + done + take]
+        events = history[first + done : first + done + take]
     if done + take >= total:
         return events, None
     return events, {**{k: v for k, v in view.items() if k != "k"}, "i": done + take}
 
 
 # -- activity tasks --------------------------------------------------------------------------
+
 
 def poll_for_activity_task(eng: EngineState, req: Json) -> Json:
     """PollForActivityTask: start the next activity task of the task list, if any."""
@@ -105,8 +119,11 @@ def poll_for_activity_task(eng: EngineState, req: Json) -> Json:
     ex = eng.executions[key[0]]
     act = ex.activities[ex.activity_ids[key[1]]]
     now = eng.now()
-    act.started_id = eng.add_event(ex, "ActivityTaskStarted", {
-        "identity": req.get("identity"), "scheduledEventId": act.scheduled_id})
+    act.started_id = eng.add_event(
+        ex,
+        "ActivityTaskStarted",
+        {"identity": req.get("identity"), "scheduledEventId": act.scheduled_id},
+    )
     act.token = eng.new_id()
     eng.tokens[act.token] = TokenRef(ACTIVITY, ex.run_id, act.scheduled_id)
     act.schedule_to_start_at = None
@@ -116,9 +133,13 @@ def poll_for_activity_task(eng: EngineState, req: Json) -> Json:
         if limit is not None:
             setattr(act, attr, now + limit)
             eng.add_deadline(now + limit, "activity", ex.run_id, act.scheduled_id)
-    result: Json = {"taskToken": act.token, "activityId": act.activity_id,
-                    "startedEventId": act.started_id, "workflowExecution": ex.ref,
-                    "activityType": act.activity_type}
+    result: Json = {
+        "taskToken": act.token,
+        "activityId": act.activity_id,
+        "startedEventId": act.started_id,
+        "workflowExecution": ex.ref,
+        "activityType": act.activity_type,
+    }
     if act.input is not None:
         result["input"] = act.input
     return result

@@ -90,13 +90,22 @@ def _fire(eng: EngineState, kind: str, run_id: str, key: str) -> None:
     if kind == "retention":
         delete_run(eng, run_id)
     elif kind == "workflow":
-        eng.add_event(ex, "WorkflowExecutionTimedOut",
-                      {"timeoutType": "START_TO_CLOSE", "childPolicy": ex.child_policy})
+        eng.add_event(
+            ex,
+            "WorkflowExecutionTimedOut",
+            {"timeoutType": "START_TO_CLOSE", "childPolicy": ex.child_policy},
+        )
         close(eng, ex, "TIMED_OUT", {"timeoutType": "START_TO_CLOSE"})
     elif kind == "decision":
-        eng.add_event(ex, "DecisionTaskTimedOut", {
-            "timeoutType": "START_TO_CLOSE", "scheduledEventId": ex.dt_scheduled,
-            "startedEventId": ex.dt_started})
+        eng.add_event(
+            ex,
+            "DecisionTaskTimedOut",
+            {
+                "timeoutType": "START_TO_CLOSE",
+                "scheduledEventId": ex.dt_scheduled,
+                "startedEventId": ex.dt_started,
+            },
+        )
         eng.end_decision_task(ex)
         eng.schedule_decision(ex)
     elif kind == "timer":
@@ -115,7 +124,14 @@ def _time_out_activity(eng: EngineState, ex: Execution, act: ActivityState) -> N
     due = _earliest(act)
     timeout_type = next(name for attr, name in _ACTIVITY_DEADLINES if getattr(act, attr) == due)
     close_activity(eng, ex, act)
-    eng.add_event(ex, "ActivityTaskTimedOut", {
-        "timeoutType": timeout_type, "scheduledEventId": act.scheduled_id,
-        "startedEventId": act.started_id, "details": act.details})
+    eng.add_event(
+        ex,
+        "ActivityTaskTimedOut",
+        {
+            "timeoutType": timeout_type,
+            "scheduledEventId": act.scheduled_id,
+            "startedEventId": act.started_id,
+            "details": act.details,
+        },
+    )
     eng.need_decision(ex)

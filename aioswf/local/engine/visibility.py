@@ -18,10 +18,13 @@ _EXCLUSIVE_FILTERS = ("executionFilter", "typeFilter", "tagFilter", "closeStatus
 
 def execution_info(ex: Execution) -> Json:
     """The WorkflowExecutionInfo of a run."""
-    info: Json = {"execution": ex.ref, "workflowType": ex.workflow_type,
-                  "startTimestamp": ex.start_ts,
-                  "executionStatus": "OPEN" if ex.is_open else "CLOSED",
-                  "cancelRequested": ex.cancel_requested}
+    info: Json = {
+        "execution": ex.ref,
+        "workflowType": ex.workflow_type,
+        "startTimestamp": ex.start_ts,
+        "executionStatus": "OPEN" if ex.is_open else "CLOSED",
+        "cancelRequested": ex.cancel_requested,
+    }
     if ex.close_status is not None:
         info.update(closeTimestamp=ex.close_ts, closeStatus=ex.close_status)
     if ex.parent is not None:
@@ -35,20 +38,27 @@ def describe_execution(eng: EngineState, req: Json) -> Json:
     """DescribeWorkflowExecution."""
     eng.domain(req["domain"])
     ex = eng.any_execution(req["domain"], req["execution"])
-    config: Json = {"taskStartToCloseTimeout": ex.task_timeout,
-                    "executionStartToCloseTimeout": ex.execution_timeout,
-                    "taskList": {"name": ex.task_list}, "childPolicy": ex.child_policy}
+    config: Json = {
+        "taskStartToCloseTimeout": ex.task_timeout,
+        "executionStartToCloseTimeout": ex.execution_timeout,
+        "taskList": {"name": ex.task_list},
+        "childPolicy": ex.child_policy,
+    }
     if ex.priority is not None:
         config["taskPriority"] = ex.priority
     if ex.lambda_role is not None:
         config["lambdaRole"] = ex.lambda_role
     open_decisions = 1 if (ex.dt_scheduled or ex.dt_started or ex.dt_pending) else 0
     result: Json = {
-        "executionInfo": execution_info(ex), "executionConfiguration": config,
-        "openCounts": {"openActivityTasks": len(ex.activities),
-                       "openDecisionTasks": open_decisions, "openTimers": len(ex.timers),
-                       "openChildWorkflowExecutions": len(ex.children),
-                       "openLambdaFunctions": len(ex.lambdas)},
+        "executionInfo": execution_info(ex),
+        "executionConfiguration": config,
+        "openCounts": {
+            "openActivityTasks": len(ex.activities),
+            "openDecisionTasks": open_decisions,
+            "openTimers": len(ex.timers),
+            "openChildWorkflowExecutions": len(ex.children),
+            "openLambdaFunctions": len(ex.lambdas),
+        },
     }
     if ex.latest_activity_ts is not None:
         result["latestActivityTaskTimestamp"] = ex.latest_activity_ts
@@ -77,8 +87,9 @@ def get_history(eng: EngineState, req: Json) -> Json:
 def _check_filters(req: Json) -> None:
     given = [name for name in _EXCLUSIVE_FILTERS if req.get(name) is not None]
     if len(given) > 1:
-        raise ValidationError(f"Only one of {', '.join(given)} may be given: "
-                              "these filters are mutually exclusive")
+        raise ValidationError(
+            f"Only one of {', '.join(given)} may be given: these filters are mutually exclusive"
+        )
     if req.get("startTimeFilter") is not None and req.get("closeTimeFilter") is not None:
         raise ValidationError("startTimeFilter and closeTimeFilter are mutually exclusive")
 
@@ -100,9 +111,12 @@ def _matches(ex: Execution, req: Json) -> bool:
     by_id, by_type = req.get("executionFilter"), req.get("typeFilter")
     if by_id is not None and ex.workflow_id != by_id["workflowId"]:
         return False
-    if by_type is not None and (ex.workflow_type["name"] != by_type["name"] or (
-            by_type.get("version") is not None
-            and ex.workflow_type["version"] != by_type["version"])):
+    if by_type is not None and (
+        ex.workflow_type["name"] != by_type["name"]
+        or (
+            by_type.get("version") is not None and ex.workflow_type["version"] != by_type["version"]
+        )
+    ):
         return False
     by_tag, by_status = req.get("tagFilter"), req.get("closeStatusFilter")
     if by_tag is not None and by_tag["tag"] not in ex.tags:
@@ -123,10 +137,11 @@ def list_executions(eng: EngineState, req: Json, closed: bool) -> Json:
     """ListOpenWorkflowExecutions / ListClosedWorkflowExecutions: newest first by default."""
     found = _select(eng, req, closed)
     by_close = closed and req.get("closeTimeFilter") is not None
-    found.sort(key=lambda e: (e.close_ts or 0.0) if by_close else e.start_ts,
-               reverse=not req.get("reverseOrder"))
-    page, token = page_of([execution_info(ex) for ex in found], req,
-                          "closed" if closed else "open")
+    found.sort(
+        key=lambda e: (e.close_ts or 0.0) if by_close else e.start_ts,
+        reverse=not req.get("reverseOrder"),
+    )
+    page, token = page_of([execution_info(ex) for ex in found], req, "closed" if closed else "open")
     result: Json = {"executionInfos": page}
     if token is not None:
         result["nextPageToken"] = token
@@ -142,5 +157,7 @@ def count_pending(eng: EngineState, req: Json, kind: str) -> Json:
     """CountPendingDecisionTasks / CountPendingActivityTasks."""
     domain = eng.domain(req["domain"])
     assert kind in (DECISION, ACTIVITY)
-    return {"count": eng.pending_count(kind, domain.name, req["taskList"]["name"]),
-            "truncated": False}
+    return {
+        "count": eng.pending_count(kind, domain.name, req["taskList"]["name"]),
+        "truncated": False,
+    }
