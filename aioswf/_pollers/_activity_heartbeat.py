@@ -1,0 +1,111 @@
+"""The background heartbeat of one running activity.
+
+``activity.heartbeat()`` only records the latest details and wakes this task; the task sends
+them, at most once per interval (a fraction of the heartbeat timeout), so a tight loop of
+heartbeats costs one call per interval. The answer of SWF carries ``cancelRequested``, and a
+refusal (``UnknownResourceFault``) means the task timed out or was closed elsewhere: either
+way the activity is cancelled and nothing more is sent for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+
+from aioswf import exceptions as exc
+from aioswf._transport import Transport
+from aioswf.activity import CancelReason
+
+logger = logging.getLogger(__name__)
+
+
+class Heartbeater:
+    """Sends the heartbeats of one activity task until stopped or cancelled.
+
+    Args:
+        transport: where to send ``RecordActivityTaskHeartbeat``.
+        task_token: the task's token.
+        interval: seconds between two heartbeats at most once.
+        auto: heartbeat every ``interval`` even when the activity does not ask.
+        on_cancel: called once, on the event loop, when SWF asks for cancellation or refuses
+            the heartbeat.
+        describe: how logs name the activity.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        task_token: str,
+        *,
+        interval: float,
+        auto: bool,
+        on_cancel: Callable[[CancelReason], None],
+        describe: str,
+    ) -> None:
+        self._transport = transport
+        self._token = task_token
+        self._interval = interval
+        self._auto = auto
+        self._on_cancel = on_cancel
+        self._describe = describe
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._wake = asyncio.Event()
+        self._details: str | None = None
+        self._pending = False
+        self.sent = 0
+
+    def record(self, details: str | None) -> None:
+        """Remember ``details`` (``None`` keeps the last) and wake the sender; thread-safe."""
+        if details is not None:
+            self._details = details
+        self._pending = True
+        if threading.get_ident() == self._loop_thread:
+            self._wake.set()
+        else:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        """Send heartbeats until cancelled, or until SWF asks to cancel or refuses one."""
+        # The task's start resets SWF's heartbeat clock, so the first interval counts from it.
+        last_sent = self._loop.time()
+        while True:
+            if not (self._pending or self._auto):
+                await self._wake.wait()
+                self._wake.clear()
+                continue
+            delay = last_sent + self._interval - self._loop.time()
+            if delay > 0:
+                # Waiting here is what coalesces the calls made in the meantime.
+                await asyncio.sleep(delay)
+            self._pending = False
+            last_sent = self._loop.time()
+            reason = await self._send()
+            if reason is not None:
+                self._on_cancel(reason)
+                return
+
+    async def _send(self) -> CancelReason | None:
+        params = {"taskToken": self._token}
+        if self._details is not None:
+            params["details"] = self._details
+        try:
+            response = await self._transport.call("RecordActivityTaskHeartbeat", params)
+        except exc.UnknownResourceError:
+            logger.warning(
+                "%s: SWF refused its heartbeat (the task timed out or was closed elsewhere); "
+                "cancelling it locally, nothing more will be sent for it",
+                self._describe,
+            )
+            return CancelReason.LOST
+        except exc.AioSWFError as error:
+            # Transient faults were already retried by the transport; try again next interval.
+            logger.warning("%s: heartbeat failed, will retry: %s", self._describe, error)
+            return None
+        self.sent += 1
+        if response.get("cancelRequested"):
+            logger.info("%s: cancellation requested by the workflow", self._describe)
+            return CancelReason.REQUESTED
+        return None

@@ -1,0 +1,233 @@
+"""Running one activity task: decode, call, heartbeat, and tell SWF how it ended."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import enum
+import logging
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from aioswf import exceptions as exc
+from aioswf._definitions import ActivityDefinition
+from aioswf._failure import Failure
+from aioswf._pollers._activity_heartbeat import Heartbeater
+from aioswf._pollers._activity_options import ActivityWorkerOptions
+from aioswf._transport import Transport
+from aioswf.activity import (
+    ActivityContext,
+    ActivityInfo,
+    CancelReason,
+    _CompleteAsync,
+    _current,
+)
+from aioswf.converter import DataConverter, check_size
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_ACTIVITY_TYPE = "UnknownActivityTypeError"
+"""The failure reason of a task whose activity type this worker does not run."""
+WORKER_SHUTDOWN = "WorkerShutdownError"
+"""The failure reason of a task cancelled because its worker shut down."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerEnv:
+    """What every task runner of one poller shares."""
+
+    transport: Transport
+    converter: DataConverter
+    domain: str
+    task_list: str
+    definitions: Mapping[tuple[str, str], ActivityDefinition]
+    options: ActivityWorkerOptions
+    executor: Executor
+
+
+class _Outcome(enum.Enum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ASYNC = "completes asynchronously"
+
+
+class TaskRunner:
+    """Runs one activity task from the poll answer to the response sent to SWF.
+
+    ``run`` never raises for what the activity does; only cancelling ``run`` itself (the
+    worker abandoning the task) ends it early.
+    """
+
+    def __init__(self, env: RunnerEnv, task: Mapping[str, Any]) -> None:
+        self.env = env
+        self.task = task
+        self.token: str = task["taskToken"]
+        self.activity_id: str = task.get("activityId", "?")
+        type_ = task.get("activityType", {})
+        self.type_key = (str(type_.get("name", "?")), str(type_.get("version", "?")))
+        execution = task.get("workflowExecution", {})
+        self.describe = (
+            f"activity {self.activity_id} ({self.type_key[0]}/{self.type_key[1]}) of "
+            f"workflow {execution.get('workflowId', '?')}"
+        )
+        self._context: ActivityContext | None = None
+        self._inner: asyncio.Future[Any] | None = None
+        self._is_async = True
+
+    def cancel(self, reason: CancelReason) -> None:
+        """Cancel the activity: async ones at their next await; sync ones see the flag.
+
+        A sync activity cancelled because the worker shuts down is abandoned at once: its
+        thread runs on, but its result is ignored and the task is reported as failed.
+        """
+        context = self._context
+        if context is None or not context.mark_cancelled(reason):
+            return
+        inner = self._inner
+        if inner is None or inner.done():
+            return
+        if self._is_async or reason is CancelReason.SHUTDOWN:
+            inner.cancel()
+
+    async def run(self) -> None:
+        """Run the task and report its outcome to SWF."""
+        definition = self.env.definitions.get(self.type_key)
+        if definition is None:
+            known = ", ".join(sorted(f"{n}/{v}" for n, v in self.env.definitions)) or "none"
+            message = (
+                f"{self.describe}: this worker (task list {self.env.task_list!r}) does not run "
+                f"activity type {self.type_key[0]}/{self.type_key[1]}; it runs: {known}"
+            )
+            logger.error("%s", message)
+            await self._fail(Failure(type_name=UNKNOWN_ACTIVITY_TYPE, message=message))
+            return
+        try:
+            args = self.env.converter.decode_args(definition.fn, self.task.get("input"))
+        except exc.PayloadConversionError as error:
+            logger.error("%s: cannot decode its input: %s", self.describe, error)
+            failure = Failure.from_exception(error)
+            await self._fail(Failure(failure.type_name, str(error), non_retryable=True))
+            return
+        outcome, value = await self._execute(definition, args)
+        await self._report(outcome, value)
+
+    def _make_context(self, definition: ActivityDefinition, heartbeater_ref: list[Any]) -> None:
+        execution = self.task.get("workflowExecution", {})
+        info = ActivityInfo(
+            task_token=self.token,
+            activity_id=self.activity_id,
+            activity_type=definition.name,
+            activity_version=definition.version,
+            workflow_id=str(execution.get("workflowId", "")),
+            run_id=str(execution.get("runId", "")),
+            started_event_id=int(self.task.get("startedEventId", 0) or 0),
+            domain=self.env.domain,
+            task_list=self.env.task_list,
+            heartbeat_timeout=definition.options.heartbeat_timeout,
+        )
+        self._context = ActivityContext(
+            info, self.env.converter, lambda details: heartbeater_ref[0].record(details)
+        )
+
+    def _heartbeat_interval(self, definition: ActivityDefinition) -> float:
+        timeout = definition.options.heartbeat_timeout
+        if timeout is None or timeout.total_seconds() <= 0:
+            return self.env.options.heartbeat_interval.total_seconds()
+        return timeout.total_seconds() * self.env.options.heartbeat_ratio
+
+    async def _execute(
+        self, definition: ActivityDefinition, args: list[Any]
+    ) -> tuple[_Outcome, Any]:
+        heartbeater_ref: list[Heartbeater] = []
+        self._make_context(definition, heartbeater_ref)
+        heartbeater = Heartbeater(
+            self.env.transport,
+            self.token,
+            interval=self._heartbeat_interval(definition),
+            auto=definition.auto_heartbeat,
+            on_cancel=self.cancel,
+            describe=self.describe,
+        )
+        heartbeater_ref.append(heartbeater)
+        heartbeats = asyncio.create_task(heartbeater.run(), name=f"heartbeat {self.activity_id}")
+        try:
+            return await self._call(definition, args)
+        finally:
+            heartbeats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeats
+
+    async def _call(self, definition: ActivityDefinition, args: list[Any]) -> tuple[_Outcome, Any]:
+        assert self._context is not None
+        ctx = contextvars.copy_context()
+        ctx.run(_current.set, self._context)
+        loop = asyncio.get_running_loop()
+        self._is_async = definition.is_async
+        if self._is_async:
+            self._inner = loop.create_task(definition.fn(*args), context=ctx)
+        else:
+            self._inner = loop.run_in_executor(self.env.executor, ctx.run, definition.fn, *args)
+        try:
+            return _Outcome.COMPLETED, await self._inner
+        except _CompleteAsync:
+            return _Outcome.ASYNC, None
+        except asyncio.CancelledError as error:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the worker abandons this task: nothing more to do
+            if self._context.cancel_reason is None:
+                return _Outcome.FAILED, error  # the activity cancelled itself
+            return _Outcome.CANCELLED, error
+        except Exception as error:
+            return _Outcome.FAILED, error
+
+    async def _report(self, outcome: _Outcome, value: Any) -> None:
+        assert self._context is not None
+        reason = self._context.cancel_reason
+        if reason is CancelReason.LOST:
+            logger.info("%s ended (%s) after SWF dropped the task", self.describe, outcome.value)
+            return
+        if outcome is _Outcome.ASYNC:
+            logger.debug("%s will be completed asynchronously", self.describe)
+        elif outcome is _Outcome.COMPLETED:
+            await self._complete(value)
+        elif outcome is _Outcome.FAILED:
+            logger.info("%s failed: %r", self.describe, value)
+            await self._fail(Failure.from_exception(value))
+        elif reason is CancelReason.REQUESTED:
+            await self._respond("RespondActivityTaskCanceled", {})
+        else:
+            message = f"the worker shut down before {self.describe} finished"
+            await self._fail(Failure(type_name=WORKER_SHUTDOWN, message=message))
+
+    async def _complete(self, value: Any) -> None:
+        try:
+            result = check_size("activity result", self.env.converter.encode_result(value))
+        except exc.PayloadError as error:
+            logger.error("%s: its result cannot be sent: %s", self.describe, error)
+            await self._fail(Failure.from_exception(error))
+            return
+        await self._respond(
+            "RespondActivityTaskCompleted", {} if result is None else {"result": result}
+        )
+
+    async def _fail(self, failure: Failure) -> None:
+        reason, details = failure.encode(self.env.converter)
+        await self._respond("RespondActivityTaskFailed", {"reason": reason, "details": details})
+
+    async def _respond(self, operation: str, params: dict[str, Any]) -> None:
+        try:
+            await self.env.transport.call(operation, {"taskToken": self.token, **params})
+        except exc.UnknownResourceError:
+            logger.warning(
+                "%s: SWF no longer knows the task (it timed out or was closed elsewhere); "
+                "%s was not recorded",
+                self.describe,
+                operation,
+            )
+        except exc.AioSWFError as error:
+            logger.error("%s: %s failed: %s", self.describe, operation, error)

@@ -1,0 +1,341 @@
+"""The worker: polls one task list for decision and activity tasks, inside your event loop.
+
+Example:
+    >>> async with Client(domain="shop") as client:  # doctest: +SKIP
+    ...     async with Worker(client, task_list="orders", workflows=[Order],
+    ...                       activities=[charge, render_invoice],
+    ...                       max_concurrent_activities=200) as worker:
+    ...         await worker.run()   # until worker.shutdown() is called elsewhere
+
+The library installs no signal handlers: call :meth:`Worker.shutdown` from yours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from types import ModuleType
+from typing import Any
+
+from aioswf._definitions import (
+    ActivityDefinition,
+    WorkflowDefinition,
+    activity_definition,
+    workflow_definition,
+)
+from aioswf._discovery import (
+    discover_activities,
+    discover_workflows,
+    unique_activities,
+    unique_workflows,
+)
+from aioswf._pollers._activity_options import ActivityWorkerOptions
+from aioswf._pollers.activity import ActivityPoller
+from aioswf.client import Client
+from aioswf.exceptions import WorkerError
+
+__all__ = ("POOL_HEADROOM", "ActivityWorkerOptions", "ShutdownReport", "Worker")
+
+logger = logging.getLogger(__name__)
+
+POOL_HEADROOM = 4
+"""HTTP connections a worker needs beyond its long polls, for responses and heartbeats."""
+
+_DECISION_MODULE = "aioswf._pollers.decision"
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownReport:
+    """How a worker's shutdown went.
+
+    Attributes:
+        clean: every task received was finished within the shutdown timeout.
+        cancelled_activities: ids of the activities still running at the timeout; they
+            were cancelled and reported to SWF as failed with ``WorkerShutdownError``.
+        abandoned_polls: long polls still in flight at the timeout, abandoned.
+    """
+
+    clean: bool
+    cancelled_activities: tuple[str, ...] = ()
+    abandoned_polls: int = 0
+
+
+class Worker:
+    """Runs workflows and activities from one task list, as tasks of the running event loop.
+
+    Args:
+        client: an open client; the worker uses its domain, connection and converter.
+        task_list: the task list to poll, and the default task list of the types it
+            registers.
+        workflows: ``@workflow.defn`` classes, or modules and packages whose workflows to run.
+        activities: ``@activity.defn`` functions, bound methods of instances, or modules and
+            packages whose activities to run.
+        max_concurrent_activities: shortcut for ``activity_options.max_concurrent``.
+        activity_options: pollers, limits and heartbeats of the activity side.
+        decision_options: pollers and cache of the workflow side.
+        shutdown_timeout: how long :meth:`shutdown` lets received tasks finish by default.
+
+    Raises:
+        WorkerError: nothing to run, or a connection pool too small for the pollers.
+        DefinitionError: something given is not a workflow or activity, or two are
+            registered under the same name and version.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        task_list: str,
+        workflows: Sequence[Any] = (),
+        activities: Sequence[Any] = (),
+        max_concurrent_activities: int | None = None,
+        activity_options: ActivityWorkerOptions | None = None,
+        decision_options: Any = None,
+        shutdown_timeout: timedelta = timedelta(seconds=30),
+    ) -> None:
+        options = activity_options or ActivityWorkerOptions()
+        if max_concurrent_activities is not None:
+            options = dataclasses.replace(options, max_concurrent=max_concurrent_activities)
+        self.client = client
+        self.task_list = task_list
+        self.activity_options = options
+        self.decision_options = decision_options
+        self.shutdown_timeout = shutdown_timeout
+        self.workflows = unique_workflows(_workflow_definitions(workflows))
+        self.activities = unique_activities(_activity_definitions(activities))
+        if not self.workflows and not self.activities:
+            raise WorkerError(f"Worker(task_list={task_list!r}) was given nothing to run")
+        self._check_pool()
+        self.polling = asyncio.Event()
+        """Set once every poller of the worker is polling."""
+        self._stopping = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._activity_poller: ActivityPoller | None = None
+        self._components: dict[asyncio.Task[None], str] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._started = False
+        self._shutdown: asyncio.Task[ShutdownReport] | None = None
+        self._crash: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Worker(task_list={self.task_list!r}, workflows={len(self.workflows)}, "
+            f"activities={len(self.activities)})"
+        )
+
+    @property
+    def running_activities(self) -> int:
+        """How many activity tasks are being run now."""
+        poller = self._activity_poller
+        return poller.running if poller is not None else 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Register the domain and types (once per client), then start polling.
+
+        Raises:
+            WorkerError: if the worker was already shut down.
+        """
+        if self._shutdown is not None:
+            raise WorkerError(f"{self!r} was shut down; create a new worker")
+        if self._started:
+            return
+        self._started = True
+        await self.client.ensure_registered(
+            workflows=self.workflows, activities=self.activities, task_list=self.task_list
+        )
+        waits: list[asyncio.Event] = []
+        if self.activities:
+            waits.append(self._start_activities())
+        if self.workflows:
+            self._start_workflows()
+        self._components[asyncio.create_task(self._set_polling(waits))] = "polling watch"
+        logger.info(
+            "worker polling task list %r of domain %r (%d workflow type(s), %d activity type(s))",
+            self.task_list,
+            self.client.domain,
+            len(self.workflows),
+            len(self.activities),
+        )
+
+    async def wait_until_polling(self) -> None:
+        """Return once every poller of the worker is polling."""
+        await self.polling.wait()
+
+    async def run(self) -> None:
+        """Start if needed, then run until :meth:`shutdown` completes.
+
+        Cancelling ``run`` shuts the worker down before the cancellation goes on.
+
+        Raises:
+            WorkerError: if a poller failed unexpectedly (the worker is then shut down).
+        """
+        await self.start()
+        try:
+            await self._finished.wait()
+        except asyncio.CancelledError:
+            await self.shutdown()
+            raise
+        if self._crash is not None:
+            raise WorkerError(f"{self!r} stopped: a poller failed: {self._crash!r}") from (
+                self._crash
+            )
+
+    async def shutdown(self, timeout: timedelta | None = None) -> ShutdownReport:
+        """Stop polling, let received tasks finish, then cancel what is left. Idempotent.
+
+        A task that a poll in flight returns after the shutdown began is still run. At the
+        timeout, running activities are cancelled and reported to SWF as failed with
+        ``WorkerShutdownError``, so their workflows can retry them at once.
+
+        Args:
+            timeout: how long to wait for received tasks; the worker's ``shutdown_timeout``
+                by default.
+
+        Returns:
+            What had to be cancelled, if anything.
+        """
+        if self._shutdown is None:
+            grace = (timeout or self.shutdown_timeout).total_seconds()
+            self._shutdown = asyncio.create_task(self._shut_down(grace), name="worker shutdown")
+        return await asyncio.shield(self._shutdown)
+
+    async def __aenter__(self) -> Worker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _check_pool(self) -> None:
+        pollers = self.activity_options.pollers if self.activities else 0
+        if self.workflows:
+            pollers += int(getattr(self.decision_options, "pollers", 2))
+        size = self.client.transport.options.max_pool_connections
+        # Each long poll holds a connection for up to a minute; without spare ones, responses
+        # and heartbeats would queue behind the polls until their tasks time out.
+        if size < pollers + POOL_HEADROOM:
+            raise WorkerError(
+                f"the client's connection pool ({size}) is too small for {pollers} long polls "
+                f"plus {POOL_HEADROOM} connections for responses; create the client with "
+                f"connection=ConnectionOptions(max_pool_connections={pollers + POOL_HEADROOM})"
+                " or more, or use fewer pollers"
+            )
+
+    def _start_activities(self) -> asyncio.Event:
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.activity_options.threads, thread_name_prefix="aioswf-activity"
+        )
+        poller = ActivityPoller(
+            self.client, self.task_list, self.activities, self.activity_options, self._executor
+        )
+        self._activity_poller = poller
+        self._spawn(poller.run(self._stopping), "activity poller")
+        return poller.polling
+
+    def _start_workflows(self) -> None:
+        module = importlib.import_module(_DECISION_MODULE)
+        options = self.decision_options or module.DecisionWorkerOptions()
+        poller = module.DecisionPoller(self.client, self.task_list, self.workflows, options)
+        self._spawn(poller.run(self._stopping), "decision poller")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
+        self._components[task] = name
+        task.add_done_callback(self._component_done)
+
+    def _component_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None or self._stopping.is_set():
+            return
+        self._crash = task.exception()
+        logger.error(
+            "%s of %r failed; shutting the worker down",
+            self._components.get(task),
+            self,
+            exc_info=self._crash,
+        )
+        asyncio.get_running_loop().create_task(self.shutdown())
+
+    async def _set_polling(self, waits: list[asyncio.Event]) -> None:
+        for event in waits:
+            await event.wait()
+        self.polling.set()
+
+    async def _shut_down(self, grace: float) -> ShutdownReport:
+        self._stopping.set()
+        pollers = [t for t, name in self._components.items() if name != "polling watch"]
+        for task, name in self._components.items():
+            if name == "polling watch":
+                task.cancel()
+        pending: set[asyncio.Task[None]] = set()
+        if pollers:
+            _, pending = await asyncio.wait(pollers, timeout=grace)
+        cancelled: list[str] = []
+        abandoned = 0
+        poller = self._activity_poller
+        if pending and poller is not None:
+            abandoned = poller.abandoned_polls
+            cancelled = poller.abort()
+            await self._await_reports(poller)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._components, return_exceptions=True)
+        if self._executor is not None:
+            # Threads of abandoned sync activities run on; nothing waits for them.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        report = ShutdownReport(
+            clean=not pending, cancelled_activities=tuple(cancelled), abandoned_polls=abandoned
+        )
+        self._log_report(report)
+        self._finished.set()
+        return report
+
+    async def _await_reports(self, poller: ActivityPoller) -> None:
+        limit = self.activity_options.cancel_report_timeout.total_seconds()
+        try:
+            await asyncio.wait_for(poller.wait_idle(), limit)
+        except TimeoutError:
+            logger.warning("activities did not report their cancellation within %.1fs", limit)
+            poller.hard_cancel()
+
+    def _log_report(self, report: ShutdownReport) -> None:
+        if report.clean:
+            logger.info("worker on task list %r shut down cleanly", self.task_list)
+            return
+        logger.warning(
+            "worker on task list %r shut down at its timeout: %d activit(y/ies) cancelled "
+            "(%s), %d poll(s) abandoned",
+            self.task_list,
+            len(report.cancelled_activities),
+            ", ".join(report.cancelled_activities) or "none",
+            report.abandoned_polls,
+        )
+
+
+def _workflow_definitions(items: Sequence[Any]) -> list[WorkflowDefinition]:
+    found: list[WorkflowDefinition] = []
+    for item in items:
+        if isinstance(item, ModuleType):
+            found.extend(discover_workflows(item))
+        else:
+            found.append(workflow_definition(item))
+    return found
+
+
+def _activity_definitions(items: Sequence[Any]) -> list[ActivityDefinition]:
+    found: list[ActivityDefinition] = []
+    for item in items:
+        if isinstance(item, ModuleType):
+            found.extend(discover_activities(item))
+        else:
+            found.append(activity_definition(item))
+    return found
