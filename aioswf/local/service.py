@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -106,9 +107,8 @@ class LocalSWF:
         """Run one operation directly, without HTTP (polls do not wait)."""
         return self.frontend.call(operation, request)
 
-    def change(self, fn: object) -> None:
+    def change(self, fn: Callable[[], object]) -> None:
         """Run an internal change to the engine with the usual bookkeeping."""
-        assert callable(fn)
         self.engine.apply(fn)
         self._after_change()
 

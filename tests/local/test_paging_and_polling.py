@@ -122,3 +122,19 @@ async def test_many_pollers_each_get_a_distinct_task(sw: Driver, local_swf: Loca
     tokens = {(await p)["taskToken"] for p in polls}
     assert len(tokens) == 4
     assert "" not in tokens
+
+
+async def test_start_at_previous_started_event(sw: Driver, local_swf: LocalSWF) -> None:
+    from aioswf.local import VirtualClock
+
+    clock = local_swf.clock
+    assert isinstance(clock, VirtualClock)
+    await sw.start()
+    clock.advance(5)
+    await sw.decide(decision("RecordMarker", markerName="m"))
+    clock.advance(5)
+    await sw("signal_workflow_execution", domain=DOMAIN, workflowId="wf-1", signalName="go")
+    task = await sw.poll(startAtPreviousStartedEvent=True)
+    assert task["previousStartedEventId"] == 3
+    assert task["events"][0]["eventId"] == 3
+    assert task["events"][-1]["eventId"] == task["startedEventId"]
