@@ -54,3 +54,32 @@ async def decide(client: Client, task_list: str, *decisions: dict[str, Any]) -> 
             )
             return task
     raise AssertionError(f"no decision task arrived on {task_list!r}")
+
+
+def schedule(
+    activity_id: str, name: str, version: str = "1", task_list: str = "work"
+) -> dict[str, Any]:
+    """A ScheduleActivityTask decision with every timeout given (moto needs all four)."""
+    return {
+        "decisionType": "ScheduleActivityTask",
+        "scheduleActivityTaskDecisionAttributes": {
+            "activityId": activity_id,
+            "activityType": {"name": name, "version": version},
+            "taskList": {"name": task_list},
+            "scheduleToStartTimeout": "60",
+            "scheduleToCloseTimeout": "120",
+            "startToCloseTimeout": "60",
+            "heartbeatTimeout": "60",
+        },
+    }
+
+
+async def take_activity_task(client: Client, task_list: str = "work") -> dict[str, Any]:
+    """Poll until an activity task arrives on ``task_list``."""
+    for _ in range(30):
+        task = await client.call(
+            "PollForActivityTask", taskList={"name": task_list}, identity="test"
+        )
+        if task.get("taskToken"):
+            return task
+    raise AssertionError(f"no activity task arrived on {task_list!r}")
