@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import os
@@ -86,14 +87,10 @@ class Client:
         session: AioSession | None = None,
     ) -> None:
         base = connection or ConnectionOptions()
-        options = ConnectionOptions(
+        options = dataclasses.replace(
+            base,
             endpoint_url=endpoint_url or base.endpoint_url,
             region_name=region_name or base.region_name,
-            profile=base.profile,
-            max_pool_connections=base.max_pool_connections,
-            connect_timeout=base.connect_timeout,
-            read_timeout=base.read_timeout,
-            retry=base.retry,
         )
         self.domain = domain
         self.transport = Transport(options, session=session)
