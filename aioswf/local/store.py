@@ -135,7 +135,7 @@ def _rebuild(engine: Engine) -> None:
                     stamp,
                     DECISION,
                     ex.domain,
-                    ex.task_list,
+                    ex.dt_queue,
                     (ex.run_id, ex.dt_scheduled),
                     int(ex.priority or 0),
                 )
@@ -162,6 +162,7 @@ def _rebuild(engine: Engine) -> None:
 def _deadlines(ex: Execution) -> list[tuple[float, str, str | int]]:
     found: list[tuple[float | None, str, str | int]] = [
         (ex.timeout_at, "workflow", ""),
+        (ex.dt_schedule_deadline, "decision-start", ex.dt_scheduled),
         (ex.dt_deadline, "decision", ex.dt_started),
     ]
     found += [(t.fire_at, "timer", t.timer_id) for t in ex.timers.values()]

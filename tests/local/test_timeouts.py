@@ -122,3 +122,35 @@ async def test_auto_skip_jumps_to_the_next_deadline() -> None:
             assert (await sw.types(run))[-1] == "DecisionTaskScheduled"
         finally:
             client.close()
+
+
+async def test_decision_task_list_override_and_its_revert(sw: Driver, clock: VirtualClock) -> None:
+    run = await sw.start()
+    task = await sw.poll()
+    await sw(
+        "respond_decision_task_completed",
+        taskToken=task["taskToken"],
+        taskList={"name": "sticky"},
+        taskListScheduleToStartTimeout="5",
+        decisions=[timer("t", 1)],
+    )
+    clock.advance(1)
+    sticky = await sw.poll("sticky")
+    assert sticky["taskToken"]
+    await sw(
+        "respond_decision_task_completed", taskToken=sticky["taskToken"], decisions=[timer("t2", 1)]
+    )
+    clock.advance(1)
+    clock.advance(5)  # nobody polls "sticky": the task goes back to the execution's list
+    task = await sw.poll()
+    types = [e["eventType"] for e in task["events"]]
+    assert types[-4:] == [
+        "DecisionTaskScheduled",
+        "DecisionTaskTimedOut",
+        "DecisionTaskScheduled",
+        "DecisionTaskStarted",
+    ]
+    timed_out = attrs_of(task["events"][-3])
+    assert timed_out["timeoutType"] == "SCHEDULE_TO_START"
+    assert attrs_of(task["events"][-2])["taskList"] == {"name": "main"}
+    assert (await sw.types(run))[-1] == "DecisionTaskStarted"

@@ -91,12 +91,15 @@ class EngineState:
         self.deleted_runs: set[str] = set()
         self.meta_dirty = False
         self._seq = itertools.count()
+        # While a deadline fires, time reads as its due time, so its events (and whatever
+        # they schedule) are dated when AWS would have recorded them, however late we run.
+        self.firing_at: float | None = None
 
     # -- time, ids ---------------------------------------------------------------------------
 
     def now(self) -> float:
-        """The current time of the engine's clock."""
-        return self.clock.now()
+        """The current time of the engine's clock (the due time while a deadline fires)."""
+        return self.firing_at if self.firing_at is not None else self.clock.now()
 
     @staticmethod
     def new_id() -> str:
@@ -188,18 +191,23 @@ class EngineState:
     def schedule_decision(self, ex: Execution) -> None:
         """Record ``DecisionTaskScheduled`` and put the task on the execution's task list."""
         ex.dt_pending = False
+        ex.dt_queue = ex.dt_override or ex.task_list
+        limit = (ex.dt_override_timeout or "NONE") if ex.dt_override else "NONE"
         ex.dt_scheduled = self.add_event(
             ex,
             "DecisionTaskScheduled",
             {
-                "taskList": {"name": ex.task_list},
+                "taskList": {"name": ex.dt_queue},
                 "taskPriority": ex.priority,
                 "startToCloseTimeout": ex.task_timeout,
-                "scheduleToStartTimeout": "NONE",
+                "scheduleToStartTimeout": limit,
             },
         )
+        if limit != "NONE":
+            ex.dt_schedule_deadline = self.now() + int(limit)
+            self.add_deadline(ex.dt_schedule_deadline, "decision-start", ex.run_id, ex.dt_scheduled)
         self.enqueue(
-            DECISION, ex.domain, ex.task_list, (ex.run_id, ex.dt_scheduled), _priority(ex.priority)
+            DECISION, ex.domain, ex.dt_queue, (ex.run_id, ex.dt_scheduled), _priority(ex.priority)
         )
 
     def end_decision_task(self, ex: Execution) -> None:
@@ -207,7 +215,7 @@ class EngineState:
         self.tokens.pop(ex.dt_token, None)
         ex.dt_scheduled = ex.dt_started = 0
         ex.dt_token = ""
-        ex.dt_deadline = None
+        ex.dt_deadline = ex.dt_schedule_deadline = None
 
     # -- task lists --------------------------------------------------------------------------
 

@@ -110,6 +110,9 @@ def respond_decision_task_completed(eng: EngineState, req: Json) -> Json:
         },
     )
     ex.previous_started = ex.dt_started
+    if req.get("taskList"):
+        ex.dt_override = req["taskList"]["name"]
+        ex.dt_override_timeout = req.get("taskListScheduleToStartTimeout")
     if req.get("executionContext") is not None:
         ex.latest_context = req["executionContext"]
     eng.end_decision_task(ex)

@@ -284,7 +284,7 @@ def close(
 
 def _drop_open_work(eng: EngineState, ex: Execution) -> None:
     if ex.dt_scheduled and not ex.dt_started:
-        eng.discard_task(DECISION, ex.domain, ex.task_list, (ex.run_id, ex.dt_scheduled))
+        eng.discard_task(DECISION, ex.domain, ex.dt_queue, (ex.run_id, ex.dt_scheduled))
     eng.end_decision_task(ex)
     ex.dt_pending = False
     for activity in ex.activities.values():

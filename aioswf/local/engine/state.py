@@ -131,6 +131,12 @@ class Execution:
     dt_deadline: float | None = None
     dt_pending: bool = False
     dt_in_batch: bool = False
+    # Where the scheduled decision task waits, and the override a decider may have set with
+    # RespondDecisionTaskCompleted(taskList=...), reverted if the task is not started in time.
+    dt_queue: str = ""
+    dt_override: str = ""
+    dt_override_timeout: str | None = None
+    dt_schedule_deadline: float | None = None
     previous_started: int = 0
     activities: dict[str, ActivityState] = field(default_factory=dict)
     activity_ids: dict[int, str] = field(default_factory=dict)

@@ -41,6 +41,7 @@ def poll_for_decision_task(eng: EngineState, req: Json) -> Json:
         {"identity": req.get("identity"), "scheduledEventId": ex.dt_scheduled},
     )
     ex.dt_started, ex.dt_token = started, eng.new_id()
+    ex.dt_schedule_deadline = None
     eng.tokens[ex.dt_token] = TokenRef(DECISION, ex.run_id, started)
     limit = seconds(ex.task_timeout)
     if limit is not None:

@@ -11,7 +11,7 @@ import heapq
 import logging
 
 from aioswf.local.engine import functions
-from aioswf.local.engine.core import EngineState
+from aioswf.local.engine.core import DECISION, EngineState
 from aioswf.local.engine.executions import close, delete_run
 from aioswf.local.engine.state import ActivityState, Execution
 from aioswf.local.engine.tasks import close_activity
@@ -37,6 +37,8 @@ def current_deadline(eng: EngineState, kind: str, run_id: str, key: str) -> floa
         return None
     if kind == "workflow":
         return ex.timeout_at
+    if kind == "decision-start":
+        return ex.dt_schedule_deadline if ex.dt_scheduled == int(key) else None
     if kind == "decision":
         return ex.dt_deadline if ex.dt_started == int(key) else None
     if kind == "timer":
@@ -80,7 +82,11 @@ def fire_due(eng: EngineState) -> int:
     now = eng.now()
     while (due := next_deadline(eng)) is not None and due <= now:
         _, _, kind, run_id, key = heapq.heappop(eng.deadlines)
-        _fire(eng, kind, run_id, key)
+        eng.firing_at = due
+        try:
+            _fire(eng, kind, run_id, key)
+        finally:
+            eng.firing_at = None
         fired += 1
     return fired
 
@@ -96,6 +102,8 @@ def _fire(eng: EngineState, kind: str, run_id: str, key: str) -> None:
             {"timeoutType": "START_TO_CLOSE", "childPolicy": ex.child_policy},
         )
         close(eng, ex, "TIMED_OUT", {"timeoutType": "START_TO_CLOSE"})
+    elif kind == "decision-start":
+        _revert_override(eng, ex)
     elif kind == "decision":
         eng.add_event(
             ex,
@@ -135,3 +143,20 @@ def _time_out_activity(eng: EngineState, ex: Execution, act: ActivityState) -> N
         },
     )
     eng.need_decision(ex)
+
+
+def _revert_override(eng: EngineState, ex: Execution) -> None:
+    """A decision task on an override task list was not picked up in time: back to normal."""
+    eng.discard_task(DECISION, ex.domain, ex.dt_queue, (ex.run_id, ex.dt_scheduled))
+    eng.add_event(
+        ex,
+        "DecisionTaskTimedOut",
+        {
+            "timeoutType": "SCHEDULE_TO_START",
+            "scheduledEventId": ex.dt_scheduled,
+            "startedEventId": 0,
+        },
+    )
+    eng.end_decision_task(ex)
+    ex.dt_override, ex.dt_override_timeout = "", None
+    eng.schedule_decision(ex)
