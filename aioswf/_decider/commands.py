@@ -1,0 +1,162 @@
+"""Decisions as the code makes them, and how they are matched with history on replay.
+
+Every decision is a :class:`Command`, created by the machine of its kind (activity, timer,
+marker, close, and later child workflow, external signal/cancel, Lambda). The
+:class:`DecisionBook` collects them in the order the code made them and numbers them per kind,
+so the same code makes the same ids in every replay. A command not yet sent can be dropped
+(an activity scheduled and cancelled in the same task is never sent at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aioswf._decider.history import (
+    ECHO_EVENTS,
+    Event,
+    attributes_key,
+    attrs,
+    describe_event,
+    type_text,
+)
+from aioswf.exceptions import NondeterminismError
+
+_ID_ATTRIBUTE = {
+    "ScheduleActivityTask": "activityId",
+    "RequestCancelActivityTask": "activityId",
+    "StartTimer": "timerId",
+    "CancelTimer": "timerId",
+    "RecordMarker": "markerName",
+    "StartChildWorkflowExecution": "workflowId",
+    "SignalExternalWorkflowExecution": "control",
+    "RequestCancelExternalWorkflowExecution": "workflowId",
+    "ScheduleLambdaFunction": "id",
+}
+_TYPE_ATTRIBUTE = {
+    "ScheduleActivityTask": "activityType",
+    "StartChildWorkflowExecution": "workflowType",
+    "ScheduleLambdaFunction": "name",
+}
+CLOSE_DECISIONS = frozenset(
+    {
+        "CompleteWorkflowExecution",
+        "FailWorkflowExecution",
+        "CancelWorkflowExecution",
+        "ContinueAsNewWorkflowExecution",
+    }
+)
+
+
+class Command:
+    """One decision.
+
+    Args:
+        decision_type: SWF's ``decisionType``.
+        attributes: the decision's attributes.
+        on_recorded: called with the history event that recorded the decision.
+    """
+
+    __slots__ = ("attributes", "decision_type", "dropped", "on_recorded", "sent")
+
+    def __init__(
+        self,
+        decision_type: str,
+        attributes: dict[str, Any],
+        on_recorded: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.decision_type = decision_type
+        self.attributes = attributes
+        self.on_recorded = on_recorded
+        self.dropped = False
+        self.sent = False
+
+    def to_swf(self) -> dict[str, Any]:
+        """The decision as RespondDecisionTaskCompleted takes it."""
+        key = attributes_key(self.decision_type, "DecisionAttributes")
+        return {"decisionType": self.decision_type, key: self.attributes}
+
+    def describe(self) -> str:
+        """``ScheduleActivityTask (activityId='1', activityType=charge/1)``."""
+        details = []
+        id_attr = _ID_ATTRIBUTE.get(self.decision_type)
+        if id_attr and id_attr in self.attributes:
+            details.append(f"{id_attr}={self.attributes[id_attr]!r}")
+        type_attr = _TYPE_ATTRIBUTE.get(self.decision_type)
+        if type_attr and type_attr in self.attributes:
+            details.append(f"{type_attr}={type_text(self.attributes[type_attr])}")
+        inside = f" ({', '.join(details)})" if details else ""
+        return f"{self.decision_type}{inside}"
+
+    def matches(self, event: Event) -> bool:
+        """Whether ``event`` records this decision: same kind, same id, same type."""
+        spec = ECHO_EVENTS.get(event["eventType"])
+        if spec is None or spec[0] != self.decision_type:
+            return False
+        _, id_attr, type_attr = spec
+        data = attrs(event)
+        if id_attr is not None and data.get(id_attr) != self.attributes.get(id_attr):
+            return False
+        if type_attr is None or type_attr not in data:
+            return True
+        return type_text(data[type_attr]) == type_text(self.attributes.get(type_attr))
+
+
+class DecisionBook:
+    """The decisions of the step in progress, and the per-kind sequence numbers."""
+
+    def __init__(self) -> None:
+        self._counters: dict[str, int] = {}
+        self._current: list[Command] = []
+
+    def next_id(self, kind: str) -> int:
+        """The next number of ``kind`` (1, 2, …): the same in every replay of the same code."""
+        value = self._counters.get(kind, 0) + 1
+        self._counters[kind] = value
+        return value
+
+    def add(self, command: Command) -> Command:
+        """Record a decision the code just made."""
+        self._current.append(command)
+        return command
+
+    def take(self) -> list[Command]:
+        """The decisions of the step that just ended, without the dropped ones, as sent."""
+        taken = [c for c in self._current if not c.dropped]
+        for command in taken:
+            command.sent = True
+        self._current = []
+        return taken
+
+    def discard(self) -> None:
+        """Forget the decisions of the step in progress (the task is not answered)."""
+        self._current = []
+
+
+def match(commands: Sequence[Command], echoes: Sequence[Event], where: str, run: str) -> None:
+    """Check that history recorded exactly ``commands``, in order, and tell their machines.
+
+    Raises:
+        NondeterminismError: naming the first event and decision that differ.
+    """
+    for index in range(max(len(commands), len(echoes))):
+        command = commands[index] if index < len(commands) else None
+        event = echoes[index] if index < len(echoes) else None
+        if command is None:
+            assert event is not None
+            raise NondeterminismError(
+                f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
+                "but the code made no such decision"
+            )
+        if event is None:
+            raise NondeterminismError(
+                f"{run} is not deterministic: in {where}, the code decided {command.describe()} "
+                "but history has no such decision"
+            )
+        if not command.matches(event):
+            raise NondeterminismError(
+                f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
+                f"where the code decided {command.describe()}"
+            )
+        if command.on_recorded is not None:
+            command.on_recorded(event)

@@ -1,0 +1,167 @@
+"""Reading SWF history: event attributes, timestamps, and the plan of a decision task.
+
+A *run point* is a decision task whose code must run: every completed decision task after the
+instance's last one (replayed, its decisions matched against the events that recorded them),
+then the task being decided now. Events before a run point's ``DecisionTaskStarted`` are the
+new events of that point; the events that carry ``decisionTaskCompletedEventId`` are the
+*echoes* of the decisions a completed task made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+Event = Mapping[str, Any]
+
+ECHO_EVENTS: dict[str, tuple[str, str | None, str | None]] = {
+    # event type: (decision type, id attribute, type attribute compared on replay)
+    "ActivityTaskScheduled": ("ScheduleActivityTask", "activityId", "activityType"),
+    "ScheduleActivityTaskFailed": ("ScheduleActivityTask", "activityId", "activityType"),
+    "ActivityTaskCancelRequested": ("RequestCancelActivityTask", "activityId", None),
+    "RequestCancelActivityTaskFailed": ("RequestCancelActivityTask", "activityId", None),
+    "TimerStarted": ("StartTimer", "timerId", None),
+    "StartTimerFailed": ("StartTimer", "timerId", None),
+    "TimerCanceled": ("CancelTimer", "timerId", None),
+    "TimerCancelled": ("CancelTimer", None, None),  # moto's spelling, without attributes
+    "CancelTimerFailed": ("CancelTimer", "timerId", None),
+    "MarkerRecorded": ("RecordMarker", "markerName", None),
+    "RecordMarkerFailed": ("RecordMarker", "markerName", None),
+    "WorkflowExecutionCompleted": ("CompleteWorkflowExecution", None, None),
+    "CompleteWorkflowExecutionFailed": ("CompleteWorkflowExecution", None, None),
+    "WorkflowExecutionFailed": ("FailWorkflowExecution", None, None),
+    "FailWorkflowExecutionFailed": ("FailWorkflowExecution", None, None),
+    "WorkflowExecutionCanceled": ("CancelWorkflowExecution", None, None),
+    "CancelWorkflowExecutionFailed": ("CancelWorkflowExecution", None, None),
+    "WorkflowExecutionContinuedAsNew": ("ContinueAsNewWorkflowExecution", None, None),
+    "ContinueAsNewWorkflowExecutionFailed": ("ContinueAsNewWorkflowExecution", None, None),
+    # The later machines: the *Initiated event is the echo; *Failed events that carry an
+    # initiatedEventId are outcomes, delivered as new events.
+    "StartChildWorkflowExecutionInitiated": (
+        "StartChildWorkflowExecution",
+        "workflowId",
+        "workflowType",
+    ),
+    "SignalExternalWorkflowExecutionInitiated": (
+        "SignalExternalWorkflowExecution",
+        "control",
+        None,
+    ),
+    "RequestCancelExternalWorkflowExecutionInitiated": (
+        "RequestCancelExternalWorkflowExecution",
+        "workflowId",
+        None,
+    ),
+    "LambdaFunctionScheduled": ("ScheduleLambdaFunction", "id", "name"),
+    "ScheduleLambdaFunctionFailed": ("ScheduleLambdaFunction", "id", "name"),
+}
+"""Events that record a decision, with what identifies the decision they record."""
+
+_ATTRIBUTE_KEYS: dict[str, str] = {}
+
+
+def attributes_key(kind: str, suffix: str) -> str:
+    """``ActivityTaskScheduled`` → ``activityTaskScheduledEventAttributes``."""
+    return kind[:1].lower() + kind[1:] + suffix
+
+
+def attrs(event: Event) -> Mapping[str, Any]:
+    """The ``…EventAttributes`` of an event (empty when the service sent none)."""
+    kind: str = event["eventType"]
+    key = _ATTRIBUTE_KEYS.get(kind)
+    if key is None:
+        key = _ATTRIBUTE_KEYS[kind] = attributes_key(kind, "EventAttributes")
+    value: Mapping[str, Any] = event.get(key) or {}
+    return value
+
+
+def timestamp(event: Event) -> float:
+    """An event's timestamp in epoch seconds, whether botocore parsed it or not."""
+    value = event.get("eventTimestamp")
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return 0.0
+
+
+def describe_event(event: Event) -> str:
+    """``event 7 ActivityTaskScheduled (activityId='1', activityType=charge/1)``."""
+    kind = event["eventType"]
+    spec = ECHO_EVENTS.get(kind)
+    details: list[str] = []
+    if spec is not None:
+        _, id_attr, type_attr = spec
+        data = attrs(event)
+        if id_attr and id_attr in data:
+            details.append(f"{id_attr}={data[id_attr]!r}")
+        if type_attr and type_attr in data:
+            details.append(f"{type_attr}={type_text(data[type_attr])}")
+    inside = f" ({', '.join(details)})" if details else ""
+    return f"event {event.get('eventId')} {kind}{inside}"
+
+
+def type_text(value: Any) -> str:
+    """``name/version`` of a type structure, or the value itself."""
+    if isinstance(value, Mapping):
+        return f"{value.get('name')}/{value.get('version')}"
+    return str(value)
+
+
+@dataclass(slots=True)
+class RunPoint:
+    """One decision task whose code runs: replayed when ``completed_id`` is set."""
+
+    started_id: int
+    completed_id: int | None
+    time: float
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one activation does with its events."""
+
+    events: Sequence[Event]
+    points: list[RunPoint]
+    echoes: dict[int, list[Event]] = field(default_factory=dict)
+    completed_by_started: dict[int, int] = field(default_factory=dict)
+
+
+def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | None) -> Plan:
+    """Find the run points and the echoes in ``events`` (ascending, all after the last task).
+
+    Args:
+        events: the new events, in history order.
+        last_started_id: the ``DecisionTaskStarted`` id of the instance's last task, or 0.
+        started_id: the task being decided now; ``None`` to replay only.
+    """
+    started_times: dict[int, float] = {}
+    completed: dict[int, int] = {}
+    echoes: dict[int, list[Event]] = {}
+    last_completed = 0
+    for event in events:
+        kind = event["eventType"]
+        if kind == "DecisionTaskStarted":
+            started_times[event["eventId"]] = timestamp(event)
+        elif kind == "DecisionTaskCompleted":
+            last_completed = event["eventId"]
+            completed[int(attrs(event)["startedEventId"])] = last_completed
+        elif kind in ECHO_EVENTS:
+            owner = attrs(event).get("decisionTaskCompletedEventId", last_completed)
+            echoes.setdefault(int(owner), []).append(event)
+    fallback = timestamp(events[-1]) if events else 0.0
+    points = [
+        RunPoint(started, completed_id, started_times.get(started, fallback))
+        for started, completed_id in sorted(completed.items())
+        if started > last_started_id and (started_id is None or started < started_id)
+    ]
+    if started_id is not None:
+        points.append(RunPoint(started_id, None, started_times.get(started_id, fallback)))
+    return Plan(events, points, echoes, completed)

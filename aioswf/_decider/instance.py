@@ -1,0 +1,532 @@
+"""One workflow run: its loop, its decision machines, and the activation that drives them.
+
+An activation takes the history events the instance has not seen and the id of the decision
+task being decided. It replays every completed decision task among those events (the code
+runs, and what it decides must match what history recorded), then runs the code for the
+current task and returns its decisions. A fresh instance is fed the whole history; a cached
+one only what is new since its last task, which it continues from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import random
+import uuid
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aioswf._decider.activity import Activities, ActivityHandle
+from aioswf._decider.commands import CLOSE_DECISIONS, Command, DecisionBook, match
+from aioswf._decider.history import Event, RunPoint, attrs, make_plan, timestamp
+from aioswf._decider.loop import WorkflowLoop
+from aioswf._decider.marker import Markers
+from aioswf._decider.runtime import WorkflowInfo
+from aioswf._decider.timer import Timers
+from aioswf._definitions import ActivityDefinition, WorkflowDefinition
+from aioswf._failure import Failure
+from aioswf.converter import DataConverter, check_size
+from aioswf.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    ExternalWorkflowError,
+    LambdaFunctionError,
+    NondeterminismError,
+    PayloadConversionError,
+    TimerError,
+    WorkerError,
+)
+from aioswf.options import ActivityOptions, duration_from_swf
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_ERRORS: tuple[type[BaseException], ...] = (
+    ActivityError,
+    ChildWorkflowError,
+    TimerError,
+    ExternalWorkflowError,
+    LambdaFunctionError,
+)
+"""Outcomes recorded in history: another try of the decision task cannot change them, so,
+uncaught, they fail the execution like ``ApplicationError`` does."""
+
+
+class WorkflowEvicted(BaseException):
+    """Thrown into a run's coroutines when its instance is discarded.
+
+    A ``BaseException``, so that ``except Exception`` in workflow code cannot swallow it;
+    ``finally`` blocks still run, at a known moment rather than at garbage collection.
+    """
+
+
+class CacheMiss(Exception):
+    """A cached instance cannot continue from the events given: replay from the start."""
+
+
+class _TaskFailed(Exception):
+    """The decision task is left to time out because of ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceOptions:
+    """How a run treats errors; see ``DecisionWorkerOptions``."""
+
+    failure_exception_types: tuple[type[BaseException], ...] = ()
+    fail_on_nondeterminism: bool = False
+
+
+@dataclass(slots=True)
+class Activation:
+    """What one decision task produced.
+
+    Attributes:
+        decisions: the decisions to send, in order.
+        execution_context: the context to send, when it changed.
+        failure: set when the task must not be answered (left to time out).
+        closing: a close decision is among ``decisions``.
+    """
+
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    execution_context: str | None = None
+    failure: BaseException | None = None
+    closing: bool = False
+
+
+class WorkflowInstance:
+    """A live workflow run; implements :class:`~aioswf._decider.runtime.WorkflowRuntime`."""
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        *,
+        domain: str,
+        workflow_id: str,
+        run_id: str,
+        converter: DataConverter,
+        options: InstanceOptions | None = None,
+    ) -> None:
+        self.definition = definition
+        self.domain = domain
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.converter = converter
+        self.options = options or InstanceOptions()
+        self.describe = (
+            f"workflow {definition.type_key} (workflow_id={workflow_id!r}, run_id={run_id!r})"
+        )
+        self.decisions = DecisionBook()
+        self.activities = Activities(self)
+        self.timers = Timers(self)
+        self.markers = Markers(self)
+        self.loop = WorkflowLoop(self.timers, self.describe)
+        self.loop.runtime = self
+        self.last_started_id = 0
+        """The ``DecisionTaskStarted`` id of the last task this instance decided."""
+        self._replaying = False
+        self._closed = False
+        self._info: WorkflowInfo | None = None
+        self._random = random.Random(_seed(run_id))
+        self._obj: Any = None
+        self._run_task: asyncio.Task[Any] | None = None
+        self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self._fatal: BaseException | None = None
+        self._closing = False
+        self._awaiting_echo: list[Command] = []
+        self._state_text: str | None = None
+        self._last_context: str | None = None
+        self._handlers: dict[str, Callable[[Event], None]] = {
+            "WorkflowExecutionStarted": self._on_started,
+            "WorkflowExecutionCancelRequested": self._on_cancel_requested,
+            "DecisionTaskCompleted": self._on_decision_completed,
+            "CompleteWorkflowExecutionFailed": self._on_close_failed,
+            "FailWorkflowExecutionFailed": self._on_close_failed,
+            "CancelWorkflowExecutionFailed": self._on_close_failed,
+            **self.activities.handlers(),
+            **self.timers.handlers(),
+            **self.markers.handlers(),
+        }
+
+    # --- activation ----------------------------------------------------------------------
+
+    def activate(
+        self, events: Sequence[Event], started_id: int | None
+    ) -> Generator[None, None, Activation]:
+        """Apply ``events`` and decide the task ``started_id`` (``None``: replay only).
+
+        A generator, so the caller can hand the host loop back between replayed tasks; its
+        return value is the :class:`Activation`.
+
+        Raises:
+            CacheMiss: the instance cannot continue from these events.
+        """
+        if self._closed:
+            raise CacheMiss(f"{self.describe}: the instance was closed")
+        try:
+            plan = make_plan(events, self.last_started_id, started_id)
+            if self.last_started_id:
+                self._match_previous(plan.completed_by_started, plan.echoes)
+            cursor = 0
+            for point in plan.points:
+                cursor = self._apply_until(plan.events, cursor, point.started_id)
+                self._replaying = point.completed_id is not None
+                self._step(point)
+                commands = self.decisions.take()
+                self.last_started_id = point.started_id
+                if point.completed_id is None:
+                    self._awaiting_echo = commands
+                    return self._result(commands)
+                where = (
+                    f"decision task {point.started_id} (completed in event {point.completed_id})"
+                )
+                match(commands, plan.echoes.get(point.completed_id, []), where, self.describe)
+                yield
+            self._replaying = False
+            return Activation()
+        except NondeterminismError as error:
+            return self._on_nondeterminism(error)
+        except _TaskFailed as failed:
+            self.decisions.discard()
+            return Activation(failure=failed.error)
+
+    def run_to_completion(self, events: Sequence[Event], started_id: int | None) -> Activation:
+        """:meth:`activate` without pauses, for replayers and tests."""
+        steps = self.activate(events, started_id)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                result: Activation = stop.value
+                return result
+
+    def _match_previous(self, completed: dict[int, int], echoes: dict[int, list[Event]]) -> None:
+        completed_id = completed.get(self.last_started_id)
+        if completed_id is None:
+            # Our answer never made it (the task timed out): what we think we decided is not
+            # what happened.
+            raise CacheMiss(f"{self.describe}: decision task {self.last_started_id} not completed")
+        where = f"decision task {self.last_started_id} (completed in event {completed_id})"
+        match(self._awaiting_echo, echoes.get(completed_id, []), where, self.describe)
+        self._awaiting_echo = []
+
+    def _apply_until(self, events: Sequence[Event], cursor: int, limit: int) -> int:
+        end = cursor
+        while end < len(events) and events[end]["eventId"] < limit:
+            end += 1
+        batch = events[cursor:end]
+        if self._obj is None:
+            self._construct()
+        # Signals first, in history order, so that handlers see them before the code sees
+        # the other news of the same task.
+        for event in batch:
+            if event["eventType"] == "WorkflowExecutionSignaled":
+                self._signal(event)
+        for event in batch:
+            handler = self._handlers.get(event["eventType"])
+            if handler is not None:
+                handler(event)
+        return end
+
+    def _construct(self) -> None:
+        with self.loop.stepping():
+            try:
+                self._obj = self.definition.cls()
+            except Exception as error:
+                raise _TaskFailed(error) from error
+
+    def _step(self, point: RunPoint) -> None:
+        self.loop.set_time(point.time)
+        self.loop.silent = self._replaying
+        with self.loop.stepping():
+            while True:
+                self.loop.run_ready()
+                if not self._check_conditions():
+                    break
+        self._after_step()
+
+    def _check_conditions(self) -> bool:
+        changed = False
+        for entry in list(self._conditions):
+            predicate, future = entry
+            if not future.done():
+                try:
+                    if not predicate():
+                        continue
+                    future.set_result(None)
+                except Exception as error:
+                    future.set_exception(error)
+                changed = True
+            self._conditions.remove(entry)
+        return changed
+
+    def _after_step(self) -> None:
+        if self._closing:
+            return
+        if self._fatal is not None:
+            self._close_with_error(self._fatal)
+        elif self._run_task is not None and self._run_task.done():
+            self._close()
+
+    def _result(self, commands: list[Command]) -> Activation:
+        context = None
+        if self._state_text is not None and self._state_text != self._last_context:
+            context = self._last_context = self._state_text
+        closing = any(c.decision_type in CLOSE_DECISIONS for c in commands)
+        return Activation([c.to_swf() for c in commands], context, closing=closing)
+
+    # --- closing -------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        task = self._run_task
+        assert task is not None
+        if task.cancelled():
+            self._add_close(Command("CancelWorkflowExecution", {}))
+            return
+        error = task.exception()
+        if error is not None:
+            self._close_with_error(error)
+            return
+        try:
+            data = check_size("workflow result", self.converter.encode_result(task.result()))
+        except Exception as failure:
+            raise _TaskFailed(failure) from failure
+        self._add_close(
+            Command("CompleteWorkflowExecution", {} if data is None else {"result": data})
+        )
+
+    def _close_with_error(self, error: BaseException) -> None:
+        if not self._fails_execution(error):
+            if not self._replaying:
+                logger.error(
+                    "%s: the decision task is left to time out: %s: %s",
+                    self.describe,
+                    type(error).__name__,
+                    error,
+                    exc_info=(type(error), error, error.__traceback__),
+                )
+            raise _TaskFailed(error)
+        if not self._replaying:
+            logger.warning("%s failed: %s: %s", self.describe, type(error).__name__, error)
+        reason, details = Failure.from_exception(error).encode(self.converter)
+        self._add_close(Command("FailWorkflowExecution", {"reason": reason, "details": details}))
+
+    def _add_close(self, command: Command) -> None:
+        self.decisions.add(command)
+        self._closing = True
+
+    def _fails_execution(self, error: BaseException) -> bool:
+        if isinstance(error, NondeterminismError):
+            return self.options.fail_on_nondeterminism
+        failing: tuple[type[BaseException], ...] = (
+            ApplicationError,
+            *OUTCOME_ERRORS,
+            *self.options.failure_exception_types,
+        )
+        return isinstance(error, failing)
+
+    def _on_nondeterminism(self, error: NondeterminismError) -> Activation:
+        self.decisions.discard()
+        logger.error("%s", error)
+        if not self.options.fail_on_nondeterminism:
+            return Activation(failure=error)
+        reason, details = Failure.from_exception(error).encode(self.converter)
+        command = Command("FailWorkflowExecution", {"reason": reason, "details": details})
+        self._closing = True
+        return Activation([command.to_swf()], closing=True)
+
+    def fail_run(self, error: BaseException) -> None:
+        """Fail the run with ``error`` at the end of this step (first error wins)."""
+        if self._fatal is None:
+            self._fatal = error
+
+    # --- events --------------------------------------------------------------------------
+
+    def _on_started(self, event: Event) -> None:
+        data = attrs(event)
+        workflow_type = data.get("workflowType") or {}
+        parent = data.get("parentWorkflowExecution") or {}
+        self._info = WorkflowInfo(
+            domain=self.domain,
+            workflow_id=self.workflow_id,
+            run_id=self.run_id,
+            workflow_type=(workflow_type.get("name", ""), workflow_type.get("version", "")),
+            task_list=(data.get("taskList") or {}).get("name", ""),
+            start_time=datetime.fromtimestamp(timestamp(event), UTC),
+            tags=tuple(data.get("tagList") or ()),
+            child_policy=data.get("childPolicy"),
+            execution_start_to_close_timeout=duration_from_swf(
+                data.get("executionStartToCloseTimeout")
+            ),
+            task_start_to_close_timeout=duration_from_swf(data.get("taskStartToCloseTimeout")),
+            continued_execution_run_id=data.get("continuedExecutionRunId"),
+            parent_workflow_id=parent.get("workflowId"),
+            parent_run_id=parent.get("runId"),
+        )
+        self._run_task = self.loop.create_task(
+            self._main(data.get("input")), name=f"{self.definition.type_key} run"
+        )
+
+    async def _main(self, data: str | None) -> Any:
+        method = getattr(self._obj, self.definition.run_method)
+        try:
+            args = self.converter.decode_args(method, data)
+        except PayloadConversionError as error:
+            # Bad input will not get better on another try: fail the execution, naming it.
+            raise ApplicationError(
+                str(error), type="PayloadConversionError", non_retryable=True
+            ) from None
+        return await method(*args)
+
+    def _on_cancel_requested(self, event: Event) -> None:
+        if self._run_task is not None and not self._run_task.done():
+            self._run_task.cancel()
+
+    def _on_decision_completed(self, event: Event) -> None:
+        context = attrs(event).get("executionContext")
+        if context is not None:
+            self._last_context = context
+
+    def _on_close_failed(self, event: Event) -> None:
+        # UNHANDLED_DECISION: news arrived while we closed. Decide again with the news.
+        self._closing = False
+
+    def _signal(self, event: Event) -> None:
+        data = attrs(event)
+        name = str(data.get("signalName"))
+        attribute = self.definition.signals.get(name)
+        if attribute is None:
+            if not self._replaying:
+                logger.warning("%s: no handler for signal %r; dropped", self.describe, name)
+            return
+        method = getattr(self._obj, attribute)
+        try:
+            args = self.converter.decode_args(method, data.get("input"))
+        except PayloadConversionError as error:
+            if not self._replaying:
+                logger.warning("%s: signal %r dropped: %s", self.describe, name, error)
+            return
+        if inspect.iscoroutinefunction(method):
+            task = self.loop.create_task(method(*args), name=f"signal {name}")
+            task.add_done_callback(self._handler_done)
+        else:
+            self.loop.call_soon(self._call_handler, method, args)
+
+    def _handler_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.fail_run(task.exception())  # type: ignore[arg-type]
+
+    def _call_handler(self, method: Callable[..., Any], args: list[Any]) -> None:
+        try:
+            method(*args)
+        except Exception as error:
+            self.fail_run(error)
+
+    # --- the runtime protocol --------------------------------------------------------------
+
+    @property
+    def is_replaying(self) -> bool:
+        """Whether the code is re-running a decision task that history already records."""
+        return self._replaying
+
+    def info(self) -> WorkflowInfo:
+        """The run's identity and settings."""
+        if self._info is None:
+            raise WorkerError(f"{self.describe}: the run has not started")
+        return self._info
+
+    def now(self) -> datetime:
+        """The current decision task's time."""
+        return datetime.fromtimestamp(self.loop.time(), UTC)
+
+    def random(self) -> random.Random:
+        """The run's seeded random generator."""
+        return self._random
+
+    def uuid4(self) -> uuid.UUID:
+        """A version-4 UUID from the run's random generator."""
+        return uuid.UUID(int=self._random.getrandbits(128), version=4)
+
+    def start_activity(
+        self, definition: ActivityDefinition, args: Sequence[Any], options: ActivityOptions
+    ) -> ActivityHandle[Any]:
+        """Schedule an activity now; its retries run in a task."""
+        return self.activities.start(definition, args, options)
+
+    async def wait_condition(self, predicate: Callable[[], bool], timeout: float | None) -> None:
+        """Wait until ``predicate()`` is true; ``TimeoutError`` after ``timeout`` seconds."""
+        if predicate():
+            return
+        future: asyncio.Future[None] = self.loop.create_future()
+        entry = (predicate, future)
+        self._conditions.append(entry)
+        try:
+            if timeout is None:
+                await future
+            else:
+                async with asyncio.timeout(timeout):
+                    await future
+        finally:
+            if entry in self._conditions:
+                self._conditions.remove(entry)
+
+    def set_state(self, value: Any) -> None:
+        """Keep ``value`` (as JSON) as the execution context to send when it changes."""
+        text = self.converter.encode(value)
+        self._state_text = check_size("workflow state (execution context)", text)
+
+    def record_marker(self, name: str, details: str | None) -> None:
+        """Decide ``RecordMarker``."""
+        self.markers.record(name, details)
+
+    # --- the end ---------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run."""
+        return self._closed
+
+    def close(self) -> None:
+        """Discard the run: end every coroutine it owns now, with :class:`WorkflowEvicted`.
+
+        Nothing they decide on the way out is sent, and nothing is logged.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._replaying = True
+        self.loop.silent = True
+        pending = sorted(asyncio.all_tasks(self.loop), key=lambda t: getattr(t, "_seq", 0))
+        with self.loop.stepping():
+            for task in pending:
+                _evict(task)
+        self.decisions.discard()
+        self._conditions.clear()
+        self.loop.close()
+
+
+def _evict(task: asyncio.Task[Any]) -> None:
+    task._log_destroy_pending = False  # type: ignore[attr-defined]
+    coro = task.get_coro()
+    if not inspect.iscoroutine(coro):
+        return
+    # Whatever the coroutine does on its way out stays inside it: it is being discarded.
+    try:
+        coro.throw(WorkflowEvicted())
+    except BaseException:
+        return
+    try:
+        coro.close()
+    except BaseException:
+        return
+
+
+def _seed(run_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big")

@@ -1,0 +1,342 @@
+"""The deterministic event loop that one workflow run executes on.
+
+It runs nothing by itself: the instance applies history events (which resolve futures and
+fire durable timers), then asks the loop to :meth:`WorkflowLoop.run_ready` until nothing is
+ready. Time is the current decision task's timestamp, timers are SWF timers, and everything
+that would reach outside the process (threads, sockets, subprocesses) raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import contextvars
+import itertools
+import logging
+from asyncio import events
+from collections.abc import Callable, Coroutine, Generator, Iterator
+from typing import Any, Protocol, TypeVar
+
+from aioswf.exceptions import NondeterminismError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_DUE = 1e-6
+"""A delay this small is float error in ``when - now``: the callback is due now."""
+
+MAX_CALLBACKS_PER_STEP = 1_000_000
+"""A workflow that keeps itself busy this long without waiting on history never will."""
+
+
+class TimerScheduler(Protocol):
+    """Where the loop sends its timers: the timer decision machines."""
+
+    def start_timer(self, handle: DurableTimerHandle, delay: float) -> None:
+        """Start an SWF timer that runs ``handle`` when it fires."""
+
+    def cancel_timer(self, handle: DurableTimerHandle) -> None:
+        """Cancel the SWF timer behind ``handle``, if it has not fired."""
+
+
+class DurableTimerHandle(asyncio.TimerHandle):
+    """What ``call_later``/``call_at`` return: cancelling it cancels the SWF timer."""
+
+    __slots__ = ("pending", "timer")
+
+    pending: bool
+    """Whether an SWF timer stands behind it that has neither fired nor been cancelled."""
+    timer: object | None
+
+
+class _DeterministicFuture(asyncio.Future[Any]):
+    """A future hashed by creation order, so that sets of futures iterate the same way in
+    every replay (``asyncio.wait``, ``TaskGroup`` and friends keep sets)."""
+
+    _seq: int
+
+    def __hash__(self) -> int:
+        return self._seq
+
+
+class _DeterministicTask(asyncio.Task[Any]):
+    """A task hashed by creation order; see :class:`_DeterministicFuture`."""
+
+    def __init__(
+        self,
+        coro: Any,
+        *,
+        loop: WorkflowLoop,
+        seq: int,
+        name: str | None,
+        context: contextvars.Context | None,
+    ) -> None:
+        self._seq = seq  # before the base class puts the task in asyncio's set of tasks
+        super().__init__(coro, loop=loop, name=name, context=context)
+
+    def __hash__(self) -> int:
+        return self._seq
+
+
+def _forbid(name: str, what: str) -> Any:
+    def method(self: WorkflowLoop, *args: Any, **kwargs: Any) -> Any:
+        raise self._forbidden(what)
+
+    method.__name__ = name
+    return method
+
+
+class WorkflowLoop(asyncio.AbstractEventLoop):
+    """An event loop whose only inputs are history events.
+
+    Args:
+        timers: receives the durable timers that ``call_later``/``call_at`` create.
+        describe: names the run in error messages.
+    """
+
+    def __init__(self, timers: TimerScheduler, describe: str) -> None:
+        self._ready: collections.deque[asyncio.Handle] = collections.deque()
+        self._now = 0.0
+        self._timers = timers
+        self._describe = describe
+        self._seq = itertools.count(1)
+        self._closed = False
+        self._stepping = False
+        self._debug = False
+        self._exception_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], Any] | None
+        self._exception_handler = None
+        self.silent = False
+        """While true (replay, eviction), errors reported to the loop are not logged."""
+        self.runtime: Any = None
+        """The :class:`~aioswf._decider.runtime.WorkflowRuntime` of the run."""
+
+    # --- driving -------------------------------------------------------------------------
+
+    def set_time(self, now: float) -> None:
+        """Move the clock to the current decision task's timestamp."""
+        self._now = max(self._now, now)
+
+    @contextlib.contextmanager
+    def stepping(self) -> Iterator[None]:
+        """Make this loop the running one while workflow code runs, then restore the host's."""
+        host = events._get_running_loop()
+        events._set_running_loop(self)
+        self._stepping = True
+        try:
+            yield
+        finally:
+            self._stepping = False
+            events._set_running_loop(host)
+
+    def run_ready(self) -> int:
+        """Run ready callbacks in FIFO order until none is left; returns how many ran.
+
+        Raises:
+            NondeterminismError: the workflow never stops to wait (a busy loop).
+        """
+        ran = 0
+        ready = self._ready
+        while ready:
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            handle._run()
+            ran += 1
+            if ran > MAX_CALLBACKS_PER_STEP:
+                raise NondeterminismError(
+                    f"{self._describe} ran {ran:,} callbacks without waiting for anything; "
+                    "a workflow must await activities, timers or conditions"
+                )
+        return ran
+
+    def has_ready(self) -> bool:
+        """Whether any callback is waiting to run."""
+        return bool(self._ready)
+
+    def fire(self, handle: DurableTimerHandle) -> None:
+        """Queue the callback of a timer that fired."""
+        if not handle._cancelled:
+            handle.pending = False
+            self._ready.append(handle)
+
+    # --- scheduling ----------------------------------------------------------------------
+
+    def time(self) -> float:
+        return self._now
+
+    def call_soon(  # type: ignore[override]
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        handle = asyncio.Handle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def call_later(  # type: ignore[override]
+        self,
+        delay: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        return self.call_at(self._now + delay, callback, *args, context=context)
+
+    def call_at(  # type: ignore[override]
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        handle = DurableTimerHandle(when, callback, args, self, context)
+        handle.timer = None
+        handle.pending = False
+        delay = when - self._now
+        if delay <= _DUE:
+            # Already due: no SWF timer, exactly like sleep(0).
+            self._ready.append(handle)
+        else:
+            handle.pending = True
+            self._timers.start_timer(handle, delay)
+        return handle
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        if isinstance(handle, DurableTimerHandle) and handle.pending:
+            handle.pending = False
+            self._timers.cancel_timer(handle)
+
+    def call_soon_threadsafe(  # type: ignore[override]
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        raise self._forbidden("call_soon_threadsafe (threads)")
+
+    def create_future(self) -> asyncio.Future[Any]:
+        future = _DeterministicFuture(loop=self)
+        future._seq = next(self._seq)
+        return future
+
+    def create_task(
+        self,
+        coro: Coroutine[Any, Any, T] | Generator[Any, None, T],
+        *,
+        name: str | None = None,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[T]:
+        if self._closed:
+            raise RuntimeError(f"{self._describe}: the workflow's loop is closed")
+        return _DeterministicTask(coro, loop=self, seq=next(self._seq), name=name, context=context)
+
+    def set_task_factory(self, factory: Any) -> None:
+        raise self._forbidden("set_task_factory")
+
+    def get_task_factory(self) -> None:
+        return None
+
+    # --- state ---------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self._stepping
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        self._closed = True
+        self._ready.clear()
+
+    def get_debug(self) -> bool:
+        return self._debug
+
+    def set_debug(self, enabled: bool) -> None:
+        self._debug = enabled
+
+    def run_forever(self) -> None:
+        raise self._forbidden("run_forever")
+
+    def run_until_complete(self, future: Any) -> Any:
+        raise self._forbidden("run_until_complete")
+
+    def stop(self) -> None:
+        raise self._forbidden("stop")
+
+    async def shutdown_asyncgens(self) -> None:
+        return None
+
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        return None
+
+    # --- errors --------------------------------------------------------------------------
+
+    def get_exception_handler(self) -> Any:
+        return self._exception_handler
+
+    def set_exception_handler(self, handler: Any) -> None:
+        self._exception_handler = handler
+
+    def default_exception_handler(self, context: dict[str, Any]) -> None:
+        if self.silent:
+            return
+        error = context.get("exception")
+        logger.error(
+            "%s: %s",
+            self._describe,
+            context.get("message", "unhandled error in workflow code"),
+            exc_info=(type(error), error, error.__traceback__) if error is not None else None,
+        )
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        if self._exception_handler is not None:
+            self._exception_handler(self, context)
+        else:
+            self.default_exception_handler(context)
+
+    # --- what a workflow must not do -----------------------------------------------------
+
+    def _forbidden(self, what: str) -> NondeterminismError:
+        return NondeterminismError(
+            f"{self._describe}: {what} is not available inside a workflow, because it cannot "
+            "be replayed; do it in an activity instead"
+        )
+
+    def set_default_executor(self, executor: Any) -> None:
+        raise self._forbidden("set_default_executor (threads)")
+
+    # --- what a workflow must not do (continued) --------------------------------------
+
+    run_in_executor = _forbid("run_in_executor", "run_in_executor (threads)")
+    getaddrinfo = _forbid("getaddrinfo", "DNS resolution")
+    getnameinfo = _forbid("getnameinfo", "DNS resolution")
+    create_connection = _forbid("create_connection", "network connections")
+    create_server = _forbid("create_server", "network servers")
+    create_unix_connection = _forbid("create_unix_connection", "network connections")
+    create_unix_server = _forbid("create_unix_server", "network servers")
+    create_datagram_endpoint = _forbid("create_datagram_endpoint", "network connections")
+    connect_accepted_socket = _forbid("connect_accepted_socket", "sockets")
+    start_tls = _forbid("start_tls", "sockets")
+    sendfile = _forbid("sendfile", "sockets")
+    sock_recv = _forbid("sock_recv", "sockets")
+    sock_recv_into = _forbid("sock_recv_into", "sockets")
+    sock_recvfrom = _forbid("sock_recvfrom", "sockets")
+    sock_recvfrom_into = _forbid("sock_recvfrom_into", "sockets")
+    sock_sendall = _forbid("sock_sendall", "sockets")
+    sock_sendto = _forbid("sock_sendto", "sockets")
+    sock_connect = _forbid("sock_connect", "sockets")
+    sock_accept = _forbid("sock_accept", "sockets")
+    sock_sendfile = _forbid("sock_sendfile", "sockets")
+    add_reader = _forbid("add_reader", "file descriptors")
+    remove_reader = _forbid("remove_reader", "file descriptors")
+    add_writer = _forbid("add_writer", "file descriptors")
+    remove_writer = _forbid("remove_writer", "file descriptors")
+    connect_read_pipe = _forbid("connect_read_pipe", "pipes")
+    connect_write_pipe = _forbid("connect_write_pipe", "pipes")
+    subprocess_exec = _forbid("subprocess_exec", "subprocesses")
+    subprocess_shell = _forbid("subprocess_shell", "subprocesses")
+    add_signal_handler = _forbid("add_signal_handler", "OS signal handlers")
+    remove_signal_handler = _forbid("remove_signal_handler", "OS signal handlers")

@@ -1,0 +1,226 @@
+"""Build SWF histories by hand and drive a workflow instance through them, as a decider would.
+
+`History` appends events the way SWF records them; `Simulation` plays the decider: it starts
+decision tasks, feeds the instance (cached, or replaying from scratch every time), and records
+the decisions it answers with as SWF would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aioswf._decider import Activation, InstanceOptions, WorkflowInstance
+from aioswf._definitions import workflow_definition
+from aioswf.converter import DataConverter
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+_ECHO = {
+    "ScheduleActivityTask": "ActivityTaskScheduled",
+    "RequestCancelActivityTask": "ActivityTaskCancelRequested",
+    "StartTimer": "TimerStarted",
+    "CancelTimer": "TimerCanceled",
+    "RecordMarker": "MarkerRecorded",
+    "CompleteWorkflowExecution": "WorkflowExecutionCompleted",
+    "FailWorkflowExecution": "WorkflowExecutionFailed",
+    "CancelWorkflowExecution": "WorkflowExecutionCanceled",
+}
+
+
+def _key(kind: str, suffix: str) -> str:
+    return kind[0].lower() + kind[1:] + suffix
+
+
+class History:
+    """A workflow history under construction."""
+
+    def __init__(
+        self,
+        workflow_type: tuple[str, str],
+        input: str | None = None,
+        task_list: str = "tasks",
+    ) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.now = START
+        self.timer_started: dict[str, int] = {}
+        self.activity_scheduled: dict[str, int] = {}
+        started: dict[str, Any] = {
+            "workflowType": {"name": workflow_type[0], "version": workflow_type[1]},
+            "taskList": {"name": task_list},
+            "childPolicy": "TERMINATE",
+            "executionStartToCloseTimeout": "3600",
+            "taskStartToCloseTimeout": "30",
+        }
+        if input is not None:
+            started["input"] = input
+        self.add("WorkflowExecutionStarted", started)
+
+    def add(self, kind: str, attributes: dict[str, Any] | None = None) -> int:
+        event_id = len(self.events) + 1
+        event: dict[str, Any] = {"eventId": event_id, "eventType": kind, "eventTimestamp": self.now}
+        event[_key(kind, "EventAttributes")] = attributes or {}
+        self.events.append(event)
+        return event_id
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def start_decision_task(self) -> int:
+        scheduled = self.add("DecisionTaskScheduled", {"taskList": {"name": "tasks"}})
+        return self.add("DecisionTaskStarted", {"scheduledEventId": scheduled})
+
+    def complete_decision_task(
+        self, started: int, decisions: Sequence[dict[str, Any]], context: str | None = None
+    ) -> None:
+        attrs: dict[str, Any] = {"scheduledEventId": started - 1, "startedEventId": started}
+        if context is not None:
+            attrs["executionContext"] = context
+        completed = self.add("DecisionTaskCompleted", attrs)
+        for decision in decisions:
+            kind = decision["decisionType"]
+            data = dict(decision[_key(kind, "DecisionAttributes")])
+            data["decisionTaskCompletedEventId"] = completed
+            if kind == "CancelTimer":
+                data["startedEventId"] = self.timer_started[data["timerId"]]
+            event_id = self.add(_ECHO[kind], data)
+            if kind == "StartTimer":
+                self.timer_started[data["timerId"]] = event_id
+            if kind == "ScheduleActivityTask":
+                self.activity_scheduled[data["activityId"]] = event_id
+
+    def time_out_decision_task(self, started: int) -> None:
+        self.add(
+            "DecisionTaskTimedOut",
+            {
+                "timeoutType": "START_TO_CLOSE",
+                "scheduledEventId": started - 1,
+                "startedEventId": started,
+            },
+        )
+
+    # --- what happens outside the workflow -----------------------------------------------
+
+    def activity_completed(self, activity_id: str, result: Any = None) -> None:
+        scheduled = self.activity_scheduled[activity_id]
+        started = self.add("ActivityTaskStarted", {"scheduledEventId": scheduled})
+        attrs = {"scheduledEventId": scheduled, "startedEventId": started}
+        if result is not None:
+            attrs["result"] = json.dumps(result)
+        self.add("ActivityTaskCompleted", attrs)
+
+    def activity_failed(self, activity_id: str, reason: str, details: str | None = None) -> None:
+        scheduled = self.activity_scheduled[activity_id]
+        started = self.add("ActivityTaskStarted", {"scheduledEventId": scheduled})
+        attrs = {"scheduledEventId": scheduled, "startedEventId": started, "reason": reason}
+        if details is not None:
+            attrs["details"] = details
+        self.add("ActivityTaskFailed", attrs)
+
+    def activity_timed_out(self, activity_id: str, timeout_type: str) -> None:
+        scheduled = self.activity_scheduled[activity_id]
+        self.add(
+            "ActivityTaskTimedOut",
+            {"scheduledEventId": scheduled, "startedEventId": 0, "timeoutType": timeout_type},
+        )
+
+    def timer_fired(self, timer_id: str) -> None:
+        started = self.timer_started[timer_id]
+        self.add("TimerFired", {"timerId": timer_id, "startedEventId": started})
+
+    def signal(self, name: str, *args: Any) -> None:
+        attrs: dict[str, Any] = {"signalName": name}
+        if args:
+            attrs["input"] = json.dumps(list(args))
+        self.add("WorkflowExecutionSignaled", attrs)
+
+    def cancel_requested(self) -> None:
+        self.add("WorkflowExecutionCancelRequested", {})
+
+
+_runs = itertools.count(1)
+
+
+class Simulation:
+    """A decider at work on one execution of ``workflow``, started with ``args``.
+
+    Args:
+        cache: keep the instance between tasks (new events only) or replay every task.
+    """
+
+    def __init__(
+        self,
+        workflow: type[Any],
+        *args: Any,
+        cache: bool = True,
+        options: InstanceOptions | None = None,
+        raw_input: str | None = None,
+    ) -> None:
+        self.definition = workflow_definition(workflow)
+        self.cache = cache
+        self.options = options or InstanceOptions()
+        data = raw_input if raw_input is not None else (json.dumps(list(args)) if args else None)
+        self.history = History((self.definition.name, self.definition.version), data)
+        self.run_id = f"run-{next(_runs)}"
+        self.instance: WorkflowInstance | None = None
+        self.activations: list[Activation] = []
+
+    def new_instance(self) -> WorkflowInstance:
+        return WorkflowInstance(
+            self.definition,
+            domain="test",
+            workflow_id="wf-1",
+            run_id=self.run_id,
+            converter=DataConverter(),
+            options=self.options,
+        )
+
+    def decide(self, *, complete: bool = True) -> list[dict[str, Any]]:
+        """Start a decision task, decide it, and record the answer in history."""
+        started = self.history.start_decision_task()
+        activation = self.activate(started)
+        self.activations.append(activation)
+        if activation.failure is None and complete:
+            self.history.complete_decision_task(
+                started, activation.decisions, activation.execution_context
+            )
+        return activation.decisions
+
+    def activate(self, started: int) -> Activation:
+        instance = self.instance if self.cache else None
+        events = self.history.events
+        if instance is not None:
+            events = [e for e in events if e["eventId"] > instance.last_started_id]
+        else:
+            if self.instance is not None:
+                self.instance.close()
+            instance = self.instance = self.new_instance()
+        activation = instance.run_to_completion(events, started)
+        if activation.failure is not None or not self.cache:
+            instance.close()
+            self.instance = None
+        return activation
+
+    def replay(self) -> Activation:
+        """Replay the whole history with a fresh instance, deciding nothing new."""
+        instance = self.new_instance()
+        try:
+            return instance.run_to_completion(self.history.events, None)
+        finally:
+            instance.close()
+
+    def close(self) -> None:
+        if self.instance is not None:
+            self.instance.close()
+
+
+def kinds(decisions: Sequence[dict[str, Any]]) -> list[str]:
+    return [d["decisionType"] for d in decisions]
+
+
+def attrs_of(decision: dict[str, Any]) -> dict[str, Any]:
+    attributes: dict[str, Any] = decision[_key(decision["decisionType"], "DecisionAttributes")]
+    return attributes
