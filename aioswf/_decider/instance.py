@@ -304,15 +304,7 @@ class WorkflowInstance:
 
     def _close_with_error(self, error: BaseException) -> None:
         if not self._fails_execution(error):
-            if not self._replaying:
-                logger.error(
-                    "%s: the decision task is left to time out: %s: %s",
-                    self.describe,
-                    type(error).__name__,
-                    error,
-                    exc_info=(type(error), error, error.__traceback__),
-                )
-            raise _TaskFailed(error)
+            raise _TaskFailed(error)  # the caller logs it, with the traceback
         if not self._replaying:
             logger.warning("%s failed: %s: %s", self.describe, type(error).__name__, error)
         reason, details = Failure.from_exception(error).encode(self.converter)
@@ -334,12 +326,12 @@ class WorkflowInstance:
 
     def _on_nondeterminism(self, error: NondeterminismError) -> Activation:
         self.decisions.discard()
-        logger.error("%s", error)
         if not self.options.fail_on_nondeterminism:
             return Activation(failure=error)
         reason, details = Failure.from_exception(error).encode(self.converter)
         command = Command("FailWorkflowExecution", {"reason": reason, "details": details})
         self._closing = True
+        logger.error("%s; failing the execution", error)
         return Activation([command.to_swf()], closing=True)
 
     def fail_run(self, error: BaseException) -> None:

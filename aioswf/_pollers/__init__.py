@@ -1,0 +1,1 @@
+"""The poll loops of a worker: decision tasks and activity tasks."""

@@ -1,0 +1,306 @@
+"""The decision poller: long-polls a task list for decision tasks and answers them.
+
+Each task goes to the :class:`~aioswf._decider.WorkflowInstance` of its run: the cached one
+when SWF's ``previousStartedEventId`` says it decided the previous task (then only the new
+events are read, newest first, stopping at what it knows), a fresh one replaying the whole
+history otherwise. Replay hands the host loop back every few milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aioswf._decider import Activation, CacheMiss, InstanceCache, InstanceOptions, WorkflowInstance
+from aioswf._decider.history import Event
+from aioswf._definitions import WorkflowDefinition
+from aioswf.exceptions import ServiceError
+
+if TYPE_CHECKING:
+    from aioswf.client import Client
+
+logger = logging.getLogger(__name__)
+
+_SLICE_SECONDS = 0.01
+"""The longest the host loop waits on a replay before it gets a turn."""
+_BACKOFF_FIRST = 0.2
+_BACKOFF_MAX = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionWorkerOptions:
+    """How a worker decides.
+
+    Attributes:
+        pollers: concurrent long polls for decision tasks.
+        max_cached_workflows: live runs kept between their tasks; 0 replays every task from
+            the start (same decisions, more work).
+        failure_exception_types: exception types that fail the execution when workflow code
+            raises them, besides ``ApplicationError`` and the activity/child/timer outcomes.
+        fail_on_nondeterminism: fail the execution when its code no longer matches its
+            history; by default the task is left to time out (and logged) until a fixed
+            deployment picks it up.
+    """
+
+    pollers: int = 2
+    max_cached_workflows: int = 1000
+    failure_exception_types: tuple[type[BaseException], ...] = ()
+    fail_on_nondeterminism: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pollers < 1:
+            raise ValueError(f"pollers must be >= 1, got {self.pollers}")
+        if self.max_cached_workflows < 0:
+            raise ValueError(f"max_cached_workflows must be >= 0, got {self.max_cached_workflows}")
+
+
+class _History:
+    """The history pages of one decision task, newest first, read only as far as needed."""
+
+    def __init__(self, poller: DecisionPoller, first_page: dict[str, Any]) -> None:
+        self._poller = poller
+        self._started_id = int(first_page["startedEventId"])
+        self._events: list[Event] = []
+        self._oldest = self._started_id + 1
+        self._token: str | None = None
+        self._add(first_page)
+
+    def _add(self, page: dict[str, Any]) -> None:
+        for event in page.get("events", ()):
+            event_id = int(event["eventId"])
+            # Events recorded after the task started belong to the next task.
+            if event_id <= self._started_id:
+                self._events.append(event)
+                self._oldest = min(self._oldest, event_id)
+        self._token = page.get("nextPageToken") or None
+
+    async def after(self, known_id: int) -> list[Event]:
+        """Every event after ``known_id``, oldest first, fetching more pages if needed."""
+        while self._token is not None and self._oldest > known_id + 1:
+            page = await self._poller.call_poll(nextPageToken=self._token)
+            self._add(page)
+        events = [e for e in self._events if int(e["eventId"]) > known_id]
+        events.sort(key=lambda e: int(e["eventId"]))
+        return events
+
+
+class DecisionPoller:
+    """Polls ``task_list`` for decision tasks of ``workflows`` and answers them.
+
+    Args:
+        client: the connection to SWF and the converter.
+        task_list: the decision task list to poll.
+        workflows: the workflow types this worker can decide.
+        options: pollers, cache size and error policy.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        task_list: str,
+        workflows: Sequence[WorkflowDefinition],
+        options: DecisionWorkerOptions,
+    ) -> None:
+        self.client = client
+        self.task_list = task_list
+        self.options = options
+        self._definitions = {(w.name, w.version): w for w in workflows}
+        self._cache = InstanceCache(options.max_cached_workflows)
+        self._instance_options = InstanceOptions(
+            failure_exception_types=options.failure_exception_types,
+            fail_on_nondeterminism=options.fail_on_nondeterminism,
+        )
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Run ``options.pollers`` poll loops until ``stopping`` is set.
+
+        A task already received is still decided and answered. Then every cached instance
+        is evicted and closed.
+        """
+        loops = [
+            asyncio.create_task(self._poll_loop(stopping), name=f"decision poller {i + 1}")
+            for i in range(self.options.pollers)
+        ]
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.wait(loops)
+            self._cache.clear()
+
+    # --- polling ---------------------------------------------------------------------------
+
+    async def call_poll(self, **extra: Any) -> dict[str, Any]:
+        """One PollForDecisionTask call on this task list, newest events first."""
+        params: dict[str, Any] = {
+            "domain": self.client.domain,
+            "taskList": {"name": self.task_list},
+            "identity": self.client.identity,
+            "reverseOrder": True,
+            **extra,
+        }
+        return await self.client.transport.call("PollForDecisionTask", params)
+
+    async def _poll_loop(self, stopping: asyncio.Event) -> None:
+        failures = 0
+        while not stopping.is_set():
+            try:
+                page = await self._poll_until(stopping)
+            except Exception as error:
+                failures += 1
+                delay = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**failures))
+                logger.warning(
+                    "polling %r for decision tasks failed (%s: %s); next try in %.1fs",
+                    self.task_list,
+                    type(error).__name__,
+                    error,
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), delay)
+                continue
+            failures = 0
+            if page is None:
+                return
+            if page.get("taskToken"):
+                await self._handle_safely(page)
+
+    async def _poll_until(self, stopping: asyncio.Event) -> dict[str, Any] | None:
+        """A poll's answer, or ``None`` if ``stopping`` was set first (the poll is dropped)."""
+        poll = asyncio.ensure_future(self.call_poll())
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poll
+        return None if poll.cancelled() else poll.result()
+
+    # --- deciding --------------------------------------------------------------------------
+
+    async def _handle_safely(self, page: dict[str, Any]) -> None:
+        try:
+            await self._handle(page)
+        except Exception:
+            execution = page.get("workflowExecution", {})
+            logger.exception(
+                "decision task of workflow_id=%r run_id=%r failed; it is left to time out",
+                execution.get("workflowId"),
+                execution.get("runId"),
+            )
+
+    async def _handle(self, page: dict[str, Any]) -> None:
+        execution = page["workflowExecution"]
+        workflow_type = page["workflowType"]
+        definition = self._definitions.get((workflow_type["name"], workflow_type["version"]))
+        if definition is None:
+            logger.error(
+                "decision task of workflow_id=%r run_id=%r is for workflow type %s/%s, which "
+                "this worker does not know; it is left for a worker that does",
+                execution["workflowId"],
+                execution["runId"],
+                workflow_type["name"],
+                workflow_type["version"],
+            )
+            return
+        async with self._run_lock(execution["runId"]):
+            instance, activation = await self._decide(definition, page)
+            await self._answer(page["taskToken"], instance, activation)
+
+    async def _decide(
+        self, definition: WorkflowDefinition, page: dict[str, Any]
+    ) -> tuple[WorkflowInstance, Activation]:
+        history = _History(self, page)
+        started = int(page["startedEventId"])
+        previous = int(page.get("previousStartedEventId") or 0)
+        cached = self._cache.take(page["workflowExecution"]["runId"])
+        if cached is not None:
+            if previous and previous == cached.last_started_id:
+                try:
+                    return cached, await self._drive(cached, await history.after(previous), started)
+                except CacheMiss as miss:
+                    logger.debug("full replay: %s", miss)
+            cached.close()
+        instance = self._new_instance(definition, page["workflowExecution"])
+        return instance, await self._drive(instance, await history.after(0), started)
+
+    def _new_instance(
+        self, definition: WorkflowDefinition, execution: dict[str, Any]
+    ) -> WorkflowInstance:
+        return WorkflowInstance(
+            definition,
+            domain=self.client.domain,
+            workflow_id=execution["workflowId"],
+            run_id=execution["runId"],
+            converter=self.client.converter,
+            options=self._instance_options,
+        )
+
+    async def _drive(
+        self, instance: WorkflowInstance, events: list[Event], started: int
+    ) -> Activation:
+        steps = instance.activate(events, started)
+        slice_start = time.perf_counter()
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                activation: Activation = stop.value
+                return activation
+            if time.perf_counter() - slice_start > _SLICE_SECONDS:
+                await asyncio.sleep(0)
+                slice_start = time.perf_counter()
+
+    async def _answer(self, token: str, instance: WorkflowInstance, activation: Activation) -> None:
+        if activation.failure is not None:
+            error = activation.failure
+            logger.error(
+                "%s: decision task left to time out: %s: %s",
+                instance.describe,
+                type(error).__name__,
+                error,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            instance.close()
+            return
+        params: dict[str, Any] = {"taskToken": token, "decisions": activation.decisions}
+        if activation.execution_context is not None:
+            params["executionContext"] = activation.execution_context
+        try:
+            await self.client.transport.call("RespondDecisionTaskCompleted", params)
+        except ServiceError as error:
+            # The task may have timed out meanwhile; the next task replays from history.
+            logger.warning("%s: answering the decision task failed: %s", instance.describe, error)
+            instance.close()
+            return
+        if activation.closing:
+            instance.close()
+        else:
+            self._cache.put(instance)
+
+    @contextlib.asynccontextmanager
+    async def _run_lock(self, run_id: str) -> AsyncIterator[None]:
+        # A task that timed out while we worked on it can be handed to another poller of
+        # ours; the run's instance must not be used by both at once.
+        lock, users = self._locks.get(run_id, (asyncio.Lock(), 0))
+        self._locks[run_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[run_id]
+            if users == 1:
+                del self._locks[run_id]
+            else:
+                self._locks[run_id] = (lock, users - 1)
