@@ -111,6 +111,7 @@ class Worker:
         self.activities = unique_activities(_activity_definitions(activities))
         if not self.workflows and not self.activities:
             raise WorkerError(f"Worker(task_list={task_list!r}) was given nothing to run")
+        self._decision_module: Any = _decision_module() if self.workflows else None
         self._check_pool()
         self.polling = asyncio.Event()
         """Set once every poller of the worker is polling."""
@@ -243,7 +244,7 @@ class Worker:
         return poller.polling
 
     def _start_workflows(self) -> None:
-        module = importlib.import_module(_DECISION_MODULE)
+        module = self._decision_module
         options = self.decision_options or module.DecisionWorkerOptions()
         poller = module.DecisionPoller(self.client, self.task_list, self.workflows, options)
         self._spawn(poller.run(self._stopping), "decision poller")
@@ -319,6 +320,17 @@ class Worker:
             ", ".join(report.cancelled_activities) or "none",
             report.abandoned_polls,
         )
+
+
+def _decision_module() -> Any:
+    try:
+        return importlib.import_module(_DECISION_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name != _DECISION_MODULE:
+            raise
+        raise WorkerError(
+            "this installation of aioswf cannot run workflows: its decision poller is missing"
+        ) from None
 
 
 def _workflow_definitions(items: Sequence[Any]) -> list[WorkflowDefinition]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,3 +214,15 @@ class Gauge:
 
     def __exit__(self, *exc: object) -> None:
         self.now -= 1
+
+
+async def until(predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until ``predicate`` (sync or async) holds, or fail after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = predicate()
+            if not isinstance(result, bool):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.02)

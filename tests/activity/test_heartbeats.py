@@ -1,0 +1,123 @@
+"""Heartbeats: throttled and coalesced, automatic on request, and what a refusal does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+
+from aioswf import Client, activity
+from aioswf.worker import Worker
+
+from .helpers import Flow, until
+from .proxy import FaultProxy
+
+NewFlow = Callable[[], Awaitable[Flow]]
+seen: dict[str, object] = {}
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=3))
+async def chatty() -> int:
+    for step in range(50):
+        activity.heartbeat({"step": step})
+        await asyncio.sleep(0.05)
+    return 50
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=1), auto_heartbeat=True)
+async def quiet_but_alive() -> str:
+    await asyncio.sleep(2.2)
+    return "alive"
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=1))
+async def quiet() -> str:
+    await asyncio.sleep(1.5)
+    return "too late"
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=3))
+async def outlived() -> str:
+    try:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(0.05)
+    except asyncio.CancelledError:
+        seen["reason"] = activity.cancel_reason()
+        raise
+
+
+@pytest.fixture
+async def proxy(local_endpoint: str) -> AsyncIterator[FaultProxy]:
+    async with FaultProxy(local_endpoint) as running:
+        yield running
+
+
+@pytest.fixture
+async def proxied(proxy: FaultProxy, domain_name: str) -> AsyncIterator[Client]:
+    """A client of the local service whose calls the proxy counts."""
+    async with Client(domain_name, endpoint_url=proxy.url) as swf:
+        await swf.register_domain()
+        yield swf
+
+
+async def test_heartbeats_are_throttled_and_coalesced(
+    proxied: Client, proxy: FaultProxy, task_list: str
+) -> None:
+    flow = await Flow(proxied, task_list).start()
+    async with Worker(proxied, task_list=task_list, activities=[chatty]):
+        [a] = await flow.schedule(chatty)
+        outcomes = await flow.outcomes(1)
+    assert outcomes[a].result == 50
+    # 50 calls over ~2.5 s, at most one heartbeat a second (a third of the 3 s timeout).
+    sent = proxy.bodies["RecordActivityTaskHeartbeat"]
+    assert 1 <= len(sent) <= 3
+    steps = [json.loads(body["details"])["step"] for body in sent]
+    assert steps == sorted(steps)
+    assert steps[0] >= 15  # the first one waited its interval and carried the latest details
+
+
+async def test_auto_heartbeat_keeps_a_quiet_activity_alive(
+    client: Client, new_flow: NewFlow, task_list: str, backend: str
+) -> None:
+    flow = await new_flow()
+    # moto counts the heartbeat timeout from scheduling, and its polls only look for tasks
+    # once a second: give it the time to hand the task over.
+    timeout = "2" if backend == "moto" else "1"
+    async with Worker(client, task_list=task_list, activities=[quiet_but_alive]):
+        [a] = await flow.schedule(quiet_but_alive, heartbeat=timeout)
+        outcomes = await flow.outcomes(1)
+    assert outcomes[a].kind == "Completed"
+    assert outcomes[a].result == "alive"
+
+
+async def test_heartbeat_timeout(local_client: Client, local_flow: NewFlow, task_list: str) -> None:
+    flow = await local_flow()
+    async with Worker(local_client, task_list=task_list, activities=[quiet]):
+        [a] = await flow.schedule(quiet, heartbeat="1")
+        outcomes = await flow.outcomes(1)
+    assert outcomes[a].kind == "TimedOut"
+    assert outcomes[a].attributes["timeoutType"] == "HEARTBEAT"
+
+
+async def test_a_refused_heartbeat_cancels_the_work_and_sends_nothing_more(
+    proxied: Client, proxy: FaultProxy, task_list: str
+) -> None:
+    seen.clear()
+    flow = await Flow(proxied, task_list).start()
+    async with Worker(proxied, task_list=task_list, activities=[outlived]):
+        # SWF times the task out after 1 s; the worker heartbeats every second (3 s / 3), so
+        # its second heartbeat is refused with UnknownResourceFault.
+        [a] = await flow.schedule(outlived, heartbeat="1")
+        outcomes = await flow.outcomes(1)
+        await until(lambda: "reason" in seen)
+        heartbeats = proxy.calls["RecordActivityTaskHeartbeat"]
+        await asyncio.sleep(1.2)
+        assert proxy.calls["RecordActivityTaskHeartbeat"] == heartbeats
+    assert outcomes[a].kind == "TimedOut"
+    assert seen["reason"] is activity.CancelReason.LOST
+    responses = [op for op in proxy.calls if op.startswith("RespondActivityTask")]
+    assert responses == []
