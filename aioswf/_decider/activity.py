@@ -211,9 +211,16 @@ class Activities:
             self.host.converter.encode_args(list(args)),
         )
         number = self.host.decisions.next_id("activity")
-        first = self._schedule(definition, data, merged, str(number))
-        task = self.host.loop.create_task(self._attempts(definition, data, merged, number, first))
-        return ActivityHandle(task, first.activity_id, definition)
+        current = [self._schedule(definition, data, merged, str(number))]
+        task = self.host.loop.create_task(self._attempts(definition, data, merged, number, current))
+
+        def cancel_attempt(done: asyncio.Task[Any]) -> None:
+            # A handle cancelled before its task first ran never awaited the attempt.
+            if done.cancelled():
+                current[0].future.cancel()
+
+        task.add_done_callback(cancel_attempt)
+        return ActivityHandle(task, current[0].activity_id, definition)
 
     def _schedule(
         self,
@@ -242,13 +249,13 @@ class Activities:
         data: str | None,
         options: ActivityOptions,
         number: int,
-        machine: ActivityMachine,
+        current: list[ActivityMachine],
     ) -> Any:
         policy = options.retry_policy
         attempt = 1
         while True:
             try:
-                return await machine.future
+                return await current[0].future
             except ActivityFailedError as error:
                 retry = policy is not None and policy.should_retry(
                     attempt, error.type_name, non_retryable=error.non_retryable
@@ -261,4 +268,4 @@ class Activities:
             assert policy is not None
             attempt += 1
             await asyncio.sleep(policy.delay_before(attempt).total_seconds())
-            machine = self._schedule(definition, data, options, f"{number}.{attempt}")
+            current[0] = self._schedule(definition, data, options, f"{number}.{attempt}")

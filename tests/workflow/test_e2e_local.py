@@ -22,7 +22,7 @@ from aioswf import (
 from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf.local import LocalSWF, VirtualClock
 from aioswf.worker import Worker
-from tests.workflow.workflows import TIMEOUTS, Hello, Typed, greet, shout
+from tests.workflow.workflows import TIMEOUTS, Hello, Order, Typed, greet, shout
 
 RESULT_TIMEOUT = timedelta(seconds=10)
 
@@ -57,27 +57,6 @@ async def slow(seconds: float) -> str:
     while True:
         activity.heartbeat()
         await asyncio.sleep(seconds)
-
-
-@workflow.defn
-class Order:
-    def __init__(self) -> None:
-        self.approved_by: str | None = None
-
-    @workflow.run
-    async def run(self, order_id: str) -> dict[str, Any]:
-        receipts = await asyncio.gather(
-            *(workflow.execute_activity(greet, f"{order_id}-{i}") for i in range(3))
-        )
-        workflow.set_state({"stage": "awaiting approval"})
-        await workflow.wait_condition(lambda: self.approved_by is not None)
-        await asyncio.sleep(60)
-        workflow.set_state({"stage": "done"})
-        return {"receipts": list(receipts), "by": self.approved_by, "at": workflow.now().year}
-
-    @workflow.signal
-    async def approve(self, by: str) -> None:
-        self.approved_by = by
 
 
 @workflow.defn

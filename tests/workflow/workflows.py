@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from aioswf import ApplicationError, RetryPolicy, activity, workflow
 
@@ -125,3 +126,24 @@ class Typed:
     @workflow.run
     async def run(self, count: int, name: str) -> str:
         return name * count
+
+
+@workflow.defn
+class Order:
+    def __init__(self) -> None:
+        self.approved_by: str | None = None
+
+    @workflow.run
+    async def run(self, order_id: str) -> dict[str, Any]:
+        receipts = await asyncio.gather(
+            *(workflow.execute_activity(greet, f"{order_id}-{i}") for i in range(3))
+        )
+        workflow.set_state({"stage": "awaiting approval"})
+        await workflow.wait_condition(lambda: self.approved_by is not None)
+        await asyncio.sleep(60)
+        workflow.set_state({"stage": "done"})
+        return {"receipts": list(receipts), "by": self.approved_by, "at": workflow.now().year}
+
+    @workflow.signal
+    async def approve(self, by: str) -> None:
+        self.approved_by = by

@@ -1,0 +1,219 @@
+"""The runtime's rules: nondeterminism, eviction, forbidden operations, replay-quiet logging."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from aioswf import NondeterminismError, workflow
+from aioswf._decider import CacheMiss, InstanceOptions
+from tests.workflow.histories import Simulation, attrs_of, kinds
+from tests.workflow.workflows import Hello, greet
+
+
+@workflow.defn(name="Hello", version="1")
+class HelloChanged:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        await asyncio.sleep(5)
+        return name
+
+
+def test_changed_code_raises_nondeterminism_naming_both_sides() -> None:
+    sim = Simulation(Hello, "ann", cache=False)
+    sim.decide()
+    sim.history.activity_completed("1", "hello ann")
+    sim.definition = Simulation(HelloChanged).definition
+    assert sim.decide() == []
+    error = sim.activations[-1].failure
+    assert isinstance(error, NondeterminismError)
+    message = str(error)
+    assert "event 5 ActivityTaskScheduled (activityId='1', activityType=greet/1)" in message
+    assert "StartTimer (timerId='1')" in message
+    assert "decision task 3" in message
+
+
+def test_nondeterminism_can_fail_the_execution() -> None:
+    sim = Simulation(
+        Hello, "ann", cache=False, options=InstanceOptions(fail_on_nondeterminism=True)
+    )
+    sim.decide()
+    sim.definition = Simulation(HelloChanged).definition
+    decisions = sim.decide()
+    assert kinds(decisions) == ["FailWorkflowExecution"]
+    assert attrs_of(decisions[0])["reason"] == "NondeterminismError"
+
+
+def test_missing_decision_in_history_is_nondeterminism() -> None:
+    sim = Simulation(Hello, "ann", cache=False)
+    started = sim.history.start_decision_task()
+    sim.history.complete_decision_task(started, [])
+    assert sim.decide() == []
+    assert "history has no such decision" in str(sim.activations[-1].failure)
+
+
+@workflow.defn
+class Busy:
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self.one(i)) for i in range(5)]
+        done, pending = await workflow.wait(tasks)
+        assert pending == []
+        order = [str(t.result()) for t in done]
+        for next_done in workflow.as_completed([self.one(9), self.one(8)]):
+            order.append(str(await next_done))
+        workflow.logger.info("finished %s", order)
+        return [*order, workflow.uuid4().hex[:8], str(workflow.random().randint(0, 10**6))]
+
+    async def one(self, i: int) -> int:
+        await asyncio.sleep(0)
+        return i
+
+
+def test_asyncio_helpers_are_deterministic(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="aioswf.workflow")
+    results = []
+    for _ in range(2):
+        sim = Simulation(Busy, cache=False)
+        sim.run_id = "same-run"
+        decisions = sim.decide()
+        results.append(json.loads(attrs_of(decisions[0])["result"]))
+        sim.replay()
+    assert results[0] == results[1]
+    assert results[0][:7] == ["0", "1", "2", "3", "4", "9", "8"]
+    # Logged when the code first ran, not again on replay.
+    assert caplog.text.count("finished") == 2
+
+
+@workflow.defn
+class Forbidden:
+    @workflow.run
+    async def run(self, what: str) -> None:
+        if what == "thread":
+            await asyncio.to_thread(print, "no")
+        else:
+            await asyncio.open_connection("127.0.0.1", 9)
+
+
+@pytest.mark.parametrize("what", ["thread", "socket"])
+def test_forbidden_operations_raise_in_the_workflow(what: str) -> None:
+    sim = Simulation(Forbidden, what)
+    assert sim.decide() == []
+    error = sim.activations[-1].failure
+    assert isinstance(error, NondeterminismError)
+    assert "not available inside a workflow" in str(error)
+
+
+cleanup: list[str] = []
+
+
+@workflow.defn
+class Stubborn:
+    @workflow.run
+    async def run(self) -> None:
+        try:
+            await workflow.execute_activity(greet, "x")
+        except Exception:
+            cleanup.append("swallowed")
+        finally:
+            cleanup.append("finally")
+
+
+def test_eviction_runs_finally_blocks_now_and_cannot_be_swallowed() -> None:
+    cleanup.clear()
+    sim = Simulation(Stubborn)
+    sim.decide()
+    assert cleanup == []
+    sim.close()
+    assert cleanup == ["finally"]
+
+
+def test_close_retried_after_unhandled_decision() -> None:
+    for cache in (True, False):
+        sim = Simulation(Hello, "ann", cache=cache)
+        sim.decide()
+        sim.history.activity_completed("1", "hi")
+        sim.decide()
+        sim.history.activity_completed("2", "HI")
+        started = sim.history.start_decision_task()
+        activation = sim.activate(started)
+        assert kinds(activation.decisions) == ["CompleteWorkflowExecution"]
+        completed = sim.history.add(
+            "DecisionTaskCompleted", {"scheduledEventId": started - 1, "startedEventId": started}
+        )
+        sim.history.add(
+            "CompleteWorkflowExecutionFailed",
+            {"cause": "UNHANDLED_DECISION", "decisionTaskCompletedEventId": completed},
+        )
+        sim.history.signal("late")
+        assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+        sim.close()
+
+
+def test_timed_out_task_is_a_cache_miss() -> None:
+    sim = Simulation(Hello, "ann")
+    started = sim.history.start_decision_task()
+    sim.activate(started)
+    sim.history.time_out_decision_task(started)
+    instance = sim.instance
+    assert instance is not None
+    again = sim.history.start_decision_task()
+    events = [e for e in sim.history.events if e["eventId"] > instance.last_started_id]
+    with pytest.raises(CacheMiss):
+        instance.run_to_completion(events, again)
+    sim.close()
+    replayed = Simulation(Hello, "ann", cache=False)
+    replayed.history = sim.history
+    assert kinds(replayed.activate(again).decisions) == ["ScheduleActivityTask"]
+
+
+@workflow.defn
+class ScheduleThenCancel:
+    @workflow.run
+    async def run(self) -> str:
+        handle = workflow.start_activity(greet, "never")
+        handle.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await handle
+        async with asyncio.timeout(100):
+            await asyncio.sleep(0)
+        return "ok"
+
+
+def test_cancelled_in_the_same_task_is_never_sent() -> None:
+    sim = Simulation(ScheduleThenCancel)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    sim.close()
+
+
+@workflow.defn
+class Stateful:
+    @workflow.run
+    async def run(self) -> None:
+        workflow.set_state({"n": 1})
+        await asyncio.sleep(1)
+        workflow.set_state({"n": 1})
+        await asyncio.sleep(1)
+        workflow.set_state({"n": 2})
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_state_is_sent_only_when_it_changes(cache: bool) -> None:
+    sim = Simulation(Stateful, cache=cache)
+    sim.decide()
+    sim.history.timer_fired("1")
+    sim.decide()
+    sim.history.timer_fired("2")
+    sim.decide()
+    contexts: list[Any] = [a.execution_context for a in sim.activations]
+    assert contexts == ['{"n":1}', None, '{"n":2}']
+    sim.close()
