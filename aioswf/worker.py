@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,17 +36,22 @@ from aioswf._discovery import (
 )
 from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers.activity import ActivityPoller
+from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf.client import Client
 from aioswf.exceptions import WorkerError
 
-__all__ = ("POOL_HEADROOM", "ActivityWorkerOptions", "ShutdownReport", "Worker")
+__all__ = (
+    "POOL_HEADROOM",
+    "ActivityWorkerOptions",
+    "DecisionWorkerOptions",
+    "ShutdownReport",
+    "Worker",
+)
 
 logger = logging.getLogger(__name__)
 
 POOL_HEADROOM = 4
 """HTTP connections a worker needs beyond its long polls, for responses and heartbeats."""
-
-_DECISION_MODULE = "aioswf._pollers.decision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,7 @@ class Worker:
         activities: Sequence[Any] = (),
         max_concurrent_activities: int | None = None,
         activity_options: ActivityWorkerOptions | None = None,
-        decision_options: Any = None,
+        decision_options: DecisionWorkerOptions | None = None,
         shutdown_timeout: timedelta = timedelta(seconds=30),
     ) -> None:
         options = activity_options or ActivityWorkerOptions()
@@ -105,13 +109,12 @@ class Worker:
         self.client = client
         self.task_list = task_list
         self.activity_options = options
-        self.decision_options = decision_options
+        self.decision_options = decision_options or DecisionWorkerOptions()
         self.shutdown_timeout = shutdown_timeout
         self.workflows = unique_workflows(_workflow_definitions(workflows))
         self.activities = unique_activities(_activity_definitions(activities))
         if not self.workflows and not self.activities:
             raise WorkerError(f"Worker(task_list={task_list!r}) was given nothing to run")
-        self._decision_module: Any = _decision_module() if self.workflows else None
         self._check_pool()
         self.polling = asyncio.Event()
         """Set once every poller of the worker is polling."""
@@ -220,7 +223,7 @@ class Worker:
     def _check_pool(self) -> None:
         pollers = self.activity_options.pollers if self.activities else 0
         if self.workflows:
-            pollers += int(getattr(self.decision_options, "pollers", 2))
+            pollers += self.decision_options.pollers
         size = self.client.transport.options.max_pool_connections
         # Each long poll holds a connection for up to a minute; without spare ones, responses
         # and heartbeats would queue behind the polls until their tasks time out.
@@ -244,9 +247,7 @@ class Worker:
         return poller.polling
 
     def _start_workflows(self) -> None:
-        module = self._decision_module
-        options = self.decision_options or module.DecisionWorkerOptions()
-        poller = module.DecisionPoller(self.client, self.task_list, self.workflows, options)
+        poller = DecisionPoller(self.client, self.task_list, self.workflows, self.decision_options)
         self._spawn(poller.run(self._stopping), "decision poller")
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -320,17 +321,6 @@ class Worker:
             ", ".join(report.cancelled_activities) or "none",
             report.abandoned_polls,
         )
-
-
-def _decision_module() -> Any:
-    try:
-        return importlib.import_module(_DECISION_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != _DECISION_MODULE:
-            raise
-        raise WorkerError(
-            "this installation of aioswf cannot run workflows: its decision poller is missing"
-        ) from None
 
 
 def _workflow_definitions(items: Sequence[Any]) -> list[WorkflowDefinition]:
