@@ -1,0 +1,81 @@
+"""The worker as an object: run, idempotent shutdown, polling event, configuration errors."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import pytest
+
+from aioswf import Client, ConnectionOptions, activity
+from aioswf.exceptions import DefinitionError, WorkerError
+from aioswf.worker import ActivityWorkerOptions, ShutdownReport, Worker
+
+
+@activity.defn
+async def noop() -> None:
+    return None
+
+
+@activity.defn(name="noop")
+async def other_noop() -> None:
+    return None
+
+
+async def test_run_until_shutdown_which_is_idempotent(local_client: Client) -> None:
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    worker = Worker(local_client, task_list="lifecycle", activities=[noop])
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(worker.wait_until_polling(), 5)
+    assert worker.polling.is_set()
+    first, second = await asyncio.gather(worker.shutdown(), worker.shutdown())
+    assert first is second
+    assert first == ShutdownReport(clean=True)
+    await asyncio.wait_for(runner, 5)
+    assert await worker.shutdown() is first
+    with pytest.raises(WorkerError, match="shut down"):
+        await worker.start()
+    # The library leaves signal handling to the application.
+    assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
+
+
+async def test_cancelling_run_shuts_the_worker_down(local_client: Client) -> None:
+    worker = Worker(local_client, task_list="lifecycle", activities=[noop])
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(worker.wait_until_polling(), 5)
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    report = await asyncio.wait_for(worker.shutdown(), 1)
+    assert report.clean
+
+
+async def test_shutdown_before_start(local_client: Client) -> None:
+    worker = Worker(local_client, task_list="lifecycle", activities=[noop])
+    assert (await worker.shutdown(timedelta(seconds=1))).clean
+
+
+def test_the_pool_must_fit_the_pollers() -> None:
+    client = Client("any", connection=ConnectionOptions(max_pool_connections=10))
+    options = ActivityWorkerOptions(pollers=8)
+    with pytest.raises(WorkerError, match=r"max_pool_connections=12"):
+        Worker(client, task_list="t", activities=[noop], activity_options=options)
+    Worker(client, task_list="t", activities=[noop], activity_options=ActivityWorkerOptions(6))
+
+
+def test_configuration_errors() -> None:
+    client = Client("any")
+    with pytest.raises(WorkerError, match="nothing to run"):
+        Worker(client, task_list="t")
+    with pytest.raises(DefinitionError, match="two activities are registered as noop/1"):
+        Worker(client, task_list="t", activities=[noop, other_noop])
+    with pytest.raises(DefinitionError, match="not an activity"):
+        Worker(client, task_list="t", activities=[print])
+    with pytest.raises(WorkerError, match="max_concurrent"):
+        Worker(client, task_list="t", activities=[noop], max_concurrent_activities=0)
+    with pytest.raises(WorkerError, match="heartbeat_ratio"):
+        ActivityWorkerOptions(heartbeat_ratio=1.5)
+    worker = Worker(client, task_list="t", activities=[noop, noop], max_concurrent_activities=7)
+    assert worker.activity_options.max_concurrent == 7
+    assert len(worker.activities) == 1
