@@ -117,6 +117,8 @@ class DecisionPoller:
             fail_on_nondeterminism=options.fail_on_nondeterminism,
         )
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.page_size: int | None = None
+        """``maximumPageSize`` of the polls; SWF's default (1,000) when ``None``."""
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Run ``options.pollers`` poll loops until ``stopping`` is set.
@@ -147,6 +149,8 @@ class DecisionPoller:
             "reverseOrder": True,
             **extra,
         }
+        if self.page_size is not None:
+            params["maximumPageSize"] = self.page_size
         return await self.client.transport.call("PollForDecisionTask", params)
 
     async def _poll_loop(self, stopping: asyncio.Event) -> None:

@@ -1,0 +1,69 @@
+"""The decision poller driven directly: history paging, incremental reads, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from aioswf import Client
+from aioswf._definitions import workflow_definition
+from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
+from aioswf.worker import Worker
+from tests.workflow.workflows import Hello, greet, shout
+
+
+class CountingPoller(DecisionPoller):
+    """Counts the continuation pages it reads."""
+
+    continuations = 0
+
+    async def call_poll(self, **extra: Any) -> dict[str, Any]:
+        if "nextPageToken" in extra:
+            self.continuations += 1
+        return await super().call_poll(**extra)
+
+
+async def run_hello(client: Client, cache: int) -> int:
+    poller = CountingPoller(
+        client,
+        "paged",
+        [workflow_definition(Hello)],
+        DecisionWorkerOptions(pollers=1, max_cached_workflows=cache),
+    )
+    poller.page_size = 2
+    stopping = asyncio.Event()
+    await client.ensure_registered(workflows=[workflow_definition(Hello)], task_list="paged")
+    async with Worker(client, task_list="paged", activities=[greet, shout]):
+        deciding = asyncio.create_task(poller.run(stopping))
+        handle = await client.start_workflow(
+            Hello.run, "pat", workflow_id=f"paged-{cache}", task_list="paged"
+        )
+        assert await handle.result(timeout=timedelta(seconds=10)) == "HELLO PAT"
+        stopping.set()
+        await asyncio.wait_for(deciding, 5)
+    return poller.continuations
+
+
+async def test_history_is_paged_and_read_only_as_far_as_needed(client: Client) -> None:
+    replaying = await run_hello(client, cache=0)
+    incremental = await run_hello(client, cache=10)
+    assert replaying > incremental > 0
+
+
+async def test_stops_promptly_while_polling(client: Client) -> None:
+    poller = DecisionPoller(client, "idle", [workflow_definition(Hello)], DecisionWorkerOptions())
+    stopping = asyncio.Event()
+    task = asyncio.create_task(poller.run(stopping))
+    await asyncio.sleep(0.1)
+    stopping.set()
+    await asyncio.wait_for(task, 2)
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="pollers"):
+        DecisionWorkerOptions(pollers=0)
+    with pytest.raises(ValueError, match="max_cached_workflows"):
+        DecisionWorkerOptions(max_cached_workflows=-1)
