@@ -13,7 +13,7 @@ THROTTLED = (400, {"__type": "com.amazon.coral.availability#ThrottlingException"
 SERVER_ERROR = (500, {"__type": "com.amazon.coral.service#InternalFailure"})
 UNAVAILABLE = (503, {"__type": "com.amazon.coral.service#ServiceUnavailableException"})
 UNKNOWN = (400, {"__type": "com.amazonaws.swf.base.model#UnknownResourceFault"})
-DROP = (0, {})
+DROP: tuple[int, dict[str, Any]] = (0, {})
 """Close the connection without an answer."""
 
 

@@ -106,7 +106,7 @@ async def test_async_sync_and_method_activities(
     assert outcomes[b].result["thread"].startswith("aioswf-activity")
     assert outcomes[c].result == "acme refunds 5"
     assert activity.defn is not None
-    assert payments.refund.__aioswf_activity__.name == "payments.refund"  # type: ignore[attr-defined]
+    assert payments.refund.__aioswf_activity__.name == "payments.refund"
 
 
 async def test_info_inside_an_activity(client: Client, task_list: str, new_flow: NewFlow) -> None:
