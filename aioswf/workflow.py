@@ -413,7 +413,10 @@ class _WorkflowLogger(logging.LoggerAdapter[logging.Logger]):
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
         runtime = current_runtime()
         if runtime is not None:
-            run_info = runtime.info()
+            try:
+                run_info = runtime.info()
+            except WorkerError:  # logging from the constructor, before the run started
+                return msg, kwargs
             ids = {"workflow_id": run_info.workflow_id, "run_id": run_info.run_id}
             kwargs["extra"] = {**ids, **(kwargs.get("extra") or {})}
         return msg, kwargs

@@ -6,14 +6,14 @@ Private: ``aioswf.workflow`` is the API workflow code uses, and the decision pol
 
 from aioswf._decider.activity import ActivityHandle
 from aioswf._decider.cache import InstanceCache
-from aioswf._decider.instance import (
+from aioswf._decider.instance import WorkflowInstance
+from aioswf._decider.loop import WorkflowLoop
+from aioswf._decider.outcome import (
     Activation,
     CacheMiss,
     InstanceOptions,
     WorkflowEvicted,
-    WorkflowInstance,
 )
-from aioswf._decider.loop import WorkflowLoop
 from aioswf._decider.runtime import WorkflowInfo, WorkflowRuntime, current_runtime
 
 __all__ = (

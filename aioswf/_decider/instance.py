@@ -16,7 +16,6 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,80 +24,28 @@ from aioswf._decider.commands import CLOSE_DECISIONS, Command, DecisionBook, mat
 from aioswf._decider.history import Event, RunPoint, attrs, make_plan, timestamp
 from aioswf._decider.loop import WorkflowLoop
 from aioswf._decider.marker import Markers
+from aioswf._decider.outcome import (
+    OUTCOME_ERRORS,
+    Activation,
+    CacheMiss,
+    InstanceOptions,
+    WorkflowEvicted,
+    _TaskFailed,
+)
 from aioswf._decider.runtime import WorkflowInfo
 from aioswf._decider.timer import Timers
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
 from aioswf._failure import Failure
 from aioswf.converter import DataConverter, check_size
 from aioswf.exceptions import (
-    ActivityError,
     ApplicationError,
-    ChildWorkflowError,
-    ExternalWorkflowError,
-    LambdaFunctionError,
     NondeterminismError,
     PayloadConversionError,
-    TimerError,
     WorkerError,
 )
 from aioswf.options import ActivityOptions, duration_from_swf
 
 logger = logging.getLogger(__name__)
-
-OUTCOME_ERRORS: tuple[type[BaseException], ...] = (
-    ActivityError,
-    ChildWorkflowError,
-    TimerError,
-    ExternalWorkflowError,
-    LambdaFunctionError,
-)
-"""Outcomes recorded in history: another try of the decision task cannot change them, so,
-uncaught, they fail the execution like ``ApplicationError`` does."""
-
-
-class WorkflowEvicted(BaseException):
-    """Thrown into a run's coroutines when its instance is discarded.
-
-    A ``BaseException``, so that ``except Exception`` in workflow code cannot swallow it;
-    ``finally`` blocks still run, at a known moment rather than at garbage collection.
-    """
-
-
-class CacheMiss(Exception):
-    """A cached instance cannot continue from the events given: replay from the start."""
-
-
-class _TaskFailed(Exception):
-    """The decision task is left to time out because of ``error``."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceOptions:
-    """How a run treats errors; see ``DecisionWorkerOptions``."""
-
-    failure_exception_types: tuple[type[BaseException], ...] = ()
-    fail_on_nondeterminism: bool = False
-
-
-@dataclass(slots=True)
-class Activation:
-    """What one decision task produced.
-
-    Attributes:
-        decisions: the decisions to send, in order.
-        execution_context: the context to send, when it changed.
-        failure: set when the task must not be answered (left to time out).
-        closing: a close decision is among ``decisions``.
-    """
-
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    execution_context: str | None = None
-    failure: BaseException | None = None
-    closing: bool = False
 
 
 class WorkflowInstance:

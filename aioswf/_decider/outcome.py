@@ -1,0 +1,69 @@
+"""What an activation produces, and the errors that steer the runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aioswf.exceptions import (
+    ActivityError,
+    ChildWorkflowError,
+    ExternalWorkflowError,
+    LambdaFunctionError,
+    TimerError,
+)
+
+OUTCOME_ERRORS: tuple[type[BaseException], ...] = (
+    ActivityError,
+    ChildWorkflowError,
+    TimerError,
+    ExternalWorkflowError,
+    LambdaFunctionError,
+)
+"""Outcomes recorded in history: another try of the decision task cannot change them, so,
+uncaught, they fail the execution like ``ApplicationError`` does."""
+
+
+class WorkflowEvicted(BaseException):
+    """Thrown into a run's coroutines when its instance is discarded.
+
+    A ``BaseException``, so that ``except Exception`` in workflow code cannot swallow it;
+    ``finally`` blocks still run, at a known moment rather than at garbage collection.
+    """
+
+
+class CacheMiss(Exception):
+    """A cached instance cannot continue from the events given: replay from the start."""
+
+
+class _TaskFailed(Exception):
+    """The decision task is left to time out because of ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceOptions:
+    """How a run treats errors; see ``DecisionWorkerOptions``."""
+
+    failure_exception_types: tuple[type[BaseException], ...] = ()
+    fail_on_nondeterminism: bool = False
+
+
+@dataclass(slots=True)
+class Activation:
+    """What one decision task produced.
+
+    Attributes:
+        decisions: the decisions to send, in order.
+        execution_context: the context to send, when it changed.
+        failure: set when the task must not be answered (left to time out).
+        closing: a close decision is among ``decisions``.
+    """
+
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    execution_context: str | None = None
+    failure: BaseException | None = None
+    closing: bool = False
