@@ -1,0 +1,166 @@
+"""`Replayer`: run recorded histories through today's workflow code, without SWF."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from aioswf._decider import InstanceOptions, WorkflowInstance
+from aioswf._definitions import WorkflowDefinition, workflow_definition
+from aioswf._discovery import discover_workflows, unique_workflows
+from aioswf.converter import DataConverter
+from aioswf.exceptions import NondeterminismError, WorkerError
+from aioswf.testing._history_io import History, HistorySource, load_history
+
+logger = logging.getLogger(__name__)
+
+_REPLAY_DOMAIN = "replay"
+_REPLAY_ID = "replay"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """How one history replayed.
+
+    Attributes:
+        name: the history's name (its file, when it came from one).
+        workflow_type: ``name/version`` of the workflow it records.
+        error: what went wrong, or ``None`` if the code made the recorded decisions. A
+            :class:`~aioswf.exceptions.NondeterminismError` names the first event that
+            differs; any other exception was raised by the workflow code while replaying.
+    """
+
+    name: str
+    workflow_type: str
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the history replayed without an error."""
+        return self.error is None
+
+
+class Replayer:
+    """Replays recorded histories against workflow classes to prove the code still makes
+    the decisions it made when the histories were recorded.
+
+    Run it in CI over histories saved from real executions (``handle.fetch_history`` or
+    ``aws swf get-workflow-execution-history``), so that a change that would break running
+    executions fails a test instead of a deployment.
+
+    Example::
+
+        Replayer([Order]).replay("tests/histories/order.json")   # raises if it differs
+
+    Args:
+        workflows: ``@workflow.defn`` classes, or modules and packages to find them in.
+        converter: the payload converter the workers use.
+    """
+
+    def __init__(self, workflows: Sequence[Any], *, converter: DataConverter | None = None) -> None:
+        self.converter = converter or DataConverter()
+        self.workflows = {(d.name, d.version): d for d in _definitions(workflows)}
+        if not self.workflows:
+            raise WorkerError("Replayer was given no workflow classes")
+
+    def replay(
+        self,
+        history: HistorySource | History,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Replay one history; return if the code decides as recorded.
+
+        Args:
+            history: a file path, a parsed ``{"events": [...]}`` object, a list of events
+                (as ``handle.history()`` yields them) or a loaded :class:`History`.
+            workflow_id: the execution's workflow id, if the history does not say.
+            run_id: the run's id, if the history does not say; it seeds
+                ``workflow.random()``, so give the real one when the code uses it.
+
+        Raises:
+            NondeterminismError: the code decides differently; the message names the
+                history, the decision task, the event and the decision that differ.
+            WorkerError: the history records a workflow type the replayer was not given.
+            Exception: whatever the workflow code raised that would have left the decision
+                task to time out.
+        """
+        result = self.replay_result(history, workflow_id=workflow_id, run_id=run_id)
+        if result.error is not None:
+            raise result.error
+
+    def replay_all(self, histories: Iterable[HistorySource | History]) -> list[ReplayResult]:
+        """Replay every history, carrying on after failures.
+
+        Returns:
+            One result per history, in order.
+        """
+        return [self.replay_result(history) for history in histories]
+
+    def replay_result(
+        self,
+        history: HistorySource | History,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+    ) -> ReplayResult:
+        """Replay one history and report how it went instead of raising."""
+        loaded = history if isinstance(history, History) else load_history(history)
+        definition = self._definition_for(loaded)
+        instance = WorkflowInstance(
+            definition,
+            domain=_REPLAY_DOMAIN,
+            workflow_id=workflow_id or loaded.workflow_id or _REPLAY_ID,
+            run_id=run_id or loaded.run_id or _REPLAY_ID,
+            converter=self.converter,
+            options=InstanceOptions(),
+        )
+        try:
+            activation = instance.run_to_completion(loaded.events, None)
+        finally:
+            instance.close()
+        error = activation.failure
+        if isinstance(error, NondeterminismError):
+            error = _named(error, loaded.name)
+        if error is not None:
+            logger.info("%s did not replay: %s", loaded.name, error)
+        return ReplayResult(loaded.name, definition.type_key, error)
+
+    def _definition_for(self, history: History) -> WorkflowDefinition:
+        if not history.events or history.events[0]["eventType"] != "WorkflowExecutionStarted":
+            raise WorkerError(
+                f"{history.name}: a history starts with WorkflowExecutionStarted; this one "
+                "is empty or was read from the middle (pass every page, oldest first)"
+            )
+        started = history.events[0].get("workflowExecutionStartedEventAttributes") or {}
+        kind = started.get("workflowType") or {}
+        key = (str(kind.get("name")), str(kind.get("version")))
+        definition = self.workflows.get(key)
+        if definition is None:
+            known = ", ".join(sorted(f"{n}/{v}" for n, v in self.workflows))
+            raise WorkerError(
+                f"{history.name}: records workflow type {key[0]}/{key[1]}, which the replayer "
+                f"was not given; it knows: {known}"
+            )
+        return definition
+
+
+def _definitions(items: Sequence[Any]) -> list[WorkflowDefinition]:
+    found: list[WorkflowDefinition] = []
+    for item in items:
+        if isinstance(item, ModuleType):
+            found.extend(discover_workflows(item))
+        else:
+            found.append(workflow_definition(item))
+    return unique_workflows(found)
+
+
+def _named(error: NondeterminismError, name: str) -> NondeterminismError:
+    """The same error, its message starting with the history's name."""
+    named = NondeterminismError(f"{name}: {error}")
+    named.__cause__ = error.__cause__
+    return named

@@ -1,0 +1,123 @@
+"""When a test environment may move time forward, and by how much.
+
+Two rules, one per way of skipping:
+
+* *Automatic* (while a test awaits a result): jump to the next deadline when at least one
+  execution is open and the service is idle — no decision or activity task queued or in
+  flight, no Lambda function running. A running activity holds time still: it is real code,
+  and its timeouts should only fire if it really overruns them.
+* *Explicit* (``env.sleep``): move forward by the given duration, deadline by deadline,
+  letting the workers react to each. Only queued tasks, decision tasks in flight and Lambda
+  functions hold time here; running activities do not, since the test asked for time to pass
+  — that is how a stuck activity is made to time out.
+
+Either way, the state must stay the same for a short grace period before a jump, so that a
+request already on its way (a worker answering, a poll being handed a task) lands first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+
+from aioswf.local import Engine
+from aioswf.testing._clock import SkippingClock
+
+logger = logging.getLogger(__name__)
+
+_DECISION = "decision"  # the kind of a decision task's token in the engine
+
+
+class TimeSkipper:
+    """Moves a :class:`SkippingClock` forward for a local SWF engine, by the rules above.
+
+    Args:
+        engine: the engine of the local service.
+        clock: the engine's clock.
+        grace: real seconds the service must stay unchanged before a jump.
+    """
+
+    def __init__(self, engine: Engine, clock: SkippingClock, grace: float) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.grace = grace
+        self._holders = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether automatic skipping is on now."""
+        return self._holders > 0
+
+    def start(self) -> None:
+        """Start the background task that skips while automatic skipping is on."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="time skipper")
+
+    async def stop(self) -> None:
+        """Stop the background task."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @contextlib.contextmanager
+    def automatic(self) -> Iterator[None]:
+        """Skip automatically inside the ``with`` block (blocks may nest and overlap)."""
+        self._holders += 1
+        self._wake.set()
+        try:
+            yield
+        finally:
+            self._holders -= 1
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` of service time pass, as fast as the workers keep up."""
+        target = self.clock.now() + seconds
+        while self.clock.now() < target:
+            due = await self._settled(self._may_step)
+            self.clock.advance_to(target if due is None else min(due, target))
+
+    # --- internals -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            if not self.enabled:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            settled, due = await self._settle_once(self._may_jump)
+            if settled and due is not None:
+                self.clock.advance_to(due)
+
+    async def _settled(self, allowed: Callable[[], bool]) -> float | None:
+        """Wait until ``allowed()`` holds across a grace period; the next deadline then."""
+        while True:
+            settled, due = await self._settle_once(allowed)
+            if settled:
+                return due
+
+    async def _settle_once(self, allowed: Callable[[], bool]) -> tuple[bool, float | None]:
+        """Whether ``allowed()`` held across one grace period, and the next deadline."""
+        if not allowed():
+            await asyncio.sleep(self.grace)
+            return False, None
+        due = self.engine.next_deadline()
+        await asyncio.sleep(self.grace)
+        if allowed() and self.engine.next_deadline() == due:
+            return True, due
+        return False, None
+
+    def _may_jump(self) -> bool:
+        engine = self.engine
+        has_open = any(engine.open_runs.values())
+        return self.enabled and has_open and engine.is_idle
+
+    def _may_step(self) -> bool:
+        engine = self.engine
+        if engine.queued_total or engine.running_lambdas:
+            return False
+        return not any(ref.kind == _DECISION for ref in engine.tokens.values())

@@ -1,0 +1,118 @@
+"""WorkflowEnvironment: time skipping while awaiting results, sleep(), activity timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+
+from aioswf.client import WorkflowHandle
+from aioswf.testing import TimeSkippingHandle, WorkflowEnvironment
+from aioswf.worker import Worker
+from tests.testing.apps import Alarm, Approval, Nap, Stuck, Watchdog
+from tests.testing.conftest import START
+
+TIMEOUT = timedelta(seconds=10)  # a hung test fails instead of hanging the suite
+
+
+async def test_a_30_day_sleep_completes_at_once(env: WorkflowEnvironment) -> None:
+    async with Worker(env.client, task_list="t", workflows=[Nap]):
+        handle = await env.client.start_workflow(Nap.run, 30, workflow_id="nap", task_list="t")
+        assert isinstance(handle, TimeSkippingHandle)
+        slept = await handle.result(timeout=TIMEOUT)
+    # By the workflow's own clock, 30 days passed (plus the moments its tasks took).
+    assert timedelta(days=30) <= timedelta(seconds=slept) < timedelta(days=30, minutes=1)
+    assert timedelta(days=30) <= env.now() - START < timedelta(days=30, minutes=1)
+    assert env.skipped >= timedelta(days=30) - timedelta(seconds=1)
+
+
+async def test_a_7_day_wait_condition_times_out(env: WorkflowEnvironment) -> None:
+    async with Worker(env.client, task_list="t", workflows=[Approval]):
+        handle = await env.client.start_workflow(Approval.run, workflow_id="a", task_list="t")
+        outcome = await handle.result(timeout=TIMEOUT)
+    assert outcome.startswith("timed out at ")
+    timed_out_at = datetime.fromisoformat(outcome.removeprefix("timed out at "))
+    assert timedelta(days=7) <= timed_out_at - START < timedelta(days=7, minutes=1)
+
+
+async def test_no_time_passes_before_a_signal_sent_before_result(
+    env: WorkflowEnvironment,
+) -> None:
+    async with Worker(env.client, task_list="t", workflows=[Approval]):
+        handle = await env.client.start_workflow(Approval.run, workflow_id="a", task_list="t")
+        await asyncio.sleep(0.05)  # the workflow is waiting; nothing skips time yet
+        await handle.signal(Approval.approve, "ann")
+        assert await handle.result(timeout=TIMEOUT) == "approved by ann"
+    assert env.skipped == timedelta(0)
+
+
+async def test_sleep_lets_timers_fire_and_workflows_react(env: WorkflowEnvironment) -> None:
+    async with Worker(env.client, task_list="t", workflows=[Alarm]):
+        handle = await env.client.start_workflow(Alarm.run, workflow_id="alarm", task_list="t")
+        await env.sleep(timedelta(minutes=59))
+        assert (await handle.describe()).state == "sleeping"
+        await env.sleep(timedelta(minutes=2))
+        assert (await handle.describe()).state == "ringing"
+        assert timedelta(minutes=61) <= env.now() - START < timedelta(minutes=62)
+        await handle.signal(Alarm.stop)
+        assert await handle.result(timeout=TIMEOUT) == "stopped"
+
+
+async def test_auto_time_skipping_block(env: WorkflowEnvironment) -> None:
+    async with Worker(env.client, task_list="t", workflows=[Nap]):
+        handle = await env.client.start_workflow(Nap.run, 2, workflow_id="nap", task_list="t")
+        # A plain handle waits by polling the history; the block skips time meanwhile.
+        plain = WorkflowHandle(env.client, "nap", first_run_id=handle.first_run_id)
+        with env.auto_time_skipping():
+            await plain.result(timeout=TIMEOUT)
+    assert env.now() - START >= timedelta(days=2)
+
+
+async def test_a_heartbeat_timeout_after_sleep(env: WorkflowEnvironment) -> None:
+    stuck = Stuck()
+    worker = Worker(env.client, task_list="t", workflows=[Watchdog], activities=[stuck.stuck])
+    async with worker:
+        handle = await env.client.start_workflow(Watchdog.run, 30, workflow_id="w", task_list="t")
+        await asyncio.wait_for(stuck.started.wait(), TIMEOUT.total_seconds())
+        await env.sleep(timedelta(seconds=31))
+        outcome = await handle.result(timeout=TIMEOUT)
+        stuck.release.set()
+    kind, _, when = outcome.partition(" at ")
+    assert kind == "HEARTBEAT"
+    # The activity started within the first moments; 30 seconds later it timed out.
+    assert timedelta(seconds=30) <= datetime.fromisoformat(when) - START < timedelta(seconds=32)
+
+
+async def test_a_running_activity_holds_automatic_skipping(env: WorkflowEnvironment) -> None:
+    # With a 1-second heartbeat timeout the stuck activity times out after a real second:
+    # result() never jumps over the deadline of an activity that is running.
+    stuck = Stuck()
+    worker = Worker(env.client, task_list="t", workflows=[Watchdog], activities=[stuck.stuck])
+    async with worker:
+        handle = await env.client.start_workflow(Watchdog.run, 1, workflow_id="w", task_list="t")
+        outcome = await handle.result(timeout=TIMEOUT)
+        stuck.release.set()
+    assert outcome.startswith("HEARTBEAT at ")
+    assert env.skipped == timedelta(0)
+
+
+async def test_get_workflow_handle_skips_too(env: WorkflowEnvironment) -> None:
+    async with Worker(env.client, task_list="t", workflows=[Nap]):
+        await env.client.start_workflow(Nap.run, 3, workflow_id="nap", task_list="t")
+        handle = env.client.get_workflow_handle("nap", workflow=Nap.run)
+        assert await handle.result(timeout=TIMEOUT) >= timedelta(days=3).total_seconds()
+
+
+async def test_sleep_without_workflows_moves_the_clock(env: WorkflowEnvironment) -> None:
+    await env.sleep(timedelta(hours=5))
+    assert timedelta(hours=5) <= env.now() - START < timedelta(hours=5, seconds=5)
+    with pytest.raises(ValueError, match="negative"):
+        await env.sleep(timedelta(seconds=-1))
+
+
+async def test_an_environment_that_is_not_started() -> None:
+    env = WorkflowEnvironment()
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = env.client
+    await env.shutdown()  # idempotent, even before start
