@@ -145,6 +145,35 @@ class ActivityOptions(_Mergeable):
         }
         return _durations(pairs)
 
+    def swf_schedule_timeouts(self, activity: str) -> dict[str, str]:
+        """All four timeouts for a ``ScheduleActivityTask`` decision; unset ones are unlimited.
+
+        SWF refuses to schedule an activity with a timeout defined neither in the decision nor
+        as a default of its registered type, and registered defaults are fixed when the type
+        is first registered; so the decision states every timeout, and the code stays the
+        single source of truth.
+
+        Raises:
+            DefinitionError: if neither ``start_to_close_timeout`` nor
+                ``schedule_to_close_timeout`` is set: nothing would bound the activity's run.
+        """
+        if self.start_to_close_timeout is None and self.schedule_to_close_timeout is None:
+            raise DefinitionError(
+                f"activity {activity} has no start_to_close_timeout or schedule_to_close_timeout:"
+                " set one on @activity.defn or in the call, so that a lost worker cannot hold"
+                " the activity forever"
+            )
+        timeouts = dict.fromkeys(
+            (
+                "scheduleToStartTimeout",
+                "startToCloseTimeout",
+                "scheduleToCloseTimeout",
+                "heartbeatTimeout",
+            ),
+            "NONE",
+        )
+        return timeouts | self.swf_timeouts()
+
 
 @dataclass(frozen=True, slots=True)
 class WorkflowOptions(_Mergeable):

@@ -233,7 +233,7 @@ class Activities:
             "activityType": definition.swf_type(),
             "activityId": activity_id,
             "taskList": {"name": options.task_list or self.host.info().task_list},
-            **options.swf_timeouts(),
+            **options.swf_schedule_timeouts(definition.type_key),
         }
         if data is not None:
             attributes["input"] = data

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
+from aioswf import DefinitionError, activity, workflow
 from tests.workflow.histories import Simulation, attrs_of, kinds
 from tests.workflow.workflows import (
     Approval,
@@ -210,4 +212,42 @@ def test_wait_for_result_in_time_cancels_the_timer(cache: bool) -> None:
     sim.history.activity_completed("1", "quick")
     decisions = sim.decide()
     assert kinds(decisions) == ["CancelTimer", "CompleteWorkflowExecution"]
+    sim.close()
+
+
+@activity.defn(start_to_close_timeout=timedelta(seconds=30))
+async def bounded_only_by_its_run(n: int) -> int:
+    return n
+
+
+@activity.defn
+async def unbounded(n: int) -> int:
+    return n
+
+
+@workflow.defn
+class Timeouts:
+    @workflow.run
+    async def run(self, bounded: bool) -> int:
+        return await workflow.execute_activity(bounded_only_by_its_run if bounded else unbounded, 1)
+
+
+def test_every_activity_timeout_is_stated_and_unset_ones_are_unlimited(cache: bool) -> None:
+    sim = Simulation(Timeouts, True, cache=cache)
+    attributes = attrs_of(sim.decide()[0])
+    assert {k: v for k, v in attributes.items() if k.endswith("Timeout")} == {
+        "scheduleToStartTimeout": "NONE",
+        "startToCloseTimeout": "30",
+        "scheduleToCloseTimeout": "NONE",
+        "heartbeatTimeout": "NONE",
+    }
+    sim.close()
+
+
+def test_an_activity_nothing_bounds_is_a_definition_error_and_leaves_the_task(cache: bool) -> None:
+    sim = Simulation(Timeouts, False, cache=cache)
+    assert sim.decide() == []
+    failure = sim.activations[-1].failure
+    assert isinstance(failure, DefinitionError)
+    assert "unbounded/1 has no start_to_close_timeout or schedule_to_close_timeout" in str(failure)
     sim.close()
