@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
+from aiobotocore.session import AioSession, get_session
+
 from aioswf._definitions import workflow_definition
 from aioswf.client import Client, WorkflowHandle
 from aioswf.converter import DataConverter
@@ -24,6 +26,22 @@ R = TypeVar("R")
 
 _CLOSE_CHECK_SECONDS = 0.005
 """How often a result waits on the in-process service's state; costs no request."""
+
+_session: AioSession | None = None
+
+
+def _shared_session() -> AioSession:
+    """One botocore session for every environment of the process.
+
+    Creating a session loads botocore's data files again, a tenth of a second that every
+    test would pay. Its credentials are placeholders: the local service does not check
+    them, and a developer's real ones have no business being sent to it.
+    """
+    global _session
+    if _session is None:
+        _session = get_session()
+        _session.set_credentials("aioswf-test", "aioswf-test")
+    return _session
 
 
 class WorkflowEnvironment:
@@ -143,7 +161,11 @@ class WorkflowEnvironment:
         await service.start()
         try:
             client = _EnvClient(
-                self, self.domain, endpoint_url=service.endpoint_url, converter=self._converter
+                self,
+                self.domain,
+                endpoint_url=service.endpoint_url,
+                converter=self._converter,
+                session=_shared_session(),
             )
             await client.open()
             try:

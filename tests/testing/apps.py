@@ -100,3 +100,19 @@ class Watchdog:
         except ActivityTimedOutError as error:
             return f"{error.timeout_type} at {workflow.now().isoformat()}"
         return "finished"
+
+
+@activity.defn(**TIMEOUTS)
+async def greet(name: str) -> str:
+    return f"hello {name}"
+
+
+@workflow.defn(name="Greeting", version="1")
+class Greeting:
+    """Greets, waits a day, greets again."""
+
+    @workflow.run
+    async def run(self, name: str) -> list[str]:
+        first = await workflow.execute_activity(greet, name)
+        await asyncio.sleep(86400)
+        return [first, await workflow.execute_activity(greet, f"{name} again")]
