@@ -1,7 +1,8 @@
 """The ``aioswf`` command.
 
-Subcommands are one function each (``_cmd_<name>``) registered in :func:`build_parser`, so
-more can be added beside ``dev``.
+Subcommands are one function each (``_cmd_<name>``) registered in :func:`build_parser`:
+``dev`` serves the local SWF service, ``replay`` checks recorded histories against today's
+workflow code.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
+import os
 import signal
 import sys
+from types import ModuleType
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
     dev.set_defaults(handler=_cmd_dev)
+    _add_replay(commands)
     return parser
+
+
+def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="replay recorded histories against workflow code",
+        description="Replay workflow histories (JSON of GetWorkflowExecutionHistory, as "
+        "the AWS CLI or handle.fetch_history() writes it) against the workflows of the "
+        "given modules; exit 1 if any history no longer replays.",
+    )
+    replay.add_argument("histories", nargs="+", metavar="HISTORY.json", help="history files")
+    replay.add_argument(
+        "--workflows",
+        action="append",
+        required=True,
+        metavar="MODULE",
+        help="module or package whose @workflow.defn classes to use (repeatable); "
+        "the current directory is searched first",
+    )
+    replay.set_defaults(handler=_cmd_replay)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +107,46 @@ async def _serve(args: argparse.Namespace) -> None:
         _announce(service.endpoint_url, args.db)
         await stop.wait()
         print("aioswf dev: shutting down", flush=True)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from aioswf.testing import Replayer
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        modules = [_import(name) for name in args.workflows]
+        replayer = Replayer(modules)
+    except Exception as error:
+        print(f"aioswf replay: {error}", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in args.histories:
+        try:
+            result = replayer.replay_result(path)
+        except Exception as error:
+            print(f"FAIL {path}: cannot replay it: {error}")
+            failed += 1
+            continue
+        if result.ok:
+            print(f"ok   {path} ({result.workflow_type})")
+        else:
+            print(f"FAIL {path} ({result.workflow_type}): {_describe(result.error)}")
+            failed += 1
+    total = len(args.histories)
+    print(f"{total - failed} of {total} histories replayed")
+    return 1 if failed else 0
+
+
+def _import(name: str) -> ModuleType:
+    # A console script does not put the working directory on sys.path; users expect
+    # `--workflows myapp.workflows` to find their project, as `python -m` would.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return importlib.import_module(name)
+
+
+def _describe(error: BaseException | None) -> str:
+    return "" if error is None else f"{type(error).__name__}: {error}"
 
 
 def _announce(endpoint: str, db: str | None) -> None:
