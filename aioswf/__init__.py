@@ -63,6 +63,7 @@ from aioswf.executions import (
     WorkflowExecutionInfo,
 )
 from aioswf.options import ActivityOptions, ChildPolicy, RetryPolicy, WorkflowOptions
+from aioswf.worker import ActivityWorkerOptions, DecisionWorkerOptions, ShutdownReport, Worker
 
 __version__ = "0.1.0.dev0"
 
@@ -72,6 +73,7 @@ __all__ = (
     "ActivityFailedError",
     "ActivityOptions",
     "ActivityTimedOutError",
+    "ActivityWorkerOptions",
     "AioSWFError",
     "ApplicationError",
     "AsyncActivityHandle",
@@ -84,6 +86,7 @@ __all__ = (
     "Client",
     "ConnectionOptions",
     "DataConverter",
+    "DecisionWorkerOptions",
     "DefaultUndefinedError",
     "DefinitionError",
     "DomainAlreadyExistsError",
@@ -109,6 +112,7 @@ __all__ = (
     "ScheduleLambdaFunctionFailedError",
     "ServiceError",
     "ServiceUnavailableError",
+    "ShutdownReport",
     "SignalExternalWorkflowFailedError",
     "StartChildWorkflowFailedError",
     "StartTimerFailedError",
@@ -120,6 +124,7 @@ __all__ = (
     "TypeNotDeprecatedError",
     "UnknownResourceError",
     "ValidationError",
+    "Worker",
     "WorkerError",
     "WorkflowAlreadyStartedError",
     "WorkflowCanceledError",
