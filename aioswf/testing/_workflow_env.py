@@ -166,6 +166,8 @@ class WorkflowEnvironment:
                 endpoint_url=service.endpoint_url,
                 converter=self._converter,
                 session=_shared_session(),
+                # Recorded histories then name no machine, and read the same everywhere.
+                identity="aioswf-test",
             )
             await client.open()
             try:
