@@ -10,6 +10,7 @@ way the activity is cancelled and nothing more is sent for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -55,7 +56,12 @@ class Heartbeater:
         self._wake = asyncio.Event()
         self._details: str | None = None
         self._pending = False
+        self._started = self._loop.time()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self.sent = 0
+        if auto:
+            self._ensure_running()
 
     def record(self, details: str | None) -> None:
         """Remember ``details`` (``None`` keeps the last) and wake the sender; thread-safe."""
@@ -63,14 +69,29 @@ class Heartbeater:
             self._details = details
         self._pending = True
         if threading.get_ident() == self._loop_thread:
-            self._wake.set()
+            self._ensure_running()
         else:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._ensure_running)
 
-    async def run(self) -> None:
+    async def close(self) -> None:
+        """Stop sending; nothing is sent after this returns."""
+        self._closed = True
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _ensure_running(self) -> None:
+        # The sending task starts with the first heartbeat: most activities never send one.
+        if self._task is None and not self._closed:
+            self._task = self._loop.create_task(self._run(), name=f"heartbeat: {self._describe}")
+        self._wake.set()
+
+    async def _run(self) -> None:
         """Send heartbeats until cancelled, or until SWF asks to cancel or refuses one."""
         # The task's start resets SWF's heartbeat clock, so the first interval counts from it.
-        last_sent = self._loop.time()
+        last_sent = self._started
         while True:
             if not (self._pending or self._auto):
                 await self._wake.wait()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import enum
 import logging
@@ -153,13 +152,10 @@ class TaskRunner:
             describe=self.describe,
         )
         heartbeater_ref.append(heartbeater)
-        heartbeats = asyncio.create_task(heartbeater.run(), name=f"heartbeat {self.activity_id}")
         try:
             return await self._call(definition, args)
         finally:
-            heartbeats.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeats
+            await heartbeater.close()
 
     async def _call(self, definition: ActivityDefinition, args: list[Any]) -> tuple[_Outcome, Any]:
         assert self._context is not None

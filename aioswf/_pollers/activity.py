@@ -173,8 +173,11 @@ class ActivityPoller:
         logger.debug("activity poller %d on %r stopped", number, self.task_list)
 
     async def _poll(self) -> dict[str, Any]:
-        call = asyncio.ensure_future(
-            self.client.transport.call(
+        loop_task = asyncio.current_task()
+        assert loop_task is not None
+        self._in_poll.add(loop_task)
+        try:
+            return await self.client.transport.call(
                 "PollForActivityTask",
                 {
                     "domain": self.client.domain,
@@ -183,12 +186,8 @@ class ActivityPoller:
                 },
                 retry=False,  # retried here, with a back-off that stops with the worker
             )
-        )
-        self._in_poll.add(call)
-        try:
-            return await call
         finally:
-            self._in_poll.discard(call)
+            self._in_poll.discard(loop_task)
 
     async def _after_failure(
         self, number: int, error: Exception, delay: float, stopping: asyncio.Event
