@@ -7,9 +7,10 @@ Two rules, one per way of skipping:
   flight, no Lambda function running. A running activity holds time still: it is real code,
   and its timeouts should only fire if it really overruns them.
 * *Explicit* (``env.sleep``): move forward by the given duration, deadline by deadline,
-  letting the workers react to each. Only queued tasks, decision tasks in flight and Lambda
-  functions hold time here; running activities do not, since the test asked for time to pass
-  — that is how a stuck activity is made to time out.
+  letting the workers react to each. Queued tasks, decision tasks in flight and Lambda
+  functions hold time here; a running activity holds it only until it has been silent (no
+  heartbeat) for ``stuck_after`` of real time, then counts as stuck — that is how a test makes
+  a stuck activity time out, while a quick fake activity still finishes in its own time.
 
 Either way, the state must stay the same for a short grace period before a jump, so that a
 request already on its way (a worker answering, a poll being handed a task) lands first.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 
 from aioswf.local import Engine
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 _DECISION = "decision"  # the kind of a decision task's token in the engine
 
+_Mark = tuple[str, float | None]  # an activity task's token and heartbeat deadline
+
 
 class TimeSkipper:
     """Moves a :class:`SkippingClock` forward for a local SWF engine, by the rules above.
@@ -37,12 +41,18 @@ class TimeSkipper:
         engine: the engine of the local service.
         clock: the engine's clock.
         grace: real seconds the service must stay unchanged before a jump.
+        stuck_after: real seconds after which a silent running activity no longer holds
+            back :meth:`sleep`.
     """
 
-    def __init__(self, engine: Engine, clock: SkippingClock, grace: float) -> None:
+    def __init__(
+        self, engine: Engine, clock: SkippingClock, grace: float, stuck_after: float
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.grace = grace
+        self.stuck_after = stuck_after
+        self._heard: dict[_Mark, float] = {}
         self._holders = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -120,4 +130,23 @@ class TimeSkipper:
         engine = self.engine
         if engine.queued_total or engine.running_lambdas:
             return False
-        return not any(ref.kind == _DECISION for ref in engine.tokens.values())
+        now = time.monotonic()
+        heard: dict[_Mark, float] = {}
+        held = False
+        for token, ref in engine.tokens.items():
+            if ref.kind == _DECISION:
+                return False
+            # A heartbeat moves the deadline, so a new mark: the activity was heard from.
+            mark = (token, self._heartbeat_deadline(ref.run_id, ref.event_id))
+            heard[mark] = self._heard.get(mark, now)
+            held = held or now - heard[mark] < self.stuck_after
+        self._heard = heard
+        return not held
+
+    def _heartbeat_deadline(self, run_id: str, scheduled_id: int) -> float | None:
+        execution = self.engine.executions.get(run_id)
+        if execution is None:
+            return None
+        activity_id = execution.activity_ids.get(scheduled_id)
+        state = execution.activities.get(activity_id) if activity_id is not None else None
+        return state.heartbeat_at if state is not None else None

@@ -56,8 +56,9 @@ class WorkflowEnvironment:
       being worked on — time jumps to the next timer or timeout. A workflow that sleeps for
       thirty days finishes at once; a running activity holds time still;
     * :meth:`sleep` moves time forward by a given duration, deadline by deadline, letting
-      the workers react to each; running activities do not hold it back, which is how a test
-      makes a stuck activity time out.
+      the workers react to each; a running activity holds it back only until it has gone
+      ``stuck_after`` without a heartbeat, which is how a test makes a stuck activity time
+      out.
 
     Outside those, time is not skipped, so a test that signals a workflow sees it at the
     moment it expects.
@@ -78,6 +79,8 @@ class WorkflowEnvironment:
             down quickly at the end of a test.
         skip_grace: how long the service must stay unchanged before time jumps, so that a
             request already on its way lands first.
+        stuck_after: in :meth:`sleep`, how long (real time) a running activity may go without
+            a heartbeat before it stops holding time back and counts as stuck.
     """
 
     def __init__(
@@ -88,12 +91,14 @@ class WorkflowEnvironment:
         converter: DataConverter | None = None,
         long_poll: timedelta = timedelta(seconds=0.2),
         skip_grace: timedelta = timedelta(milliseconds=5),
+        stuck_after: timedelta = timedelta(milliseconds=250),
     ) -> None:
         self.domain = domain
         self._start = start.timestamp() if start is not None else None
         self._converter = converter
         self._long_poll = long_poll.total_seconds()
         self._grace = skip_grace.total_seconds()
+        self._stuck_after = stuck_after.total_seconds()
         self._service: LocalSWF | None = None
         self._client: Client | None = None
         self._clock: SkippingClock | None = None
@@ -129,9 +134,9 @@ class WorkflowEnvironment:
         """Let ``duration`` pass on the service's clock, as fast as the workers keep up.
 
         Timers and timeouts due on the way fire in order, each at its time, and the workers
-        answer the decision tasks they cause before time moves on. Running activities do not
-        hold time back: an activity that does not heartbeat within ``duration`` of its
-        heartbeat timeout times out.
+        answer the decision tasks they cause before time moves on. A running activity holds
+        time back until it has gone ``stuck_after`` (real time) without a heartbeat; then
+        time moves on past its timeouts, as it would for an activity that hangs.
 
         Args:
             duration: how much time passes; at least zero.
@@ -179,7 +184,7 @@ class WorkflowEnvironment:
             await service.stop()
             raise
         self._clock, self._service, self._client = clock, service, client
-        self._skipper = TimeSkipper(service.engine, clock, self._grace)
+        self._skipper = TimeSkipper(service.engine, clock, self._grace, self._stuck_after)
         self._skipper.start()
         logger.debug("test environment on %s, domain %r", service.endpoint_url, self.domain)
 
