@@ -116,3 +116,24 @@ class Greeting:
         first = await workflow.execute_activity(greet, name)
         await asyncio.sleep(86400)
         return [first, await workflow.execute_activity(greet, f"{name} again")]
+
+
+@activity.defn(
+    schedule_to_start_timeout=timedelta(seconds=10),
+    start_to_close_timeout=timedelta(seconds=10),
+    schedule_to_close_timeout=timedelta(seconds=20),
+)
+async def brief_work() -> str:
+    await asyncio.sleep(0.1)  # real time, well under the environment's stuck_after
+    return "done"
+
+
+@workflow.defn(execution_start_to_close_timeout=timedelta(days=1))
+class Brief:
+    """Runs one short activity, then sleeps an hour."""
+
+    @workflow.run
+    async def run(self) -> str:
+        outcome = await workflow.execute_activity(brief_work)
+        await asyncio.sleep(3600)
+        return outcome

@@ -10,7 +10,7 @@ import pytest
 from aioswf.client import WorkflowHandle
 from aioswf.testing import TimeSkippingHandle, WorkflowEnvironment
 from aioswf.worker import Worker
-from tests.testing.apps import Alarm, Approval, Nap, Stuck, Watchdog
+from tests.testing.apps import Alarm, Approval, Brief, Nap, Stuck, Watchdog, brief_work
 from tests.testing.conftest import START
 
 TIMEOUT = timedelta(seconds=10)  # a hung test fails instead of hanging the suite
@@ -82,6 +82,17 @@ async def test_a_heartbeat_timeout_after_sleep(env: WorkflowEnvironment) -> None
     assert kind == "HEARTBEAT"
     # The activity started within the first moments; 30 seconds later it timed out.
     assert timedelta(seconds=30) <= datetime.fromisoformat(when) - START < timedelta(seconds=32)
+
+
+async def test_sleep_waits_for_an_activity_that_is_still_working(
+    env: WorkflowEnvironment,
+) -> None:
+    # sleep() would pass the activity's 10-second timeouts at once if it did not wait.
+    async with Worker(env.client, task_list="t", workflows=[Brief], activities=[brief_work]):
+        handle = await env.client.start_workflow(Brief.run, workflow_id="b", task_list="t")
+        await env.sleep(timedelta(hours=2))
+        assert (await handle.describe()).info.close_status == "COMPLETED"
+        assert await handle.result(timeout=TIMEOUT) == "done"
 
 
 async def test_a_running_activity_holds_automatic_skipping(env: WorkflowEnvironment) -> None:
