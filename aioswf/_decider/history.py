@@ -56,8 +56,29 @@ ECHO_EVENTS: dict[str, tuple[str, str | None, str | None]] = {
     ),
     "LambdaFunctionScheduled": ("ScheduleLambdaFunction", "id", "name"),
     "ScheduleLambdaFunctionFailed": ("ScheduleLambdaFunction", "id", "name"),
+    # Refused outright, without an *Initiated event first (initiatedEventId 0): then the
+    # failure is what recorded the decision. See `is_echo`.
+    "StartChildWorkflowExecutionFailed": (
+        "StartChildWorkflowExecution",
+        "workflowId",
+        "workflowType",
+    ),
+    "SignalExternalWorkflowExecutionFailed": ("SignalExternalWorkflowExecution", "control", None),
+    "RequestCancelExternalWorkflowExecutionFailed": (
+        "RequestCancelExternalWorkflowExecution",
+        "workflowId",
+        None,
+    ),
 }
 """Events that record a decision, with what identifies the decision they record."""
+
+_ECHO_UNLESS_INITIATED = frozenset(
+    {
+        "StartChildWorkflowExecutionFailed",
+        "SignalExternalWorkflowExecutionFailed",
+        "RequestCancelExternalWorkflowExecutionFailed",
+    }
+)
 
 _ATTRIBUTE_KEYS: dict[str, str] = {}
 
@@ -90,6 +111,18 @@ def timestamp(event: Event) -> float:
         except ValueError:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     return 0.0
+
+
+def is_echo(event: Event) -> bool:
+    """Whether ``event`` records a decision (rather than something that happened later).
+
+    A ``*Failed`` event of a decision aimed at another execution is an outcome when an
+    ``*Initiated`` event came first, and the decision's only record when none did.
+    """
+    kind = event["eventType"]
+    if kind not in ECHO_EVENTS:
+        return False
+    return kind not in _ECHO_UNLESS_INITIATED or not attrs(event).get("initiatedEventId")
 
 
 def describe_event(event: Event) -> str:
@@ -153,7 +186,7 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         elif kind == "DecisionTaskCompleted":
             last_completed = event["eventId"]
             completed[int(attrs(event)["startedEventId"])] = last_completed
-        elif kind in ECHO_EVENTS:
+        elif is_echo(event):
             owner = attrs(event).get("decisionTaskCompletedEventId", last_completed)
             echoes.setdefault(int(owner), []).append(event)
     fallback = timestamp(events[-1]) if events else 0.0

@@ -10,32 +10,38 @@ one only what is new since its last task, which it continues from.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import inspect
 import logging
 import random
 import uuid
 from collections.abc import Callable, Generator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aioswf._decider.activity import Activities, ActivityHandle
+from aioswf._decider.child import Children, ChildWorkflowHandle
+from aioswf._decider.closing import Closing, continue_as_new_attributes
 from aioswf._decider.commands import CLOSE_DECISIONS, Command, DecisionBook, match
+from aioswf._decider.external import Externals, ExternalWorkflowHandle
 from aioswf._decider.history import Event, RunPoint, attrs, make_plan, timestamp
+from aioswf._decider.lambdas import Lambdas
 from aioswf._decider.loop import WorkflowLoop
 from aioswf._decider.marker import Markers
 from aioswf._decider.outcome import (
-    OUTCOME_ERRORS,
     Activation,
     CacheMiss,
+    ContinueAsNew,
     InstanceOptions,
     WorkflowEvicted,
     _TaskFailed,
 )
-from aioswf._decider.runtime import WorkflowInfo
+from aioswf._decider.runtime import ChildOptions, WorkflowInfo, info_from_started
+from aioswf._decider.signals import Signals
 from aioswf._decider.timer import Timers
+from aioswf._decider.versioning import Versioning
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
-from aioswf._failure import Failure
 from aioswf.converter import DataConverter, check_size
 from aioswf.exceptions import (
     ApplicationError,
@@ -43,7 +49,7 @@ from aioswf.exceptions import (
     PayloadConversionError,
     WorkerError,
 )
-from aioswf.options import ActivityOptions, duration_from_swf
+from aioswf.options import ActivityOptions, WorkflowOptions
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +80,12 @@ class WorkflowInstance:
         self.activities = Activities(self)
         self.timers = Timers(self)
         self.markers = Markers(self)
+        self.children = Children(self)
+        self.externals = Externals(self)
+        self.lambdas = Lambdas(self)
+        self.versioning = Versioning(self)
+        self.signals = Signals(self)
+        self.closing = Closing(self)
         self.loop = WorkflowLoop(self.timers, self.describe)
         self.loop.runtime = self
         self.last_started_id = 0
@@ -86,7 +98,13 @@ class WorkflowInstance:
         self._run_task: asyncio.Task[Any] | None = None
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._fatal: BaseException | None = None
-        self._closing = False
+        self._cancel_requested = False
+        self._tasks_run = 0
+        self._task_attempt = 1
+        self._point: RunPoint | None = None
+        self.current_echoes: Sequence[Event] = ()
+        """The events that recorded the decisions of the task being replayed (none when
+        deciding a new task): what patches and side effects decided then."""
         self._awaiting_echo: list[Command] = []
         self._state_text: str | None = None
         self._last_context: str | None = None
@@ -97,9 +115,14 @@ class WorkflowInstance:
             "CompleteWorkflowExecutionFailed": self._on_close_failed,
             "FailWorkflowExecutionFailed": self._on_close_failed,
             "CancelWorkflowExecutionFailed": self._on_close_failed,
+            "ContinueAsNewWorkflowExecutionFailed": self._on_close_failed,
+            "DecisionTaskTimedOut": self._on_decision_timed_out,
             **self.activities.handlers(),
             **self.timers.handlers(),
             **self.markers.handlers(),
+            **self.children.handlers(),
+            **self.externals.handlers(),
+            **self.lambdas.handlers(),
         }
 
     # --- activation ----------------------------------------------------------------------
@@ -125,6 +148,8 @@ class WorkflowInstance:
             for point in plan.points:
                 cursor = self._apply_until(plan.events, cursor, point.started_id)
                 self._replaying = point.completed_id is not None
+                completed = point.completed_id
+                self.current_echoes = plan.echoes.get(completed, []) if completed else ()
                 self._step(point)
                 commands = self.decisions.take()
                 self.last_started_id = point.started_id
@@ -139,7 +164,7 @@ class WorkflowInstance:
             self._replaying = False
             return Activation()
         except NondeterminismError as error:
-            return self._on_nondeterminism(error)
+            return self.closing.on_nondeterminism(error)
         except _TaskFailed as failed:
             self.decisions.discard()
             return Activation(failure=failed.error)
@@ -175,7 +200,7 @@ class WorkflowInstance:
         # the other news of the same task.
         for event in batch:
             if event["eventType"] == "WorkflowExecutionSignaled":
-                self._signal(event)
+                self.signals.deliver(event, self._obj)
         for event in batch:
             handler = self._handlers.get(event["eventType"])
             if handler is not None:
@@ -190,6 +215,8 @@ class WorkflowInstance:
                 raise _TaskFailed(error) from error
 
     def _step(self, point: RunPoint) -> None:
+        self._point = point
+        self._tasks_run += 1
         self.loop.set_time(point.time)
         self.loop.silent = self._replaying
         with self.loop.stepping():
@@ -215,12 +242,13 @@ class WorkflowInstance:
         return changed
 
     def _after_step(self) -> None:
-        if self._closing:
+        self._task_attempt = 1
+        if self.closing.active:
             return
         if self._fatal is not None:
-            self._close_with_error(self._fatal)
+            self.closing.close_with_error(self._fatal)
         elif self._run_task is not None and self._run_task.done():
-            self._close()
+            self.closing.close_with_outcome(self._run_task)
 
     def _result(self, commands: list[Command]) -> Activation:
         context = None
@@ -229,57 +257,7 @@ class WorkflowInstance:
         closing = any(c.decision_type in CLOSE_DECISIONS for c in commands)
         return Activation([c.to_swf() for c in commands], context, closing=closing)
 
-    # --- closing -------------------------------------------------------------------------
-
-    def _close(self) -> None:
-        task = self._run_task
-        assert task is not None
-        if task.cancelled():
-            self._add_close(Command("CancelWorkflowExecution", {}))
-            return
-        error = task.exception()
-        if error is not None:
-            self._close_with_error(error)
-            return
-        try:
-            data = check_size("workflow result", self.converter.encode_result(task.result()))
-        except Exception as failure:
-            raise _TaskFailed(failure) from failure
-        self._add_close(
-            Command("CompleteWorkflowExecution", {} if data is None else {"result": data})
-        )
-
-    def _close_with_error(self, error: BaseException) -> None:
-        if not self._fails_execution(error):
-            raise _TaskFailed(error)  # the caller logs it, with the traceback
-        if not self._replaying:
-            logger.warning("%s failed: %s: %s", self.describe, type(error).__name__, error)
-        reason, details = Failure.from_exception(error).encode(self.converter)
-        self._add_close(Command("FailWorkflowExecution", {"reason": reason, "details": details}))
-
-    def _add_close(self, command: Command) -> None:
-        self.decisions.add(command)
-        self._closing = True
-
-    def _fails_execution(self, error: BaseException) -> bool:
-        if isinstance(error, NondeterminismError):
-            return self.options.fail_on_nondeterminism
-        failing: tuple[type[BaseException], ...] = (
-            ApplicationError,
-            *OUTCOME_ERRORS,
-            *self.options.failure_exception_types,
-        )
-        return isinstance(error, failing)
-
-    def _on_nondeterminism(self, error: NondeterminismError) -> Activation:
-        self.decisions.discard()
-        if not self.options.fail_on_nondeterminism:
-            return Activation(failure=error)
-        reason, details = Failure.from_exception(error).encode(self.converter)
-        command = Command("FailWorkflowExecution", {"reason": reason, "details": details})
-        self._closing = True
-        logger.error("%s; failing the execution", error)
-        return Activation([command.to_swf()], closing=True)
+    # --- errors --------------------------------------------------------------------------
 
     def fail_run(self, error: BaseException) -> None:
         """Fail the run with ``error`` at the end of this step (first error wins)."""
@@ -290,24 +268,12 @@ class WorkflowInstance:
 
     def _on_started(self, event: Event) -> None:
         data = attrs(event)
-        workflow_type = data.get("workflowType") or {}
-        parent = data.get("parentWorkflowExecution") or {}
-        self._info = WorkflowInfo(
+        self._info = info_from_started(
+            data,
+            timestamp(event),
             domain=self.domain,
             workflow_id=self.workflow_id,
             run_id=self.run_id,
-            workflow_type=(workflow_type.get("name", ""), workflow_type.get("version", "")),
-            task_list=(data.get("taskList") or {}).get("name", ""),
-            start_time=datetime.fromtimestamp(timestamp(event), UTC),
-            tags=tuple(data.get("tagList") or ()),
-            child_policy=data.get("childPolicy"),
-            execution_start_to_close_timeout=duration_from_swf(
-                data.get("executionStartToCloseTimeout")
-            ),
-            task_start_to_close_timeout=duration_from_swf(data.get("taskStartToCloseTimeout")),
-            continued_execution_run_id=data.get("continuedExecutionRunId"),
-            parent_workflow_id=parent.get("workflowId"),
-            parent_run_id=parent.get("runId"),
         )
         self._run_task = self.loop.create_task(
             self._main(data.get("input")), name=f"{self.definition.type_key} run"
@@ -325,6 +291,10 @@ class WorkflowInstance:
         return await method(*args)
 
     def _on_cancel_requested(self, event: Event) -> None:
+        # Once: a second request must not interrupt the cleanup the first one started.
+        if self._cancel_requested:
+            return
+        self._cancel_requested = True
         if self._run_task is not None and not self._run_task.done():
             self._run_task.cancel()
 
@@ -335,38 +305,10 @@ class WorkflowInstance:
 
     def _on_close_failed(self, event: Event) -> None:
         # UNHANDLED_DECISION: news arrived while we closed. Decide again with the news.
-        self._closing = False
+        self.closing.active = False
 
-    def _signal(self, event: Event) -> None:
-        data = attrs(event)
-        name = str(data.get("signalName"))
-        attribute = self.definition.signals.get(name)
-        if attribute is None:
-            if not self._replaying:
-                logger.warning("%s: no handler for signal %r; dropped", self.describe, name)
-            return
-        method = getattr(self._obj, attribute)
-        try:
-            args = self.converter.decode_args(method, data.get("input"))
-        except PayloadConversionError as error:
-            if not self._replaying:
-                logger.warning("%s: signal %r dropped: %s", self.describe, name, error)
-            return
-        if inspect.iscoroutinefunction(method):
-            task = self.loop.create_task(method(*args), name=f"signal {name}")
-            task.add_done_callback(self._handler_done)
-        else:
-            self.loop.call_soon(self._call_handler, method, args)
-
-    def _handler_done(self, task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self.fail_run(task.exception())  # type: ignore[arg-type]
-
-    def _call_handler(self, method: Callable[..., Any], args: list[Any]) -> None:
-        try:
-            method(*args)
-        except Exception as error:
-            self.fail_run(error)
+    def _on_decision_timed_out(self, event: Event) -> None:
+        self._task_attempt += 1
 
     # --- the runtime protocol --------------------------------------------------------------
 
@@ -376,10 +318,16 @@ class WorkflowInstance:
         return self._replaying
 
     def info(self) -> WorkflowInfo:
-        """The run's identity and settings."""
+        """The run's identity and settings, and where it stands."""
         if self._info is None:
             raise WorkerError(f"{self.describe}: the run has not started")
-        return self._info
+        point = self._point
+        return dataclasses.replace(
+            self._info,
+            decision_task_count=self._tasks_run,
+            decision_task_attempt=self._task_attempt,
+            history_length=point.started_id if point is not None else 0,
+        )
 
     def now(self) -> datetime:
         """The current decision task's time."""
@@ -424,6 +372,36 @@ class WorkflowInstance:
     def record_marker(self, name: str, details: str | None) -> None:
         """Decide ``RecordMarker``."""
         self.markers.record(name, details)
+
+    async def start_child_workflow(
+        self, definition: WorkflowDefinition, args: Sequence[Any], options: ChildOptions
+    ) -> ChildWorkflowHandle[Any]:
+        """Start a child workflow; its handle once SWF has started it."""
+        return await self.children.start(definition, args, options)
+
+    def external_workflow(self, workflow_id: str, run_id: str | None) -> ExternalWorkflowHandle:
+        """A handle to signal or cancel another execution."""
+        return self.externals.handle(workflow_id, run_id)
+
+    async def execute_lambda(
+        self, name: str, payload: Any, timeout: timedelta | None, result_type: Any
+    ) -> Any:
+        """Run a Lambda function as a task of this run; its decoded result."""
+        return await self.lambdas.execute(name, payload, timeout, result_type)
+
+    def continue_as_new(
+        self, args: Sequence[Any], options: WorkflowOptions, tags: Sequence[str] | None
+    ) -> ContinueAsNew:
+        """The exception that closes this run and starts the next with ``args``."""
+        return ContinueAsNew(continue_as_new_attributes(self, args, options, tags))
+
+    def patched(self, patch_id: str) -> bool:
+        """Whether this run takes the new branch of ``patch_id``."""
+        return self.versioning.patched(patch_id)
+
+    def side_effect(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` once, recorded; read back on replay."""
+        return self.versioning.side_effect(fn)
 
     # --- the end ---------------------------------------------------------------------------
 

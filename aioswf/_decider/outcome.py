@@ -32,6 +32,22 @@ class WorkflowEvicted(BaseException):
     """
 
 
+class ContinueAsNew(BaseException):
+    """Raised by ``workflow.continue_as_new``: close this run and start the next one.
+
+    A ``BaseException``, so that ``except Exception`` in workflow code cannot swallow it;
+    wherever it is raised in the run (a helper, a child task, a signal handler), the run
+    closes with ``ContinueAsNewWorkflowExecution``.
+
+    Attributes:
+        attributes: the decision's attributes, encoded and checked.
+    """
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        super().__init__("the workflow continues as a new run")
+        self.attributes = attributes
+
+
 class CacheMiss(Exception):
     """A cached instance cannot continue from the events given: replay from the start."""
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aioswf._definitions import ActivityDefinition
-from aioswf.options import ActivityOptions
+from aioswf._definitions import ActivityDefinition, WorkflowDefinition
+from aioswf.options import ActivityOptions, WorkflowOptions, duration_from_swf
 
 if TYPE_CHECKING:
     from aioswf._decider.activity import ActivityHandle
+    from aioswf._decider.child import ChildWorkflowHandle
+    from aioswf._decider.external import ExternalWorkflowHandle
+    from aioswf._decider.outcome import ContinueAsNew
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,14 @@ class WorkflowInfo:
         continued_execution_run_id: the run this one continues, after continue-as-new.
         parent_workflow_id: the parent's workflow id, for a child workflow.
         parent_run_id: the parent's run id, for a child workflow.
+        task_priority: the execution's decision task priority, if set.
+        lambda_role: the IAM role its Lambda tasks run with, if set.
+        decision_task_count: how many decision tasks of this run have run code, the
+            current one included (1 in the first).
+        decision_task_attempt: the attempt of the current decision task: 1, or more after
+            earlier attempts timed out.
+        history_length: events in the run's history up to the current decision task; a
+            workflow that runs for long continues as new before this nears SWF's 25,000.
     """
 
     domain: str
@@ -54,6 +65,54 @@ class WorkflowInfo:
     continued_execution_run_id: str | None = None
     parent_workflow_id: str | None = None
     parent_run_id: str | None = None
+    task_priority: int | None = None
+    lambda_role: str | None = None
+    decision_task_count: int = 0
+    decision_task_attempt: int = 1
+    history_length: int = 0
+
+
+def info_from_started(
+    attributes: Mapping[str, Any], start: float, *, domain: str, workflow_id: str, run_id: str
+) -> WorkflowInfo:
+    """The :class:`WorkflowInfo` of a run from its ``WorkflowExecutionStarted`` attributes."""
+    workflow_type = attributes.get("workflowType") or {}
+    parent = attributes.get("parentWorkflowExecution") or {}
+    priority = attributes.get("taskPriority")
+    return WorkflowInfo(
+        domain=domain,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        workflow_type=(workflow_type.get("name", ""), workflow_type.get("version", "")),
+        task_list=(attributes.get("taskList") or {}).get("name", ""),
+        start_time=datetime.fromtimestamp(start, UTC),
+        tags=tuple(attributes.get("tagList") or ()),
+        child_policy=attributes.get("childPolicy"),
+        execution_start_to_close_timeout=duration_from_swf(
+            attributes.get("executionStartToCloseTimeout")
+        ),
+        task_start_to_close_timeout=duration_from_swf(attributes.get("taskStartToCloseTimeout")),
+        continued_execution_run_id=attributes.get("continuedExecutionRunId"),
+        parent_workflow_id=parent.get("workflowId"),
+        parent_run_id=parent.get("runId"),
+        task_priority=int(priority) if priority not in (None, "") else None,
+        lambda_role=attributes.get("lambdaRole"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChildOptions:
+    """How a child workflow is started; see ``workflow.start_child_workflow``.
+
+    Attributes:
+        workflow: merged settings (decorator defaults, then ``options``, then keywords).
+        workflow_id: the child's workflow id; derived from the parent's when ``None``.
+        tags: the child's tags.
+    """
+
+    workflow: WorkflowOptions
+    workflow_id: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 class WorkflowRuntime(Protocol):
@@ -88,6 +147,30 @@ class WorkflowRuntime(Protocol):
 
     def record_marker(self, name: str, details: str | None) -> None:
         """Record a marker in history."""
+
+    async def start_child_workflow(
+        self, definition: WorkflowDefinition, args: Sequence[Any], options: ChildOptions
+    ) -> ChildWorkflowHandle[Any]:
+        """Start a child workflow; return its handle once SWF has started it."""
+
+    def external_workflow(self, workflow_id: str, run_id: str | None) -> ExternalWorkflowHandle:
+        """A handle to signal or cancel another execution."""
+
+    async def execute_lambda(
+        self, name: str, payload: Any, timeout: timedelta | None, result_type: Any
+    ) -> Any:
+        """Run an AWS Lambda function as a task of this run and return its decoded result."""
+
+    def continue_as_new(
+        self, args: Sequence[Any], options: WorkflowOptions, tags: Sequence[str] | None
+    ) -> ContinueAsNew:
+        """The exception that, raised, closes this run and starts the next one."""
+
+    def patched(self, patch_id: str) -> bool:
+        """Whether this run takes the new branch of the change named ``patch_id``."""
+
+    def side_effect(self, fn: Callable[[], Any]) -> Any:
+        """``fn()``, called once and recorded, then read back from history on replay."""
 
 
 def current_runtime() -> WorkflowRuntime | None:

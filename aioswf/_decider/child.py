@@ -1,0 +1,316 @@
+"""Child workflows: the StartChildWorkflowExecution machine and the handle on a child.
+
+A child is started by one decision, recorded by ``StartChildWorkflowExecutionInitiated``;
+every later event about it (started, completed, failed, timed out, canceled, terminated, or
+could not start) names that event in ``initiatedEventId``. Cancelling the code that waits on
+a child asks SWF to cancel the child, as for activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from aioswf._decider.commands import Command
+from aioswf._decider.external import ExternalWorkflowHandle
+from aioswf._decider.history import Event, attrs
+from aioswf._decider.runtime import ChildOptions
+from aioswf._definitions import DEFAULT_WORKFLOW_OPTIONS, WorkflowDefinition
+from aioswf._failure import Failure
+from aioswf.converter import check_size
+from aioswf.exceptions import (
+    ChildWorkflowCanceledError,
+    ChildWorkflowFailedError,
+    ChildWorkflowTerminatedError,
+    ChildWorkflowTimedOutError,
+    PayloadConversionError,
+    StartChildWorkflowFailedError,
+)
+from aioswf.options import ChildPolicy
+
+if TYPE_CHECKING:
+    from aioswf._decider.instance import WorkflowInstance
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+MAX_WORKFLOW_ID_LENGTH = 256
+
+
+def default_child_id(parent_workflow_id: str, number: int) -> str:
+    """The workflow id of a parent's ``number``-th child when the code gives none.
+
+    Derived from the parent's id and the child's place in the code, so it is the same on
+    every replay, readable in listings, and unique among the children of one run.
+    """
+    return f"{parent_workflow_id}-child-{number}"
+
+
+class ChildWorkflowHandle(ExternalWorkflowHandle, Generic[R]):
+    """A child workflow that has started: await it for its result; signal or cancel it.
+
+    Attributes:
+        workflow_id: the child's workflow id.
+        run_id: the child's first run id.
+    """
+
+    def __init__(self, machine: ChildMachine) -> None:
+        # Signals and cancel requests go to the child's open run, which is a later one after
+        # the child continued as new.
+        super().__init__(machine.children.host.externals, machine.workflow_id, None)
+        self.run_id = machine.run_id
+        self._machine = machine
+        self.definition = machine.definition
+
+    def __repr__(self) -> str:
+        return (
+            f"ChildWorkflowHandle({self.definition.type_key}, workflow_id={self.workflow_id!r},"
+            f" run_id={self.run_id!r})"
+        )
+
+    def __await__(self) -> Generator[Any, None, R]:
+        result: R = yield from self._machine.result.__await__()
+        return result
+
+    def done(self) -> bool:
+        """Whether the child has closed (or its outcome no longer matters here)."""
+        return self._machine.result.done()
+
+    def result(self) -> R:
+        """The result of a closed child; raises what awaiting it would."""
+        value: R = self._machine.result.result()
+        return value
+
+    async def cancel(self) -> None:
+        """Ask the child to cancel, and wait until SWF has recorded the request.
+
+        The child's outcome arrives as usual: awaiting the handle raises
+        ``ChildWorkflowCanceledError`` if it closes as canceled.
+
+        Raises:
+            RequestCancelExternalWorkflowFailedError: the child had already closed.
+        """
+        await super().cancel()
+
+
+class ChildMachine:
+    """One child workflow, from the start decision to its close."""
+
+    def __init__(
+        self,
+        children: Children,
+        definition: WorkflowDefinition,
+        workflow_id: str,
+        attributes: dict[str, Any],
+    ) -> None:
+        self.children = children
+        self.definition = definition
+        self.workflow_id = workflow_id
+        self.run_id: str | None = None
+        self.initiated_id: int | None = None
+        self.closed = False
+        loop = children.host.loop
+        self.started: asyncio.Future[str] = loop.create_future()
+        self.result: asyncio.Future[Any] = loop.create_future()
+        self.started.add_done_callback(self._future_done)
+        self.result.add_done_callback(self._future_done)
+        self.command = Command("StartChildWorkflowExecution", attributes, self._recorded)
+        children.host.decisions.add(self.command)
+
+    def _recorded(self, event: Event) -> None:
+        if event["eventType"] == "StartChildWorkflowExecutionInitiated":
+            self.initiated_id = int(event["eventId"])
+            self.children.by_initiated[self.initiated_id] = self
+
+    def _future_done(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() and not self.closed:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        self.closed = True
+        self.started.cancel()
+        self.result.cancel()
+        if not self.command.sent:
+            # Started and cancelled within one decision task: SWF never hears of it.
+            self.command.dropped = True
+            self.children.forget(self)
+            return
+        request = self.children.host.externals.request_cancel_now(self.workflow_id, None)
+        # Nobody waits for this request: a child that already closed is no news.
+        request.future.add_done_callback(_retrieve)
+
+    def _ids(self) -> dict[str, str]:
+        return {
+            "workflow_id": self.workflow_id,
+            "run_id": self.run_id or "",
+            "workflow_type": self.definition.type_key,
+        }
+
+    def on_started(self, run_id: str) -> None:
+        self.run_id = run_id
+        if not self.started.done():
+            self.started.set_result(run_id)
+
+    def on_start_failed(self, cause: str) -> None:
+        error = StartChildWorkflowFailedError(
+            workflow_id=self.workflow_id, workflow_type=self.definition.type_key, cause=cause
+        )
+        self._settle(error)
+        if not self.started.done():
+            self.started.set_exception(error)
+        # Whoever waits for the start sees the error; the result need not be awaited too.
+        _retrieve(self.result)
+
+    def _settle(self, error: BaseException | None = None, result: Any = None) -> None:
+        self.closed = True
+        self.children.forget(self)
+        if self.result.done():
+            return
+        if error is not None:
+            self.result.set_exception(error)
+        else:
+            self.result.set_result(result)
+
+    def completed(self, data: Any) -> None:
+        try:
+            value = self.children.host.converter.decode_result(self.definition.run_fn, data)
+        except PayloadConversionError as error:
+            self._settle(error)
+        else:
+            self._settle(result=value)
+
+    def failed(self, data: Any) -> None:
+        failure = Failure.decode(data.get("reason"), data.get("details"))
+        self._settle(
+            ChildWorkflowFailedError(
+                **self._ids(),
+                reason=failure.type_name,
+                message=failure.message,
+                details=failure.details,
+            )
+        )
+
+    def timed_out(self, data: Any) -> None:
+        timeout_type = str(data.get("timeoutType", "START_TO_CLOSE"))
+        self._settle(ChildWorkflowTimedOutError(**self._ids(), timeout_type=timeout_type))
+
+    def canceled(self, data: Any) -> None:
+        self._settle(ChildWorkflowCanceledError(**self._ids(), details=data.get("details")))
+
+    def terminated(self, data: Any) -> None:
+        self._settle(ChildWorkflowTerminatedError(**self._ids()))
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # Marks an exception as seen, so that asyncio does not report it as never retrieved.
+    if future.done() and not future.cancelled():
+        future.exception()
+
+
+class Children:
+    """The child workflows of one run, and the history events that concern them."""
+
+    def __init__(self, host: WorkflowInstance) -> None:
+        self.host = host
+        self.by_initiated: dict[int, ChildMachine] = {}
+        self.pending: dict[str, ChildMachine] = {}
+        """Children whose start SWF has not answered, by workflow id."""
+
+    def forget(self, machine: ChildMachine) -> None:
+        if self.pending.get(machine.workflow_id) is machine:
+            del self.pending[machine.workflow_id]
+        if machine.initiated_id is not None:
+            self.by_initiated.pop(machine.initiated_id, None)
+
+    async def start(
+        self, definition: WorkflowDefinition, args: Sequence[Any], options: ChildOptions
+    ) -> ChildWorkflowHandle[Any]:
+        """Decide ``StartChildWorkflowExecution``; return the handle once the child runs.
+
+        Raises:
+            StartChildWorkflowFailedError: SWF refused to start it.
+        """
+        number = self.host.decisions.next_id("child")
+        workflow_id = options.workflow_id or default_child_id(self.host.workflow_id, number)
+        if len(workflow_id) > MAX_WORKFLOW_ID_LENGTH:
+            raise ValueError(
+                f"child workflow id {workflow_id[:40]!r}… is {len(workflow_id)} characters long; "
+                f"SWF accepts {MAX_WORKFLOW_ID_LENGTH}: pass a shorter workflow_id="
+            )
+        attributes = self._attributes(definition, args, options, workflow_id)
+        machine = ChildMachine(self, definition, workflow_id, attributes)
+        self.pending[workflow_id] = machine
+        await machine.started
+        return ChildWorkflowHandle(machine)
+
+    def _attributes(
+        self,
+        definition: WorkflowDefinition,
+        args: Sequence[Any],
+        options: ChildOptions,
+        workflow_id: str,
+    ) -> dict[str, Any]:
+        merged = DEFAULT_WORKFLOW_OPTIONS.merged(definition.options).merged(options.workflow)
+        # Every setting is stated, so the child does not depend on defaults registered with
+        # its type (fixed at first registration); a child without a task list of its own
+        # runs on its parent's.
+        attributes: dict[str, Any] = {
+            "workflowType": definition.swf_type(),
+            "workflowId": workflow_id,
+            "taskList": {"name": merged.task_list or self.host.info().task_list},
+            "childPolicy": str(merged.child_policy or ChildPolicy.TERMINATE),
+            **merged.swf_timeouts(),
+        }
+        data = check_size(
+            f"input of child workflow {definition.type_key}",
+            self.host.converter.encode_args(list(args)),
+        )
+        if data is not None:
+            attributes["input"] = data
+        if options.tags:
+            attributes["tagList"] = list(options.tags)
+        if merged.task_priority is not None:
+            attributes["taskPriority"] = str(merged.task_priority)
+        if merged.lambda_role is not None:
+            attributes["lambdaRole"] = merged.lambda_role
+        return attributes
+
+    def handlers(self) -> dict[str, Callable[[Event], None]]:
+        """The events this kind reacts to."""
+        closes = {
+            "ChildWorkflowExecutionCompleted": lambda m, a: m.completed(a.get("result")),
+            "ChildWorkflowExecutionFailed": ChildMachine.failed,
+            "ChildWorkflowExecutionTimedOut": ChildMachine.timed_out,
+            "ChildWorkflowExecutionCanceled": ChildMachine.canceled,
+            "ChildWorkflowExecutionTerminated": ChildMachine.terminated,
+            "ChildWorkflowExecutionStarted": lambda m, a: m.on_started(
+                str((a.get("workflowExecution") or {}).get("runId", ""))
+            ),
+        }
+        handlers: dict[str, Callable[[Event], None]] = {
+            kind: self._routed(action) for kind, action in closes.items()
+        }
+        handlers["StartChildWorkflowExecutionFailed"] = self._start_failed
+        return handlers
+
+    def _routed(self, action: Callable[[ChildMachine, Any], None]) -> Callable[[Event], None]:
+        def handle(event: Event) -> None:
+            data = attrs(event)
+            machine = self.by_initiated.get(int(data.get("initiatedEventId") or 0))
+            if machine is not None:
+                action(machine, data)
+
+        return handle
+
+    def _start_failed(self, event: Event) -> None:
+        data = attrs(event)
+        initiated = int(data.get("initiatedEventId") or 0)
+        if initiated:
+            machine = self.by_initiated.get(initiated)
+        else:  # refused before it was initiated (unknown type, limits…)
+            machine = self.pending.get(str(data.get("workflowId")))
+        if machine is not None:
+            machine.on_start_failed(str(data.get("cause", "UNKNOWN")))

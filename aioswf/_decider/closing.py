@@ -1,0 +1,141 @@
+"""How a run ends: the close decision made from the run's outcome.
+
+The run task's outcome picks the decision: a result completes the execution, an uncaught
+``CancelledError`` cancels it, :class:`~aioswf._decider.outcome.ContinueAsNew` continues it as
+a new run, and an error fails it when it is one that another try cannot change
+(``ApplicationError``, recorded outcomes, configured types); any other error leaves the decision
+task to time out, so that a fixed deployment can pick the execution up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from aioswf._decider.commands import Command
+from aioswf._decider.outcome import OUTCOME_ERRORS, Activation, ContinueAsNew, _TaskFailed
+from aioswf._failure import Failure
+from aioswf.converter import check_size
+from aioswf.exceptions import ApplicationError, NondeterminismError, PayloadConversionError
+from aioswf.options import ChildPolicy, WorkflowOptions
+
+if TYPE_CHECKING:
+    from aioswf._decider.instance import WorkflowInstance
+
+logger = logging.getLogger(__name__)
+
+
+class Closing:
+    """The close decision of one run.
+
+    Attributes:
+        active: a close decision is made and SWF has not refused it.
+    """
+
+    def __init__(self, host: WorkflowInstance) -> None:
+        self.host = host
+        self.active = False
+
+    def close_with_outcome(self, task: asyncio.Task[Any]) -> None:
+        """Decide how the run ends now that its task is done."""
+        if task.cancelled():
+            self._add(Command("CancelWorkflowExecution", {}))
+            return
+        error = task.exception()
+        if error is not None:
+            self.close_with_error(error)
+            return
+        try:
+            data = check_size("workflow result", self.host.converter.encode_result(task.result()))
+        except Exception as failure:
+            raise _TaskFailed(failure) from failure
+        self._add(Command("CompleteWorkflowExecution", {} if data is None else {"result": data}))
+
+    def close_with_error(self, error: BaseException) -> None:
+        """Fail (or continue) the run because of ``error``, or leave the task to time out."""
+        if isinstance(error, ContinueAsNew):
+            self._add(Command("ContinueAsNewWorkflowExecution", error.attributes))
+            return
+        if not self._fails_execution(error):
+            raise _TaskFailed(error)  # the caller logs it, with the traceback
+        if not self.host.is_replaying:
+            logger.warning("%s failed: %s: %s", self.host.describe, type(error).__name__, error)
+        reason, details = Failure.from_exception(error).encode(self.host.converter)
+        self._add(Command("FailWorkflowExecution", {"reason": reason, "details": details}))
+
+    def _add(self, command: Command) -> None:
+        self.host.decisions.add(command)
+        self.active = True
+
+    def _fails_execution(self, error: BaseException) -> bool:
+        options = self.host.options
+        if isinstance(error, NondeterminismError):
+            return options.fail_on_nondeterminism
+        failing: tuple[type[BaseException], ...] = (
+            ApplicationError,
+            *OUTCOME_ERRORS,
+            *options.failure_exception_types,
+        )
+        return isinstance(error, failing)
+
+    def on_nondeterminism(self, error: NondeterminismError) -> Activation:
+        """The answer to a task whose code no longer matches history."""
+        self.host.decisions.discard()
+        if not self.host.options.fail_on_nondeterminism:
+            return Activation(failure=error)
+        reason, details = Failure.from_exception(error).encode(self.host.converter)
+        command = Command("FailWorkflowExecution", {"reason": reason, "details": details})
+        self.active = True
+        logger.error("%s; failing the execution", error)
+        return Activation([command.to_swf()], closing=True)
+
+
+def continue_as_new_attributes(
+    host: WorkflowInstance,
+    args: Sequence[Any],
+    options: WorkflowOptions,
+    tags: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The attributes of ``ContinueAsNewWorkflowExecution`` for the next run.
+
+    SWF carries nothing over by itself; the next run keeps this run's task list, timeouts,
+    child policy, priority, Lambda role and tags unless ``options`` and ``tags`` change them.
+
+    Raises:
+        PayloadConversionError: ``args`` do not fit the run method.
+        PayloadTooLargeError: the encoded arguments are over SWF's limit.
+    """
+    definition = host.definition
+    try:
+        inspect.signature(definition.run_fn).bind(None, *args)
+    except TypeError as error:
+        raise PayloadConversionError(
+            f"continue_as_new: arguments for {definition.cls.__qualname__}."
+            f"{definition.run_method} do not fit its signature: {error}"
+        ) from None
+    info = host.info()
+    current = WorkflowOptions(
+        task_list=info.task_list,
+        execution_start_to_close_timeout=info.execution_start_to_close_timeout,
+        task_start_to_close_timeout=info.task_start_to_close_timeout,
+        child_policy=ChildPolicy(info.child_policy) if info.child_policy else None,
+        task_priority=info.task_priority,
+        lambda_role=info.lambda_role,
+    )
+    merged = current.merged(options)
+    attributes: dict[str, Any] = {"taskList": {"name": merged.task_list}, **merged.swf_timeouts()}
+    optional = {
+        "childPolicy": str(merged.child_policy) if merged.child_policy else None,
+        "taskPriority": str(merged.task_priority) if merged.task_priority is not None else None,
+        "lambdaRole": merged.lambda_role,
+        "tagList": list(info.tags if tags is None else tags) or None,
+        "input": check_size(
+            f"input of the next run of {definition.type_key}",
+            host.converter.encode_args(list(args)),
+        ),
+    }
+    attributes.update({key: value for key, value in optional.items() if value is not None})
+    return attributes

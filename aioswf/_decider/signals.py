@@ -1,0 +1,63 @@
+"""Signals received by a run: each one calls its handler on the workflow object.
+
+A signal to an unknown name, or with input that does not fit the handler, is logged and
+dropped: the sender may be wrong, and the workflow must not be stuck because of it. An error
+raised by a handler fails the run, like one raised by the run method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aioswf._decider.history import Event, attrs
+from aioswf._decider.outcome import ContinueAsNew
+from aioswf.exceptions import PayloadConversionError
+
+if TYPE_CHECKING:
+    from aioswf._decider.instance import WorkflowInstance
+
+logger = logging.getLogger(__name__)
+
+
+class Signals:
+    """Delivers ``WorkflowExecutionSignaled`` events to the workflow's handlers."""
+
+    def __init__(self, host: WorkflowInstance) -> None:
+        self.host = host
+
+    def deliver(self, event: Event, obj: Any) -> None:
+        """Call (or schedule, for ``async`` handlers) the handler of the signal on ``obj``."""
+        host = self.host
+        data = attrs(event)
+        name = str(data.get("signalName"))
+        attribute = host.definition.signals.get(name)
+        if attribute is None:
+            if not host.is_replaying:
+                logger.warning("%s: no handler for signal %r; dropped", host.describe, name)
+            return
+        method = getattr(obj, attribute)
+        try:
+            args = host.converter.decode_args(method, data.get("input"))
+        except PayloadConversionError as error:
+            if not host.is_replaying:
+                logger.warning("%s: signal %r dropped: %s", host.describe, name, error)
+            return
+        if inspect.iscoroutinefunction(method):
+            task = host.loop.create_task(method(*args), name=f"signal {name}")
+            task.add_done_callback(self._handler_done)
+        else:
+            host.loop.call_soon(self._call_handler, method, args)
+
+    def _handler_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.host.fail_run(task.exception())  # type: ignore[arg-type]
+
+    def _call_handler(self, method: Callable[..., Any], args: list[Any]) -> None:
+        try:
+            method(*args)
+        except (Exception, ContinueAsNew) as error:
+            self.host.fail_run(error)
