@@ -60,7 +60,8 @@ class ActivityInfo:
         task_list: the task list the task was polled from.
         heartbeat_timeout: the heartbeat timeout declared on the activity, if any. SWF does
             not send a per-call override to the worker, so this is the declared value.
-        attempt: the attempt number when the scheduling workflow made it known, else ``None``.
+        attempt: the attempt number (1 for the first) when an aioswf workflow scheduled the
+            activity, else ``None``: SWF itself does not count attempts.
     """
 
     task_token: str

@@ -152,9 +152,13 @@ class Worker:
         if self._started:
             return
         self._started = True
-        await self.client.ensure_registered(
-            workflows=self.workflows, activities=self.activities, task_list=self.task_list
-        )
+        try:
+            await self.client.ensure_registered(
+                workflows=self.workflows, activities=self.activities, task_list=self.task_list
+            )
+        except BaseException:
+            self._started = False  # nothing runs yet: a later start() may try again
+            raise
         waits: list[asyncio.Event] = []
         if self.activities:
             waits.append(self._start_activities())
@@ -206,10 +210,13 @@ class Worker:
         Returns:
             What had to be cancelled, if anything.
         """
+        return await asyncio.shield(self._begin_shutdown(timeout))
+
+    def _begin_shutdown(self, timeout: timedelta | None) -> asyncio.Task[ShutdownReport]:
         if self._shutdown is None:
             grace = (timeout or self.shutdown_timeout).total_seconds()
             self._shutdown = asyncio.create_task(self._shut_down(grace), name="worker shutdown")
-        return await asyncio.shield(self._shutdown)
+        return self._shutdown
 
     async def __aenter__(self) -> Worker:
         await self.start()
@@ -265,7 +272,7 @@ class Worker:
             self,
             exc_info=self._crash,
         )
-        asyncio.get_running_loop().create_task(self.shutdown())
+        self._begin_shutdown(None)
 
     async def _set_polling(self, waits: list[asyncio.Event]) -> None:
         for event in waits:

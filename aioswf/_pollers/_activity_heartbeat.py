@@ -64,13 +64,20 @@ class Heartbeater:
             self._ensure_running()
 
     def record(self, details: str | None) -> None:
-        """Remember ``details`` (``None`` keeps the last) and wake the sender; thread-safe."""
+        """Remember ``details`` (``None`` keeps the last) and wake the sender; thread-safe.
+
+        After :meth:`close` it does nothing: a sync activity abandoned at shutdown may go on
+        heartbeating from its thread after the worker (and even its loop) is gone.
+        """
+        if self._closed:
+            return
         if details is not None:
             self._details = details
         self._pending = True
         if threading.get_ident() == self._loop_thread:
             self._ensure_running()
-        else:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             self._loop.call_soon_threadsafe(self._ensure_running)
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import enum
 import logging
+import re
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -32,6 +33,20 @@ UNKNOWN_ACTIVITY_TYPE = "UnknownActivityTypeError"
 """The failure reason of a task whose activity type this worker does not run."""
 WORKER_SHUTDOWN = "WorkerShutdownError"
 """The failure reason of a task cancelled because its worker shut down."""
+
+
+_RUNTIME_ID = re.compile(r"^\d+(?:\.(\d+))?$")
+
+
+def attempt_of(activity_id: str) -> int | None:
+    """The attempt number in an activity id given by aioswf workflows (``"3"``, ``"3.2"``).
+
+    Ids chosen by other deciders say nothing about attempts: ``None``.
+    """
+    match = _RUNTIME_ID.match(activity_id)
+    if match is None:
+        return None
+    return int(match.group(1) or 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +142,7 @@ class TaskRunner:
             domain=self.env.domain,
             task_list=self.env.task_list,
             heartbeat_timeout=definition.options.heartbeat_timeout,
+            attempt=attempt_of(self.activity_id),
         )
         self._context = ActivityContext(
             info, self.env.converter, lambda details: heartbeater_ref[0].record(details)

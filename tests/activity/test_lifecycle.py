@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from aioswf import Client, ConnectionOptions, activity
-from aioswf.exceptions import DefinitionError, WorkerError
+from aioswf.exceptions import DefinitionError, OperationNotPermittedError, WorkerError
 from aioswf.worker import ActivityWorkerOptions, ShutdownReport, Worker
+
+from .proxy import FaultProxy
 
 
 @activity.defn
@@ -79,3 +81,19 @@ def test_configuration_errors() -> None:
     worker = Worker(client, task_list="t", activities=[noop, noop], max_concurrent_activities=7)
     assert worker.activity_options.max_concurrent == 7
     assert len(worker.activities) == 1
+
+
+async def test_start_can_be_retried_after_registration_failed(
+    local_endpoint: str, domain_name: str
+) -> None:
+    async with (
+        FaultProxy(local_endpoint) as proxy,
+        Client(domain_name, endpoint_url=proxy.url) as client,
+    ):
+        proxy.fail("DescribeDomain", (400, {"__type": "AccessDeniedException"}))
+        worker = Worker(client, task_list="lifecycle", activities=[noop])
+        with pytest.raises(OperationNotPermittedError):
+            await worker.start()
+        assert not worker.polling.is_set()
+        async with worker:
+            await asyncio.wait_for(worker.wait_until_polling(), 5)

@@ -41,6 +41,7 @@ def wait_for_cancel() -> str:
             activity.heartbeat()
             time.sleep(0.02)
     seen["reason"] = activity.cancel_reason()
+    seen["attempt"] = activity.info().attempt
     raise asyncio.CancelledError
 
 
@@ -105,7 +106,7 @@ async def test_fan_out_failure_and_cancellation(local_client: Client, task_list:
         "cancelled": True,
     }
     assert gauge.peak == 50
-    assert seen == {"reason": activity.CancelReason.REQUESTED}
+    assert seen == {"reason": activity.CancelReason.REQUESTED, "attempt": 1}
 
 
 async def _has_event(handle: WorkflowHandle[Any], event_type: str) -> bool:

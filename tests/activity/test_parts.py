@@ -1,0 +1,78 @@
+"""The worker's parts on their own: the slot limiter, attempt numbers, back-off."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aioswf._pollers._activity_slots import SlotLimiter
+from aioswf._pollers._activity_task import attempt_of
+from aioswf._pollers.activity import _Backoff
+
+
+async def test_slots_are_handed_over_in_order_and_never_exceed_the_limit() -> None:
+    slots = SlotLimiter(2)
+    assert await slots.acquire()
+    assert await slots.acquire()
+    order: list[int] = []
+
+    async def wait(n: int) -> None:
+        assert await slots.acquire()
+        order.append(n)
+
+    waiters = [asyncio.create_task(wait(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    assert order == []
+    slots.release()
+    slots.release()
+    await asyncio.sleep(0)
+    assert order == [0, 1]
+    assert slots.in_use == 2
+    assert slots.peak == 2
+    slots.release()
+    await asyncio.gather(*waiters)
+    assert order == [0, 1, 2]
+
+
+async def test_closing_refuses_waiters_and_a_cancelled_waiter_leaks_nothing() -> None:
+    slots = SlotLimiter(1)
+    assert await slots.acquire()
+    refused = asyncio.create_task(slots.acquire())
+    cancelled = asyncio.create_task(slots.acquire())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    slots.close()
+    assert await refused is False
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert await slots.acquire() is False
+    slots.release()
+    assert slots.in_use == 0
+
+
+async def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_goes_back() -> None:
+    slots = SlotLimiter(1)
+    assert await slots.acquire()
+    waiter = asyncio.create_task(slots.acquire())
+    await asyncio.sleep(0)
+    slots.release()  # handed over to the waiter…
+    waiter.cancel()  # …which is cancelled before it could run
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert slots.in_use == 0
+
+
+def test_attempts_from_activity_ids() -> None:
+    assert attempt_of("3") == 1
+    assert attempt_of("3.2") == 2
+    assert attempt_of("charge-order-1") is None
+
+
+def test_backoff_grows_to_its_cap_and_never_to_zero() -> None:
+    backoff = _Backoff(0.1, 1.0)
+    delays = [backoff.next_delay() for _ in range(12)]
+    assert all(0.01 <= d <= 1.0 for d in delays)
+    assert all(d >= 0.1 for d in delays[6:])
+    backoff.reset()
+    assert backoff.next_delay() <= 0.1
