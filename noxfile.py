@@ -37,7 +37,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Every example under examples/, end to end on the embedded local SWF service."""
-    session.install("-e", ".")
+    session.install("-e", ".[test]")  # the testing examples run pytest
     for example in sorted((ROOT / "examples").glob("*.py")):
         session.log(f"running {example.name}")
         session.run("python", str(example))

@@ -31,6 +31,7 @@ from aioswf._definitions import (
     workflow_definition,
 )
 from aioswf._failure import Failure
+from aioswf._history import History, fetch_history
 from aioswf._transport import ConnectionOptions, Transport
 from aioswf.converter import (
     MAX_DATA_LENGTH,
@@ -489,6 +490,23 @@ class WorkflowHandle(Generic[R]):
         async for page in self.client.transport.pages("GetWorkflowExecutionHistory", params):
             for event in page.get("events", ()):
                 yield event
+
+    async def fetch_history(
+        self, path: str | os.PathLike[str], *, run_id: str | None = None
+    ) -> History:
+        """Save the run's history to ``path`` as JSON, in the AWS CLI's format.
+
+        The file replays with ``aioswf.testing.Replayer`` or ``aioswf replay``.
+
+        Args:
+            path: the file to write (replaced if it exists).
+            run_id: the run to save; by default the handle's run, else its first, else the
+                execution's current run.
+
+        Returns:
+            The history as saved.
+        """
+        return await fetch_history(self, path, run_id=run_id)
 
     async def result(self, *, timeout: timedelta | None = None, follow_runs: bool = True) -> R:
         """Wait for the execution to close and return its result.

@@ -12,9 +12,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from aioswf import NondeterminismError, activity, workflow
-from aioswf.testing import Replayer, WorkflowEnvironment, fetch_history
-from aioswf.worker import Worker
+from aioswf import NondeterminismError, Worker, activity, workflow
+from aioswf.testing import Replayer, WorkflowEnvironment
 
 
 @activity.defn(schedule_to_close_timeout=timedelta(minutes=5))
@@ -59,7 +58,7 @@ async def record(path: Path) -> None:
                 Invoice.run, "acme", workflow_id="invoice-acme", task_list="billing"
             )
             await handle.result()
-        await fetch_history(handle, path)  # the same JSON as the AWS CLI prints
+        await handle.fetch_history(path)  # the same JSON as the AWS CLI prints
 
 
 async def main() -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from aioswf import ActivityTimedOutError, activity, workflow
+from aioswf import ActivityTimedOutError, Worker, activity, workflow
 from aioswf.testing import WorkflowEnvironment
-from aioswf.worker import Worker
 
 # --- the application: workflows and the activities they call ------------------------------
 

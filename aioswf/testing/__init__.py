@@ -2,14 +2,13 @@
 service, an environment to run one activity, and a replayer for recorded histories.
 See ``docs/testing.md``."""
 
-from aioswf.testing._activity_env import ActivityEnvironment
-from aioswf.testing._history_io import (
+from aioswf._history import (
     History,
     HistorySource,
-    fetch_history,
     load_history,
     save_history,
 )
+from aioswf.testing._activity_env import ActivityEnvironment
 from aioswf.testing._replayer import Replayer, ReplayResult
 from aioswf.testing._workflow_env import TimeSkippingHandle, WorkflowEnvironment
 
@@ -21,7 +20,6 @@ __all__ = (
     "ReplayResult",
     "History",
     "HistorySource",
-    "fetch_history",
     "load_history",
     "save_history",
 )

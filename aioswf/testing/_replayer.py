@@ -11,9 +11,9 @@ from typing import Any
 from aioswf._decider import InstanceOptions, WorkflowInstance
 from aioswf._definitions import WorkflowDefinition, workflow_definition
 from aioswf._discovery import discover_workflows, unique_workflows
+from aioswf._history import History, HistorySource, load_history
 from aioswf.converter import DataConverter
 from aioswf.exceptions import NondeterminismError, WorkerError
-from aioswf.testing._history_io import History, HistorySource, load_history
 
 logger = logging.getLogger(__name__)
 

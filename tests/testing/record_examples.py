@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aioswf.testing import WorkflowEnvironment, fetch_history
+from aioswf.testing import WorkflowEnvironment
 from examples import testing_replay, testing_workflows
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -30,7 +30,7 @@ async def record_all(folder: Path) -> list[Path]:
             async for info in env.client.list_closed_workflows():
                 handle = env.client.get_workflow_handle(info.workflow_id, run_id=info.run_id)
                 path = folder / f"example_{info.workflow_id}.json"
-                await fetch_history(handle, path)
+                await handle.fetch_history(path)
                 saved.append(path)
     path = folder / "example_invoice-acme.json"
     await testing_replay.record(path)

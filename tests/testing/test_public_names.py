@@ -14,7 +14,6 @@ def test_public_names() -> None:
         "ReplayResult",
         "History",
         "HistorySource",
-        "fetch_history",
         "load_history",
         "save_history",
     }

@@ -14,7 +14,6 @@ from aioswf.testing import (
     History,
     Replayer,
     WorkflowEnvironment,
-    fetch_history,
     load_history,
     save_history,
 )
@@ -37,7 +36,7 @@ async def recorded(tmp_path: Path) -> Path:
                     Greeting.run, "ann", workflow_id="greeting", task_list="t"
                 )
                 assert await handle.result() == ["hello ann", "hello ann again"]
-            _recording.append(await fetch_history(handle, tmp_path / "first.json"))
+            _recording.append(await handle.fetch_history(tmp_path / "first.json"))
     path = tmp_path / "greeting.json"
     history = _recording[0]
     save_history(path, history.events, workflow_id=history.workflow_id, run_id=history.run_id)
