@@ -129,7 +129,7 @@ class TaskRunner:
         outcome, value = await self._execute(definition, args)
         await self._report(outcome, value)
 
-    def _make_context(self, definition: ActivityDefinition, heartbeater_ref: list[Any]) -> None:
+    def _make_context(self, definition: ActivityDefinition, heartbeater: Heartbeater) -> None:
         execution = self.task.get("workflowExecution", {})
         info = ActivityInfo(
             task_token=self.token,
@@ -144,9 +144,7 @@ class TaskRunner:
             heartbeat_timeout=definition.options.heartbeat_timeout,
             attempt=attempt_of(self.activity_id),
         )
-        self._context = ActivityContext(
-            info, self.env.converter, lambda details: heartbeater_ref[0].record(details)
-        )
+        self._context = ActivityContext(info, self.env.converter, heartbeater.record)
 
     def _heartbeat_interval(self, definition: ActivityDefinition) -> float:
         timeout = definition.options.heartbeat_timeout
@@ -157,8 +155,6 @@ class TaskRunner:
     async def _execute(
         self, definition: ActivityDefinition, args: list[Any]
     ) -> tuple[_Outcome, Any]:
-        heartbeater_ref: list[Heartbeater] = []
-        self._make_context(definition, heartbeater_ref)
         heartbeater = Heartbeater(
             self.env.transport,
             self.token,
@@ -167,7 +163,7 @@ class TaskRunner:
             on_cancel=self.cancel,
             describe=self.describe,
         )
-        heartbeater_ref.append(heartbeater)
+        self._make_context(definition, heartbeater)
         try:
             return await self._call(definition, args)
         finally:
