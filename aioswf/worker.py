@@ -214,7 +214,7 @@ class Worker:
 
     def _begin_shutdown(self, timeout: timedelta | None) -> asyncio.Task[ShutdownReport]:
         if self._shutdown is None:
-            grace = (timeout or self.shutdown_timeout).total_seconds()
+            grace = (self.shutdown_timeout if timeout is None else timeout).total_seconds()
             self._shutdown = asyncio.create_task(self._shut_down(grace), name="worker shutdown")
         return self._shutdown
 
