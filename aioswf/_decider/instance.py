@@ -420,10 +420,16 @@ class WorkflowInstance:
         self._closed = True
         self._replaying = True
         self.loop.silent = True
-        pending = sorted(asyncio.all_tasks(self.loop), key=lambda t: getattr(t, "_seq", 0))
+        evicted: set[asyncio.Task[Any]] = set()
         with self.loop.stepping():
-            for task in pending:
-                _evict(task)
+            # A `finally` block may start new work on its way out (an activity in a cleanup
+            # handler): those tasks are ended too, until none is left.
+            while pending := sorted(
+                asyncio.all_tasks(self.loop) - evicted, key=lambda t: getattr(t, "_seq", 0)
+            ):
+                for task in pending:
+                    evicted.add(task)
+                    _evict(task)
         self.decisions.discard()
         self._conditions.clear()
         self.loop.close()
