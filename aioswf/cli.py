@@ -2,7 +2,7 @@
 
 Subcommands are one function each (``_cmd_<name>``) registered in :func:`build_parser`:
 ``dev`` serves the local SWF service, ``replay`` checks recorded histories against today's
-workflow code.
+workflow code, ``worker`` runs the workflows and activities of modules until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -54,7 +54,54 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
     dev.set_defaults(handler=_cmd_dev)
     _add_replay(commands)
+    _add_worker(commands)
     return parser
+
+
+def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="run the workflows and activities of modules",
+        description="Poll one task list for the workflows and activities defined in the given "
+        "modules or packages, until SIGINT or SIGTERM; then stop polling and let the tasks "
+        "already received finish. The endpoint, region and credentials come from the usual "
+        "AWS chain (AWS_ENDPOINT_URL_SWF for the local service) unless given here.",
+    )
+    worker.add_argument("modules", nargs="+", metavar="MODULE", help="modules or packages to run")
+    worker.add_argument("--domain", required=True, help="the SWF domain")
+    worker.add_argument("--task-list", required=True, help="the task list to poll")
+    worker.add_argument("--endpoint-url", default=None, help="SWF's endpoint, e.g. aioswf dev's")
+    worker.add_argument("--region", default=None, help="the AWS region")
+    worker.add_argument(
+        "--max-concurrent-activities",
+        type=int,
+        default=100,
+        metavar="N",
+        help="activities running at once, at most (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--activity-pollers",
+        type=int,
+        default=4,
+        metavar="N",
+        help="concurrent activity long polls (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--decision-pollers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="concurrent decision long polls (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--shutdown-seconds",
+        type=float,
+        default=30.0,
+        metavar="N",
+        help="how long received tasks may run after a stop signal (default: %(default)s)",
+    )
+    worker.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
+    worker.set_defaults(handler=_cmd_worker)
 
 
 def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,11 +143,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> None:
     from aioswf.local import LocalSWF
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # not available on Windows
-            loop.add_signal_handler(signum, stop.set)
+    stop = _stop_on_signals()
     async with LocalSWF(
         host=args.host, port=args.port, db_path=args.db, long_poll_seconds=args.long_poll_seconds
     ) as service:
@@ -135,6 +178,71 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     total = len(args.histories)
     print(f"{total - failed} of {total} histories replayed")
     return 1 if failed else 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        modules = [_import(name) for name in args.modules]
+    except ImportError as error:
+        print(f"aioswf worker: {error}", file=sys.stderr)
+        return 2
+    return asyncio.run(_run_worker(args, modules))
+
+
+async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> int:
+    from datetime import timedelta
+
+    from aioswf import (
+        ActivityWorkerOptions,
+        Client,
+        ConnectionOptions,
+        DecisionWorkerOptions,
+        Worker,
+    )
+    from aioswf.worker import POOL_HEADROOM
+
+    activity = ActivityWorkerOptions(
+        pollers=args.activity_pollers, max_concurrent=args.max_concurrent_activities
+    )
+    decision = DecisionWorkerOptions(pollers=args.decision_pollers)
+    pool = activity.pollers + decision.pollers + POOL_HEADROOM
+    connection = ConnectionOptions(max_pool_connections=pool)
+    async with Client(
+        args.domain, endpoint_url=args.endpoint_url, region_name=args.region, connection=connection
+    ) as client:
+        worker = Worker(
+            client,
+            task_list=args.task_list,
+            workflows=modules,
+            activities=modules,
+            activity_options=activity,
+            decision_options=decision,
+            shutdown_timeout=timedelta(seconds=args.shutdown_seconds),
+        )
+        stop = _stop_on_signals()
+        async with worker:
+            print(
+                f"aioswf worker: polling {args.task_list!r} in domain {args.domain!r}; "
+                "Ctrl-C stops it",
+                flush=True,
+            )
+            await stop.wait()
+            print("aioswf worker: stopping; letting received tasks finish", flush=True)
+            report = await worker.shutdown()
+    return 0 if report.clean else 1
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: the library installs no handlers, the command does."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not available on Windows
+            loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def _import(name: str) -> ModuleType:
