@@ -28,6 +28,11 @@ _ECHO = {
     "CompleteWorkflowExecution": "WorkflowExecutionCompleted",
     "FailWorkflowExecution": "WorkflowExecutionFailed",
     "CancelWorkflowExecution": "WorkflowExecutionCanceled",
+    "ContinueAsNewWorkflowExecution": "WorkflowExecutionContinuedAsNew",
+    "StartChildWorkflowExecution": "StartChildWorkflowExecutionInitiated",
+    "SignalExternalWorkflowExecution": "SignalExternalWorkflowExecutionInitiated",
+    "RequestCancelExternalWorkflowExecution": "RequestCancelExternalWorkflowExecutionInitiated",
+    "ScheduleLambdaFunction": "LambdaFunctionScheduled",
 }
 
 
@@ -48,6 +53,9 @@ class History:
         self.now = START
         self.timer_started: dict[str, int] = {}
         self.activity_scheduled: dict[str, int] = {}
+        self.initiated: dict[str, int] = {}
+        """``*Initiated`` event ids by child workflow id or by signal/cancel control."""
+        self.lambda_scheduled: dict[str, int] = {}
         started: dict[str, Any] = {
             "workflowType": {"name": workflow_type[0], "version": workflow_type[1]},
             "taskList": {"name": task_list},
@@ -91,6 +99,12 @@ class History:
                 self.timer_started[data["timerId"]] = event_id
             if kind == "ScheduleActivityTask":
                 self.activity_scheduled[data["activityId"]] = event_id
+            if kind == "StartChildWorkflowExecution":
+                self.initiated[data["workflowId"]] = event_id
+            if kind.endswith("ExternalWorkflowExecution"):
+                self.initiated[data["control"]] = event_id
+            if kind == "ScheduleLambdaFunction":
+                self.lambda_scheduled[data["id"]] = event_id
 
     def time_out_decision_task(self, started: int) -> None:
         self.add(
@@ -139,6 +153,34 @@ class History:
 
     def cancel_requested(self) -> None:
         self.add("WorkflowExecutionCancelRequested", {})
+
+    def child_started(self, workflow_id: str, run_id: str = "child-run") -> None:
+        self.add(
+            "ChildWorkflowExecutionStarted",
+            {
+                "workflowExecution": {"workflowId": workflow_id, "runId": run_id},
+                "initiatedEventId": self.initiated[workflow_id],
+            },
+        )
+
+    def child_closed(self, workflow_id: str, kind: str, **attributes: Any) -> None:
+        """``ChildWorkflowExecution<kind>`` (Completed, Failed, TimedOut…)."""
+        self.add(
+            f"ChildWorkflowExecution{kind}",
+            {
+                "workflowExecution": {"workflowId": workflow_id, "runId": "child-run"},
+                "initiatedEventId": self.initiated[workflow_id],
+                **attributes,
+            },
+        )
+
+    def external_done(self, control: str, kind: str, **attributes: Any) -> None:
+        """The outcome of a signal or cancel request, by the decision's control."""
+        self.add(kind, {"initiatedEventId": self.initiated[control], **attributes})
+
+    def lambda_closed(self, lambda_id: str, kind: str, **attributes: Any) -> None:
+        scheduled = self.lambda_scheduled[lambda_id]
+        self.add(kind, {"scheduledEventId": scheduled, **attributes})
 
 
 _runs = itertools.count(1)
