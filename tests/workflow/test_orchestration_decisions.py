@@ -338,3 +338,40 @@ def test_info_counts_decision_tasks(cache: bool) -> None:
     sim.history.timer_fired("2")
     assert json.loads(attrs_of(sim.decide()[0])["result"]) == [1, 2, 6, 2, 1, 11]
     sim.close()
+
+
+@workflow.defn
+class Restartable:
+    @workflow.run
+    async def run(self, generation: int) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.signal
+    def restart(self) -> None:
+        workflow.continue_as_new(7)
+
+
+def test_continue_as_new_from_a_signal_handler(cache: bool) -> None:
+    sim = Simulation(Restartable, 1, cache=cache)
+    assert sim.decide() == []
+    sim.history.signal("restart")
+    decisions = sim.decide()
+    assert kinds(decisions) == ["ContinueAsNewWorkflowExecution"]
+    assert attrs_of(decisions[0])["input"] == "[7]"
+    sim.close()
+
+
+@workflow.defn
+class ChangeOfMind:
+    @workflow.run
+    async def run(self) -> str:
+        task = asyncio.ensure_future(workflow.execute_child_workflow(Kid.run, "ok"))
+        await asyncio.sleep(0)
+        task.cancel()
+        return "never mind"
+
+
+def test_child_cancelled_in_the_same_task_is_never_started(cache: bool) -> None:
+    sim = Simulation(ChangeOfMind, cache=cache)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    sim.close()
