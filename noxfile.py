@@ -29,9 +29,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
-    session.install("-e", ".[lint]")
-    session.run("mypy", "--strict", "aioswf")
+    """mypy --strict on the package, and on the examples as users would write them."""
+    session.install("-e", ".[lint,test]")
+    session.run("mypy", "--strict", "aioswf", "examples")
 
 
 @nox.session

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from aioswf.exceptions import DefinitionError
 from aioswf.options import ActivityOptions, ChildPolicy, RetryPolicy, WorkflowOptions
@@ -98,8 +98,12 @@ class ActivityDefinition:
 # --- workflow decorators --------------------------------------------------------------------
 
 
+@overload
+def workflow_defn(cls: type[T], /) -> type[T]: ...
+
+
+@overload
 def workflow_defn(
-    cls: type[T] | None = None,
     *,
     name: str | None = None,
     version: str = DEFAULT_VERSION,
@@ -111,7 +115,24 @@ def workflow_defn(
     task_priority: int | None = None,
     lambda_role: str | None = None,
     description: str | None = None,
-) -> Any:
+) -> Callable[[type[T]], type[T]]: ...
+
+
+def workflow_defn(
+    cls: type[T] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: str = DEFAULT_VERSION,
+    register: bool = True,
+    task_list: str | None = None,
+    execution_start_to_close_timeout: timedelta | None = None,
+    task_start_to_close_timeout: timedelta | None = None,
+    child_policy: ChildPolicy | None = None,
+    task_priority: int | None = None,
+    lambda_role: str | None = None,
+    description: str | None = None,
+) -> type[T] | Callable[[type[T]], type[T]]:
     """Declare a workflow class; see :func:`aioswf.workflow.defn`."""
     options = WorkflowOptions(
         task_list=task_list,
@@ -158,7 +179,15 @@ def workflow_run(fn: F) -> F:
     return fn
 
 
-def workflow_signal(fn: F | None = None, *, name: str | None = None) -> Any:
+@overload
+def workflow_signal(fn: F, /) -> F: ...
+
+
+@overload
+def workflow_signal(*, name: str | None = None) -> Callable[[F], F]: ...
+
+
+def workflow_signal(fn: F | None = None, /, *, name: str | None = None) -> F | Callable[[F], F]:
     """Mark a signal handler; see :func:`aioswf.workflow.signal`."""
 
     def decorate(target: F) -> F:
@@ -204,8 +233,12 @@ def _members(cls: type[Any]) -> list[tuple[str, Any]]:
 # --- activity decorators --------------------------------------------------------------------
 
 
+@overload
+def activity_defn(fn: F, /) -> F: ...
+
+
+@overload
 def activity_defn(
-    fn: F | None = None,
     *,
     name: str | None = None,
     version: str = DEFAULT_VERSION,
@@ -219,7 +252,26 @@ def activity_defn(
     task_priority: int | None = None,
     retry_policy: RetryPolicy | None = None,
     description: str | None = None,
-) -> Any:
+) -> Callable[[F], F]: ...
+
+
+def activity_defn(
+    fn: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: str = DEFAULT_VERSION,
+    register: bool = True,
+    auto_heartbeat: bool = False,
+    task_list: str | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    task_priority: int | None = None,
+    retry_policy: RetryPolicy | None = None,
+    description: str | None = None,
+) -> F | Callable[[F], F]:
     """Declare an activity; see :func:`aioswf.activity.defn`."""
     options = ActivityOptions(
         task_list=task_list,

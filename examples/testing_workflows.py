@@ -14,25 +14,13 @@ from aioswf.testing import WorkflowEnvironment
 
 # --- the application: workflows and the activities they call ------------------------------
 
-MAIL = {
-    "schedule_to_start_timeout": timedelta(minutes=5),
-    "start_to_close_timeout": timedelta(minutes=1),
-    "schedule_to_close_timeout": timedelta(minutes=6),
-}
-EXPORT = {
-    "schedule_to_start_timeout": timedelta(minutes=5),
-    "start_to_close_timeout": timedelta(hours=2),
-    "schedule_to_close_timeout": timedelta(hours=3),
-    "heartbeat_timeout": timedelta(minutes=5),
-}
 
-
-@activity.defn(**MAIL)
+@activity.defn(start_to_close_timeout=timedelta(minutes=1))
 async def send_email(to: str, subject: str) -> str:
     raise NotImplementedError("talks to the mail service; tests use a fake")
 
 
-@activity.defn(**EXPORT)
+@activity.defn(start_to_close_timeout=timedelta(hours=2), heartbeat_timeout=timedelta(minutes=5))
 async def export_rows(table: str) -> int:
     raise NotImplementedError("talks to the database; tests use a fake")
 
@@ -80,7 +68,7 @@ class FakeMail:
     def __init__(self) -> None:
         self.outbox: list[tuple[str, str]] = []
 
-    @activity.defn(name="send_email", **MAIL)
+    @activity.defn(name="send_email", start_to_close_timeout=timedelta(minutes=1))
     async def send_email(self, to: str, subject: str) -> str:
         self.outbox.append((to, subject))
         return "queued"
@@ -91,7 +79,11 @@ class StuckExport:
         self.started = asyncio.Event()
         self.release = asyncio.Event()
 
-    @activity.defn(name="export_rows", **EXPORT)
+    @activity.defn(
+        name="export_rows",
+        start_to_close_timeout=timedelta(hours=2),
+        heartbeat_timeout=timedelta(minutes=5),
+    )
     async def export_rows(self, table: str) -> int:
         self.started.set()
         await self.release.wait()  # never heartbeats: stuck, as far as SWF can tell

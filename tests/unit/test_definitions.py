@@ -89,7 +89,7 @@ def test_mistakes_are_reported_with_the_class_name() -> None:
     with pytest.raises(DefinitionError, match="not a workflow"):
         workflow_definition(len)
     with pytest.raises(DefinitionError, match="must be a datetime.timedelta"):
-        workflow.defn(execution_start_to_close_timeout=60)  # type: ignore[arg-type]
+        workflow.defn(execution_start_to_close_timeout=60)  # type: ignore[call-overload]
 
 
 @activity.defn
