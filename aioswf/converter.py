@@ -159,12 +159,27 @@ def return_type(fn: Callable[..., Any]) -> Any:
 
 
 def _signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
-    target = getattr(fn, "__func__", fn)
+    # Bound methods are new objects at each attribute access: key the cache on the function.
+    function = getattr(fn, "__func__", fn)
     try:
-        hints = typing.get_type_hints(target)
+        return _function_signature(function, bound=function is not fn)
+    except TypeError:  # unhashable callables are rare: work it out each time
+        return _function_signature.__wrapped__(function, bound=function is not fn)
+
+
+@functools.lru_cache(maxsize=1024)
+def _function_signature(
+    function: Callable[..., Any], *, bound: bool
+) -> tuple[inspect.Signature, dict[str, Any]]:
+    """The signature (without ``self`` when bound) and type hints; every task asks for them."""
+    try:
+        hints = typing.get_type_hints(function)
     except Exception:  # unresolvable forward references: fall back to untyped
         hints = {}
-    return inspect.signature(fn), hints
+    signature = inspect.signature(function)
+    if bound:
+        signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+    return signature, hints
 
 
 def _qualname(fn: Callable[..., Any]) -> str:
