@@ -274,12 +274,18 @@ def close(
     _drop_open_work(eng, ex)
     if status != "CONTINUED_AS_NEW":
         _report_to_parent(eng, ex, status, outcome)
-    if ex.children:
+    if ex.children and status in _POLICY_STATUSES:
         eng.policy_pending.append((ex.run_id, child_policy or ex.child_policy))
     retention = eng.domains[ex.domain].retention
     days = 0 if retention == "NONE" else int(retention)
     ex.expire_at = ex.close_ts + days * 86400
     eng.add_deadline(ex.expire_at, "retention", ex.run_id)
+
+
+# SWF applies the child policy "if it is terminated, by calling TerminateWorkflowExecution
+# explicitly or due to an expired timeout"; children of a run that completes, fails, is
+# canceled or continues as new keep running.
+_POLICY_STATUSES = frozenset({"TERMINATED", "TIMED_OUT"})
 
 
 def _drop_open_work(eng: EngineState, ex: Execution) -> None:
