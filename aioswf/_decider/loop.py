@@ -18,6 +18,7 @@ from asyncio import events
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any, Protocol, TypeVar
 
+from aioswf._decider.sandbox import guarding
 from aioswf.exceptions import NondeterminismError
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         events._set_running_loop(self)
         self._stepping = True
         try:
-            yield
+            with guarding(self._describe):
+                yield
         finally:
             self._stepping = False
             events._set_running_loop(host)
