@@ -12,7 +12,7 @@ import importlib
 import inspect
 import logging
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -137,3 +137,25 @@ def unique_workflows(definitions: list[WorkflowDefinition]) -> list[WorkflowDefi
 
 def _identity(fn: Any) -> tuple[int, int]:
     return id(getattr(fn, "__func__", fn)), id(getattr(fn, "__self__", None))
+
+
+def workflow_definitions(items: Sequence[Any]) -> list[WorkflowDefinition]:
+    """The workflows of ``items``: ``@workflow.defn`` classes, or modules to search."""
+    found: list[WorkflowDefinition] = []
+    for item in items:
+        if isinstance(item, ModuleType):
+            found.extend(discover_workflows(item))
+        else:
+            found.append(workflow_definition(item))
+    return unique_workflows(found)
+
+
+def activity_definitions(items: Sequence[Any]) -> list[ActivityDefinition]:
+    """The activities of ``items``: ``@activity.defn`` callables, or modules to search."""
+    found: list[ActivityDefinition] = []
+    for item in items:
+        if isinstance(item, ModuleType):
+            found.extend(discover_activities(item))
+        else:
+            found.append(activity_definition(item))
+    return unique_activities(found)

@@ -289,7 +289,7 @@ class Client:
         response = await self.transport.call("StartWorkflowExecution", params)
         run_id: str = response["runId"]
         logger.info("started %s workflow_id=%s run_id=%s", definition.type_key, workflow_id, run_id)
-        return WorkflowHandle(self, workflow_id, first_run_id=run_id, result_fn=definition.run_fn)
+        return self._handle(workflow_id, first_run_id=run_id, result_fn=definition.run_fn)
 
     def get_workflow_handle(
         self,
@@ -303,7 +303,20 @@ class Client:
         Without ``run_id`` the handle acts on the execution's current run.
         """
         result_fn = workflow_definition(workflow).run_fn if workflow is not None else None
-        return WorkflowHandle(self, workflow_id, run_id=run_id, result_fn=result_fn)
+        return self._handle(workflow_id, run_id=run_id, result_fn=result_fn)
+
+    def _handle(
+        self,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        first_run_id: str | None = None,
+        result_fn: Callable[..., Any] | None = None,
+    ) -> WorkflowHandle[Any]:
+        """Every handle this client gives out is made here (the testing toolkit's differ)."""
+        return WorkflowHandle(
+            self, workflow_id, run_id=run_id, first_run_id=first_run_id, result_fn=result_fn
+        )
 
     def get_async_activity_handle(self, task_token: str) -> AsyncActivityHandle:
         """A handle to finish an activity that called ``activity.raise_complete_async()``."""

@@ -19,21 +19,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from types import ModuleType
 from typing import Any
 
-from aioswf._definitions import (
-    ActivityDefinition,
-    WorkflowDefinition,
-    activity_definition,
-    workflow_definition,
-)
-from aioswf._discovery import (
-    discover_activities,
-    discover_workflows,
-    unique_activities,
-    unique_workflows,
-)
+from aioswf._discovery import activity_definitions, workflow_definitions
 from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers.activity import ActivityPoller
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
@@ -111,8 +99,8 @@ class Worker:
         self.activity_options = options
         self.decision_options = decision_options or DecisionWorkerOptions()
         self.shutdown_timeout = shutdown_timeout
-        self.workflows = unique_workflows(_workflow_definitions(workflows))
-        self.activities = unique_activities(_activity_definitions(activities))
+        self.workflows = workflow_definitions(workflows)
+        self.activities = activity_definitions(activities)
         if not self.workflows and not self.activities:
             raise WorkerError(f"Worker(task_list={task_list!r}) was given nothing to run")
         self._check_pool()
@@ -328,23 +316,3 @@ class Worker:
             ", ".join(report.cancelled_activities) or "none",
             report.abandoned_polls,
         )
-
-
-def _workflow_definitions(items: Sequence[Any]) -> list[WorkflowDefinition]:
-    found: list[WorkflowDefinition] = []
-    for item in items:
-        if isinstance(item, ModuleType):
-            found.extend(discover_workflows(item))
-        else:
-            found.append(workflow_definition(item))
-    return found
-
-
-def _activity_definitions(items: Sequence[Any]) -> list[ActivityDefinition]:
-    found: list[ActivityDefinition] = []
-    for item in items:
-        if isinstance(item, ModuleType):
-            found.extend(discover_activities(item))
-        else:
-            found.append(activity_definition(item))
-    return found

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from aioswf._decider import InstanceOptions, WorkflowInstance
-from aioswf._definitions import WorkflowDefinition, workflow_definition
-from aioswf._discovery import discover_workflows, unique_workflows
+from aioswf._definitions import WorkflowDefinition
+from aioswf._discovery import workflow_definitions
 from aioswf._history import History, HistorySource, load_history
 from aioswf.converter import DataConverter
 from aioswf.exceptions import NondeterminismError, WorkerError
@@ -62,7 +61,7 @@ class Replayer:
 
     def __init__(self, workflows: Sequence[Any], *, converter: DataConverter | None = None) -> None:
         self.converter = converter or DataConverter()
-        self.workflows = {(d.name, d.version): d for d in _definitions(workflows)}
+        self.workflows = {(d.name, d.version): d for d in workflow_definitions(workflows)}
         if not self.workflows:
             raise WorkerError("Replayer was given no workflow classes")
 
@@ -147,16 +146,6 @@ class Replayer:
                 f"was not given; it knows: {known}"
             )
         return definition
-
-
-def _definitions(items: Sequence[Any]) -> list[WorkflowDefinition]:
-    found: list[WorkflowDefinition] = []
-    for item in items:
-        if isinstance(item, ModuleType):
-            found.extend(discover_workflows(item))
-        else:
-            found.append(workflow_definition(item))
-    return unique_workflows(found)
 
 
 def _named(error: NondeterminismError, name: str) -> NondeterminismError:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
 from aiobotocore.session import AioSession, get_session
 
-from aioswf._definitions import workflow_definition
 from aioswf.client import Client, WorkflowHandle
 from aioswf.converter import DataConverter
 from aioswf.local import LocalSWF
-from aioswf.options import WorkflowOptions
 from aioswf.testing._clock import SkippingClock
 from aioswf.testing._skipping import TimeSkipper
 
@@ -270,40 +268,22 @@ class _EnvClient(Client):
         super().__init__(domain, **kwargs)
         self._env = env
 
-    async def start_workflow(
-        self,
-        workflow: Any,
-        *args: Any,
-        workflow_id: str,
-        task_list: str | None = None,
-        tags: Sequence[str] = (),
-        options: WorkflowOptions | None = None,
-    ) -> WorkflowHandle[Any]:
-        handle = await super().start_workflow(
-            workflow,
-            *args,
-            workflow_id=workflow_id,
-            task_list=task_list,
-            tags=tags,
-            options=options,
-        )
-        return TimeSkippingHandle(
-            self._env,
-            self,
-            handle.workflow_id,
-            first_run_id=handle.first_run_id,
-            result_fn=workflow_definition(workflow).run_fn,
-        )
-
-    def get_workflow_handle(
+    def _handle(
         self,
         workflow_id: str,
         *,
         run_id: str | None = None,
-        workflow: Callable[..., Awaitable[R]] | None = None,
-    ) -> WorkflowHandle[R]:
-        result_fn = workflow_definition(workflow).run_fn if workflow is not None else None
-        return TimeSkippingHandle(self._env, self, workflow_id, run_id=run_id, result_fn=result_fn)
+        first_run_id: str | None = None,
+        result_fn: Callable[..., Any] | None = None,
+    ) -> WorkflowHandle[Any]:
+        return TimeSkippingHandle(
+            self._env,
+            self,
+            workflow_id,
+            run_id=run_id,
+            first_run_id=first_run_id,
+            result_fn=result_fn,
+        )
 
 
 T = TypeVar("T")
