@@ -38,6 +38,18 @@ _TYPE_ATTRIBUTE = {
     "StartChildWorkflowExecution": "workflowType",
     "ScheduleLambdaFunction": "name",
 }
+# Besides kind, id and type, these must be the same on replay: the same call with other
+# arguments, reordered by code that is not deterministic (iterating a set, say), would
+# otherwise be handed another call's result without anyone noticing.
+_COMPARED_ATTRIBUTES = {
+    "ScheduleActivityTask": ("input",),
+    "StartTimer": ("startToFireTimeout",),
+    "StartChildWorkflowExecution": ("input",),
+    "ScheduleLambdaFunction": ("input",),
+    "SignalExternalWorkflowExecution": ("signalName", "input"),
+}
+_SHOWN_CHARACTERS = 80
+
 CLOSE_DECISIONS = frozenset(
     {
         "CompleteWorkflowExecution",
@@ -101,6 +113,15 @@ class Command:
             return True
         return type_text(data[type_attr]) == type_text(self.attributes.get(type_attr))
 
+    def differing_attribute(self, event: Event) -> str | None:
+        """The first compared attribute whose value in ``event`` is not the decision's."""
+        data = attrs(event)
+        for name in _COMPARED_ATTRIBUTES.get(self.decision_type, ()):
+            # A *Failed echo (the decision was refused) does not repeat the attributes.
+            if name in data and data[name] != self.attributes.get(name):
+                return name
+        return None
+
 
 class DecisionBook:
     """The decisions of the step in progress, and the per-kind sequence numbers."""
@@ -158,5 +179,19 @@ def match(commands: Sequence[Command], echoes: Sequence[Event], where: str, run:
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
                 f"where the code decided {command.describe()}"
             )
+        name = command.differing_attribute(event)
+        if name is not None:
+            raise NondeterminismError(
+                f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
+                f"with {name}={_shown(attrs(event).get(name))} where the code decided it with "
+                f"{name}={_shown(command.attributes.get(name))}"
+            )
         if command.on_recorded is not None:
             command.on_recorded(event)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    if len(text) <= _SHOWN_CHARACTERS:
+        return text
+    return text[: _SHOWN_CHARACTERS - 1] + "…"

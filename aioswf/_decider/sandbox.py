@@ -9,7 +9,10 @@ library directly; these guards catch that while a workflow step runs on the curr
 - ``threading.Thread.start`` is refused (Python raises no audit event for it);
 - ``time.time``, ``time.monotonic``, ``time.perf_counter`` (and their ``_ns`` forms) and
   ``time.sleep`` are refused, pointing at ``workflow.now()`` and ``asyncio.sleep``. Calls made
-  by the ``logging`` module (record timestamps) and by aioswf itself are let through.
+  by the ``logging`` module (record timestamps) and by aioswf itself are let through;
+- ``asyncio.wait`` and ``asyncio.as_completed`` are refused, pointing at ``workflow.wait`` and
+  ``workflow.as_completed``: they put what they are given in a set, whose order depends on
+  object ids, so the same code would schedule things in another order on replay.
 
 Outside workflow steps each guard costs one thread-local read. The guards are installed once
 per process, by the first workflow loop, so programs that only use the client are untouched.
@@ -20,7 +23,10 @@ installed keep the unguarded function.
 
 from __future__ import annotations
 
+import asyncio
+import asyncio.tasks
 import functools
+import inspect
 import sys
 import threading
 import time
@@ -45,6 +51,11 @@ _AUDITED = {
     "os.spawn": "subprocesses",
     "os.posix_spawn": "subprocesses",
     "os.fork": "fork",
+}
+
+_ASYNCIO_FUNCTIONS = {
+    "wait": "workflow.wait()",
+    "as_completed": "workflow.as_completed()",
 }
 
 _TIME_FUNCTIONS = {
@@ -92,7 +103,11 @@ def install() -> None:
         sys.addaudithook(_audit)
         _guard_thread_start()
         for name, instead in _TIME_FUNCTIONS.items():
-            setattr(time, name, _guard_clock(getattr(time, name), name, instead))
+            setattr(time, name, _guarded(getattr(time, name), f"time.{name}()", instead))
+        for name, instead in _ASYNCIO_FUNCTIONS.items():
+            guarded = _guarded(getattr(asyncio, name), f"asyncio.{name}()", instead)
+            setattr(asyncio, name, guarded)
+            setattr(asyncio.tasks, name, guarded)
         _installed = True
 
 
@@ -125,21 +140,35 @@ def _guard_thread_start() -> None:
     threading.Thread.start = guarded_start  # type: ignore[method-assign]
 
 
-def _guard_clock(function: Callable[..., Any], name: str, instead: str) -> Callable[..., Any]:
+def _guarded(function: Callable[..., Any], what: str, instead: str) -> Callable[..., Any]:
     if getattr(function, "__aioswf_guarded__", False):
         return function
 
-    @functools.wraps(function)
-    def guarded(*args: Any) -> Any:
+    def check() -> None:
         describe = getattr(_state, "active", None)
-        if describe is not None and not _trusted_caller():
-            raise _refusal(describe, f"time.{name}()", instead)
-        return function(*args)
+        if describe is not None and not _trusted_caller(depth=3):
+            raise _refusal(describe, what, instead)
+
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def guarded_coroutine(*args: Any, **kwargs: Any) -> Any:
+            check()
+            return await function(*args, **kwargs)
+
+        guarded_coroutine.__aioswf_guarded__ = True  # type: ignore[attr-defined]
+        return guarded_coroutine
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        check()
+        return function(*args, **kwargs)
 
     guarded.__aioswf_guarded__ = True  # type: ignore[attr-defined]
     return guarded
 
 
-def _trusted_caller() -> bool:
-    caller = sys._getframe(2).f_globals.get("__name__", "")
+def _trusted_caller(depth: int) -> bool:
+    """Whether the code ``depth`` frames up is logging's or aioswf's own."""
+    caller = sys._getframe(depth).f_globals.get("__name__", "")
     return caller in _TRUSTED_MODULES or str(caller).startswith(_TRUSTED_PACKAGES)

@@ -97,4 +97,7 @@ def test_recorded_history_catches_a_changed_workflow() -> None:
     activation = instance.run_to_completion(events, None)
     instance.close()
     assert isinstance(activation.failure, NondeterminismError)
-    assert "activityId='2'" in str(activation.failure)
+    # The first activity already differs: the same type and id, called with other input.
+    message = str(activation.failure)
+    assert "activityId='1'" in message
+    assert """with input='["o-7-0"]' where the code decided it with input='["o-7"]'""" in message

@@ -1,4 +1,4 @@
-"""Real time, threads, sockets and subprocesses are refused inside workflow code, not outside."""
+"""What replay cannot reproduce is refused inside workflow code, or caught on replay."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from typing import Any
 import pytest
 
 from aioswf import NondeterminismError, workflow
+from aioswf._decider import WorkflowInstance
 from aioswf._decider.sandbox import running_workflow
+from aioswf._definitions import workflow_definition
+from aioswf.converter import DataConverter
 from tests.workflow.histories import Simulation, kinds
+from tests.workflow.workflows import greet
 
 CALLS: dict[str, Callable[[], Any]] = {
     "time": time.time,  # looked up below through the module, as user code does
@@ -111,3 +115,83 @@ def test_other_threads_are_not_affected_while_a_workflow_step_runs() -> None:
     assert len(seen) == 1
     assert isinstance(seen[0], float)
     sim.close()
+
+
+@workflow.defn
+class Unordered:
+    @workflow.run
+    async def run(self, how: str) -> str:
+        tasks = [asyncio.ensure_future(asyncio.sleep(0)) for _ in range(3)]
+        if how == "wait":
+            await asyncio.wait(tasks)
+        elif how == "as_completed":
+            for next_done in asyncio.as_completed(tasks):
+                await next_done
+        else:
+            await workflow.wait(tasks)
+            for next_done in workflow.as_completed(tasks):
+                await next_done
+        return how
+
+
+@pytest.mark.parametrize("how", ["wait", "as_completed"])
+def test_the_set_based_asyncio_helpers_point_to_their_deterministic_versions(how: str) -> None:
+    sim = Simulation(Unordered, how)
+    assert sim.decide() == []
+    error = sim.activations[-1].failure
+    assert isinstance(error, NondeterminismError)
+    assert f"asyncio.{how}() cannot be used inside a workflow" in str(error)
+    assert f"use workflow.{how}() instead" in str(error)
+    sim.close()
+
+
+def test_the_deterministic_versions_work() -> None:
+    sim = Simulation(Unordered, "workflow")
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    sim.close()
+
+
+async def test_outside_workflows_asyncio_wait_is_itself() -> None:
+    done, pending = await asyncio.wait([asyncio.ensure_future(asyncio.sleep(0))])
+    assert (len(done), len(pending)) == (1, 0)
+    assert [await f for f in asyncio.as_completed([asyncio.sleep(0, "x")])] == ["x"]
+
+
+@workflow.defn(name="Greets")
+class GreetsInOrder:
+    @workflow.run
+    async def run(self, names: list[str]) -> list[str]:
+        return list(await asyncio.gather(*(workflow.execute_activity(greet, n) for n in names)))
+
+
+@workflow.defn(name="Greets")
+class GreetsReversed:
+    @workflow.run
+    async def run(self, names: list[str]) -> list[str]:
+        return list(
+            await asyncio.gather(*(workflow.execute_activity(greet, n) for n in reversed(names)))
+        )
+
+
+def test_replay_notices_calls_of_one_type_made_in_another_order() -> None:
+    sim = Simulation(GreetsInOrder, ["ann", "bob"])
+    assert kinds(sim.decide()) == ["ScheduleActivityTask", "ScheduleActivityTask"]
+    sim.history.activity_completed("1", "hello ann")
+    sim.history.activity_completed("2", "hello bob")
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    sim.close()
+
+    instance = WorkflowInstance(
+        workflow_definition(GreetsReversed),
+        domain="d",
+        workflow_id="wf",
+        run_id="run",
+        converter=DataConverter(),
+    )
+    activation = instance.run_to_completion(sim.history.events, None)
+    instance.close()
+    assert isinstance(activation.failure, NondeterminismError)
+    assert "activityId='1'" in str(activation.failure)
+    assert """with input='["ann"]' where the code decided it with input='["bob"]'""" in str(
+        activation.failure
+    )
