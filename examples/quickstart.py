@@ -9,6 +9,8 @@ deadline, then waits out a durable cooling-off timer. Run it with
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from datetime import timedelta
 
 from aioswf import Client, RetryPolicy, Worker, activity, workflow
@@ -35,18 +37,22 @@ class Order:
 
     @workflow.run
     async def run(self, order_id: str, amount: int) -> str:
-        workflow.logger.info("charging %s", order_id)  # silent while replaying
+        workflow.logger.info("charging %s", order_id)  # logged once, silent while replaying
         receipt = await workflow.execute_activity(
             charge, order_id, amount, retry_policy=RetryPolicy(maximum_attempts=3)
         )
+        workflow.logger.info("charged (%s); rendering three invoices in parallel", receipt)
         invoices = await asyncio.gather(
             *(workflow.execute_activity(render_invoice, order_id, n) for n in range(1, 4))
         )
         workflow.set_state({"stage": "awaiting approval", "invoices": len(invoices)})
+        workflow.logger.info("waiting for approval")
         await workflow.wait_condition(
             lambda: self.approved_by is not None, timeout=timedelta(days=2)
         )
+        workflow.logger.info("approved by %s; cooling off for a second", self.approved_by)
         await asyncio.sleep(1)  # a durable SWF timer: the cooling-off period
+        workflow.set_state({"stage": "done", "invoices": len(invoices)})
         return f"{receipt}, {len(invoices)} invoices, approved by {self.approved_by}"
 
     @workflow.signal
@@ -55,6 +61,8 @@ class Order:
 
 
 async def main() -> None:
+    logging.basicConfig(format="  workflow: %(message)s", stream=sys.stdout)
+    logging.getLogger("aioswf.workflow").setLevel(logging.INFO)
     # Short long polls let the worker stop within a second when the example ends; SWF holds
     # a poll for up to 60 s, and a worker lets the polls in flight return before it stops.
     async with LocalSWF(long_poll_seconds=1) as swf:
