@@ -19,7 +19,7 @@ from aiobotocore.session import AioSession, get_session
 from botocore import xform_name
 
 from aioswf import exceptions as exc
-from aioswf._transport.faults import RETRYABLE, map_error
+from aioswf._transport.faults import map_error, may_retry
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +169,10 @@ class Transport:
     ) -> dict[str, Any]:
         """Send ``operation`` (SWF's name, e.g. ``"StartWorkflowExecution"``) with ``params``.
 
-        Throttling and transient faults are retried with jittered back-off; every other fault,
-        and the last retryable one, is raised as its aioswf exception.
+        Throttling and transient faults are retried with jittered back-off, except where SWF
+        may already have applied the request and a repeat would do harm (see
+        :data:`~aioswf._transport.faults.NOT_REPEATABLE`); every other fault, and the last
+        retryable one, is raised as its aioswf exception.
 
         Raises:
             aioswf.exceptions.ServiceError: the mapped fault.
@@ -187,10 +189,9 @@ class Transport:
                 mapped = map_error(error, operation, params)
                 if not isinstance(mapped, exc.ServiceError):
                     raise
-                if type(mapped) not in RETRYABLE or attempt == attempts:
-                    if type(mapped) in RETRYABLE and attempts > 1:
-                        mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts)",)
-                    raise mapped from error
+                retryable = may_retry(error, mapped, operation)
+                if not retryable or attempt == attempts:
+                    raise _explained(mapped, retryable, attempts) from error
                 delay = self.options.retry.delay(attempt)
                 logger.warning(
                     "%s failed (%s); retry %d of %d in %.2fs",
@@ -218,3 +219,14 @@ class Transport:
             if not token:
                 return
             request["nextPageToken"] = token
+
+
+def _explained(mapped: exc.ServiceError, retryable: bool, attempts: int) -> exc.ServiceError:
+    """``mapped``, its message saying why it was not retried further."""
+    if retryable and attempts > 1:
+        mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts)",)
+    elif isinstance(mapped, exc.ServiceUnavailableError):
+        mapped.args = (
+            f"{mapped.args[0]} (not retried: SWF may have applied it; check before repeating)",
+        )
+    return mapped

@@ -37,10 +37,38 @@ _FAULTS: dict[str, type[exc.ServiceError]] = {
     "InternalServerError": exc.ServiceUnavailableError,
 }
 
-RETRYABLE: frozenset[type[exc.ServiceError]] = frozenset(
-    {exc.ThrottlingError, exc.ServiceUnavailableError}
+# Requests that fail before they reach SWF: sending them again cannot apply them twice.
+_NOT_SENT = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    aiohttp.ClientConnectorError,
 )
-"""Faults after which the same request may be sent again: it was not applied, or may not be."""
+
+NOT_REPEATABLE = frozenset(
+    {
+        "StartWorkflowExecution",
+        "SignalWorkflowExecution",
+        "RequestCancelWorkflowExecution",
+        "TerminateWorkflowExecution",
+    }
+)
+"""Operations not sent again after an answer was lost: SWF may have applied the first one,
+and a second would signal twice, or report a start or termination that worked as a failure.
+Responses to tasks are sent again: a second answer to the same task is refused by SWF as
+unknown, which the worker reports as such."""
+
+
+def may_retry(error: BaseException, mapped: exc.ServiceError, operation: str) -> bool:
+    """Whether ``operation`` may be sent again after ``error`` (mapped to ``mapped``).
+
+    Throttled requests were refused, and requests that never left were not seen; both are
+    safe to repeat. Other transient faults (a lost answer, a server error) are repeated only
+    for operations whose repetition cannot do harm.
+    """
+    if isinstance(mapped, exc.ThrottlingError) or isinstance(error, _NOT_SENT):
+        return True
+    return isinstance(mapped, exc.ServiceUnavailableError) and operation not in NOT_REPEATABLE
+
 
 _NETWORK_ERRORS = (
     botocore.exceptions.EndpointConnectionError,

@@ -125,3 +125,42 @@ async def test_calls_on_a_closed_client_say_how_to_open_it() -> None:
     client = Client("d", endpoint_url="http://127.0.0.1:9")
     with pytest.raises(WorkerError, match="not open; use .async with."):
         await client.call("DescribeDomain", name="d")
+
+
+async def test_a_signal_whose_answer_was_lost_is_not_sent_twice(
+    scripted: ScriptedSWF, scripted_client_factory: Callable[..., Client]
+) -> None:
+    # SWF does not de-duplicate signals: after a server error it may have recorded this one.
+    scripted.answer(
+        "SignalWorkflowExecution", (500, {"__type": "InternalFailure", "message": "oops"})
+    )
+    async with scripted_client_factory(max_attempts=4) as client:
+        with pytest.raises(ServiceUnavailableError, match="not retried: SWF may have applied it"):
+            await client.get_workflow_handle("w").signal("nudge")
+    assert scripted.operations() == ["SignalWorkflowExecution"]
+
+
+async def test_a_throttled_start_is_retried_since_swf_refused_it(
+    scripted: ScriptedSWF, scripted_client_factory: Callable[..., Client]
+) -> None:
+    scripted.answer("DescribeDomain", (200, {}))
+    scripted.answer("StartWorkflowExecution", THROTTLED, (200, {"runId": "r-1"}))
+    async with scripted_client_factory(max_attempts=3) as client:
+        client.auto_register = False
+        handle = await client.start_workflow(Echo.run, "hi", workflow_id="w", task_list="t")
+    assert handle.first_run_id == "r-1"
+    assert scripted.operations() == ["StartWorkflowExecution", "StartWorkflowExecution"]
+
+
+async def test_a_signal_that_never_left_is_sent_again() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        options = ConnectionOptions(
+            retry=RetryOptions(max_attempts=3, base_delay=0.001), connect_timeout=1
+        )
+        async with Client(
+            "d", endpoint_url=f"http://127.0.0.1:{port}", connection=options
+        ) as client:
+            with pytest.raises(ServiceUnavailableError, match="gave up after 3 attempts"):
+                await client.get_workflow_handle("w").signal("nudge")
