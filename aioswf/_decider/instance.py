@@ -40,7 +40,7 @@ from aioswf._decider.outcome import (
 from aioswf._decider.runtime import ChildOptions, WorkflowInfo, info_from_started
 from aioswf._decider.signals import Signals
 from aioswf._decider.timer import Timers
-from aioswf._decider.versioning import Versioning
+from aioswf._decider.versioning import Versioning, without_unasked_patches
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
 from aioswf.converter import DataConverter, check_size
 from aioswf.exceptions import (
@@ -52,6 +52,10 @@ from aioswf.exceptions import (
 from aioswf.options import ActivityOptions, WorkflowOptions
 
 logger = logging.getLogger(__name__)
+
+APPLY_CHUNK = 250
+"""Events applied between two pauses of :meth:`WorkflowInstance.activate`, so that a task
+with thousands of new events does not hold the host loop for all of them at once."""
 
 
 class WorkflowInstance:
@@ -132,8 +136,8 @@ class WorkflowInstance:
     ) -> Generator[None, None, Activation]:
         """Apply ``events`` and decide the task ``started_id`` (``None``: replay only).
 
-        A generator, so the caller can hand the host loop back between replayed tasks; its
-        return value is the :class:`Activation`.
+        A generator, so the caller can hand the host loop back between replayed tasks and
+        every :data:`APPLY_CHUNK` events; its return value is the :class:`Activation`.
 
         Raises:
             CacheMiss: the instance cannot continue from these events.
@@ -146,8 +150,12 @@ class WorkflowInstance:
                 self._match_previous(plan.completed_by_started, plan.echoes)
             cursor = 0
             for point in plan.points:
-                cursor = self._apply_until(plan.events, cursor, point.started_id)
+                # Before the point's events are applied: what they do (an unknown signal is
+                # logged, say) happens once, when their task is first decided.
                 self._replaying = point.completed_id is not None
+                end = _batch_end(plan.events, cursor, point.started_id)
+                yield from self._apply(plan.events[cursor:end])
+                cursor = end
                 completed = point.completed_id
                 self.current_echoes = plan.echoes.get(completed, []) if completed else ()
                 self._step(point)
@@ -159,7 +167,8 @@ class WorkflowInstance:
                 where = (
                     f"decision task {point.started_id} (completed in event {point.completed_id})"
                 )
-                match(commands, plan.echoes.get(point.completed_id, []), where, self.describe)
+                echoes = plan.echoes.get(point.completed_id, [])
+                match(commands, without_unasked_patches(commands, echoes), where, self.describe)
                 yield
             self._replaying = False
             return Activation()
@@ -186,26 +195,35 @@ class WorkflowInstance:
             # what happened.
             raise CacheMiss(f"{self.describe}: decision task {self.last_started_id} not completed")
         where = f"decision task {self.last_started_id} (completed in event {completed_id})"
-        match(self._awaiting_echo, echoes.get(completed_id, []), where, self.describe)
+        awaiting = self._awaiting_echo
+        recorded = without_unasked_patches(awaiting, echoes.get(completed_id, []))
+        match(awaiting, recorded, where, self.describe)
         self._awaiting_echo = []
 
-    def _apply_until(self, events: Sequence[Event], cursor: int, limit: int) -> int:
-        end = cursor
-        while end < len(events) and events[end]["eventId"] < limit:
-            end += 1
-        batch = events[cursor:end]
+    def _apply(self, batch: Sequence[Event]) -> Generator[None, None, None]:
+        """Apply the events of one run point, pausing every :data:`APPLY_CHUNK` events.
+
+        Only handlers run here (they resolve futures and queue callbacks; no workflow code
+        runs until the step), so a pause between two events changes nothing the code sees.
+        """
         if self._obj is None:
             self._construct()
+        applied = 0
         # Signals first, in history order, so that handlers see them before the code sees
         # the other news of the same task.
         for event in batch:
             if event["eventType"] == "WorkflowExecutionSignaled":
                 self.signals.deliver(event, self._obj)
+                applied += 1
+                if applied % APPLY_CHUNK == 0:
+                    yield
         for event in batch:
             handler = self._handlers.get(event["eventType"])
             if handler is not None:
                 handler(event)
-        return end
+                applied += 1
+                if applied % APPLY_CHUNK == 0:
+                    yield
 
     def _construct(self) -> None:
         with self.loop.stepping():
@@ -399,6 +417,10 @@ class WorkflowInstance:
         """Whether this run takes the new branch of ``patch_id``."""
         return self.versioning.patched(patch_id)
 
+    def deprecate_patch(self, patch_id: str) -> None:
+        """Take the new branch of ``patch_id`` without recording its marker."""
+        self.versioning.deprecate_patch(patch_id)
+
     def side_effect(self, fn: Callable[[], Any]) -> Any:
         """``fn()`` once, recorded; read back on replay."""
         return self.versioning.side_effect(fn)
@@ -449,6 +471,14 @@ def _evict(task: asyncio.Task[Any]) -> None:
         coro.close()
     except BaseException:
         return
+
+
+def _batch_end(events: Sequence[Event], cursor: int, limit: int) -> int:
+    """The index of the first event from ``cursor`` on whose id is not below ``limit``."""
+    end = cursor
+    while end < len(events) and events[end]["eventId"] < limit:
+        end += 1
+    return end
 
 
 def _seed(run_id: str) -> int:

@@ -169,6 +169,9 @@ class WorkflowRuntime(Protocol):
     def patched(self, patch_id: str) -> bool:
         """Whether this run takes the new branch of the change named ``patch_id``."""
 
+    def deprecate_patch(self, patch_id: str) -> None:
+        """Take the new branch of ``patch_id`` without recording its marker."""
+
     def side_effect(self, fn: Callable[[], Any]) -> Any:
         """``fn()``, called once and recorded, then read back from history on replay."""
 

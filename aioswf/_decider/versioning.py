@@ -5,8 +5,13 @@ replaying a decision task that recorded no such marker means the task ran before
 so the old branch is taken again. ``side_effect(fn)`` records ``fn()``'s value in the marker
 ``aioswf.side_effect.N`` and, on replay, returns the recorded value without calling ``fn``.
 
-Both look ahead at the markers that the decision task being replayed recorded: that is what
-the code decided then, and it is in history before the code runs again.
+``deprecate_patch("id")`` takes the new branch and records nothing. Replay skips the patch
+markers of a task that the code no longer asks about (:func:`without_unasked_patches`): a run
+that recorded one before the call was deprecated (or removed) replays as it did.
+
+Both ``patched`` and ``side_effect`` look ahead at the markers that the decision task being
+replayed recorded: that is what the code decided then, and it is in history before the code
+runs again.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
 
 if TYPE_CHECKING:
@@ -72,6 +78,11 @@ class Versioning:
         self._patches[patch_id] = taken
         return taken
 
+    def deprecate_patch(self, patch_id: str) -> None:
+        """The new branch of ``patch_id`` is the only one left: take it, record nothing."""
+        _check_patch_id(patch_id)
+        self._patches[patch_id] = True
+
     def side_effect(self, fn: Callable[[], Any]) -> Any:
         """``fn()`` once, recorded; the recorded value on every replay."""
         converter = self.host.converter
@@ -93,3 +104,21 @@ class Versioning:
         # The value always comes back through the converter, so the first run and every
         # replay see the same type.
         return converter.decode_result(fn, details)
+
+
+def without_unasked_patches(commands: Sequence[Command], echoes: Sequence[Event]) -> list[Event]:
+    """``echoes`` without the patch markers that none of ``commands`` records.
+
+    A patch marker the code no longer asks about (the patch was deprecated, then removed)
+    says only that the run took the new branch, which is now the only one: it is no
+    mismatch.
+    """
+    asked = {c.attributes.get("markerName") for c in commands if c.decision_type == "RecordMarker"}
+    return [e for e in echoes if not _unasked_patch(e, asked)]
+
+
+def _unasked_patch(event: Event, asked: set[Any]) -> bool:
+    if event["eventType"] not in ("MarkerRecorded", "RecordMarkerFailed"):
+        return False
+    name = attrs(event).get("markerName")
+    return isinstance(name, str) and name.startswith(PATCH_MARKER) and name not in asked

@@ -57,13 +57,20 @@ def patched(patch_id: str) -> bool:
 
 
 def deprecate_patch(patch_id: str) -> None:
-    """Mark that ``patch_id``'s old branch is gone, once no execution can replay it.
+    """Say that ``patch_id``'s old branch is gone: every run takes the new code.
 
-    Replace ``if workflow.patched(id): new() else: old()`` with ``deprecate_patch(id); new()``
-    when every execution that started before the change has closed. Histories recorded
-    with or without the patch's marker both replay.
+    The second step of a patch's life. Once no open execution can replay the old branch,
+    replace ``if workflow.patched(id): new() else: old()`` with
+    ``workflow.deprecate_patch(id); new()``. It records no marker; histories recorded with
+    the patch's marker replay (their marker is skipped), and so do histories recorded
+    without it. Remove the call too once no open execution recorded the marker; until
+    then it keeps the id taken, so that no new patch reuses it and reads an old marker.
+
+    Example:
+        >>> workflow.deprecate_patch("send-receipt")
+        ... await workflow.execute_activity(send_receipt, order_id)
     """
-    _runtime().patched(patch_id)
+    _runtime().deprecate_patch(patch_id)
 
 
 def side_effect(fn: Callable[[], T]) -> T:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -266,3 +266,58 @@ def kinds(decisions: Sequence[dict[str, Any]]) -> list[str]:
 def attrs_of(decision: dict[str, Any]) -> dict[str, Any]:
     attributes: dict[str, Any] = decision[_key(decision["decisionType"], "DecisionAttributes")]
     return attributes
+
+
+_DECISION_OF = {echo: decision for decision, echo in _ECHO.items()}
+_ECHO_ONLY = frozenset({"decisionTaskCompletedEventId", "startedEventId"})
+
+
+def recorded_decisions(events: Sequence[Mapping[str, Any]], completed: int) -> list[dict[str, Any]]:
+    """The decisions that the task completed in event ``completed`` made, as sent."""
+    decisions = []
+    for event in events:
+        kind = event["eventType"]
+        data = event.get(_key(kind, "EventAttributes")) or {}
+        if kind in _DECISION_OF and data.get("decisionTaskCompletedEventId") == completed:
+            decision = _DECISION_OF[kind]
+            attributes = {k: v for k, v in data.items() if k not in _ECHO_ONLY}
+            decisions.append(
+                {"decisionType": decision, _key(decision, "DecisionAttributes"): attributes}
+            )
+    return decisions
+
+
+def decide_last_again(
+    new_instance: Callable[[], WorkflowInstance], events: Sequence[Mapping[str, Any]]
+) -> tuple[Activation, list[dict[str, Any]]]:
+    """Replay ``events`` up to their last completed decision task and decide it afresh.
+
+    Returns:
+        What the code decides in that task now, and what history says it decided then.
+        Replaying with ``None`` decides nothing by construction; deciding the last task
+        again is what shows that replay reaches the same end.
+    """
+    completed = [e for e in events if e["eventType"] == "DecisionTaskCompleted"]
+    assert completed, "the history has no completed decision task"
+    last = completed[-1]
+    started = int(last[_key("DecisionTaskCompleted", "EventAttributes")]["startedEventId"])
+    instance = new_instance()
+    try:
+        activation = instance.run_to_completion(
+            [e for e in events if e["eventId"] <= started], started
+        )
+    finally:
+        instance.close()
+    return activation, recorded_decisions(events, int(last["eventId"]))
+
+
+def same_decisions(decided: Sequence[dict[str, Any]], recorded: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``decided`` are ``recorded``: same kinds in order, and every attribute the
+    service kept unchanged is equal (a service adds defaults to what it records)."""
+    if kinds(decided) != kinds(recorded):
+        return False
+    for mine, theirs in zip(decided, recorded, strict=True):
+        ours, saved = attrs_of(mine), attrs_of(theirs)
+        if any(k in saved and saved[k] != v for k, v in ours.items()):
+            return False
+    return True

@@ -1,17 +1,20 @@
-"""The decision poller driven directly: history paging, incremental reads, shutdown."""
+"""The decision poller driven directly: history paging, incremental reads, shutdown, and\nsharing the host loop while it decides."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from aioswf import Client
+from aioswf import Client, workflow
+from aioswf._decider.instance import APPLY_CHUNK
 from aioswf._definitions import workflow_definition
+from aioswf._pollers import decision
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf.worker import Worker
+from tests.workflow.histories import Simulation, kinds
 from tests.workflow.workflows import Hello, greet, shout
 
 
@@ -67,3 +70,55 @@ def test_options_are_checked() -> None:
         DecisionWorkerOptions(pollers=0)
     with pytest.raises(ValueError, match="max_cached_workflows"):
         DecisionWorkerOptions(max_cached_workflows=-1)
+
+
+@workflow.defn
+class Tally:
+    def __init__(self) -> None:
+        self.total = 0
+
+    @workflow.run
+    async def run(self, goal: int) -> int:
+        await workflow.wait_condition(lambda: self.total >= goal)
+        return self.total
+
+    @workflow.signal
+    def add(self, n: int) -> None:
+        self.total += n
+
+
+async def test_one_big_task_lets_the_host_loop_run_in_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signals = 5_000
+    sim = Simulation(Tally, signals)
+    for _ in range(signals):
+        sim.history.signal("add", 1)
+    started = sim.history.start_decision_task()
+    expected = sim.new_instance().run_to_completion(sim.history.events, started)
+    assert kinds(expected.decisions) == ["CompleteWorkflowExecution"]
+
+    # Every pause the instance offers is handed to the host loop, so what is counted is
+    # how often it pauses, not how fast this machine is.
+    monkeypatch.setattr(decision, "_SLICE_SECONDS", -1.0)
+    poller = DecisionPoller(
+        cast(Client, None), "big", [workflow_definition(Tally)], DecisionWorkerOptions()
+    )
+    ticks = 0
+    deciding = True
+
+    async def tick() -> None:
+        nonlocal ticks
+        while deciding:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    instance = sim.new_instance()
+    activation = await poller._drive(instance, sim.history.events, started)
+    deciding = False
+    await ticker
+    instance.close()
+    assert activation.decisions == expected.decisions
+    assert ticks >= signals // APPLY_CHUNK
