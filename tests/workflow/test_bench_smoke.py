@@ -1,0 +1,38 @@
+"""The decider benchmark still runs: smallest settings, in a subprocess, no timing checked."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_decider.py"
+
+
+def test_bench_decider_runs_and_prints_its_table() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--repeat", "1", "--sizes", "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == [
+        "events",
+        "cache",
+        "on",
+        "(ms)",
+        "cache",
+        "off",
+        "(ms)",
+        "replay",
+        "events/s",
+    ]
+    assert len(lines) == 2
+    # events, cache on, cache off, replay rate
+    assert re.fullmatch(
+        r"\s*\d+\s+[\d.]+\s+[\d.]+\s+[\d,]+|\s*\d+\s+[\d.]+\s+[\d.]+\s+inf", lines[1]
+    )
