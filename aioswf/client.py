@@ -33,6 +33,7 @@ from aioswf._definitions import (
 from aioswf._failure import Failure
 from aioswf._history import History, fetch_history
 from aioswf._transport import ConnectionOptions, Transport
+from aioswf._transport.connection import POOL_HEADROOM
 from aioswf.converter import (
     MAX_DATA_LENGTH,
     MAX_HEARTBEAT_DETAILS_LENGTH,
@@ -99,6 +100,7 @@ class Client:
         self.identity = identity or default_identity()
         self.auto_register = auto_register
         self._registered: set[tuple[str, str, str]] = set()
+        self._long_polls = 0
         self._register_lock = asyncio.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -117,6 +119,33 @@ class Client:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    def check_long_polls(self, count: int, *, reserve: bool = False) -> None:
+        """Check that the connection pool holds ``count`` more long polls; workers call this.
+
+        Each long poll holds a connection for up to a minute; without spare ones, responses
+        and heartbeats would queue behind the polls until their tasks time out. Workers that
+        share this client reserve their polls when they start and release them when they stop.
+
+        Raises:
+            WorkerError: the pool is too small, with the size it needs.
+        """
+        polls = self._long_polls + count
+        size = self.transport.options.max_pool_connections
+        if size < polls + POOL_HEADROOM:
+            shared = f" ({self._long_polls} of them by other workers)" if self._long_polls else ""
+            raise exc.WorkerError(
+                f"the client's connection pool ({size}) is too small for {polls} long polls"
+                f"{shared} plus {POOL_HEADROOM} connections for responses; create the client "
+                f"with connection=ConnectionOptions(max_pool_connections={polls + POOL_HEADROOM})"
+                " or more, or use fewer pollers"
+            )
+        if reserve:
+            self._long_polls = polls
+
+    def release_long_polls(self, count: int) -> None:
+        """Give back long polls reserved with :meth:`check_long_polls`."""
+        self._long_polls = max(self._long_polls - count, 0)
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Send any SWF operation in this client's domain (``domain`` is filled in)."""

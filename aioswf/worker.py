@@ -25,6 +25,7 @@ from aioswf._discovery import activity_definitions, workflow_definitions
 from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers.activity import ActivityPoller
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
+from aioswf._transport.connection import POOL_HEADROOM
 from aioswf.client import Client
 from aioswf.exceptions import WorkerError
 
@@ -37,9 +38,6 @@ __all__ = (
 )
 
 logger = logging.getLogger(__name__)
-
-POOL_HEADROOM = 4
-"""HTTP connections a worker needs beyond its long polls, for responses and heartbeats."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +101,7 @@ class Worker:
         self.activities = activity_definitions(activities)
         if not self.workflows and not self.activities:
             raise WorkerError(f"Worker(task_list={task_list!r}) was given nothing to run")
-        self._check_pool()
+        client.check_long_polls(self._long_polls())
         self.polling = asyncio.Event()
         """Set once every poller of the worker is polling."""
         self._stopping = asyncio.Event()
@@ -146,6 +144,11 @@ class Worker:
             )
         except BaseException:
             self._started = False  # nothing runs yet: a later start() may try again
+            raise
+        try:
+            self.client.check_long_polls(self._long_polls(), reserve=True)
+        except WorkerError:
+            self._started = False
             raise
         waits: list[asyncio.Event] = []
         if self.activities:
@@ -215,20 +218,9 @@ class Worker:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _check_pool(self) -> None:
-        pollers = self.activity_options.pollers if self.activities else 0
-        if self.workflows:
-            pollers += self.decision_options.pollers
-        size = self.client.transport.options.max_pool_connections
-        # Each long poll holds a connection for up to a minute; without spare ones, responses
-        # and heartbeats would queue behind the polls until their tasks time out.
-        if size < pollers + POOL_HEADROOM:
-            raise WorkerError(
-                f"the client's connection pool ({size}) is too small for {pollers} long polls "
-                f"plus {POOL_HEADROOM} connections for responses; create the client with "
-                f"connection=ConnectionOptions(max_pool_connections={pollers + POOL_HEADROOM})"
-                " or more, or use fewer pollers"
-            )
+    def _long_polls(self) -> int:
+        polls = self.activity_options.pollers if self.activities else 0
+        return polls + (self.decision_options.pollers if self.workflows else 0)
 
     def _start_activities(self) -> asyncio.Event:
         self._executor = ThreadPoolExecutor(
@@ -289,6 +281,8 @@ class Worker:
         if self._executor is not None:
             # Threads of abandoned sync activities run on; nothing waits for them.
             self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._started:
+            self.client.release_long_polls(self._long_polls())
         report = ShutdownReport(
             clean=not pending, cancelled_activities=tuple(cancelled), abandoned_polls=abandoned
         )

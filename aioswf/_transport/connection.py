@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 LONG_POLL_SECONDS = 60.0
 """How long SWF holds a poll open; the read timeout must outlast it."""
 
+POOL_HEADROOM = 4
+"""Connections a pool needs beyond its long polls, for responses and heartbeats."""
+
 _LOCAL_CREDENTIALS = ("aioswf-local", "aioswf-local")
 _LOCAL_REGION = "us-east-1"
 

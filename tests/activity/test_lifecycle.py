@@ -66,6 +66,19 @@ def test_the_pool_must_fit_the_pollers() -> None:
     Worker(client, task_list="t", activities=[noop], activity_options=ActivityWorkerOptions(6))
 
 
+async def test_workers_sharing_a_client_share_its_pool(local_endpoint: str) -> None:
+    pool = ConnectionOptions(max_pool_connections=12)
+    async with Client("shared-pool", endpoint_url=local_endpoint, connection=pool) as client:
+        options = ActivityWorkerOptions(pollers=6)
+        first = Worker(client, task_list="a", activities=[noop], activity_options=options)
+        second = Worker(client, task_list="b", activities=[noop], activity_options=options)
+        async with first:
+            with pytest.raises(WorkerError, match=r"12 long polls \(6 of them by other workers\)"):
+                await second.start()
+        async with second:  # the first one gave its connections back
+            await second.wait_until_polling()
+
+
 def test_configuration_errors() -> None:
     client = Client("any")
     with pytest.raises(WorkerError, match="nothing to run"):
