@@ -247,12 +247,23 @@ class Simulation:
         return activation
 
     def replay(self) -> Activation:
-        """Replay the whole history with a fresh instance, deciding nothing new."""
+        """Replay the whole history with a fresh instance, then decide its last task again.
+
+        Returns:
+            The failure of either, and as decisions whatever the last task decides now that
+            history did not record then: none when replay reaches the recorded end. (A replay
+            alone decides nothing by construction, so it cannot show that.)
+        """
         instance = self.new_instance()
         try:
-            return instance.run_to_completion(self.history.events, None)
+            replayed = instance.run_to_completion(self.history.events, None)
         finally:
             instance.close()
+        again, recorded = decide_last_again(self.new_instance, self.history.events)
+        failure = replayed.failure or again.failure
+        if failure is not None or same_decisions(again.decisions, recorded):
+            return Activation(failure=failure)
+        return Activation(again.decisions)
 
     def close(self) -> None:
         if self.instance is not None:

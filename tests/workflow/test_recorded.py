@@ -11,6 +11,7 @@ from aioswf import NondeterminismError, workflow
 from aioswf._decider import WorkflowInstance
 from aioswf._definitions import workflow_definition
 from aioswf.converter import DataConverter
+from tests.workflow.histories import decide_last_again, kinds
 from tests.workflow.workflows import Order, greet
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -39,13 +40,18 @@ def instance_of(cls: type[Any], events: list[dict[str, Any]]) -> WorkflowInstanc
     )
 
 
-def test_recorded_order_replays_without_new_decisions() -> None:
+def test_recorded_order_replays_to_the_recorded_end() -> None:
     events = load("order.json")
     instance = instance_of(Order, events)
     activation = instance.run_to_completion(events, None)
     instance.close()
     assert activation.failure is None
-    assert activation.decisions == []
+    # Replaying alone decides nothing by construction: decide the last task again, and it
+    # must close the execution exactly as recorded, with nothing else.
+    again, recorded = decide_last_again(lambda: instance_of(Order, events), events)
+    assert again.failure is None
+    assert kinds(recorded) == ["CompleteWorkflowExecution"]
+    assert again.decisions == recorded
 
 
 def test_every_recorded_task_decides_the_same_with_cache_on_and_off() -> None:

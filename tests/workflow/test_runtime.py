@@ -6,6 +6,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +17,7 @@ import pytest
 from aioswf import NondeterminismError, workflow
 from aioswf._decider import CacheMiss, InstanceOptions
 from tests.workflow.histories import Simulation, attrs_of, kinds
-from tests.workflow.workflows import Hello, greet
+from tests.workflow.workflows import FanOut, Hello, greet
 
 
 @workflow.defn(name="Hello", version="1")
@@ -87,7 +91,9 @@ def test_asyncio_helpers_are_deterministic(caplog: pytest.LogCaptureFixture) -> 
         sim.run_id = "same-run"
         decisions = sim.decide()
         results.append(json.loads(attrs_of(decisions[0])["result"]))
-        sim.replay()
+        replaying = sim.new_instance()
+        assert replaying.run_to_completion(sim.history.events, None).failure is None
+        replaying.close()
     assert results[0] == results[1]
     assert results[0][:7] == ["0", "1", "2", "3", "4", "9", "8"]
     # Logged when the code first ran, not again on replay.
@@ -217,3 +223,71 @@ def test_state_is_sent_only_when_it_changes(cache: bool) -> None:
     contexts: list[Any] = [a.execution_context for a in sim.activations]
     assert contexts == ['{"n":1}', None, '{"n":2}']
     sim.close()
+
+
+_REPLAY_ELSEWHERE = """
+import json, sys
+from aioswf._decider import WorkflowInstance
+from aioswf._definitions import workflow_definition
+from aioswf.converter import DataConverter
+from tests.workflow.histories import decide_last_again
+from tests.workflow.workflows import FanOut
+
+events = json.load(sys.stdin)
+def fresh():
+    return WorkflowInstance(workflow_definition(FanOut), domain="test", workflow_id="wf-1",
+                            run_id="fan-run", converter=DataConverter())
+replay = fresh()
+failure = replay.run_to_completion(events, None).failure
+replay.close()
+activation, _ = decide_last_again(fresh, events)
+print(json.dumps({"failure": repr(failure or activation.failure), "last": activation.decisions}))
+"""
+
+
+def test_fan_out_replays_in_another_process_with_another_hash_seed() -> None:
+    names = ["ann", "bob", "cy", "dee", "eve", "fay"]
+    sim = Simulation(FanOut, names)
+    sim.run_id = "fan-run"
+    assert kinds(sim.decide()) == ["ScheduleActivityTask"] * 6
+    for n in (3, 1, 6, 2, 5, 4):  # out of order, over three tasks
+        sim.history.activity_completed(str(n), f"hello {names[n - 1]}")
+        if n in (1, 2):
+            sim.decide()
+    assert kinds(sim.decide()) == ["ScheduleActivityTask"] * 6
+    for n in (12, 7, 9, 8, 11, 10):
+        sim.history.activity_completed(str(n), attrs_of_scheduled(sim, str(n)).upper())
+        if n in (7, 11):
+            sim.decide()
+    last_greeting = sim.decide()
+    assert kinds(last_greeting) == ["ScheduleActivityTask"]
+    sim.history.activity_completed("13", "done")
+    final = sim.decide()
+    assert kinds(final) == ["CompleteWorkflowExecution"]
+    sim.close()
+
+    seed = "4242" if os.environ.get("PYTHONHASHSEED") != "4242" else "777"
+    events = [{**e, "eventTimestamp": e["eventTimestamp"].timestamp()} for e in sim.history.events]
+    done = subprocess.run(
+        [sys.executable, "-c", _REPLAY_ELSEWHERE],
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    elsewhere = json.loads(done.stdout)
+    assert elsewhere == {"failure": "None", "last": final}
+
+
+def attrs_of_scheduled(sim: Simulation, activity_id: str) -> str:
+    """The text the activity ``activity_id`` was asked to shout."""
+    for event in sim.history.events:
+        data = event.get("activityTaskScheduledEventAttributes")
+        if data and data["activityId"] == activity_id:
+            text: str = json.loads(data["input"])[0]
+            return text
+    raise AssertionError(f"activity {activity_id} was never scheduled")

@@ -147,3 +147,24 @@ class Order:
     @workflow.signal
     async def approve(self, by: str) -> None:
         self.approved_by = by
+
+
+@workflow.defn
+class FanOut:
+    """Fans activities out with ``gather`` and with a ``TaskGroup``; the order things finish
+    in (as the code sees it) goes into the decisions that follow."""
+
+    @workflow.run
+    async def run(self, names: list[str]) -> list[str]:
+        first = await asyncio.gather(*(workflow.execute_activity(greet, n) for n in names))
+        seen: list[str] = []
+
+        async def one(text: str) -> None:
+            seen.append(await workflow.execute_activity(shout, text))
+
+        async with asyncio.TaskGroup() as group:
+            for text in first:
+                group.create_task(one(text))
+        labels = {text: i for i, text in enumerate(seen)}  # a dict keeps insertion order
+        await workflow.execute_activity(greet, ",".join(labels))
+        return seen
