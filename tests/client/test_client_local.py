@@ -7,7 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import Client, ExecutionFilter, WorkflowCanceledError, workflow
+from aioswf import (
+    Client,
+    ExecutionFilter,
+    WorkflowCanceledError,
+    WorkflowOptions,
+    WorkflowTimedOutError,
+    workflow,
+)
+from aioswf.local import LocalSWF, VirtualClock
 
 from .swf_by_hand import decide
 
@@ -130,3 +138,55 @@ async def test_a_handle_without_run_id_follows_the_current_run(local_client: Cli
     await current.signal("nudge")
     events = [e["eventType"] async for e in second.history()]
     assert "WorkflowExecutionSignaled" in events
+
+
+async def test_the_endpoint_and_region_come_from_the_environment(
+    local_endpoint: str, domain_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SWF", local_endpoint)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    async with Client(domain_name) as client:
+        assert await client.register_domain() is True
+    async with Client(domain_name, region_name="eu-west-1") as client:
+        described = await client.call("DescribeDomain", name=domain_name)
+    assert described["domainInfo"]["arn"].startswith("arn:aws:swf:")
+
+
+async def test_time_windows_filter_by_start_and_by_close(local_client: Client) -> None:
+    first = await local_client.start_workflow(Job.run, 1, workflow_id="early", task_list="jobs")
+    started = (await first.describe()).info.start_time
+    await first.terminate()
+    closed = (await first.describe()).info.close_time
+    assert closed is not None
+    later = started + timedelta(hours=1)
+
+    async def closed_ids(filter_: ExecutionFilter) -> list[str]:
+        return [i.workflow_id async for i in local_client.list_closed_workflows(filter_)]
+
+    assert await closed_ids(ExecutionFilter(started_after=started)) == ["early"]
+    assert await closed_ids(ExecutionFilter(started_after=later)) == []
+    assert await closed_ids(ExecutionFilter(closed_before=closed)) == ["early"]
+    assert await closed_ids(ExecutionFilter(closed_after=later)) == []
+    count = await local_client.count_closed_workflows(ExecutionFilter(started_before=later))
+    assert count.count == 1
+
+
+async def test_result_reports_an_execution_that_timed_out(
+    local_endpoint: str, domain_name: str
+) -> None:
+    clock = VirtualClock()
+    async with (
+        LocalSWF(port=0, clock=clock) as swf,
+        Client(domain_name, endpoint_url=swf.endpoint_url) as client,
+    ):
+        await client.register_domain()
+        options = WorkflowOptions(execution_start_to_close_timeout=timedelta(minutes=5))
+        handle = await client.start_workflow(
+            Job.run, 1, workflow_id="slow", task_list="jobs", options=options
+        )
+        clock.advance(301)
+        with pytest.raises(
+            WorkflowTimedOutError, match="'slow'.*timed out \\(START_TO_CLOSE\\)"
+        ) as info:
+            await handle.result(timeout=timedelta(seconds=10))
+    assert info.value.timeout_type == "START_TO_CLOSE"
