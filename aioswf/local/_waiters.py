@@ -43,6 +43,14 @@ class Waiters:
                 future.set_result(None)
                 return
 
+    def wake_all(self) -> None:
+        """Wake every parked poll (the service is stopping: each answers with no task)."""
+        parked, self._parked = self._parked, {}
+        for queue in parked.values():
+            for future in queue:
+                if not future.done():
+                    future.set_result(None)
+
     def count(self) -> int:
         """How many polls are parked."""
         return sum(len(q) for q in self._parked.values())

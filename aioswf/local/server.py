@@ -47,7 +47,17 @@ class Frontend:
         self.long_poll_seconds = long_poll_seconds
         self.waiters = Waiters()
         self._after_change = after_change
+        self.stopping = False
         engine.task_listeners.append(self.waiters.wake_one)
+
+    def shut(self) -> None:
+        """Answer every parked poll now, and every later poll at once, with no task.
+
+        Without this a stop waits for each parked poll's long-poll limit (60 s by default),
+        since aiohttp's graceful shutdown lets running handlers finish.
+        """
+        self.stopping = True
+        self.waiters.wake_all()
 
     def make_app(self) -> web.Application:
         """The aiohttp application serving the SWF API on ``POST /``."""
@@ -91,17 +101,23 @@ class Frontend:
         give_up = loop.time() + self.long_poll_seconds
         key = (_POLLS[operation], str(body.get("domain")), _task_list(body))
         while True:
+            if self.stopping:
+                # A task handed out now could be lost with the connection: leave it queued.
+                return _empty(operation)
             result = self.call(operation, body)
             remaining = give_up - loop.time()
             if result.get("taskToken") or remaining <= 0:
                 return result
             waiter = self.waiters.park(key)
+            logger.debug("poll parked on %s", key)
             try:
                 await asyncio.wait_for(waiter, remaining)
             except TimeoutError:
                 return _empty(operation)
             finally:
                 self.waiters.unpark(key, waiter)
+            if self.stopping:
+                return _empty(operation)
             if _gone(request):
                 # Nobody would receive the task: leave it for the next poller.
                 self.waiters.wake_one(*key)

@@ -128,7 +128,8 @@ class LocalSWF:
         logger.info("local SWF service listening on %s", self.endpoint_url)
 
     async def stop(self) -> None:
-        """Stop serving and flush state; parked polls are answered as empty by aiohttp."""
+        """Stop serving and flush state; parked polls are answered at once with no task."""
+        self.frontend.shut()
         if self._timer_task is not None:
             self._timer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -21,7 +21,8 @@ def free_port() -> int:
         return port
 
 
-async def run_dev(port: int, *extra: str) -> tuple[Process, str]:
+async def run_dev(port: int, *extra: str, long_poll: str | None = "1") -> tuple[Process, str]:
+    limit = ["--long-poll-seconds", long_poll] if long_poll is not None else []
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -29,8 +30,7 @@ async def run_dev(port: int, *extra: str) -> tuple[Process, str]:
         "dev",
         "--port",
         str(port),
-        "--long-poll-seconds",
-        "1",
+        *limit,
         *extra,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -73,3 +73,30 @@ async def test_dev_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     finally:
         client.close()
         await stop(process)
+
+
+async def test_ctrl_c_answers_a_parked_poll_and_exits_at_once() -> None:
+    port = free_port()
+    # The default long-poll limit (60 s): stopping must not wait it out.
+    process, _ = await run_dev(port, "--log-level", "DEBUG", long_poll=None)
+    client = boto3_client(f"http://127.0.0.1:{port}")
+    try:
+        sw = Driver(client)
+        await sw.setup()
+        poll = asyncio.ensure_future(sw.poll())
+        assert process.stderr is not None
+        while True:  # the service logs each poll it parks
+            line = (await asyncio.wait_for(process.stderr.readline(), 20)).decode()
+            assert line, "aioswf dev exited early"
+            if "poll parked" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        # A sixth of the long-poll limit: only an immediate answer meets it.
+        assert (await asyncio.wait_for(poll, 10))["taskToken"] == ""
+        await asyncio.wait_for(process.communicate(), 10)
+        assert process.returncode == 0
+    finally:
+        client.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
