@@ -119,11 +119,14 @@ def _rebuild(engine: Engine) -> None:
     for ex in engine.executions.values():
         if ex.expire_at is not None:
             engine.add_deadline(ex.expire_at, "retention", ex.run_id)
+        engine.started_total = max(engine.started_total, ex.number + 1)
         if not ex.is_open:
             engine.closed_runs.setdefault(ex.domain, {})[ex.run_id] = None
+            engine.runs.add_closed(ex)
             continue
         engine.open_by_id[(ex.domain, ex.workflow_id)] = ex.run_id
         engine.open_runs.setdefault(ex.domain, {})[ex.run_id] = None
+        engine.runs.opened(ex)
         for due, kind, key in _deadlines(ex):
             engine.add_deadline(due, kind, ex.run_id, key)
         if ex.dt_started:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aioswf.local.clock import Clock
+from aioswf.local.engine.runindex import RunIndex
 from aioswf.local.engine.state import Domain, Execution, Json, RegisteredType
 from aioswf.local.faults import domain_deprecated, unknown_resource
 
@@ -74,6 +75,8 @@ class EngineState:
         self.open_by_id: dict[tuple[str, str], str] = {}
         self.open_runs: dict[str, dict[str, None]] = {}
         self.closed_runs: dict[str, dict[str, None]] = {}
+        self.runs = RunIndex()
+        self.started_total = 0
         self.queues: dict[QueueKey, TaskQueue] = {}
         self.queued_total = 0
         self.tokens: dict[str, TokenRef] = {}

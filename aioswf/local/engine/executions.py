@@ -121,15 +121,18 @@ def open_run(
         execution_timeout=config["executionStartToCloseTimeout"],
         task_timeout=config["taskStartToCloseTimeout"],
         start_ts=now,
+        number=eng.started_total,
         priority=config.get("taskPriority"),
         lambda_role=config.get("lambdaRole"),
         tags=list(tags),
         parent=parent,
         parent_initiated_id=parent_initiated_id,
     )
+    eng.started_total += 1
     eng.executions[ex.run_id] = ex
     eng.open_by_id[(domain, workflow_id)] = ex.run_id
     eng.open_runs.setdefault(domain, {})[ex.run_id] = None
+    eng.runs.opened(ex)
     eng.add_event(
         ex,
         "WorkflowExecutionStarted",
@@ -271,6 +274,7 @@ def close(
         del eng.open_by_id[(ex.domain, ex.workflow_id)]
     eng.open_runs.get(ex.domain, {}).pop(ex.run_id, None)
     eng.closed_runs.setdefault(ex.domain, {})[ex.run_id] = None
+    eng.runs.closed(ex)
     _drop_open_work(eng, ex)
     if status != "CONTINUED_AS_NEW":
         _report_to_parent(eng, ex, status, outcome)
@@ -352,5 +356,6 @@ def delete_run(eng: EngineState, run_id: str) -> None:
     if ex is None:
         return
     eng.closed_runs.get(ex.domain, {}).pop(run_id, None)
+    eng.runs.deleted(ex)
     eng.dirty_runs.discard(run_id)
     eng.deleted_runs.add(run_id)

@@ -111,6 +111,7 @@ class Execution:
     execution_timeout: str
     task_timeout: str
     start_ts: float
+    number: int = 0  # start order in the engine: breaks ties between equal start times
     priority: str | None = None
     lambda_role: str | None = None
     tags: list[str] = field(default_factory=list)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import math
 
 from aioswf.local.engine.core import ACTIVITY, DECISION, EngineState
-from aioswf.local.engine.paging import decode, encode, page_of
+from aioswf.local.engine.paging import decode, encode, page_size
+from aioswf.local.engine.runindex import ALL, Facet
+from aioswf.local.engine.sortedkeys import SortedKeys
 from aioswf.local.engine.state import Execution, Json
 from aioswf.local.engine.tasks import history_slice
 from aioswf.local.faults import ValidationError
@@ -94,63 +96,73 @@ def _check_filters(req: Json) -> None:
         raise ValidationError("startTimeFilter and closeTimeFilter are mutually exclusive")
 
 
-def _in_window(stamp: float | None, window: Json | None) -> bool:
-    if window is None:
-        return True
-    if stamp is None:
-        return False
-    latest = window.get("latestDate")
-    return bool(stamp >= window["oldestDate"] and (latest is None or stamp <= latest))
-
-
-def _matches(ex: Execution, req: Json) -> bool:
-    if not _in_window(ex.start_ts, req.get("startTimeFilter")):
-        return False
-    if not _in_window(ex.close_ts, req.get("closeTimeFilter")):
-        return False
+def _facet(req: Json) -> Facet:
     by_id, by_type = req.get("executionFilter"), req.get("typeFilter")
-    if by_id is not None and ex.workflow_id != by_id["workflowId"]:
-        return False
-    if by_type is not None and (
-        ex.workflow_type["name"] != by_type["name"]
-        or (
-            by_type.get("version") is not None and ex.workflow_type["version"] != by_type["version"]
-        )
-    ):
-        return False
     by_tag, by_status = req.get("tagFilter"), req.get("closeStatusFilter")
-    if by_tag is not None and by_tag["tag"] not in ex.tags:
-        return False
-    return by_status is None or ex.close_status == by_status["status"]
+    if by_id is not None:
+        return ("id", by_id["workflowId"])
+    if by_type is not None:
+        version = by_type.get("version")
+        return ("type", by_type["name"]) if version is None else ("type", by_type["name"], version)
+    if by_tag is not None:
+        return ("tag", by_tag["tag"])
+    if by_status is not None:
+        return ("status", by_status["status"])
+    return ALL
 
 
-def _select(eng: EngineState, req: Json, closed: bool) -> list[Execution]:
+def _select(eng: EngineState, req: Json, closed: bool) -> tuple[SortedKeys, int, int]:
+    """The index answering the request and the positions of its time window in it."""
     domain = eng.domain(req["domain"])
     _check_filters(req)
-    if closed and req.get("startTimeFilter") is None and req.get("closeTimeFilter") is None:
+    window = req.get("startTimeFilter")
+    by_close = closed and req.get("closeTimeFilter") is not None
+    if by_close:
+        window = req["closeTimeFilter"]
+    elif closed and window is None:
         raise ValidationError("One of startTimeFilter or closeTimeFilter is required")
-    runs: Iterable[str] = (eng.closed_runs if closed else eng.open_runs).get(domain.name, {})
-    return [ex for run_id in runs if _matches(ex := eng.executions[run_id], req)]
+    keys = eng.runs.lookup(domain.name, _facet(req), closed=closed, by_close=by_close)
+    if window is None:
+        return keys, 0, len(keys)
+    # Inclusive at both ends: a probe (t,) sorts before every key of time t, (t, inf) after.
+    low = keys.rank((window["oldestDate"],))
+    latest = window.get("latestDate")
+    high = len(keys) if latest is None else keys.rank((latest, math.inf))
+    return keys, low, max(low, high)
 
 
 def list_executions(eng: EngineState, req: Json, closed: bool) -> Json:
-    """ListOpenWorkflowExecutions / ListClosedWorkflowExecutions: newest first by default."""
-    found = _select(eng, req, closed)
-    by_close = closed and req.get("closeTimeFilter") is not None
-    found.sort(
-        key=lambda e: (e.close_ts or 0.0) if by_close else e.start_ts,
-        reverse=not req.get("reverseOrder"),
-    )
-    page, token = page_of([execution_info(ex) for ex in found], req, "closed" if closed else "open")
-    result: Json = {"executionInfos": page}
-    if token is not None:
-        result["nextPageToken"] = token
+    """ListOpenWorkflowExecutions / ListClosedWorkflowExecutions: newest first by default.
+
+    The page token is the key of the last run returned, so a page is found by bisecting,
+    and runs starting or closing between two pages neither repeat nor shift the next page.
+    """
+    kind = "closed" if closed else "open"
+    keys, low, high = _select(eng, req, closed)
+    oldest_first = bool(req.get("reverseOrder"))
+    if req.get("nextPageToken"):
+        after = tuple(decode(req["nextPageToken"], kind)["after"])
+        if oldest_first:
+            low = max(low, keys.rank(after, right=True))
+        else:
+            high = min(high, keys.rank(after))
+    size = page_size(req)
+    if oldest_first:
+        page = keys.slice(low, min(high, low + size))
+        more = low + size < high
+    else:
+        page = keys.slice(max(low, high - size), high)[::-1]
+        more = high - size > low
+    result: Json = {"executionInfos": [execution_info(eng.executions[k[2]]) for k in page]}
+    if more and page:
+        result["nextPageToken"] = encode(kind, after=list(page[-1]))
     return result
 
 
 def count_executions(eng: EngineState, req: Json, closed: bool) -> Json:
-    """CountOpenWorkflowExecutions / CountClosedWorkflowExecutions."""
-    return {"count": len(_select(eng, req, closed)), "truncated": False}
+    """CountOpenWorkflowExecutions / CountClosedWorkflowExecutions, from the indexes."""
+    _, low, high = _select(eng, req, closed)
+    return {"count": high - low, "truncated": False}
 
 
 def count_pending(eng: EngineState, req: Json, kind: str) -> Json:
