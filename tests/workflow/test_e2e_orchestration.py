@@ -1,5 +1,6 @@
 """Orchestration end to end over loopback: children, continue-as-new, external signals and
-cancels, child policies, patches, side effects and Lambda tasks on the local SWF service.
+cancels, child policies (parent terminated or timed out), patches, side effects and Lambda
+tasks on the local SWF service.
 
 With ``AIOSWF_RECORD_HISTORIES=1`` the scenarios also write the histories they produce to
 ``tests/histories/orchestration_*.json``, which ``test_orchestration_recorded`` replays.
@@ -24,6 +25,7 @@ from aioswf import (
     WorkflowCanceledError,
     WorkflowOptions,
     WorkflowTerminatedError,
+    WorkflowTimedOutError,
 )
 from aioswf.local import LocalSWF, VirtualClock
 from aioswf.worker import Worker
@@ -187,6 +189,11 @@ async def test_child_policy_applies_when_the_parent_is_terminated(
     )
     await wait_for_event(client, "ward", "DecisionTaskCompleted")
     await parent.terminate("done with it")
+    await child_policy_applied(client, policy)
+
+
+async def child_policy_applied(client: Client, policy: ChildPolicy) -> None:
+    """What ``policy`` does to the open child ``ward`` once its parent is gone."""
     ward = client.get_workflow_handle("ward")
     if policy is ChildPolicy.TERMINATE:
         with pytest.raises(WorkflowTerminatedError) as caught:
@@ -201,6 +208,26 @@ async def test_child_policy_applies_when_the_parent_is_terminated(
         assert (await ward.describe()).info.status == "OPEN"
         await ward.signal(wf.Kid.release)
         assert await ward.result(timeout=RESULT_TIMEOUT) == "wait done"
+
+
+@pytest.mark.parametrize("policy", list(ChildPolicy))
+async def test_child_policy_applies_when_the_parent_times_out(
+    client: Client, clock: VirtualClock, worker: Worker, policy: ChildPolicy
+) -> None:
+    parent = await client.start_workflow(
+        wf.Guardian.run,
+        workflow_id="guardian",
+        task_list="e2e",
+        options=WorkflowOptions(
+            child_policy=policy, execution_start_to_close_timeout=timedelta(seconds=60)
+        ),
+    )
+    await wait_for_event(client, "ward", "DecisionTaskCompleted")
+    clock.advance(61)
+    with pytest.raises(WorkflowTimedOutError):
+        await parent.result(timeout=RESULT_TIMEOUT)
+    assert (await event_types(client, "guardian"))[-1] == "WorkflowExecutionTimedOut"
+    await child_policy_applied(client, policy)
 
 
 async def test_patch_keeps_old_executions_on_the_old_branch(
