@@ -1,21 +1,29 @@
 """Benchmarks of the local SWF service (``python benchmarks/bench_local.py``).
 
-1. Poll + respond of a decision task in an empty domain and in a domain holding 10,000 closed
-   executions: the engine's cost must not grow with the number of executions.
+1. Cost against the number of executions: a *small* service (an empty domain to poll and
+   respond in, 100 closed executions to list) and a *large* one (10,000 closed executions in
+   each) run side by side, and every round measures both, alternating which goes first, so
+   that load on the machine hits both alike.  Measured: poll + respond of a decision task over
+   HTTP and through the engine alone (no HTTP), ListClosedWorkflowExecutions by workflowId,
+   and the first page of 10.  Each figure is the median over repeats of the per-repeat
+   median; the large/small ratio is computed per repeat, and its median and range printed.
 2. Wake-up delay: how long after a task is scheduled a parked long poll receives it, next to
    the round trip of a bare request (DescribeDomain) measured in the same run.
 
-Everything goes over loopback HTTP through aiobotocore, as a worker would.
+HTTP goes over loopback through aiobotocore, as a worker would.  Nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import random
 import statistics
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from aiobotocore.config import AioConfig
@@ -23,7 +31,7 @@ from aiobotocore.session import get_session
 
 from aioswf.local import LocalSWF
 
-DOMAIN = "bench"
+BENCH, LISTING = "bench", "listing"
 TASK_LIST = {"name": "bench"}
 WF = {"name": "Bench", "version": "1"}
 COMPLETE = [
@@ -32,23 +40,27 @@ COMPLETE = [
         "completeWorkflowExecutionDecisionAttributes": {"result": "ok"},
     }
 ]
+_ids = itertools.count()
 
 
 @asynccontextmanager
 async def service_and_client() -> AsyncIterator[tuple[LocalSWF, Any]]:
     async with LocalSWF(long_poll_seconds=20) as swf:
-        swf.call("RegisterDomain", {"name": DOMAIN, "workflowExecutionRetentionPeriodInDays": "30"})
-        swf.call(
-            "RegisterWorkflowType",
-            {
-                "domain": DOMAIN,
-                **WF,
-                "defaultTaskList": TASK_LIST,
-                "defaultExecutionStartToCloseTimeout": "3600",
-                "defaultTaskStartToCloseTimeout": "60",
-                "defaultChildPolicy": "TERMINATE",
-            },
-        )
+        for domain in (BENCH, LISTING):
+            swf.call(
+                "RegisterDomain", {"name": domain, "workflowExecutionRetentionPeriodInDays": "30"}
+            )
+            swf.call(
+                "RegisterWorkflowType",
+                {
+                    "domain": domain,
+                    **WF,
+                    "defaultTaskList": TASK_LIST,
+                    "defaultExecutionStartToCloseTimeout": "3600",
+                    "defaultTaskStartToCloseTimeout": "60",
+                    "defaultChildPolicy": "TERMINATE",
+                },
+            )
         config = AioConfig(
             retries={"total_max_attempts": 1}, read_timeout=70, max_pool_connections=20
         )
@@ -63,49 +75,128 @@ async def service_and_client() -> AsyncIterator[tuple[LocalSWF, Any]]:
             yield swf, client
 
 
-def fill_closed(swf: LocalSWF, count: int) -> None:
+def fill_closed(swf: LocalSWF, domain: str, count: int) -> None:
     """Run ``count`` executions to completion directly on the engine (fast, no HTTP)."""
     for index in range(count):
         swf.call(
             "StartWorkflowExecution",
-            {"domain": DOMAIN, "workflowId": f"old-{index}", "workflowType": WF},
+            {"domain": domain, "workflowId": f"old-{index}", "workflowType": WF},
         )
-        task = swf.call("PollForDecisionTask", {"domain": DOMAIN, "taskList": TASK_LIST})
+        task = swf.call("PollForDecisionTask", {"domain": domain, "taskList": TASK_LIST})
         swf.call(
             "RespondDecisionTaskCompleted", {"taskToken": task["taskToken"], "decisions": COMPLETE}
         )
 
 
-async def poll_respond_ms(swf: LocalSWF, client: Any, rounds: int) -> list[float]:
-    timings = []
-    for index in range(rounds):
-        swf.call(
-            "StartWorkflowExecution",
-            {"domain": DOMAIN, "workflowId": f"new-{index}", "workflowType": WF},
-        )
+def start_new(swf: LocalSWF) -> None:
+    swf.call(
+        "StartWorkflowExecution",
+        {"domain": BENCH, "workflowId": f"new-{next(_ids)}", "workflowType": WF},
+    )
+
+
+async def timed(action: Callable[[], Awaitable[Any]]) -> float:
+    began = time.perf_counter()
+    await action()
+    return (time.perf_counter() - began) * 1000
+
+
+class Side:
+    """One service of the comparison and the measurements taken on it."""
+
+    def __init__(self, swf: LocalSWF, client: Any, listed: int) -> None:
+        self.swf, self.client, self.listed = swf, client, listed
+
+    async def http_poll_respond(self) -> float:
+        start_new(self.swf)
+
+        async def run() -> None:
+            task = await self.client.poll_for_decision_task(domain=BENCH, taskList=TASK_LIST)
+            await self.client.respond_decision_task_completed(
+                taskToken=task["taskToken"], decisions=COMPLETE
+            )
+
+        return await timed(run)
+
+    async def engine_poll_respond(self) -> float:
+        start_new(self.swf)
+        engine = self.swf.engine
         began = time.perf_counter()
-        task = await client.poll_for_decision_task(domain=DOMAIN, taskList=TASK_LIST)
-        await client.respond_decision_task_completed(
-            taskToken=task["taskToken"], decisions=COMPLETE
+        task = engine.handle("PollForDecisionTask", {"domain": BENCH, "taskList": TASK_LIST})
+        engine.handle(
+            "RespondDecisionTaskCompleted", {"taskToken": task["taskToken"], "decisions": COMPLETE}
         )
-        timings.append((time.perf_counter() - began) * 1000)
-    return timings
+        return (time.perf_counter() - began) * 1000
+
+    async def list_by_id(self) -> float:
+        workflow_id = f"old-{random.randrange(self.listed)}"
+        return await timed(
+            lambda: self.client.list_closed_workflow_executions(
+                domain=LISTING,
+                closeTimeFilter={"oldestDate": 0},
+                executionFilter={"workflowId": workflow_id},
+            )
+        )
+
+    async def first_page(self) -> float:
+        return await timed(
+            lambda: self.client.list_closed_workflow_executions(
+                domain=LISTING, startTimeFilter={"oldestDate": 0}, maximumPageSize=10
+            )
+        )
+
+
+MEASURES: dict[str, Callable[[Side], Awaitable[float]]] = {
+    "poll+respond (HTTP)": Side.http_poll_respond,
+    "poll+respond (engine only)": Side.engine_poll_respond,
+    "ListClosed by workflowId (HTTP)": Side.list_by_id,
+    "ListClosed first page of 10 (HTTP)": Side.first_page,
+}
+
+
+Figures = dict[tuple[str, str], list[float]]  # (measure, "small" | "large"): per-repeat medians
+
+
+async def compare(small: Side, large: Side, repeats: int, rounds: int) -> Figures:
+    figures: Figures = defaultdict(list)
+    for _ in range(repeats):
+        samples: Figures = defaultdict(list)
+        for index in range(rounds):
+            pair = [("small", small), ("large", large)]
+            for name, measure in MEASURES.items():
+                for label, side in pair if index % 2 else pair[::-1]:
+                    samples[(name, label)].append(await measure(side))
+        for key, values in samples.items():
+            figures[key].append(statistics.median(values))
+    return figures
+
+
+def report(figures: Figures) -> None:
+    print(
+        f"| {'measurement':<36} | {'small ms':>9} | {'large ms':>9} | {'ratio':>6} | {'range':<12} |"
+    )
+    print(f"|{'-' * 38}|{'-' * 11}|{'-' * 11}|{'-' * 8}|{'-' * 14}|")
+    for name in MEASURES:
+        smalls, larges = figures[(name, "small")], figures[(name, "large")]
+        ratios = [big / little for big, little in zip(larges, smalls, strict=True)]
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}x"
+        print(
+            f"| {name:<36} | {statistics.median(smalls):>9.3f} | {statistics.median(larges):>9.3f}"
+            f" | {statistics.median(ratios):>5.2f}x | {spread:<12} |"
+        )
 
 
 async def wake_up_ms(swf: LocalSWF, client: Any, rounds: int) -> list[float]:
     timings = []
-    for index in range(rounds):
+    for _ in range(rounds):
         poll = asyncio.ensure_future(
-            client.poll_for_decision_task(domain=DOMAIN, taskList=TASK_LIST)
+            client.poll_for_decision_task(domain=BENCH, taskList=TASK_LIST)
         )
         # Wait (outside the measurement) until the poll is parked in the server.
         while swf.frontend.waiters.count() == 0:  # noqa: ASYNC110
             await asyncio.sleep(0.001)
         began = time.perf_counter()
-        swf.call(
-            "StartWorkflowExecution",
-            {"domain": DOMAIN, "workflowId": f"wake-{index}", "workflowType": WF},
-        )
+        start_new(swf)
         task = await poll
         timings.append((time.perf_counter() - began) * 1000)
         await client.respond_decision_task_completed(
@@ -114,52 +205,42 @@ async def wake_up_ms(swf: LocalSWF, client: Any, rounds: int) -> list[float]:
     return timings
 
 
-async def bare_request_ms(client: Any, rounds: int) -> list[float]:
-    timings = []
-    for _ in range(rounds):
+async def main(large: int, small: int, repeats: int, rounds: int) -> None:
+    async with AsyncExitStack() as stack:
+        small_swf, small_client = await stack.enter_async_context(service_and_client())
+        large_swf, large_client = await stack.enter_async_context(service_and_client())
         began = time.perf_counter()
-        await client.describe_domain(name=DOMAIN)
-        timings.append((time.perf_counter() - began) * 1000)
-    return timings
-
-
-def row(name: str, timings: list[float]) -> str:
-    ordered = sorted(timings)
-    p90 = ordered[int(len(ordered) * 0.9) - 1]
-    return f"| {name:<44} | {statistics.median(ordered):>9.2f} | {p90:>9.2f} | {len(ordered):>5} |"
-
-
-async def main(closed: int, rounds: int) -> None:
-    results: dict[str, list[float]] = {}
-    async with service_and_client() as (swf, client):
-        await poll_respond_ms(swf, client, 20)  # warm-up
-        results["poll+respond, empty domain"] = await poll_respond_ms(swf, client, rounds)
-        results["bare request (DescribeDomain)"] = await bare_request_ms(client, rounds)
-        results["scheduled -> parked long poll receives it"] = await wake_up_ms(swf, client, rounds)
-    async with service_and_client() as (swf, client):
-        began = time.perf_counter()
-        fill_closed(swf, closed)
-        filled = time.perf_counter() - began
-        await poll_respond_ms(swf, client, 20)
-        results[f"poll+respond, {closed:,} closed executions"] = await poll_respond_ms(
-            swf, client, rounds
+        fill_closed(small_swf, LISTING, small)
+        fill_closed(large_swf, BENCH, large)
+        fill_closed(large_swf, LISTING, large)
+        print(
+            f"(filled {small + 2 * large:,} closed executions in {time.perf_counter() - began:.1f} s)"
         )
-    print(f"(filled {closed:,} closed executions in {filled:.1f} s)\n")
-    print(f"| {'measurement':<44} | {'median ms':>9} | {'p90 ms':>9} | {'n':>5} |")
-    print(f"|{'-' * 46}|{'-' * 11}|{'-' * 11}|{'-' * 7}|")
-    for name, timings in results.items():
-        print(row(name, timings))
-    empty = statistics.median(results["poll+respond, empty domain"])
-    full = statistics.median(results[f"poll+respond, {closed:,} closed executions"])
-    print(
-        f"\npoll+respond with {closed:,} closed executions / empty domain: {full / empty:.2f}x"
-        " (target: at most 1.5x)"
-    )
+        print(
+            f"small: empty {BENCH!r} domain, {small:,} closed in {LISTING!r}; "
+            f"large: {large:,} closed in each; {repeats} repeats of {rounds} interleaved rounds\n"
+        )
+        small_side = Side(small_swf, small_client, small)
+        large_side = Side(large_swf, large_client, large)
+        await compare(small_side, large_side, 1, 20)  # warm-up
+        report(await compare(small_side, large_side, repeats, rounds))
+        bare = [
+            await timed(lambda: small_client.describe_domain(name=BENCH)) for _ in range(rounds)
+        ]
+        wake = await wake_up_ms(small_swf, small_client, rounds)
+    print()
+    for name, values in (
+        ("bare request (DescribeDomain)", bare),
+        ("scheduled -> parked poll", wake),
+    ):
+        print(f"{name}: median {statistics.median(values):.2f} ms over {len(values)}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--closed", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--large", type=int, default=10_000, help="closed executions, large side")
+    parser.add_argument("--small", type=int, default=100, help="closed executions to list, small")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=60)
     options = parser.parse_args()
-    asyncio.run(main(options.closed, options.rounds))
+    asyncio.run(main(options.large, options.small, options.repeats, options.rounds))
