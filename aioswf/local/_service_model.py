@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 _FORBIDDEN_ID = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
 _DURATION_SHAPES = {"DurationInSeconds", "DurationInSecondsOptional", "DurationInDays"}
+# SWF's hard limit on any duration in seconds (timeouts, timers): one year.  The model only
+# says "an integer greater than or equal to 0"; the quotas page says timeouts "can be set up
+# to 31,536,000 seconds", so a larger value is refused like any other constraint violation.
+MAX_SECONDS = 31_536_000
 _MAX_ERRORS = 10  # AWS reports "N validation errors detected" and lists a handful of them
 _JAVA_INT = 2**31
 
@@ -194,6 +198,11 @@ def _check_duration(shape_name: str, value: str, path: str, errors: list[str]) -
             f"Value '{value}' at '{path}' failed to satisfy constraint: "
             "Member must be a whole number of seconds"
             + ("" if shape_name == "DurationInSeconds" else " or NONE")
+        )
+    elif shape_name != "DurationInDays" and int(value) > MAX_SECONDS:
+        errors.append(
+            f"Value '{value}' at '{path}' failed to satisfy constraint: "
+            f"Member must be at most {MAX_SECONDS} seconds (one year)"
         )
 
 

@@ -128,6 +128,26 @@ async def test_timestamps_are_epoch_seconds(local_swf: LocalSWF) -> None:
             {
                 "domain": DOMAIN,
                 "workflowId": "w",
+                "executionStartToCloseTimeout": "31536001",
+                "workflowType": {"name": "Flow", "version": "1"},
+            },
+            "31536000",
+        ),
+        (
+            "register_workflow_type",
+            {
+                "domain": DOMAIN,
+                "name": "Slow",
+                "version": "1",
+                "defaultTaskStartToCloseTimeout": "99999999",
+            },
+            "31536000",
+        ),
+        (
+            "start_workflow_execution",
+            {
+                "domain": DOMAIN,
+                "workflowId": "w",
                 "childPolicy": "KEEP",
                 "workflowType": {"name": "Flow", "version": "1"},
             },
@@ -148,16 +168,41 @@ async def test_model_constraints_reject_requests(
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert fragment in err.value.response["Error"]["Message"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    listed = await sw(
-        "list_open_workflow_executions", domain=DOMAIN, startTimeFilter={"oldestDate": 0}
-    )
-    assert listed["executionInfos"] == []  # nothing of a rejected request was applied
+    # Nothing of a rejected request was applied.
+    if operation == "register_domain":
+        with pytest.raises(ClientError) as described:
+            await sw("describe_domain", name=kwargs["name"])
+        # A name too long to look up is refused as such; any other is simply unknown.
+        code = described.value.response["Error"]["Code"]
+        assert code == (
+            "ValidationException" if len(kwargs["name"]) > 256 else "UnknownResourceFault"
+        )
+        domains = await sw("list_domains", registrationStatus="REGISTERED")
+        assert kwargs["name"] not in [d["name"] for d in domains["domainInfos"]]
+    elif operation == "register_workflow_type":
+        with pytest.raises(sw.client.exceptions.UnknownResourceFault):
+            await sw(
+                "describe_workflow_type",
+                domain=DOMAIN,
+                workflowType={"name": kwargs["name"], "version": kwargs["version"]},
+            )
+    else:
+        listed = await sw(
+            "list_open_workflow_executions", domain=DOMAIN, startTimeFilter={"oldestDate": 0}
+        )
+        assert listed["executionInfos"] == []
 
 
 async def test_invalid_decision_attributes_reject_the_batch(sw: Driver) -> None:
     run = await sw.start()
     task = await sw.poll()
     for bad in (
+        [
+            {
+                "decisionType": "StartTimer",
+                "startTimerDecisionAttributes": {"timerId": "t", "startToFireTimeout": "31536001"},
+            }
+        ],
         [{"decisionType": "StartTimer"}],
         [
             {
