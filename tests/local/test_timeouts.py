@@ -7,24 +7,50 @@ import asyncio
 import pytest
 
 from aioswf.local import LocalSWF, VirtualClock
-from tests.local.helpers import Driver, attrs_of, boto3_client, schedule, timer
+from tests.local.helpers import Driver, attrs_of, boto3_client, parked, schedule, timer
 
 
-async def wait_for_event(sw: Driver, run: str, event_type: str) -> list[str]:
-    """The history once ``event_type`` is in it, without any further API call doing the work."""
-    for _ in range(100):
-        types = await sw.types(run)
+async def wait_for_event(service: LocalSWF, run: str, event_type: str) -> list[str]:
+    """The history once ``event_type`` is in it.
+
+    It watches the engine's state rather than calling the API, because every API call fires
+    due deadlines itself: only the background timer can make the event appear here.
+    """
+    for _ in range(200):
+        types = [e["eventType"] for e in service.engine.executions[run].history]
         if event_type in types:
             return types
         await asyncio.sleep(0.01)
     raise AssertionError(f"{event_type} never appeared")
 
 
-async def test_workflow_start_to_close(sw: Driver, clock: VirtualClock) -> None:
+async def test_timer_wakes_a_parked_poll(
+    sw: Driver, local_swf: LocalSWF, clock: VirtualClock
+) -> None:
+    local_swf.frontend.long_poll_seconds = 10
+    await sw.start()
+    await sw.decide(timer("t", 60))
+    poll = asyncio.ensure_future(sw.poll())
+    await parked(local_swf, 1)
+    # No request is in flight while the clock moves: the background timer alone must fire
+    # the timer, schedule the decision task and wake the poll (else it answers empty).
+    clock.advance(60)
+    task = await poll
+    assert task["taskToken"]
+    assert [e["eventType"] for e in task["events"]][-3:] == [
+        "TimerFired",
+        "DecisionTaskScheduled",
+        "DecisionTaskStarted",
+    ]
+
+
+async def test_workflow_start_to_close(
+    sw: Driver, local_swf: LocalSWF, clock: VirtualClock
+) -> None:
     run = await sw.start(executionStartToCloseTimeout="100")
     await sw.decide(timer("t", 500))
     clock.advance(100)
-    types = await wait_for_event(sw, run, "WorkflowExecutionTimedOut")
+    types = await wait_for_event(local_swf, run, "WorkflowExecutionTimedOut")
     assert types[-1] == "WorkflowExecutionTimedOut"
     info = (await sw.describe(run))["executionInfo"]
     assert info["closeStatus"] == "TIMED_OUT"
@@ -62,6 +88,7 @@ async def test_decision_start_to_close(sw: Driver, clock: VirtualClock) -> None:
 )
 async def test_activity_timeouts(
     sw: Driver,
+    local_swf: LocalSWF,
     clock: VirtualClock,
     timeouts: dict[str, str],
     start: bool,
@@ -72,7 +99,7 @@ async def test_activity_timeouts(
     await sw.decide(schedule("a1", **timeouts))
     task = await sw.poll_activity() if start else None
     clock.advance(advance)
-    types = await wait_for_event(sw, run, "ActivityTaskTimedOut")
+    types = await wait_for_event(local_swf, run, "ActivityTaskTimedOut")
     assert types[-2:] == ["ActivityTaskTimedOut", "DecisionTaskScheduled"]
     timed_out = attrs_of((await sw.history(run))[-2])
     assert timed_out["timeoutType"] == expected
@@ -82,7 +109,9 @@ async def test_activity_timeouts(
             await sw("respond_activity_task_completed", taskToken=task["taskToken"])
 
 
-async def test_heartbeats_keep_an_activity_alive(sw: Driver, clock: VirtualClock) -> None:
+async def test_heartbeats_keep_an_activity_alive(
+    sw: Driver, local_swf: LocalSWF, clock: VirtualClock
+) -> None:
     run = await sw.start()
     await sw.decide(schedule("a1", heartbeatTimeout="10"))
     task = await sw.poll_activity()
@@ -92,7 +121,7 @@ async def test_heartbeats_keep_an_activity_alive(sw: Driver, clock: VirtualClock
             "record_activity_task_heartbeat", taskToken=task["taskToken"], details=f"step {step}"
         )
     clock.advance(10)
-    await wait_for_event(sw, run, "ActivityTaskTimedOut")
+    await wait_for_event(local_swf, run, "ActivityTaskTimedOut")
     assert attrs_of((await sw.history(run))[-2])["details"] == "step 4"
 
 
