@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from aioswf.local import LocalSWF, VirtualClock
-from tests.local.helpers import DOMAIN, Driver, boto3_client, complete, decision, schedule, timer
+from tests.local.helpers import (
+    DOMAIN,
+    Driver,
+    attrs_of,
+    boto3_client,
+    complete,
+    decision,
+    schedule,
+    timer,
+)
 
 Advance = Callable[[float], Awaitable[None]]
 Scenario = Callable[[Driver, Advance], Awaitable[str]]
@@ -83,6 +92,59 @@ async def unknown_activity_type(sw: Driver, advance: Advance) -> str:
     return run
 
 
+async def workflow_times_out(sw: Driver, advance: Advance) -> str:
+    run = await sw.start(executionStartToCloseTimeout="1")
+    await sw.decide(decision("RecordMarker", markerName="m"))
+    await advance(1)
+    return run
+
+
+async def decision_times_out(sw: Driver, advance: Advance) -> str:
+    run = await sw.start(taskStartToCloseTimeout="1")
+    assert (await sw.poll())["taskToken"]
+    await advance(1)
+    await sw.decide(complete())
+    return run
+
+
+async def heartbeat_times_out(sw: Driver, advance: Advance) -> str:
+    run = await sw.start()
+    await sw.decide(schedule("a1", heartbeatTimeout="1"))
+    assert (await sw.poll_activity())["taskToken"]
+    await advance(1)
+    await sw.decide(complete())
+    return run
+
+
+async def missing_activity_defaults(sw: Driver, advance: Advance) -> str:
+    await sw("register_activity_type", domain=DOMAIN, name="Bare", version="1")
+    bare = {"name": "Bare", "version": "1"}
+    run = await sw.start()
+    # moto and SWF may check missing defaults in different orders: leave out one at a time.
+    await sw.decide(
+        decision(
+            "ScheduleActivityTask",
+            activityType=bare,
+            activityId="no-list",
+            scheduleToStartTimeout="10",
+            scheduleToCloseTimeout="10",
+            startToCloseTimeout="10",
+            heartbeatTimeout="10",
+        ),
+        decision(
+            "ScheduleActivityTask",
+            activityType=bare,
+            activityId="no-timeout",
+            taskList={"name": "main"},
+            scheduleToCloseTimeout="10",
+            startToCloseTimeout="10",
+            heartbeatTimeout="10",
+        ),
+    )
+    await sw.decide(complete())
+    return run
+
+
 SCENARIOS = [
     activity_completes,
     activity_fails,
@@ -90,7 +152,21 @@ SCENARIOS = [
     markers_and_signals,
     terminated,
     unknown_activity_type,
+    workflow_times_out,
+    decision_times_out,
+    heartbeat_times_out,
+    missing_activity_defaults,
 ]
+
+
+async def outline(sw: Driver, run: str) -> list[str]:
+    """Event types, each with its cause or timeout type when it has one."""
+    found = []
+    for event in await sw.history(run):
+        attrs = attrs_of(event)
+        detail = attrs.get("cause") or attrs.get("timeoutType")
+        found.append(event["eventType"] + (f" {detail}" if detail else ""))
+    return found
 
 
 async def run_on_moto(endpoint: str, scenario: Scenario) -> list[str]:
@@ -98,8 +174,9 @@ async def run_on_moto(endpoint: str, scenario: Scenario) -> list[str]:
     try:
         sw = Driver(client)
         await sw.setup()
+        # moto's timeouts run on the wall clock, and only when a later call looks at them.
         run = await scenario(sw, lambda seconds: asyncio.sleep(seconds + 0.5))
-        return await sw.types(run)
+        return await outline(sw, run)
     finally:
         client.close()
 
@@ -116,7 +193,7 @@ async def run_locally(scenario: Scenario) -> list[str]:
             sw = Driver(client)
             await sw.setup()
             run = await scenario(sw, advance)
-            return await sw.types(run)
+            return await outline(sw, run)
         finally:
             client.close()
 
