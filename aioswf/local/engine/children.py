@@ -15,7 +15,6 @@ from aioswf.local.engine.state import ChildState, Execution, Json
 
 logger = logging.getLogger(__name__)
 
-MAX_OPEN_CHILDREN = 1000
 UNKNOWN_EXTERNAL = "UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION"
 After = list[Callable[[], None]]
 
@@ -125,7 +124,7 @@ def _child_cause(eng: EngineState, ex: Execution, attrs: Json) -> tuple[str | No
         return "WORKFLOW_TYPE_DOES_NOT_EXIST", {}
     if wtype.status != "REGISTERED":
         return "WORKFLOW_TYPE_DEPRECATED", {}
-    if len(ex.children) >= MAX_OPEN_CHILDREN:
+    if len(ex.children) >= eng.limits.open_children:
         return "OPEN_CHILDREN_LIMIT_EXCEEDED", {}
     config, cause = resolve_config(wtype, attrs)
     return cause, config
@@ -176,13 +175,19 @@ def start_child(
         child = ex.children.get(initiated)
         if child is None:
             return
+        # Checked when the child is opened, as each launch of the batch adds an open run.
+        cause = None
         if (ex.domain, attrs["workflowId"]) in eng.open_by_id:
+            cause = "WORKFLOW_ALREADY_RUNNING"
+        elif len(eng.open_runs.get(ex.domain, ())) >= eng.limits.open_executions:
+            cause = "OPEN_WORKFLOWS_LIMIT_EXCEEDED"
+        if cause is not None:
             del ex.children[initiated]
             if ex.is_open:
                 eng.add_event(
                     ex,
                     "StartChildWorkflowExecutionFailed",
-                    {**failed, "cause": "WORKFLOW_ALREADY_RUNNING", "initiatedEventId": initiated},
+                    {**failed, "cause": cause, "initiatedEventId": initiated},
                 )
                 eng.need_decision(ex)
             return

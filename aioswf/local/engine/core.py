@@ -37,6 +37,18 @@ TaskListener = Callable[[str, str, str], None]
 
 
 @dataclass
+class Limits:
+    """SWF's quotas per execution and domain (tests lower them to reach the limits quickly)."""
+
+    events: int = EVENT_LIMIT
+    open_executions: int = 100_000
+    open_activities: int = 1000
+    open_timers: int = 1000
+    open_children: int = 1000
+    open_lambdas: int = 50
+
+
+@dataclass
 class TaskQueue:
     """Scheduled tasks of one task list, highest priority first, then oldest first."""
 
@@ -68,6 +80,7 @@ class EngineState:
         self.clock = clock
         self.region = region
         self.account = account
+        self.limits = Limits()
         self.domains: dict[str, Domain] = {}
         self.types: dict[tuple[str, str, str, str], RegisteredType] = {}
         self.type_counts: dict[tuple[str, str], int] = {}
@@ -176,7 +189,7 @@ class EngineState:
             }
         )
         self.dirty_runs.add(ex.run_id)
-        if event_id >= EVENT_LIMIT and ex.is_open:
+        if event_id >= self.limits.events and ex.is_open:
             self.over_limit.add(ex.run_id)
         return event_id
 

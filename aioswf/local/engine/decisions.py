@@ -23,8 +23,6 @@ from aioswf.local.faults import ValidationError, unknown_resource
 
 logger = logging.getLogger(__name__)
 
-MAX_OPEN_ACTIVITIES = 1000
-MAX_OPEN_TIMERS = 1000
 CLOSE_DECISIONS = frozenset(
     {
         "CompleteWorkflowExecution",
@@ -148,7 +146,7 @@ def _schedule_activity(eng: EngineState, batch: Batch, attrs: Json) -> None:
     failed = {"activityType": ref, "activityId": activity_id}
     atype = eng.find_type(ACTIVITY, ex.domain, ref)
     cause = _activity_cause(
-        ex, atype is None, atype is not None and atype.status != "REGISTERED", activity_id
+        eng, ex, atype is None, atype is not None and atype.status != "REGISTERED", activity_id
     )
     defaults = atype.config if atype is not None else {}
     task_list = attrs.get("taskList") or defaults.get("defaultTaskList")
@@ -203,14 +201,16 @@ def _schedule_activity(eng: EngineState, batch: Batch, attrs: Json) -> None:
     eng.enqueue(ACTIVITY, ex.domain, act.task_list, (ex.run_id, scheduled), act.priority)
 
 
-def _activity_cause(ex: Execution, missing: bool, deprecated: bool, activity_id: str) -> str | None:
+def _activity_cause(
+    eng: EngineState, ex: Execution, missing: bool, deprecated: bool, activity_id: str
+) -> str | None:
     if missing:
         return "ACTIVITY_TYPE_DOES_NOT_EXIST"
     if deprecated:
         return "ACTIVITY_TYPE_DEPRECATED"
     if activity_id in ex.activities:
         return "ACTIVITY_ID_ALREADY_IN_USE"
-    if len(ex.activities) >= MAX_OPEN_ACTIVITIES:
+    if len(ex.activities) >= eng.limits.open_activities:
         return "OPEN_ACTIVITIES_LIMIT_EXCEEDED"
     return None
 
@@ -342,7 +342,7 @@ def _start_timer(eng: EngineState, batch: Batch, attrs: Json) -> None:
     cause = None
     if timer_id in ex.timers:
         cause = "TIMER_ID_ALREADY_IN_USE"
-    elif len(ex.timers) >= MAX_OPEN_TIMERS:
+    elif len(ex.timers) >= eng.limits.open_timers:
         cause = "OPEN_TIMERS_LIMIT_EXCEEDED"
     if cause is not None:
         _failed(eng, batch, "StartTimerFailed", cause, {"timerId": timer_id})

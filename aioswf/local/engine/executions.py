@@ -22,7 +22,6 @@ from aioswf.local.faults import (
 
 logger = logging.getLogger(__name__)
 
-MAX_OPEN_EXECUTIONS = 100_000
 ONE_YEAR = 365 * 24 * 3600
 _CHILD_EVENTS = {
     "COMPLETED": ("ChildWorkflowExecutionCompleted", ("result",)),
@@ -78,7 +77,7 @@ def start_execution(eng: EngineState, req: Json) -> Json:
         raise type_deprecated(f"WorkflowType=[name={wtype.name}, version={wtype.version}]")
     if (domain.name, req["workflowId"]) in eng.open_by_id:
         raise already_started(f"WorkflowExecution=[workflowId={req['workflowId']}]")
-    if len(eng.open_runs.get(domain.name, ())) >= MAX_OPEN_EXECUTIONS:
+    if len(eng.open_runs.get(domain.name, ())) >= eng.limits.open_executions:
         raise limit_exceeded("Too many open workflow executions in the domain")
     config, missing = resolve_config(wtype, req)
     if missing is not None:

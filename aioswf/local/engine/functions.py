@@ -16,7 +16,6 @@ from aioswf.local.engine.state import Execution, Json, LambdaState
 
 logger = logging.getLogger(__name__)
 
-MAX_OPEN_LAMBDAS = 50
 DEFAULT_TIMEOUT = "300"
 
 
@@ -40,7 +39,7 @@ def schedule(
     cause = None
     if lambda_id in ex.lambdas:
         cause = "ID_ALREADY_IN_USE"
-    elif len(ex.lambdas) >= MAX_OPEN_LAMBDAS:
+    elif len(ex.lambdas) >= eng.limits.open_lambdas:
         cause = "OPEN_LAMBDA_FUNCTIONS_LIMIT_EXCEEDED"
     if cause is not None:
         eng.add_event(
