@@ -163,9 +163,13 @@ async def test_time_windows_filter_by_start_and_by_close(local_client: Client) -
     async def closed_ids(filter_: ExecutionFilter) -> list[str]:
         return [i.workflow_id async for i in local_client.list_closed_workflows(filter_)]
 
-    assert await closed_ids(ExecutionFilter(started_after=started)) == ["early"]
+    # Timestamps cross the wire as epoch seconds: compare with a margin, not to the microsecond.
+    earlier = started - timedelta(seconds=1)
+    assert await closed_ids(ExecutionFilter(started_after=earlier)) == ["early"]
     assert await closed_ids(ExecutionFilter(started_after=later)) == []
-    assert await closed_ids(ExecutionFilter(closed_before=closed)) == ["early"]
+    assert await closed_ids(ExecutionFilter(closed_before=closed + timedelta(seconds=1))) == [
+        "early"
+    ]
     assert await closed_ids(ExecutionFilter(closed_after=later)) == []
     count = await local_client.count_closed_workflows(ExecutionFilter(started_before=later))
     assert count.count == 1
