@@ -224,14 +224,20 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
         )
         stop = _stop_on_signals()
         async with worker:
+            await worker.wait_until_polling()  # the banner then means what it says
             print(
                 f"aioswf worker: polling {args.task_list!r} in domain {args.domain!r}; "
                 "Ctrl-C stops it",
                 flush=True,
             )
             await stop.wait()
-            print("aioswf worker: stopping; letting received tasks finish", flush=True)
+            print(
+                "aioswf worker: stopping; letting received tasks finish and waiting for the "
+                "long polls in flight to return (up to a minute on AWS)",
+                flush=True,
+            )
             report = await worker.shutdown()
+    # Waiting for idle polls does not make a stop unclean; cancelled or refused work does.
     return 0 if report.clean else 1
 
 

@@ -16,13 +16,13 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aioswf._discovery import activity_definitions, workflow_definitions
 from aioswf._pollers._activity_options import ActivityWorkerOptions
+from aioswf._pollers._activity_threads import DaemonThreadPool
 from aioswf._pollers.activity import ActivityPoller
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf._transport.connection import POOL_HEADROOM
@@ -39,21 +39,35 @@ __all__ = (
 
 logger = logging.getLogger(__name__)
 
+_POLL_MARGIN = 5.0
+"""Seconds a poll may outlast the transport's read timeout before a shutdown cuts it."""
+_PROGRESS_SECONDS = 10.0
+"""How often a shutdown that is still waiting says what for."""
+
 
 @dataclass(frozen=True, slots=True)
 class ShutdownReport:
     """How a worker's shutdown went.
 
+    Long polls that were still waiting when the shutdown began are waited for (up to one long
+    poll, 60 s on AWS) but do not make it unclean: only work that could not be finished does.
+
     Attributes:
-        clean: every task received was finished within the shutdown timeout.
-        cancelled_activities: ids of the activities still running at the timeout; they
-            were cancelled and reported to SWF as failed with ``WorkerShutdownError``.
-        abandoned_polls: long polls still in flight at the timeout, abandoned.
+        clean: every task received was finished, and every poll returned.
+        cancelled_activities: ids of the activities cancelled at the timeout that ended
+            cancelled; they were reported to SWF as failed with ``WorkerShutdownError``.
+        refused_activities: ids of the tasks that polls in flight brought after the timeout;
+            they were failed at once with ``WorkerShutdownError``, unrun.
+        abandoned_polls: activity polls that had not returned one long poll (plus a margin)
+            into the shutdown, and were cut.
+        abandoned_decision_polls: decision polls cut for the same reason.
     """
 
     clean: bool
     cancelled_activities: tuple[str, ...] = ()
+    refused_activities: tuple[str, ...] = ()
     abandoned_polls: int = 0
+    abandoned_decision_polls: int = 0
 
 
 class Worker:
@@ -103,12 +117,14 @@ class Worker:
             raise WorkerError(f"Worker(task_list={task_list!r}) was given nothing to run")
         client.check_long_polls(self._long_polls())
         self.polling = asyncio.Event()
-        """Set once every poller of the worker is polling."""
+        """Set once every poller of the worker has a poll request out (each poller that can:
+        activity pollers beyond ``max_concurrent`` wait for a slot)."""
         self._stopping = asyncio.Event()
         self._finished = asyncio.Event()
         self._activity_poller: ActivityPoller | None = None
         self._components: dict[asyncio.Task[None], str] = {}
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: DaemonThreadPool | None = None
+        self._decision_poller: DecisionPoller | None = None
         self._started = False
         self._shutdown: asyncio.Task[ShutdownReport] | None = None
         self._crash: BaseException | None = None
@@ -154,7 +170,7 @@ class Worker:
         if self.activities:
             waits.append(self._start_activities())
         if self.workflows:
-            self._start_workflows()
+            waits.append(self._start_workflows())
         self._components[asyncio.create_task(self._set_polling(waits))] = "polling watch"
         logger.info(
             "worker polling task list %r of domain %r (%d workflow type(s), %d activity type(s))",
@@ -223,19 +239,31 @@ class Worker:
         return polls + (self.decision_options.pollers if self.workflows else 0)
 
     def _start_activities(self) -> asyncio.Event:
-        self._executor = ThreadPoolExecutor(
-            max_workers=self.activity_options.threads, thread_name_prefix="aioswf-activity"
+        # Daemon threads: a sync activity that ignores its cancellation must not keep the
+        # process from exiting once the worker has shut down.
+        self._executor = DaemonThreadPool(
+            self.activity_options.threads, thread_name_prefix="aioswf-activity"
         )
         poller = ActivityPoller(
             self.client, self.task_list, self.activities, self.activity_options, self._executor
         )
+        poller.on_crash = self._poll_loop_died
         self._activity_poller = poller
         self._spawn(poller.run(self._stopping), "activity poller")
         return poller.polling
 
-    def _start_workflows(self) -> None:
+    def _start_workflows(self) -> asyncio.Event:
         poller = DecisionPoller(self.client, self.task_list, self.workflows, self.decision_options)
+        self._decision_poller = poller
         self._spawn(poller.run(self._stopping), "decision poller")
+        return poller.polling
+
+    def _poll_loop_died(self, error: BaseException) -> None:
+        if self._stopping.is_set():
+            return
+        self._crash = error
+        logger.error("a poll loop of %r failed; shutting the worker down", self, exc_info=error)
+        self._begin_shutdown(None)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
@@ -243,9 +271,18 @@ class Worker:
         task.add_done_callback(self._component_done)
 
     def _component_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is None or self._stopping.is_set():
+        if task.cancelled() or task.exception() is None:
             return
-        self._crash = task.exception()
+        if self._crash is None:
+            self._crash = task.exception()  # even during a shutdown: it is not clean then
+        if self._stopping.is_set():
+            logger.error(
+                "%s of %r failed while shutting down",
+                self._components.get(task),
+                self,
+                exc_info=task.exception(),
+            )
+            return
         logger.error(
             "%s of %r failed; shutting the worker down",
             self._components.get(task),
@@ -260,35 +297,71 @@ class Worker:
         self.polling.set()
 
     async def _shut_down(self, grace: float) -> ShutdownReport:
+        loop = asyncio.get_running_loop()
+        begun = loop.time()
         self._stopping.set()
         pollers = [t for t, name in self._components.items() if name != "polling watch"]
         for task, name in self._components.items():
             if name == "polling watch":
                 task.cancel()
+        progress = asyncio.create_task(self._log_progress(begun), name="shutdown progress")
+        poller = self._activity_poller
         pending: set[asyncio.Task[None]] = set()
         if pollers:
             _, pending = await asyncio.wait(pollers, timeout=grace)
-        cancelled: list[str] = []
-        abandoned = 0
-        poller = self._activity_poller
         if pending and poller is not None:
-            abandoned = poller.abandoned_polls
-            cancelled = poller.abort()
+            poller.abort()
             await self._await_reports(poller)
+        if pending:
+            # Polls sent before the shutdown began end within one long poll: the transport's
+            # read timeout bounds them. Only then are they cut (and a task they get is lost).
+            limit = begun + self.client.transport.options.read_timeout + _POLL_MARGIN
+            _, pending = await asyncio.wait(pending, timeout=max(0.0, limit - loop.time()))
+        abandoned = poller.cut_polls() if pending and poller is not None else 0
+        deciding = self._decision_poller
+        abandoned_decisions = deciding.polls_in_flight if pending and deciding else 0
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._components, return_exceptions=True)
+        progress.cancel()
         if self._executor is not None:
-            # Threads of abandoned sync activities run on; nothing waits for them.
+            # Threads of abandoned sync activities run on, as daemons; nothing waits for them.
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self._started:
             self.client.release_long_polls(self._long_polls())
+        cancelled = tuple(poller.cancelled) if poller is not None else ()
+        refused = tuple(poller.refused) if poller is not None else ()
         report = ShutdownReport(
-            clean=not pending, cancelled_activities=tuple(cancelled), abandoned_polls=abandoned
+            clean=not (cancelled or refused or abandoned or abandoned_decisions or self._crash),
+            cancelled_activities=cancelled,
+            refused_activities=refused,
+            abandoned_polls=abandoned,
+            abandoned_decision_polls=abandoned_decisions,
         )
         self._log_report(report)
         self._finished.set()
         return report
+
+    async def _log_progress(self, begun: float) -> None:
+        """Say what the shutdown waits for, now and then: it may take a long poll (60 s)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            activities = self.running_activities
+            polls = sum(
+                p.polls_in_flight
+                for p in (self._activity_poller, self._decision_poller)
+                if p is not None
+            )
+            if activities or polls:
+                logger.info(
+                    "worker on task list %r shutting down for %.0fs: waiting for %d running "
+                    "activit(y/ies) and %d long poll(s) in flight",
+                    self.task_list,
+                    loop.time() - begun,
+                    activities,
+                    polls,
+                )
+            await asyncio.sleep(_PROGRESS_SECONDS)
 
     async def _await_reports(self, poller: ActivityPoller) -> None:
         limit = self.activity_options.cancel_report_timeout.total_seconds()
@@ -303,10 +376,14 @@ class Worker:
             logger.info("worker on task list %r shut down cleanly", self.task_list)
             return
         logger.warning(
-            "worker on task list %r shut down at its timeout: %d activit(y/ies) cancelled "
-            "(%s), %d poll(s) abandoned",
+            "worker on task list %r shut down with unfinished work: %d activit(y/ies) "
+            "cancelled (%s), %d refused (%s), %d activity and %d decision poll(s) abandoned%s",
             self.task_list,
             len(report.cancelled_activities),
             ", ".join(report.cancelled_activities) or "none",
+            len(report.refused_activities),
+            ", ".join(report.refused_activities) or "none",
             report.abandoned_polls,
+            report.abandoned_decision_polls,
+            "; a poller failed" if self._crash is not None else "",
         )

@@ -60,6 +60,8 @@ class Heartbeater:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.sent = 0
+        self.error: Exception | None = None
+        """What stopped the heartbeats, if an unexpected error did (a bug, not a fault)."""
         if auto:
             self._ensure_running()
 
@@ -110,7 +112,12 @@ class Heartbeater:
                 await asyncio.sleep(delay)
             self._pending = False
             last_sent = self._loop.time()
-            reason = await self._send()
+            try:
+                reason = await self._send()
+            except Exception as error:  # not a fault of SWF's: a bug, or bad parameters
+                logger.exception("%s: heartbeats stopped by an unexpected error", self._describe)
+                self.error = error
+                return
             if reason is not None:
                 self._on_cancel(reason)
                 return
@@ -129,7 +136,9 @@ class Heartbeater:
             )
             return CancelReason.LOST
         except exc.AioSWFError as error:
-            # Transient faults were already retried by the transport; try again next interval.
+            # Transient faults were already retried by the transport; send again after the
+            # next interval, even if the activity does not call heartbeat() again.
+            self._pending = True
             logger.warning("%s: heartbeat failed, will retry: %s", self._describe, error)
             return None
         self.sent += 1

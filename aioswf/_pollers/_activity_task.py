@@ -76,8 +76,12 @@ class TaskRunner:
     worker abandoning the task) ends it early.
     """
 
-    def __init__(self, env: RunnerEnv, task: Mapping[str, Any]) -> None:
+    def __init__(self, env: RunnerEnv, task: Mapping[str, Any], *, refuse: bool = False) -> None:
         self.env = env
+        self.is_refusal = refuse
+        """Whether the task is failed at once, unrun (it arrived after the shutdown timeout)."""
+        self.ended_by_shutdown = False
+        """Whether the shutdown ended the task: reported ``WorkerShutdownError``, or cut."""
         self.task = task
         self.token: str = task["taskToken"]
         self.activity_id: str = task.get("activityId", "?")
@@ -109,6 +113,11 @@ class TaskRunner:
 
     async def run(self) -> None:
         """Run the task and report its outcome to SWF."""
+        if self.is_refusal:
+            self.ended_by_shutdown = True
+            message = f"the worker was shutting down when SWF handed it {self.describe}"
+            await self._fail(Failure(type_name=WORKER_SHUTDOWN, message=message))
+            return
         definition = self.env.definitions.get(self.type_key)
         if definition is None:
             known = ", ".join(sorted(f"{n}/{v}" for n, v in self.env.definitions)) or "none"
@@ -165,9 +174,14 @@ class TaskRunner:
         )
         self._make_context(definition, heartbeater)
         try:
-            return await self._call(definition, args)
+            outcome, value = await self._call(definition, args)
         finally:
             await heartbeater.close()
+        if heartbeater.error is not None and outcome is not _Outcome.FAILED:
+            # Its heartbeats (and with them any cancellation request) were lost: SWF would
+            # time the task out anyway, so say why now rather than report a success.
+            return _Outcome.FAILED, heartbeater.error
+        return outcome, value
 
     async def _call(self, definition: ActivityDefinition, args: list[Any]) -> tuple[_Outcome, Any]:
         assert self._context is not None
@@ -209,6 +223,7 @@ class TaskRunner:
         elif reason is CancelReason.REQUESTED:
             await self._respond("RespondActivityTaskCanceled", {})
         else:
+            self.ended_by_shutdown = True
             message = f"the worker shut down before {self.describe} finished"
             await self._fail(Failure(type_name=WORKER_SHUTDOWN, message=message))
 

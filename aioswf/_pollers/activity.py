@@ -2,7 +2,11 @@
 
 Each poll loop takes a slot of the limiter before it polls, so a task is only ever fetched
 when there is capacity to run it. When the worker stops, the loops stop taking slots, but a
-poll already sent is awaited: a task it returns is run like any other, never dropped.
+poll already sent is awaited, never cut: SWF may hand it a task up to the moment it answers,
+and a cut poll would leave that task started on SWF with nobody to run it until its
+start-to-close timeout (hours, in production). Such a task is run like any other while the
+shutdown lets work finish, and failed at once with ``WorkerShutdownError`` after
+:meth:`ActivityPoller.abort`, so that its workflow can retry it elsewhere.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -80,7 +84,12 @@ class ActivityPoller:
         self._running: dict[asyncio.Task[None], TaskRunner] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._in_poll: set[asyncio.Task[Any]] = set()
-        self._started_loops = 0
+        self._aborted: list[TaskRunner] = []
+        self._refusing = False
+        self.on_crash: Callable[[BaseException], None] | None = None
+        """Called when a poll loop dies unexpectedly, so that the worker stops."""
+        self.refused: list[str] = []
+        """Ids of the tasks that arrived after :meth:`abort` and were failed at once."""
 
     @property
     def running(self) -> int:
@@ -95,37 +104,62 @@ class ActivityPoller:
             for n in range(self.options.pollers)
         ]
         try:
-            await asyncio.gather(*self._loops)
-            while self._running:
-                await asyncio.wait(list(self._running))
+            # Not gather(): a loop that dies must not keep this from waiting for the
+            # activities already running, which would be left without a report.
+            done, pending = await asyncio.wait(self._loops, return_when=asyncio.FIRST_EXCEPTION)
+            failure = _failure_of(done)
+            if failure is not None and self.on_crash is not None:
+                self.on_crash(failure)
+            if pending:
+                await asyncio.wait(pending)
+            self.slots.close()
+            await self.wait_idle()
         finally:
             closer.cancel()
+        failure = _failure_of(self._loops)
+        if failure is not None:
+            raise failure
 
-    def abort(self) -> list[str]:
-        """Stop now: abandon polls still in flight and cancel running activities.
+    def abort(self) -> None:
+        """The shutdown timeout: cancel running activities, refuse any task still to come.
 
-        Returns:
-            The ids of the activities that were cancelled.
+        Polls in flight are left to return; a task one of them brings is failed at once
+        with ``WorkerShutdownError`` (see :attr:`refused`).
         """
-        if self._in_poll:
+        self._refusing = True
+        for runner in list(self._running.values()):
+            if runner.is_refusal:
+                continue
+            runner.cancel(CancelReason.SHUTDOWN)
+            self._aborted.append(runner)
+
+    @property
+    def cancelled(self) -> list[str]:
+        """Ids of the activities that :meth:`abort` cancelled and that did end cancelled.
+
+        An activity that swallowed the cancellation and completed (or failed) by itself is
+        not among them: SWF recorded what it did.
+        """
+        return [r.activity_id for r in self._aborted if r.ended_by_shutdown]
+
+    @property
+    def polls_in_flight(self) -> int:
+        """Polls sent and not answered yet."""
+        return len(self._in_poll)
+
+    def cut_polls(self) -> int:
+        """Cancel the poll loops, abandoning their polls in flight; how many were abandoned."""
+        abandoned = len(self._in_poll)
+        if abandoned:
             logger.warning(
-                "abandoning %d long poll(s) on task list %r still in flight; a task SWF hands "
-                "to one of them as it closes will time out and be retried by its workflow",
-                len(self._in_poll),
+                "abandoning %d long poll(s) on task list %r that did not return in time; a "
+                "task SWF hands to one of them will wait for its start-to-close timeout",
+                abandoned,
                 self.task_list,
             )
         for loop in self._loops:
             loop.cancel()
-        cancelled = []
-        for runner in list(self._running.values()):
-            runner.cancel(CancelReason.SHUTDOWN)
-            cancelled.append(runner.activity_id)
-        return cancelled
-
-    @property
-    def abandoned_polls(self) -> int:
-        """Polls in flight at the moment (those :meth:`abort` abandons)."""
-        return len(self._in_poll)
+        return abandoned
 
     def hard_cancel(self) -> None:
         """Cancel the runners themselves (they may be stuck reporting to SWF)."""
@@ -147,9 +181,6 @@ class ActivityPoller:
             self.options.poll_backoff.total_seconds(),
             self.options.max_poll_backoff.total_seconds(),
         )
-        self._started_loops += 1
-        if self._started_loops == self.options.pollers:
-            self.polling.set()
         while not stopping.is_set():
             if not await self.slots.acquire():
                 break
@@ -176,6 +207,10 @@ class ActivityPoller:
         loop_task = asyncio.current_task()
         assert loop_task is not None
         self._in_poll.add(loop_task)
+        # "Polling" means a request is out on every poller that can have one: pollers beyond
+        # the concurrency limit wait for a slot and never poll at the same time as the rest.
+        if len(self._in_poll) >= min(self.options.pollers, self.slots.limit):
+            self.polling.set()
         try:
             return await self.client.transport.call(
                 "PollForActivityTask",
@@ -207,7 +242,14 @@ class ActivityPoller:
             await asyncio.wait_for(stopping.wait(), delay)
 
     def _start(self, task: dict[str, Any]) -> None:
-        runner = TaskRunner(self.env, task)
+        runner = TaskRunner(self.env, task, refuse=self._refusing)
+        if runner.is_refusal:
+            logger.warning(
+                "%s arrived after the shutdown timeout; failing it at once so that its "
+                "workflow can retry it",
+                runner.describe,
+            )
+            self.refused.append(runner.activity_id)
         job = asyncio.create_task(self._run_one(runner), name=f"activity {runner.activity_id}")
         self._running[job] = runner
         job.add_done_callback(self._running.pop)
@@ -216,9 +258,17 @@ class ActivityPoller:
         try:
             await runner.run()
         except asyncio.CancelledError:
+            runner.ended_by_shutdown = True
             logger.warning("%s abandoned without a report to SWF", runner.describe)
             raise
         except Exception:
             logger.exception("%s: unexpected error in the worker", runner.describe)
         finally:
             self.slots.release()
+
+
+def _failure_of(loops: Iterable[asyncio.Task[None]]) -> BaseException | None:
+    for loop in loops:
+        if loop.done() and not loop.cancelled() and loop.exception() is not None:
+            return loop.exception()
+    return None

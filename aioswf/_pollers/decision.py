@@ -117,14 +117,25 @@ class DecisionPoller:
             fail_on_nondeterminism=options.fail_on_nondeterminism,
         )
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._in_poll = 0
+        self.polling = asyncio.Event()
+        """Set once every poll loop has had a poll request out."""
         self.page_size: int | None = None
         """``maximumPageSize`` of the polls; SWF's default (1,000) when ``None``."""
+
+    @property
+    def polls_in_flight(self) -> int:
+        """Polls sent and not answered yet."""
+        return self._in_poll
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Run ``options.pollers`` poll loops until ``stopping`` is set.
 
-        A task already received is still decided and answered. Then every cached instance
-        is evicted and closed.
+        Polls in flight when ``stopping`` is set are awaited, not cut: SWF may hand one a
+        task up to the moment it answers, and a cut poll would leave that task started with
+        nobody to decide it until its start-to-close timeout. Such a task is decided and
+        answered like any other (deciding takes milliseconds, and it moves the workflow on
+        instead of stalling it). Then every cached instance is evicted and closed.
         """
         loops = [
             asyncio.create_task(self._poll_loop(stopping), name=f"decision poller {i + 1}")
@@ -157,7 +168,7 @@ class DecisionPoller:
         failures = 0
         while not stopping.is_set():
             try:
-                page = await self._poll_until(stopping)
+                page = await self._poll_once()
             except Exception as error:
                 failures += 1
                 delay = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**failures))
@@ -172,24 +183,17 @@ class DecisionPoller:
                     await asyncio.wait_for(stopping.wait(), delay)
                 continue
             failures = 0
-            if page is None:
-                return
             if page.get("taskToken"):
                 await self._handle_safely(page)
 
-    async def _poll_until(self, stopping: asyncio.Event) -> dict[str, Any] | None:
-        """A poll's answer, or ``None`` if ``stopping`` was set first (the poll is dropped)."""
-        poll = asyncio.ensure_future(self.call_poll())
-        stop = asyncio.ensure_future(stopping.wait())
+    async def _poll_once(self) -> dict[str, Any]:
+        self._in_poll += 1
+        if self._in_poll >= self.options.pollers:
+            self.polling.set()
         try:
-            await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+            return await self.call_poll()
         finally:
-            stop.cancel()
-            if not poll.done():
-                poll.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poll
-        return None if poll.cancelled() else poll.result()
+            self._in_poll -= 1
 
     # --- deciding --------------------------------------------------------------------------
 

@@ -59,3 +59,26 @@ async def test_an_unknown_module_is_reported() -> None:
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert "No module named 'no'" in err.decode()
+
+
+async def test_an_idle_worker_exits_0_after_its_polls_return() -> None:
+    # Polls held longer than the shutdown timeout: they are waited for, and that is clean.
+    async with LocalSWF(long_poll_seconds=3) as swf:
+        process = await start_worker(
+            swf.endpoint_url,
+            "tests.cli.app",
+            "--domain",
+            "cli-idle",
+            "--task-list",
+            "idle",
+            "--shutdown-seconds",
+            "0",
+        )
+        assert process.stdout is not None
+        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        assert "polling 'idle'" in banner
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert "shut down cleanly" in err.decode()
+    assert "abandon" not in err.decode()
