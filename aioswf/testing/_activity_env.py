@@ -6,10 +6,10 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aioswf._definitions import ActivityDefinition, activity_definition
+from aioswf._pollers._activity_threads import DaemonThreadPool
 from aioswf.activity import ActivityContext, ActivityInfo, CancelReason, _CompleteAsync, _current
 from aioswf.converter import DataConverter
 from aioswf.exceptions import DefinitionError
@@ -107,16 +107,33 @@ class ActivityEnvironment:
                     definition.fn(*args), context=context
                 )
                 return await self._task
-            with ThreadPoolExecutor(1, thread_name_prefix="aioswf-test-activity") as pool:
-                self._task = asyncio.get_running_loop().run_in_executor(
-                    pool, context.run, definition.fn, *args
-                )
-                return await self._task
+            return await self._run_sync(definition, context, args)
         except _CompleteAsync:
             self.completes_async = True
             return None
         finally:
             self._task = None
+
+    async def _run_sync(
+        self, definition: ActivityDefinition, context: contextvars.Context, args: tuple[Any, ...]
+    ) -> Any:
+        # A daemon thread, and no `with` block: leaving one waits for the thread, which would
+        # block the event loop for as long as a cancelled activity goes on running.
+        pool = DaemonThreadPool(1, thread_name_prefix="aioswf-test-activity")
+        try:
+            self._task = asyncio.get_running_loop().run_in_executor(
+                pool, context.run, definition.fn, *args
+            )
+            try:
+                return await self._task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling() and self._context is not None:
+                    # run() itself was cancelled: tell the activity, as a worker would.
+                    self._context.mark_cancelled(CancelReason.REQUESTED)
+                raise
+        finally:
+            pool.shutdown(wait=False)
 
     def _info_for(self, definition: ActivityDefinition) -> ActivityInfo:
         if self.info is not None:

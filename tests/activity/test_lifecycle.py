@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +112,23 @@ async def test_start_can_be_retried_after_registration_failed(
         assert not worker.polling.is_set()
         async with worker:
             await asyncio.wait_for(worker.wait_until_polling(), 5)
+
+
+async def test_a_stubborn_sync_activity_does_not_keep_the_process_alive() -> None:
+    # The activity blocks for ever: before its threads were daemons, the process never exited.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.activity.stubborn_sync",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().startswith("cancelled: a")

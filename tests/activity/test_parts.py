@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from aioswf import activity
+from aioswf._definitions import activity_definition
+from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_slots import SlotLimiter
-from aioswf._pollers._activity_task import attempt_of
+from aioswf._pollers._activity_task import RunnerEnv, TaskRunner, attempt_of
+from aioswf._pollers._activity_threads import DaemonThreadPool
 from aioswf._pollers.activity import _Backoff
+from aioswf.converter import DataConverter
 
 
 async def test_slots_are_handed_over_in_order_and_never_exceed_the_limit() -> None:
@@ -76,3 +83,65 @@ def test_backoff_grows_to_its_cap_and_never_to_zero() -> None:
     assert all(d >= 0.1 for d in delays[6:])
     backoff.reset()
     assert backoff.next_delay() <= 0.1
+
+
+heartbeat_tried = asyncio.Event()
+
+
+class _BadHeartbeats:
+    """A transport whose heartbeats fail with an error no SWF fault maps to."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def call(self, operation: str, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.calls.append((operation, params))
+        if operation == "RecordActivityTaskHeartbeat":
+            heartbeat_tried.set()
+            raise ValueError("not a valid heartbeat")
+        return {}
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=0.03))
+async def beats() -> str:
+    activity.heartbeat("x")
+    await heartbeat_tried.wait()
+    await asyncio.sleep(0)  # the heartbeater takes the error in before the activity ends
+    return "ok"
+
+
+async def test_an_unexpected_heartbeat_error_fails_the_task() -> None:
+    global heartbeat_tried
+    heartbeat_tried = asyncio.Event()
+    transport = _BadHeartbeats()
+    definition = activity_definition(beats)
+    env = RunnerEnv(
+        transport=transport,  # type: ignore[arg-type]
+        converter=DataConverter(),
+        domain="d",
+        task_list="t",
+        definitions={(definition.name, definition.version): definition},
+        options=ActivityWorkerOptions(),
+        executor=DaemonThreadPool(1),
+    )
+    task = {
+        "taskToken": "token",
+        "activityId": "1",
+        "activityType": definition.swf_type(),
+        "workflowExecution": {"workflowId": "w", "runId": "r"},
+        "input": "[]",
+    }
+    await TaskRunner(env, task).run()  # does not raise
+    operations = [operation for operation, _ in transport.calls]
+    assert operations == ["RecordActivityTaskHeartbeat", "RespondActivityTaskFailed"]
+    assert transport.calls[-1][1]["reason"] == "ValueError"
+
+
+def test_daemon_threads_run_calls_within_their_limit() -> None:
+    pool = DaemonThreadPool(2)
+    futures = [pool.submit(pow, n, 2) for n in range(10)]
+    assert [f.result(timeout=10) for f in futures] == [n * n for n in range(10)]
+    assert pool.threads <= 2
+    pool.shutdown(wait=True)
+    with pytest.raises(RuntimeError):
+        pool.submit(pow, 1, 1)

@@ -151,3 +151,40 @@ async def test_the_api_fails_outside_the_environment() -> None:
     await ActivityEnvironment().run(copy_files, [])
     with pytest.raises(WorkerError, match="outside an activity"):
         activity.info()
+
+
+started = threading.Event()
+saw_cancel = threading.Event()
+
+
+@activity.defn
+def waits_for_cancel() -> str:
+    started.set()
+    # Gives up after a while, so that a regression fails the test instead of hanging it.
+    if not _wait_cancelled(10.0):
+        return "gave up"
+    saw_cancel.set()
+    raise asyncio.CancelledError
+
+
+def _wait_cancelled(limit: float) -> bool:
+    stop = threading.Event()
+    for _ in range(int(limit / 0.01)):
+        if activity.is_cancelled():
+            return True
+        stop.wait(0.01)
+    return False
+
+
+async def test_cancelling_run_of_a_sync_activity_tells_it_and_frees_the_loop() -> None:
+    started.clear()
+    saw_cancel.clear()
+    env = ActivityEnvironment()
+    task = asyncio.create_task(env.run(waits_for_cancel))
+    assert await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert env.is_cancelled
+    # The loop was not blocked while the thread went on: it can wait for the thread now.
+    assert await asyncio.to_thread(saw_cancel.wait, 10)
