@@ -12,6 +12,13 @@ Two rules, one per way of skipping:
   heartbeat) for ``stuck_after`` of real time, then counts as stuck — that is how a test makes
   a stuck activity time out, while a quick fake activity still finishes in its own time.
 
+Either way a queued task holds time only until it has waited ``stuck_after`` of real time: a
+worker that polls its task list takes it within milliseconds, so one still queued by then is
+on a task list nobody polls, and waiting for it would hold time for ever (its
+schedule-to-start timeout could never come). And ``sleep`` gives up, with an error naming what
+holds time, when nothing at all has changed for ``stall_after`` of real time (a decision task
+taken and never answered, say).
+
 Either way, the state must stay the same for a short grace period before a jump, so that a
 request already on its way (a worker answering, a poll being handed a task) lands first.
 """
@@ -46,13 +53,20 @@ class TimeSkipper:
     """
 
     def __init__(
-        self, engine: Engine, clock: SkippingClock, grace: float, stuck_after: float
+        self,
+        engine: Engine,
+        clock: SkippingClock,
+        grace: float,
+        stuck_after: float,
+        stall_after: float = 30.0,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.grace = grace
         self.stuck_after = stuck_after
+        self.stall_after = stall_after
         self._heard: dict[_Mark, float] = {}
+        self._queued: dict[tuple[object, ...], float] = {}
         self._holders = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -88,7 +102,7 @@ class TimeSkipper:
         """Let ``seconds`` of service time pass, as fast as the workers keep up."""
         target = self.clock.now() + seconds
         while self.clock.now() < target:
-            due = await self._settled(self._may_step)
+            due = await self._settled(self._may_step, guarded=True)
             self.clock.advance_to(target if due is None else min(due, target))
 
     # --- internals -------------------------------------------------------------------------
@@ -103,12 +117,53 @@ class TimeSkipper:
             if settled and due is not None:
                 self.clock.advance_to(due)
 
-    async def _settled(self, allowed: Callable[[], bool]) -> float | None:
-        """Wait until ``allowed()`` holds across a grace period; the next deadline then."""
+    async def _settled(self, allowed: Callable[[], bool], guarded: bool = False) -> float | None:
+        """Wait until ``allowed()`` holds across a grace period; the next deadline then.
+
+        With ``guarded``, raise if the service stays exactly as it is, held, for
+        ``stall_after`` of real time: nothing is making progress, and nothing will.
+        """
+        state = self._state()
+        since = time.monotonic()
         while True:
             settled, due = await self._settle_once(allowed)
             if settled:
                 return due
+            now_state = self._state()
+            if now_state != state:
+                state, since = now_state, time.monotonic()
+            elif guarded and time.monotonic() - since > self.stall_after:
+                raise RuntimeError(
+                    f"env.sleep(): time has been held for {self.stall_after:.0f}s of real time "
+                    f"and nothing changed meanwhile; held by {self._holders_text()}"
+                )
+
+    def _state(self) -> tuple[object, ...]:
+        """What the service's progress shows in: tasks, heartbeats, deadlines."""
+        engine = self.engine
+        return (
+            engine.queued_total,
+            engine.running_lambdas,
+            engine.next_deadline(),
+            frozenset(
+                (token, self._heartbeat_deadline(ref.run_id, ref.event_id))
+                for token, ref in engine.tokens.items()
+            ),
+        )
+
+    def _holders_text(self) -> str:
+        engine = self.engine
+        held = []
+        for ref in engine.tokens.values():
+            execution = engine.executions.get(ref.run_id)
+            workflow_id = execution.workflow_id if execution is not None else "?"
+            what = "a decision task" if ref.kind == _DECISION else "an activity task"
+            held.append(f"{what} of workflow {workflow_id!r} taken by a worker, never answered")
+        if engine.running_lambdas:
+            held.append(f"{engine.running_lambdas} Lambda function(s) running")
+        if engine.queued_total:
+            held.append(f"{engine.queued_total} queued task(s)")
+        return "; ".join(held) or "nothing visible"
 
     async def _settle_once(self, allowed: Callable[[], bool]) -> tuple[bool, float | None]:
         """Whether ``allowed()`` held across one grace period, and the next deadline."""
@@ -124,11 +179,27 @@ class TimeSkipper:
     def _may_jump(self) -> bool:
         engine = self.engine
         has_open = any(engine.open_runs.values())
-        return self.enabled and has_open and engine.is_idle
+        if not (self.enabled and has_open) or engine.tokens or engine.running_lambdas:
+            return False
+        return not self._queued_holds()
+
+    def _queued_holds(self) -> bool:
+        """Whether a queued task is young enough that a worker may still take it."""
+        if not self.engine.queued_total:
+            self._queued = {}
+            return False
+        now = time.monotonic()
+        seen: dict[tuple[object, ...], float] = {}
+        for queue_key, queue in self.engine.queues.items():
+            for task_key in queue.live:
+                mark = (queue_key, task_key)
+                seen[mark] = self._queued.get(mark, now)
+        self._queued = seen
+        return any(now - first < self.stuck_after for first in seen.values())
 
     def _may_step(self) -> bool:
         engine = self.engine
-        if engine.queued_total or engine.running_lambdas:
+        if engine.running_lambdas or self._queued_holds():
             return False
         now = time.monotonic()
         heard: dict[_Mark, float] = {}

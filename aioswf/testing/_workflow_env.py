@@ -78,7 +78,10 @@ class WorkflowEnvironment:
         skip_grace: how long the service must stay unchanged before time jumps, so that a
             request already on its way lands first.
         stuck_after: in :meth:`sleep`, how long (real time) a running activity may go without
-            a heartbeat before it stops holding time back and counts as stuck.
+            a heartbeat before it stops holding time back and counts as stuck; also how long
+            a queued task holds time before it counts as on a task list nobody polls.
+        stall_after: how long (real time) :meth:`sleep` waits while time is held and nothing
+            changes at all before it raises ``RuntimeError`` naming what holds it.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class WorkflowEnvironment:
         long_poll: timedelta = timedelta(seconds=0.2),
         skip_grace: timedelta = timedelta(milliseconds=5),
         stuck_after: timedelta = timedelta(milliseconds=250),
+        stall_after: timedelta = timedelta(seconds=30),
     ) -> None:
         self.domain = domain
         self._start = start.timestamp() if start is not None else None
@@ -97,6 +101,7 @@ class WorkflowEnvironment:
         self._long_poll = long_poll.total_seconds()
         self._grace = skip_grace.total_seconds()
         self._stuck_after = stuck_after.total_seconds()
+        self._stall_after = stall_after.total_seconds()
         self._service: LocalSWF | None = None
         self._client: Client | None = None
         self._clock: SkippingClock | None = None
@@ -134,10 +139,15 @@ class WorkflowEnvironment:
         Timers and timeouts due on the way fire in order, each at its time, and the workers
         answer the decision tasks they cause before time moves on. A running activity holds
         time back until it has gone ``stuck_after`` (real time) without a heartbeat; then
-        time moves on past its timeouts, as it would for an activity that hangs.
+        time moves on past its timeouts, as it would for an activity that hangs. A task
+        queued on a task list nobody polls holds it for ``stuck_after`` only.
 
         Args:
             duration: how much time passes; at least zero.
+
+        Raises:
+            RuntimeError: time stayed held, with nothing changing, for ``stall_after`` (a
+                decision task taken and never answered, say); the message says what held it.
         """
         seconds = duration.total_seconds()
         if seconds < 0:
@@ -182,7 +192,9 @@ class WorkflowEnvironment:
             await service.stop()
             raise
         self._clock, self._service, self._client = clock, service, client
-        self._skipper = TimeSkipper(service.engine, clock, self._grace, self._stuck_after)
+        self._skipper = TimeSkipper(
+            service.engine, clock, self._grace, self._stuck_after, self._stall_after
+        )
         self._skipper.start()
         logger.debug("test environment on %s, domain %r", service.endpoint_url, self.domain)
 

@@ -137,3 +137,27 @@ class Brief:
         outcome = await workflow.execute_activity(brief_work)
         await asyncio.sleep(3600)
         return outcome
+
+
+@activity.defn(
+    name="orphan",
+    task_list="nobody-polls",
+    schedule_to_start_timeout=timedelta(minutes=2),
+    start_to_close_timeout=timedelta(minutes=5),
+    schedule_to_close_timeout=timedelta(minutes=7),
+)
+async def orphan() -> str:
+    raise NotImplementedError("nobody polls its task list")
+
+
+@workflow.defn(execution_start_to_close_timeout=timedelta(days=1))
+class Orphaned:
+    """Schedules an activity on a task list nobody polls."""
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_activity(orphan)
+        except ActivityTimedOutError as error:
+            return f"{error.timeout_type} at {workflow.now().isoformat()}"
+        return "ran"

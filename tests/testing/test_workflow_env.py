@@ -7,10 +7,21 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from aioswf._definitions import activity_definition
 from aioswf.client import WorkflowHandle
 from aioswf.testing import TimeSkippingHandle, WorkflowEnvironment
 from aioswf.worker import Worker
-from tests.testing.apps import Alarm, Approval, Brief, Nap, Stuck, Watchdog, brief_work
+from tests.testing.apps import (
+    Alarm,
+    Approval,
+    Brief,
+    Nap,
+    Orphaned,
+    Stuck,
+    Watchdog,
+    brief_work,
+    orphan,
+)
 from tests.testing.conftest import START
 
 TIMEOUT = timedelta(seconds=10)  # a hung test fails instead of hanging the suite
@@ -84,7 +95,7 @@ async def test_a_heartbeat_timeout_after_sleep(env: WorkflowEnvironment) -> None
     # the worker took to start it.
     events = {e["eventType"]: e["eventTimestamp"] async for e in handle.history()}
     waited = events["ActivityTaskTimedOut"] - events["ActivityTaskStarted"]
-    assert timedelta(seconds=30) <= waited < timedelta(seconds=31)
+    assert timedelta(seconds=29.9) <= waited < timedelta(seconds=31)  # timestamps round
     assert datetime.fromisoformat(when) >= events["ActivityTaskTimedOut"]
 
 
@@ -131,3 +142,45 @@ async def test_an_environment_that_is_not_started() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         _ = env.client
     await env.shutdown()  # idempotent, even before start
+
+
+async def test_a_schedule_to_start_timeout_is_skipped_to(env: WorkflowEnvironment) -> None:
+    # The activity waits on a task list nobody polls: it holds time only briefly.
+    await env.client.ensure_registered(
+        activities=[activity_definition(orphan)], task_list="nobody-polls"
+    )
+    async with Worker(env.client, task_list="t", workflows=[Orphaned]):
+        handle = await env.client.start_workflow(Orphaned.run, workflow_id="o", task_list="t")
+        outcome = await handle.result(timeout=TIMEOUT)
+    kind, _, when = outcome.partition(" at ")
+    assert kind == "SCHEDULE_TO_START"
+    assert datetime.fromisoformat(when) - START >= timedelta(minutes=2)
+
+
+async def test_sleep_moves_past_a_schedule_to_start_timeout(env: WorkflowEnvironment) -> None:
+    await env.client.ensure_registered(
+        activities=[activity_definition(orphan)], task_list="nobody-polls"
+    )
+    async with Worker(env.client, task_list="t", workflows=[Orphaned]):
+        handle = await env.client.start_workflow(Orphaned.run, workflow_id="o", task_list="t")
+        await asyncio.wait_for(env.sleep(timedelta(minutes=3)), TIMEOUT.total_seconds())
+        assert (await handle.describe()).info.close_status == "COMPLETED"
+        assert (await handle.result(timeout=TIMEOUT)).startswith("SCHEDULE_TO_START at ")
+
+
+async def test_sleep_with_a_started_workflow_and_no_worker(env: WorkflowEnvironment) -> None:
+    handle = await env.client.start_workflow(Nap.run, 1, workflow_id="n", task_list="nobody")
+    await asyncio.wait_for(env.sleep(timedelta(hours=2)), TIMEOUT.total_seconds())
+    assert timedelta(hours=2) <= env.now() - START
+    assert (await handle.describe()).info.status == "OPEN"
+
+
+async def test_sleep_names_a_decision_task_never_answered() -> None:
+    async with WorkflowEnvironment(stall_after=timedelta(milliseconds=300)) as env:
+        await env.client.start_workflow(Nap.run, 1, workflow_id="taken", task_list="by-hand")
+        task = await env.client.call(
+            "PollForDecisionTask", taskList={"name": "by-hand"}, identity="test"
+        )
+        assert task["taskToken"]  # taken, and never answered
+        with pytest.raises(RuntimeError, match="decision task of workflow 'taken'"):
+            await asyncio.wait_for(env.sleep(timedelta(hours=1)), TIMEOUT.total_seconds())
