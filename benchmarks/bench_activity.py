@@ -13,13 +13,19 @@ and the hand-written decider that schedules the activities live in the parent.
 Run it with::
 
     python benchmarks/bench_activity.py [--polls 500] [--running 1000] [--tasks 3000]
+                                        [--repeat 3] [--timeout 900]
+
+The rates are medians over ``--repeat`` runs, worker and ceiling interleaved, so that a
+passing disturbance of the machine moves both alike; run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -34,7 +40,7 @@ from aioswf.local import LocalSWF
 from aioswf.worker import ActivityWorkerOptions, Worker
 
 DOMAIN = "bench"
-LONG_POLL = 5.0  # seconds the local service holds an empty poll
+LONG_POLL = 1.0  # seconds the local service holds an empty poll; a shutdown waits for it
 BATCH = 200  # activities scheduled by one decision (one execution each)
 FLOW = {"name": "BenchFlow", "version": "1"}
 _PAGE = 4096
@@ -51,9 +57,16 @@ async def noop() -> None:
     return None
 
 
+released = asyncio.Event()
+_children: list[asyncio.subprocess.Process] = []
+
+
 @activity.defn(name="bench.hold")
 async def hold(seconds: float) -> None:
-    await asyncio.sleep(seconds)
+    # Held until every activity runs (not for a fixed time, which could end before the last
+    # ones are picked up on a slow machine); ``seconds`` only bounds it.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(released.wait(), seconds)
 
 
 # --- children: one measurement each, printing one JSON line ---------------------------------
@@ -75,8 +88,7 @@ async def child_idle_polls(endpoint: str, task_list: str, polls: int) -> dict[st
         async with Worker(
             client, task_list=task_list, activities=[noop], activity_options=options
         ) as worker:
-            await worker.wait_until_polling()
-            await asyncio.sleep(2)  # every poll is parked on the service by now
+            await worker.wait_until_polling()  # every poll request is out
             during = rss_mib()
             await worker.shutdown()
     return {"before": before, "during": during}
@@ -96,6 +108,7 @@ async def child_running(endpoint: str, task_list: str, count: int) -> dict[str, 
                 await asyncio.sleep(0.05)
                 if worker.running_activities > peak:
                     peak, during = worker.running_activities, rss_mib()
+            released.set()
             await worker.shutdown()
     return {"before": before, "during": during, "peak": peak}
 
@@ -216,6 +229,7 @@ async def run_child(*args: str) -> tuple[asyncio.subprocess.Process, asyncio.Str
     process = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--child", *args, stdout=asyncio.subprocess.PIPE
     )
+    _children.append(process)
     assert process.stdout is not None
     return process, process.stdout
 
@@ -262,7 +276,7 @@ async def measure(endpoint: str, args: argparse.Namespace) -> list[tuple[str, st
 
         process, out = await run_child("running", endpoint, "running", str(args.running))
         await wait_ready(out)
-        await schedule(client, "running", "bench.hold", args.running, "[3]")
+        await schedule(client, "running", "bench.hold", args.running, "[600]")
         running = await child_result(process, out)
         delta = running["during"] - running["before"]
         rows.append(
@@ -273,23 +287,52 @@ async def measure(endpoint: str, args: argparse.Namespace) -> list[tuple[str, st
         )
         rows.append(("  per activity", f"{delta * 1024 / args.running:.1f} KiB"))
 
-        for label, kind in (("aioswf Worker", "worker"), ("raw aiobotocore (ceiling)", "raw")):
-            task_list = f"rate-{kind}"
-            await schedule(client, task_list, "bench.noop", args.tasks, "[]")
-            process, out = await run_child(
-                kind, endpoint, task_list, str(args.tasks), str(args.pollers)
-            )
-            rate = await child_result(process, out)
+        kinds = (("aioswf Worker", "worker"), ("raw aiobotocore (ceiling)", "raw"))
+        runs: dict[str, list[dict[str, float]]] = {kind: [] for _, kind in kinds}
+        for repeat in range(args.repeat):
+            for _, kind in kinds:
+                task_list = f"rate-{kind}-{repeat}"
+                await schedule(client, task_list, "bench.noop", args.tasks, "[]")
+                process, out = await run_child(
+                    kind, endpoint, task_list, str(args.tasks), str(args.pollers)
+                )
+                runs[kind].append(await child_result(process, out))
+        medians = {
+            kind: {key: statistics.median(r[key] for r in results) for key in ("rate", "cpu_ms")}
+            for kind, results in runs.items()
+        }
+        for label, kind in kinds:
+            rate = medians[kind]
             rows.append(
                 (
                     f"no-op activities/s, {label}, {args.pollers} pollers",
                     f"{rate['rate']:,.0f}/s, {rate['cpu_ms']:.2f} ms CPU per task",
                 )
             )
+        ratio = medians["worker"]["rate"] / medians["raw"]["rate"]
+        cpu = medians["worker"]["cpu_ms"] / medians["raw"]["cpu_ms"]
+        rows.append(
+            (
+                f"  worker / ceiling (median of {args.repeat})",
+                f"{ratio:.0%} of the rate, {cpu:.2f}x the CPU per task",
+            )
+        )
     return rows
 
 
 async def parent(args: argparse.Namespace) -> None:
+    try:
+        async with asyncio.timeout(args.timeout):
+            await _parent(args)
+    except TimeoutError:
+        sys.exit(f"bench_activity: no result within {args.timeout:.0f}s; giving up")
+    finally:
+        for process in _children:
+            if process.returncode is None:
+                process.kill()  # a child stuck past the timeout must not outlive us
+
+
+async def _parent(args: argparse.Namespace) -> None:
     if args.endpoint:
         rows = await measure(args.endpoint, args)
     else:
@@ -326,6 +369,8 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=1000, help="activities to run at once")
     parser.add_argument("--tasks", type=int, default=3000, help="no-op activities to complete")
     parser.add_argument("--pollers", type=int, default=16, help="pollers for the rate runs")
+    parser.add_argument("--repeat", type=int, default=3, help="rate runs to take the median of")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds before giving up")
     parser.add_argument("--endpoint", help="an SWF endpoint instead of an in-process local one")
     asyncio.run(parent(parser.parse_args()))
 
