@@ -36,7 +36,8 @@ class Invoice:
 
 
 # The same workflow type after a change: a reminder one week in, before the term ends.
-# Executions already sleeping through their 14 days would not replay on this code.
+# Executions already sleeping through their 14 days would not replay on this code: the
+# replay compares each timer's duration with the one recorded (7 days decided, 14 recorded).
 @workflow.defn(name="Invoice", version="1")
 class InvoiceWithEarlyReminder:
     @workflow.run

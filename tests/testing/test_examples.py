@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from aioswf import NondeterminismError
 from aioswf.testing import Replayer, WorkflowEnvironment, load_history
 from examples import testing_activities, testing_replay, testing_workflows
 
@@ -56,3 +58,15 @@ def test_the_changed_invoice_does_not_replay() -> None:
     changed = Replayer([testing_replay.InvoiceWithEarlyReminder])
     [result] = changed.replay_all([p for p in HISTORIES if "invoice" in p.name])
     assert not result.ok
+
+
+def test_an_invoice_sleeping_its_14_days_does_not_replay_on_the_changed_code() -> None:
+    # What the example's comment claims: an execution cut while its 14-day timer runs.
+    history = json.loads(next(p for p in HISTORIES if "invoice" in p.name).read_text())
+    events = history["events"]
+    cut = next(i for i, e in enumerate(events) if e["eventType"] == "TimerStarted")
+    history["events"] = events[: cut + 1]
+    Replayer([testing_replay.Invoice]).replay(history)  # the original code is fine
+    changed = Replayer([testing_replay.InvoiceWithEarlyReminder])
+    with pytest.raises(NondeterminismError, match=r"TimerStarted \(timerId='1'\).*1209600"):
+        changed.replay(history)
