@@ -1,0 +1,278 @@
+"""Handles on executions and on activities completed elsewhere; made by :class:`Client`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from aioswf import exceptions as exc
+from aioswf._definitions import signal_name
+from aioswf._failure import Failure
+from aioswf._history import History, fetch_history
+from aioswf.converter import (
+    MAX_DATA_LENGTH,
+    MAX_HEARTBEAT_DETAILS_LENGTH,
+    MAX_REASON_LENGTH,
+    check_size,
+)
+from aioswf.executions import ExecutionFilter, WorkflowDescription
+from aioswf.options import ChildPolicy
+
+if TYPE_CHECKING:
+    from aioswf.client import Client
+
+R = TypeVar("R")
+
+_RESULT_POLL_START = 0.05
+_RESULT_POLL_MAX = 2.0
+
+
+def put_set(params: dict[str, Any], key: str, value: Any) -> None:
+    """``params[key] = value``, unless the value is ``None`` (SWF's optional members)."""
+    if value is not None:
+        params[key] = value
+
+
+_CLOSE_EVENTS = frozenset(
+    {
+        "WorkflowExecutionCompleted",
+        "WorkflowExecutionFailed",
+        "WorkflowExecutionCanceled",
+        "WorkflowExecutionTerminated",
+        "WorkflowExecutionTimedOut",
+        "WorkflowExecutionContinuedAsNew",
+    }
+)
+
+
+class WorkflowHandle(Generic[R]):
+    """A handle on one workflow execution (its id, and the run it started with).
+
+    Signals, cancel and terminate go to the execution's current run unless the handle was made
+    for a given run; ``result()`` follows continue-as-new from the first run to the last.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        first_run_id: str | None = None,
+        result_fn: Callable[..., Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.first_run_id = first_run_id or run_id
+        self._result_fn = result_fn
+
+    def __repr__(self) -> str:
+        return f"WorkflowHandle(workflow_id={self.workflow_id!r}, run_id={self.first_run_id!r})"
+
+    def _target(self) -> dict[str, Any]:
+        target = {"domain": self.client.domain, "workflowId": self.workflow_id}
+        put_set(target, "runId", self.run_id)
+        return target
+
+    async def signal(self, signal: Callable[..., Any] | str, *args: Any) -> None:
+        """Send a signal: a ``@workflow.signal`` method (or its name) and its arguments."""
+        name = signal_name(signal)
+        params = self._target() | {"signalName": name}
+        put_set(
+            params,
+            "input",
+            check_size(f"input of signal {name!r}", self.client.converter.encode_args(args)),
+        )
+        await self.client.transport.call("SignalWorkflowExecution", params)
+
+    async def cancel(self) -> None:
+        """Ask the execution to cancel; the workflow sees ``asyncio.CancelledError``."""
+        await self.client.transport.call("RequestCancelWorkflowExecution", self._target())
+
+    async def terminate(
+        self,
+        reason: str | None = None,
+        *,
+        details: str | None = None,
+        child_policy: ChildPolicy | None = None,
+    ) -> None:
+        """End the execution at once, without its code running; children follow ``child_policy``."""
+        params = self._target()
+        put_set(params, "reason", check_size("terminate reason", reason, MAX_REASON_LENGTH))
+        put_set(params, "details", check_size("terminate details", details))
+        put_set(params, "childPolicy", child_policy and str(child_policy))
+        await self.client.transport.call("TerminateWorkflowExecution", params)
+
+    async def describe(self) -> WorkflowDescription:
+        """Status, configuration, open counts and the latest execution context of the run."""
+        run_id = await self._run_id()
+        response = await self.client.transport.call(
+            "DescribeWorkflowExecution",
+            {
+                "domain": self.client.domain,
+                "execution": {"workflowId": self.workflow_id, "runId": run_id},
+            },
+        )
+        return WorkflowDescription.from_swf(response)
+
+    async def history(
+        self, *, reverse: bool = False, page_size: int | None = None, run_id: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The run's history events, as SWF returns them, paging with ``nextPageToken``."""
+        params: dict[str, Any] = {
+            "domain": self.client.domain,
+            "execution": {"workflowId": self.workflow_id, "runId": run_id or await self._run_id()},
+            "reverseOrder": reverse,
+        }
+        put_set(params, "maximumPageSize", page_size)
+        async for page in self.client.transport.pages("GetWorkflowExecutionHistory", params):
+            for event in page.get("events", ()):
+                yield event
+
+    async def fetch_history(
+        self, path: str | os.PathLike[str], *, run_id: str | None = None
+    ) -> History:
+        """Save the run's history to ``path`` as JSON, in the AWS CLI's format.
+
+        The file replays with ``aioswf.testing.Replayer`` or ``aioswf replay``.
+
+        Args:
+            path: the file to write (replaced if it exists).
+            run_id: the run to save; by default the handle's run, else its first, else the
+                execution's current run.
+
+        Returns:
+            The history as saved.
+        """
+        return await fetch_history(self, path, run_id=run_id)
+
+    async def result(self, *, timeout: timedelta | None = None, follow_runs: bool = True) -> R:
+        """Wait for the execution to close and return its result.
+
+        Args:
+            timeout: give up after this long, with ``TimeoutError``.
+            follow_runs: follow continue-as-new to the final run (the default).
+
+        Raises:
+            WorkflowFailedError: the execution failed.
+            WorkflowCanceledError: the execution was canceled.
+            WorkflowTerminatedError: the execution was terminated.
+            WorkflowTimedOutError: the execution timed out.
+            TimeoutError: ``timeout`` passed first.
+        """
+        seconds = timeout.total_seconds() if timeout is not None else None
+        async with asyncio.timeout(seconds):
+            run_id = await self._run_id(first=True)
+            while True:
+                event = await self._wait_for_close(run_id)
+                if event["eventType"] != "WorkflowExecutionContinuedAsNew" or not follow_runs:
+                    result: R = self._outcome(run_id, event)
+                    return result
+                run_id = event["workflowExecutionContinuedAsNewEventAttributes"][
+                    "newExecutionRunId"
+                ]
+
+    async def _wait_for_close(self, run_id: str) -> dict[str, Any]:
+        # The last event tells whether the run closed; polling it with back-off costs one
+        # small call at a time, kept under SWF's per-execution history throttle.
+        delay = _RESULT_POLL_START
+        while True:
+            async for event in self.history(reverse=True, page_size=1, run_id=run_id):
+                if event["eventType"] in _CLOSE_EVENTS:
+                    return event
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, _RESULT_POLL_MAX)
+
+    def _outcome(self, run_id: str, event: dict[str, Any]) -> Any:
+        kind = event["eventType"]
+        ids = {"workflow_id": self.workflow_id, "run_id": run_id}
+        if kind == "WorkflowExecutionCompleted":
+            data = event["workflowExecutionCompletedEventAttributes"].get("result")
+            return self.client.converter.decode_result(self._result_fn, data)
+        if kind == "WorkflowExecutionFailed":
+            attrs = event["workflowExecutionFailedEventAttributes"]
+            failure = Failure.decode(attrs.get("reason"), attrs.get("details"))
+            raise exc.WorkflowFailedError(
+                **ids, reason=failure.type_name, message=failure.message, details=failure.details
+            )
+        if kind == "WorkflowExecutionCanceled":
+            details = event["workflowExecutionCanceledEventAttributes"].get("details")
+            raise exc.WorkflowCanceledError(**ids, details=details)
+        if kind == "WorkflowExecutionTerminated":
+            attrs = event["workflowExecutionTerminatedEventAttributes"]
+            raise exc.WorkflowTerminatedError(
+                **ids,
+                reason=attrs.get("reason"),
+                details=attrs.get("details"),
+                cause=attrs.get("cause"),
+            )
+        if kind == "WorkflowExecutionTimedOut":
+            timeout_type = event["workflowExecutionTimedOutEventAttributes"]["timeoutType"]
+            raise exc.WorkflowTimedOutError(**ids, timeout_type=timeout_type)
+        # Continued as new, and the caller asked not to follow: the run has no result.
+        return None
+
+    async def _run_id(self, *, first: bool = False) -> str:
+        """The run this handle acts on: its own, the first, or the current one."""
+        if self.run_id is not None:
+            return self.run_id
+        if first and self.first_run_id is not None:
+            return self.first_run_id
+        by_id = ExecutionFilter(workflow_id=self.workflow_id)
+        for listing in (self.client.list_open_workflows, self.client.list_closed_workflows):
+            async for info in listing(by_id):
+                if info.workflow_id == self.workflow_id:  # newest first
+                    return info.run_id
+        raise exc.UnknownResourceError(
+            f"no execution with workflow id {self.workflow_id!r} in domain {self.client.domain!r}",
+            operation="ListWorkflowExecutions",
+            code="UnknownResourceFault",
+        )
+
+
+class AsyncActivityHandle:
+    """Finish, from anywhere, an activity that called ``activity.raise_complete_async()``."""
+
+    def __init__(self, client: Client, task_token: str) -> None:
+        self.client = client
+        self.task_token = task_token
+
+    async def heartbeat(self, details: Any = None) -> bool:
+        """Record a heartbeat; returns whether cancellation of the activity was requested."""
+        params = {"taskToken": self.task_token}
+        if details is not None:
+            text = self.client.converter.encode(details)
+            params["details"] = (
+                check_size("heartbeat details", text, MAX_HEARTBEAT_DETAILS_LENGTH) or ""
+            )
+        response = await self.client.transport.call("RecordActivityTaskHeartbeat", params)
+        return bool(response.get("cancelRequested", False))
+
+    async def complete(self, result: Any = None) -> None:
+        """Complete the activity with ``result``."""
+        params = {"taskToken": self.task_token}
+        put_set(
+            params,
+            "result",
+            check_size("activity result", self.client.converter.encode_result(result)),
+        )
+        await self.client.transport.call("RespondActivityTaskCompleted", params)
+
+    async def fail(self, error: BaseException) -> None:
+        """Fail the activity with ``error``; the workflow sees its type name and message."""
+        reason, details = Failure.from_exception(error).encode(self.client.converter)
+        await self.client.transport.call(
+            "RespondActivityTaskFailed",
+            {"taskToken": self.task_token, "reason": reason, "details": details},
+        )
+
+    async def report_cancellation(self, details: str | None = None) -> None:
+        """Acknowledge a cancellation request: the activity ends as canceled."""
+        params = {"taskToken": self.task_token}
+        put_set(params, "details", check_size("cancellation details", details, MAX_DATA_LENGTH))
+        await self.client.transport.call("RespondActivityTaskCanceled", params)
