@@ -189,3 +189,12 @@ async def test_count_pending_activity_tasks(sw: Driver) -> None:
     await sw.poll_activity()
     count = await sw("count_pending_activity_tasks", domain=DOMAIN, taskList={"name": "main"})
     assert count["count"] == 1
+
+
+async def test_reported_times_find_their_own_run(sw: Driver, clock: VirtualClock) -> None:
+    clock.advance(0.1234567)  # finer than a client's datetime can carry back
+    run = await sw.start()
+    started = (await sw.describe(run))["executionInfo"]["startTimestamp"]
+    window = {"oldestDate": started, "latestDate": started}
+    found = await sw("list_open_workflow_executions", domain=DOMAIN, startTimeFilter=window)
+    assert [i["execution"]["runId"] for i in found["executionInfos"]] == [run]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import logging
 import secrets
 from collections.abc import Callable
@@ -114,8 +115,18 @@ class EngineState:
     # -- time, ids ---------------------------------------------------------------------------
 
     def now(self) -> float:
-        """The current time of the engine's clock (the due time while a deadline fires)."""
-        return self.firing_at if self.firing_at is not None else self.clock.now()
+        """The current time of the engine's clock (the due time while a deadline fires).
+
+        Cut to the millisecond, as AWS reports times: clients hand timestamps back through
+        millisecond (or microsecond) datetimes, so a finer time would not survive the round
+        trip and an inclusive time filter naming it could miss its own run.  Cut down, never
+        rounded up, so deadlines counted from it are never later than the clock says.
+        """
+        if self.firing_at is not None:
+            return self.firing_at
+        raw = self.clock.now()
+        cut = math.floor(raw * 1000) / 1000
+        return cut if cut <= raw else cut - 0.001
 
     @staticmethod
     def new_id() -> str:

@@ -79,7 +79,10 @@ def next_deadline(eng: EngineState) -> float | None:
 def fire_due(eng: EngineState) -> int:
     """Fire everything due at the clock's current time; returns how many fired."""
     fired = 0
-    now = eng.now()
+    # The clock itself, not the millisecond time of events: a deadline is counted from the
+    # latter and so never later than the clock, but cutting "now" again could leave one the
+    # clock has reached unfired (and an auto-skipping clock would spin on it).
+    now = eng.firing_at if eng.firing_at is not None else eng.clock.now()
     while (due := next_deadline(eng)) is not None and due <= now:
         _, _, kind, run_id, key = heapq.heappop(eng.deadlines)
         eng.firing_at = due
