@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
