@@ -30,6 +30,8 @@ MAIN_EXAMPLES = (
     "workflows_continue_as_new",
     "workflows_lambda",
     "workflows_versioning",
+    "workers_activities",
+    "workers_lifecycle",
 )
 """Examples whose `main()` runs their workflows on a LocalSWF of their own."""
 
