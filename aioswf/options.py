@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 from aioswf.exceptions import DefinitionError
 
@@ -218,3 +219,69 @@ def _durations(pairs: dict[str, timedelta | None]) -> dict[str, str]:
 def swf_task_list(name: str | None) -> dict[str, Any] | None:
     """SWF's task list structure for a name, or ``None``."""
     return None if name is None else {"name": name}
+
+
+class ActivityOverrides(TypedDict, total=False):
+    """Keyword overrides of :class:`ActivityOptions` for one call; same names and meanings."""
+
+    task_list: str | None
+    schedule_to_start_timeout: timedelta | None
+    start_to_close_timeout: timedelta | None
+    schedule_to_close_timeout: timedelta | None
+    heartbeat_timeout: timedelta | None
+    task_priority: int | None
+    retry_policy: RetryPolicy | None
+
+
+class WorkflowOverrides(TypedDict, total=False):
+    """Keyword overrides of :class:`WorkflowOptions` for one start; same names and meanings."""
+
+    task_list: str | None
+    execution_start_to_close_timeout: timedelta | None
+    task_start_to_close_timeout: timedelta | None
+    child_policy: ChildPolicy | str | None
+    task_priority: int | None
+    lambda_role: str | None
+
+
+def with_activity_overrides(
+    options: ActivityOptions | None, overrides: ActivityOverrides
+) -> ActivityOptions:
+    """``options`` (or none) with the call's keyword overrides on top.
+
+    Raises:
+        DefinitionError: a duration is not a non-negative timedelta.
+    """
+    _check_keys(overrides, ActivityOverrides.__optional_keys__)
+    call = ActivityOptions(**overrides)
+    call.swf_timeouts()  # reject a bad duration here, in the caller's code
+    return (options or ActivityOptions()).merged(call)
+
+
+def with_workflow_overrides(
+    options: WorkflowOptions | None, overrides: WorkflowOverrides
+) -> WorkflowOptions:
+    """``options`` (or none) with the start's keyword overrides on top.
+
+    Raises:
+        DefinitionError: a duration is not a non-negative timedelta.
+        ValueError: ``child_policy`` is not one of SWF's.
+    """
+    _check_keys(overrides, WorkflowOverrides.__optional_keys__)
+    policy = overrides.get("child_policy")
+    call = WorkflowOptions(
+        task_list=overrides.get("task_list"),
+        execution_start_to_close_timeout=overrides.get("execution_start_to_close_timeout"),
+        task_start_to_close_timeout=overrides.get("task_start_to_close_timeout"),
+        child_policy=ChildPolicy(policy) if policy is not None else None,
+        task_priority=overrides.get("task_priority"),
+        lambda_role=overrides.get("lambda_role"),
+    )
+    call.swf_timeouts()
+    return (options or WorkflowOptions()).merged(call)
+
+
+def _check_keys(overrides: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown}; accepted: {sorted(allowed)}")

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, Unpack, overload
 
 from aioswf._decider.child import ChildWorkflowHandle
 from aioswf._decider.external import ExternalWorkflowHandle
 from aioswf._decider.runtime import ChildOptions
 from aioswf._definitions import WorkflowDefinition, workflow_definition
-from aioswf.options import ChildPolicy, WorkflowOptions
+from aioswf.options import WorkflowOptions, WorkflowOverrides, with_workflow_overrides
 from aioswf.workflow._core import _runtime
 
 R = TypeVar("R")
-
-
-def _workflow_options(
-    options: WorkflowOptions | None,
-    task_list: str | None,
-    execution_start_to_close_timeout: timedelta | None,
-    task_start_to_close_timeout: timedelta | None,
-    child_policy: ChildPolicy | str | None,
-    task_priority: int | None,
-    lambda_role: str | None,
-) -> WorkflowOptions:
-    call = WorkflowOptions(
-        task_list=task_list,
-        execution_start_to_close_timeout=execution_start_to_close_timeout,
-        task_start_to_close_timeout=task_start_to_close_timeout,
-        child_policy=ChildPolicy(child_policy) if child_policy is not None else None,
-        task_priority=task_priority,
-        lambda_role=lambda_role,
-    )
-    call.swf_timeouts()  # reject a bad duration here, in the caller's code
-    return (options or WorkflowOptions()).merged(call)
 
 
 @overload
@@ -42,14 +20,9 @@ async def start_child_workflow(
     workflow: Callable[..., Awaitable[R]],
     *args: Any,
     workflow_id: str | None = None,
-    task_list: str | None = None,
-    execution_start_to_close_timeout: timedelta | None = None,
-    task_start_to_close_timeout: timedelta | None = None,
-    child_policy: ChildPolicy | str | None = None,
-    task_priority: int | None = None,
-    lambda_role: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[R]: ...
 
 
@@ -58,14 +31,9 @@ async def start_child_workflow(
     workflow: type[Any] | WorkflowDefinition,
     *args: Any,
     workflow_id: str | None = None,
-    task_list: str | None = None,
-    execution_start_to_close_timeout: timedelta | None = None,
-    task_start_to_close_timeout: timedelta | None = None,
-    child_policy: ChildPolicy | str | None = None,
-    task_priority: int | None = None,
-    lambda_role: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[Any]: ...
 
 
@@ -73,14 +41,9 @@ async def start_child_workflow(
     workflow: Any,
     *args: Any,
     workflow_id: str | None = None,
-    task_list: str | None = None,
-    execution_start_to_close_timeout: timedelta | None = None,
-    task_start_to_close_timeout: timedelta | None = None,
-    child_policy: ChildPolicy | str | None = None,
-    task_priority: int | None = None,
-    lambda_role: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[Any]:
     """Start a child workflow and return its handle once SWF has started it.
 
@@ -92,15 +55,15 @@ async def start_child_workflow(
         *args: its arguments, encoded by the converter.
         workflow_id: the child's workflow id; by default ``<this workflow id>-child-<n>``
             for the n-th child this run starts, the same on every replay.
-        task_list: where the child's decision tasks go.
-        execution_start_to_close_timeout: how long the child may run.
-        task_start_to_close_timeout: how long one of its decision tasks may take.
-        child_policy: what happens to the child's own children when it is terminated or
-            times out.
-        task_priority: higher runs first within the task list.
-        lambda_role: the IAM role the child's Lambda tasks run with.
         tags: up to five tags for list filters.
-        options: the settings above (but ids and tags) in one object.
+        options: overrides of the child type's defaults in one object.
+        **overrides: the same, as keywords (:class:`~aioswf.options.WorkflowOverrides`):
+            ``task_list`` (where the child's decision tasks go),
+            ``execution_start_to_close_timeout`` (how long the child may run),
+            ``task_start_to_close_timeout`` (how long one of its decision tasks may take),
+            ``child_policy`` (what happens to the child's own children when it is
+            terminated or times out), ``task_priority`` (higher runs first within the task
+            list) and ``lambda_role`` (the IAM role its Lambda tasks run with).
 
     Returns:
         A handle: ``await`` it for the result; ``signal()`` and ``cancel()`` the child.
@@ -111,15 +74,7 @@ async def start_child_workflow(
             ``WORKFLOW_ALREADY_RUNNING`` or ``WORKFLOW_TYPE_DOES_NOT_EXIST``).
         PayloadTooLargeError: the encoded arguments are over SWF's limit.
     """
-    merged = _workflow_options(
-        options,
-        task_list,
-        execution_start_to_close_timeout,
-        task_start_to_close_timeout,
-        child_policy,
-        task_priority,
-        lambda_role,
-    )
+    merged = with_workflow_overrides(options, overrides)
     child = ChildOptions(workflow=merged, workflow_id=workflow_id, tags=tuple(tags))
     return await _runtime().start_child_workflow(workflow_definition(workflow), args, child)
 
@@ -129,14 +84,9 @@ async def execute_child_workflow(
     workflow: Callable[..., Awaitable[R]],
     *args: Any,
     workflow_id: str | None = None,
-    task_list: str | None = None,
-    execution_start_to_close_timeout: timedelta | None = None,
-    task_start_to_close_timeout: timedelta | None = None,
-    child_policy: ChildPolicy | str | None = None,
-    task_priority: int | None = None,
-    lambda_role: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    **overrides: Unpack[WorkflowOverrides],
 ) -> R: ...
 
 
@@ -145,14 +95,9 @@ async def execute_child_workflow(
     workflow: type[Any] | WorkflowDefinition,
     *args: Any,
     workflow_id: str | None = None,
-    task_list: str | None = None,
-    execution_start_to_close_timeout: timedelta | None = None,
-    task_start_to_close_timeout: timedelta | None = None,
-    child_policy: ChildPolicy | str | None = None,
-    task_priority: int | None = None,
-    lambda_role: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    **overrides: Unpack[WorkflowOverrides],
 ) -> Any: ...
 
 
@@ -160,14 +105,9 @@ async def execute_child_workflow(
     workflow: Any,
     *args: Any,
     workflow_id: str | None = None,
-    task_list: str | None = None,
-    execution_start_to_close_timeout: timedelta | None = None,
-    task_start_to_close_timeout: timedelta | None = None,
-    child_policy: ChildPolicy | str | None = None,
-    task_priority: int | None = None,
-    lambda_role: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    **overrides: Unpack[WorkflowOverrides],
 ) -> Any:
     """Run a child workflow and return its result; see :func:`start_child_workflow`.
 
@@ -179,17 +119,7 @@ async def execute_child_workflow(
         StartChildWorkflowFailedError: SWF refused to start it.
     """
     handle = await start_child_workflow(
-        workflow,
-        *args,
-        workflow_id=workflow_id,
-        task_list=task_list,
-        execution_start_to_close_timeout=execution_start_to_close_timeout,
-        task_start_to_close_timeout=task_start_to_close_timeout,
-        child_policy=child_policy,
-        task_priority=task_priority,
-        lambda_role=lambda_role,
-        tags=tags,
-        options=options,
+        workflow, *args, workflow_id=workflow_id, tags=tags, options=options, **overrides
     )
     return await handle
 
@@ -211,14 +141,9 @@ def get_external_workflow_handle(
 
 def continue_as_new(
     *args: Any,
-    task_list: str | None = None,
-    execution_start_to_close_timeout: timedelta | None = None,
-    task_start_to_close_timeout: timedelta | None = None,
-    child_policy: ChildPolicy | str | None = None,
-    task_priority: int | None = None,
-    lambda_role: str | None = None,
     tags: Sequence[str] | None = None,
     options: WorkflowOptions | None = None,
+    **overrides: Unpack[WorkflowOverrides],
 ) -> NoReturn:
     """Close this run and start a new run of the same workflow with ``args``.
 
@@ -232,13 +157,5 @@ def continue_as_new(
             does not stop it; wherever it is raised, the run ends there.
         PayloadConversionError: ``args`` do not fit the run method.
     """
-    merged = _workflow_options(
-        options,
-        task_list,
-        execution_start_to_close_timeout,
-        task_start_to_close_timeout,
-        child_policy,
-        task_priority,
-        lambda_role,
-    )
+    merged = with_workflow_overrides(options, overrides)
     raise _runtime().continue_as_new(args, merged, tags)

@@ -6,6 +6,7 @@ import pytest
 
 from aioswf import ActivityOptions, ChildPolicy, DefinitionError, RetryPolicy, activity, workflow
 from aioswf._definitions import activity_definition, signal_name, workflow_definition
+from aioswf.options import with_activity_overrides, with_workflow_overrides
 
 
 @workflow.defn
@@ -161,3 +162,16 @@ def test_retry_policy_delays_and_limits() -> None:
     assert not RetryPolicy().should_retry(1, "X", non_retryable=True)
     with pytest.raises(DefinitionError, match="backoff_coefficient"):
         RetryPolicy(backoff_coefficient=0.5)
+
+
+def test_call_overrides_merge_over_options_and_unknown_ones_are_named() -> None:
+    base = ActivityOptions(task_list="a", start_to_close_timeout=timedelta(seconds=5))
+    merged = with_activity_overrides(base, {"task_list": "b", "task_priority": 3})
+    assert (merged.task_list, merged.task_priority) == ("b", 3)
+    assert merged.start_to_close_timeout == timedelta(seconds=5)
+    started = with_workflow_overrides(None, {"child_policy": "ABANDON"})
+    assert started.child_policy is ChildPolicy.ABANDON
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['start_to_close'\]"):
+        with_activity_overrides(None, {"start_to_close": timedelta(seconds=1)})  # type: ignore[typeddict-unknown-key]
+    with pytest.raises(DefinitionError, match="must be a datetime.timedelta"):
+        with_workflow_overrides(None, {"task_start_to_close_timeout": 30})  # type: ignore[typeddict-item]
