@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
+from aioswf._decider.recorded import Recorded
 from aioswf._definitions import ActivityDefinition
 from aioswf._failure import Failure
 from aioswf.converter import check_size
@@ -90,7 +91,7 @@ class ActivityMachine:
     def _recorded(self, event: Event) -> None:
         if event["eventType"] == "ActivityTaskScheduled":
             self.scheduled_id = int(event["eventId"])
-            self.activities.by_scheduled_id[self.scheduled_id] = self
+            self.activities.scheduled.add(self.scheduled_id, self)
 
     def _future_done(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() and not self.closed:
@@ -163,12 +164,11 @@ class Activities:
     def __init__(self, host: WorkflowInstance) -> None:
         self.host = host
         self.by_id: dict[str, ActivityMachine] = {}
-        self.by_scheduled_id: dict[int, ActivityMachine] = {}
+        self.scheduled: Recorded[ActivityMachine] = Recorded("scheduledEventId")
 
     def forget(self, machine: ActivityMachine) -> None:
         self.by_id.pop(machine.activity_id, None)
-        if machine.scheduled_id is not None:
-            self.by_scheduled_id.pop(machine.scheduled_id, None)
+        self.scheduled.discard(machine.scheduled_id)
 
     def handlers(self) -> dict[str, Callable[[Event], None]]:
         """The events this kind reacts to."""
@@ -179,21 +179,10 @@ class Activities:
             "ActivityTaskCanceled": ActivityMachine.canceled,
         }
         handlers: dict[str, Callable[[Event], None]] = {
-            kind: self._routed_by_scheduled_id(action) for kind, action in by_scheduled.items()
+            kind: self.scheduled.routed(action) for kind, action in by_scheduled.items()
         }
         handlers["ScheduleActivityTaskFailed"] = self._schedule_failed
         return handlers
-
-    def _routed_by_scheduled_id(
-        self, action: Callable[[ActivityMachine, Any], None]
-    ) -> Callable[[Event], None]:
-        def handle(event: Event) -> None:
-            data = attrs(event)
-            machine = self.by_scheduled_id.get(int(data.get("scheduledEventId", 0)))
-            if machine is not None:
-                action(machine, data)
-
-        return handle
 
     def _schedule_failed(self, event: Event) -> None:
         data = attrs(event)

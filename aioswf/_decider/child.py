@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from aioswf._decider.commands import Command
 from aioswf._decider.external import ExternalWorkflowHandle
 from aioswf._decider.history import Event, attrs
+from aioswf._decider.recorded import Recorded
 from aioswf._decider.runtime import ChildOptions
 from aioswf._definitions import DEFAULT_WORKFLOW_OPTIONS, WorkflowDefinition
 from aioswf._failure import Failure
@@ -123,7 +124,7 @@ class ChildMachine:
     def _recorded(self, event: Event) -> None:
         if event["eventType"] == "StartChildWorkflowExecutionInitiated":
             self.initiated_id = int(event["eventId"])
-            self.children.by_initiated[self.initiated_id] = self
+            self.children.initiated.add(self.initiated_id, self)
 
     def _future_done(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() and not self.closed:
@@ -215,15 +216,14 @@ class Children:
 
     def __init__(self, host: WorkflowInstance) -> None:
         self.host = host
-        self.by_initiated: dict[int, ChildMachine] = {}
+        self.initiated: Recorded[ChildMachine] = Recorded("initiatedEventId")
         self.pending: dict[str, ChildMachine] = {}
         """Children whose start SWF has not answered, by workflow id."""
 
     def forget(self, machine: ChildMachine) -> None:
         if self.pending.get(machine.workflow_id) is machine:
             del self.pending[machine.workflow_id]
-        if machine.initiated_id is not None:
-            self.by_initiated.pop(machine.initiated_id, None)
+        self.initiated.discard(machine.initiated_id)
 
     async def start(
         self, definition: WorkflowDefinition, args: Sequence[Any], options: ChildOptions
@@ -291,26 +291,15 @@ class Children:
             ),
         }
         handlers: dict[str, Callable[[Event], None]] = {
-            kind: self._routed(action) for kind, action in closes.items()
+            kind: self.initiated.routed(action) for kind, action in closes.items()
         }
         handlers["StartChildWorkflowExecutionFailed"] = self._start_failed
         return handlers
 
-    def _routed(self, action: Callable[[ChildMachine, Any], None]) -> Callable[[Event], None]:
-        def handle(event: Event) -> None:
-            data = attrs(event)
-            machine = self.by_initiated.get(int(data.get("initiatedEventId") or 0))
-            if machine is not None:
-                action(machine, data)
-
-        return handle
-
     def _start_failed(self, event: Event) -> None:
         data = attrs(event)
-        initiated = int(data.get("initiatedEventId") or 0)
-        if initiated:
-            machine = self.by_initiated.get(initiated)
-        else:  # refused before it was initiated (unknown type, limits…)
+        machine = self.initiated.find(data)
+        if not data.get("initiatedEventId"):  # refused before it was initiated (unknown type…)
             machine = self.pending.get(str(data.get("workflowId")))
         if machine is not None:
             machine.on_start_failed(str(data.get("cause", "UNKNOWN")))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
+from aioswf._decider.recorded import Recorded
 from aioswf._definitions import signal_name
 from aioswf.converter import check_size
 from aioswf.exceptions import (
@@ -92,7 +93,7 @@ class ExternalMachine:
     def _recorded(self, event: Event) -> None:
         if event["eventType"].endswith("Initiated"):
             self.initiated_id = int(event["eventId"])
-            self.externals.by_initiated[self.initiated_id] = self
+            self.externals.initiated.add(self.initiated_id, self)
 
     def _future_done(self, future: asyncio.Future[None]) -> None:
         if future.cancelled() and not self.command.sent:
@@ -126,14 +127,13 @@ class Externals:
 
     def __init__(self, host: WorkflowInstance) -> None:
         self.host = host
-        self.by_initiated: dict[int, ExternalMachine] = {}
+        self.initiated: Recorded[ExternalMachine] = Recorded("initiatedEventId")
         self.pending: dict[tuple[str, str], ExternalMachine] = {}
         """Machines not yet answered, by decision type and control."""
 
     def forget(self, machine: ExternalMachine) -> None:
         self.pending.pop((machine.command.decision_type, machine.control), None)
-        if machine.initiated_id is not None:
-            self.by_initiated.pop(machine.initiated_id, None)
+        self.initiated.discard(machine.initiated_id)
 
     def handle(self, workflow_id: str, run_id: str | None) -> ExternalWorkflowHandle:
         """A handle on another execution."""
@@ -173,26 +173,23 @@ class Externals:
     def handlers(self) -> dict[str, Callable[[Event], None]]:
         """The events this kind reacts to."""
         return {
-            "ExternalWorkflowExecutionSignaled": self._delivered,
-            "ExternalWorkflowExecutionCancelRequested": self._delivered,
+            "ExternalWorkflowExecutionSignaled": self.initiated.routed(_delivered),
+            "ExternalWorkflowExecutionCancelRequested": self.initiated.routed(_delivered),
             "SignalExternalWorkflowExecutionFailed": self._failed(_SIGNAL),
             "RequestCancelExternalWorkflowExecutionFailed": self._failed(_CANCEL),
         }
 
-    def _delivered(self, event: Event) -> None:
-        machine = self.by_initiated.get(int(attrs(event).get("initiatedEventId") or 0))
-        if machine is not None:
-            machine.delivered()
-
     def _failed(self, decision_type: str) -> Callable[[Event], None]:
         def handle(event: Event) -> None:
             data = attrs(event)
-            initiated = int(data.get("initiatedEventId") or 0)
-            if initiated:
-                machine = self.by_initiated.get(initiated)
-            else:  # refused before it was initiated: the control names it
+            machine = self.initiated.find(data)
+            if not data.get("initiatedEventId"):  # refused before it was initiated: by control
                 machine = self.pending.get((decision_type, str(data.get("control"))))
             if machine is not None:
                 machine.failed(str(data.get("cause", "UNKNOWN")))
 
         return handle
+
+
+def _delivered(machine: ExternalMachine, data: Any) -> None:
+    machine.delivered()

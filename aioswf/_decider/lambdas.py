@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
+from aioswf._decider.recorded import Recorded
 from aioswf.converter import check_size
 from aioswf.exceptions import (
     LambdaFunctionFailedError,
@@ -45,7 +46,7 @@ class LambdaMachine:
     def _recorded(self, event: Event) -> None:
         if event["eventType"] == "LambdaFunctionScheduled":
             self.scheduled_id = int(event["eventId"])
-            self.lambdas.by_scheduled_id[self.scheduled_id] = self
+            self.lambdas.scheduled.add(self.scheduled_id, self)
 
     def _future_done(self, future: asyncio.Future[str | None]) -> None:
         if future.cancelled() and not self.command.sent:
@@ -95,12 +96,11 @@ class Lambdas:
     def __init__(self, host: WorkflowInstance) -> None:
         self.host = host
         self.by_id: dict[str, LambdaMachine] = {}
-        self.by_scheduled_id: dict[int, LambdaMachine] = {}
+        self.scheduled: Recorded[LambdaMachine] = Recorded("scheduledEventId")
 
     def forget(self, machine: LambdaMachine) -> None:
         self.by_id.pop(machine.lambda_id, None)
-        if machine.scheduled_id is not None:
-            self.by_scheduled_id.pop(machine.scheduled_id, None)
+        self.scheduled.discard(machine.scheduled_id)
 
     async def execute(
         self, name: str, payload: Any, timeout: timedelta | None, result_type: Any
@@ -129,19 +129,10 @@ class Lambdas:
             "StartLambdaFunctionFailed": LambdaMachine.start_failed,
         }
         handlers: dict[str, Callable[[Event], None]] = {
-            kind: self._routed(action) for kind, action in by_scheduled.items()
+            kind: self.scheduled.routed(action) for kind, action in by_scheduled.items()
         }
         handlers["ScheduleLambdaFunctionFailed"] = self._schedule_failed
         return handlers
-
-    def _routed(self, action: Callable[[LambdaMachine, Any], None]) -> Callable[[Event], None]:
-        def handle(event: Event) -> None:
-            data = attrs(event)
-            machine = self.by_scheduled_id.get(int(data.get("scheduledEventId") or 0))
-            if machine is not None:
-                action(machine, data)
-
-        return handle
 
     def _schedule_failed(self, event: Event) -> None:
         data = attrs(event)

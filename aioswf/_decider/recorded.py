@@ -1,0 +1,52 @@
+"""Machines found again through the event that recorded their decision.
+
+Later events name an activity or a Lambda task by ``scheduledEventId``, and a child workflow
+or a request to another execution by ``initiatedEventId``: the id of the event that recorded
+the decision. Each of those kinds keeps one :class:`Recorded` index and routes its events
+through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from aioswf._decider.history import Event, attrs
+
+M = TypeVar("M")
+
+
+class Recorded(Generic[M]):
+    """Machines by the id of the event that recorded them.
+
+    Args:
+        attribute: how later events name that id, e.g. ``"scheduledEventId"``.
+    """
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+        self._machines: dict[int, M] = {}
+
+    def add(self, event_id: int, machine: M) -> None:
+        """Remember ``machine``, recorded by event ``event_id``."""
+        self._machines[event_id] = machine
+
+    def discard(self, event_id: int | None) -> None:
+        """Forget the machine recorded by ``event_id``, if any."""
+        if event_id is not None:
+            self._machines.pop(event_id, None)
+
+    def find(self, data: Mapping[str, Any]) -> M | None:
+        """The machine a later event's attributes ``data`` name, if it is still known."""
+        return self._machines.get(int(data.get(self.attribute) or 0))
+
+    def routed(self, action: Callable[[M, Any], None]) -> Callable[[Event], None]:
+        """An event handler that calls ``action(machine, attributes)`` for a known machine."""
+
+        def handle(event: Event) -> None:
+            data = attrs(event)
+            machine = self.find(data)
+            if machine is not None:
+                action(machine, data)
+
+        return handle
