@@ -6,7 +6,8 @@ validated against the annotation of the parameter or return value it is meant fo
 dataclass or a pydantic model comes back as itself.
 
 Arguments are encoded as one JSON array. Input written by other tools may also be a JSON
-object, whose keys are then parameter names.
+object, whose keys are then parameter names. Headers that travel beside the arguments
+(:mod:`aioswf._envelope`) are set aside before the arguments are decoded.
 
 SWF's size limits are checked here, before any request is sent.
 """
@@ -23,6 +24,7 @@ from typing import Any
 import pydantic
 import pydantic_core
 
+from aioswf._envelope import unwrap
 from aioswf.exceptions import PayloadConversionError, PayloadTooLargeError
 
 MAX_DATA_LENGTH = 32_768
@@ -113,12 +115,14 @@ class DataConverter:
     def decode_args(self, fn: Callable[..., Any], data: str | None) -> list[Any]:
         """The positional arguments for ``fn`` from ``data``, each typed by its annotation.
 
-        ``fn`` is a plain function or a bound method (``self`` already bound).
+        ``fn`` is a plain function or a bound method (``self`` already bound). Headers that
+        travel with the input are ignored here; :func:`aioswf._envelope.unwrap` reads them.
 
         Raises:
             PayloadConversionError: naming the function and the parameter that did not fit.
         """
         where = _qualname(fn)
+        data, _headers = unwrap(data)
         raw = self.decode(data, what=f"input of {where}")
         if raw is None:
             raw = []

@@ -1,0 +1,55 @@
+"""The wire form of an input: plain arguments, or arguments with headers beside them.
+
+An SWF input (of a workflow, a signal, an activity, a child) is a JSON array of positional
+arguments, or an object of named ones: what the AWS CLI and every other SWF client send.
+Some settings must travel with the work to the worker that runs it (an interceptor's trace
+context, a per-call setting SWF does not hand to the worker); they go in *headers*, and only
+when someone set one does the input take its wrapped form::
+
+    {"aioswf:headers": {"name": "text", ...}, "aioswf:args": <the plain input>}
+
+Both keys hold a ``:``, so they can never be a Python parameter's name: an object of named
+arguments is never mistaken for the wrapped form. :meth:`DataConverter.decode_args` unwraps
+transparently, so code that does not care about headers never sees them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+HEADERS_KEY = "aioswf:headers"
+ARGS_KEY = "aioswf:args"
+
+
+def wrap(data: str | None, headers: Mapping[str, str]) -> str | None:
+    """``data`` (a plain input, or ``None`` for none) with ``headers`` beside it.
+
+    With no headers the input is returned unchanged, so it stays what other clients send.
+    """
+    if not headers:
+        return data
+    encoded = json.dumps(dict(headers), separators=(",", ":"), ensure_ascii=False)
+    # `data` is already JSON: splice it in rather than parse it again.
+    return f'{{"{HEADERS_KEY}":{encoded},"{ARGS_KEY}":{data if data else "[]"}}}'
+
+
+def unwrap(data: str | None) -> tuple[str | None, dict[str, str]]:
+    """The plain input and the headers of ``data``; no headers for a plain input.
+
+    Text that is not JSON is returned as it is, for the decoder to report.
+    """
+    if data is None or not data.lstrip().startswith("{") or HEADERS_KEY not in data:
+        return data, {}
+    try:
+        wrapped: Any = json.loads(data)
+    except json.JSONDecodeError:
+        return data, {}
+    if not isinstance(wrapped, dict) or set(wrapped) != {HEADERS_KEY, ARGS_KEY}:
+        return data, {}
+    headers = wrapped[HEADERS_KEY]
+    if not isinstance(headers, dict):
+        return data, {}
+    plain = json.dumps(wrapped[ARGS_KEY], separators=(",", ":"), ensure_ascii=False)
+    return plain, {str(key): str(value) for key, value in headers.items()}
