@@ -1,0 +1,75 @@
+"""``aioswf dev``: the local SWF service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+
+from aioswf.cli._common import Commands, stop_on_signals
+
+
+def register(commands: Commands) -> None:
+    """Add ``dev`` to the parser."""
+    dev = commands.add_parser(
+        "dev",
+        help="run the local SWF service",
+        description="Serve the SWF API locally (same wire protocol as "
+        "AWS), for development and tests.",
+    )
+    dev.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s, loopback only)",
+    )
+    dev.add_argument(
+        "--port", type=int, default=8765, help="port (default: %(default)s; 0 picks a free one)"
+    )
+    dev.add_argument(
+        "--db",
+        metavar="FILE",
+        default=None,
+        help="SQLite file to keep state in across restarts (default: memory only)",
+    )
+    dev.add_argument(
+        "--long-poll-seconds",
+        type=float,
+        default=60.0,
+        metavar="N",
+        help="how long an empty poll is held (default: %(default)s)",
+    )
+    dev.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
+    dev.set_defaults(handler=_cmd_dev)
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from aioswf.local import LocalSWF
+
+    stop = stop_on_signals()
+    async with LocalSWF(
+        host=args.host, port=args.port, db_path=args.db, long_poll_seconds=args.long_poll_seconds
+    ) as service:
+        _announce(service.endpoint_url, args.db)
+        await stop.wait()
+        print("aioswf dev: shutting down", flush=True)
+
+
+def _announce(endpoint: str, db: str | None) -> None:
+    storage = f"state kept in {db}" if db else "state in memory (use --db FILE to keep it)"
+    print(
+        f"aioswf dev: local SWF service listening on {endpoint} ({storage})\n"
+        f"Point clients at it with:\n"
+        f"    export AWS_ENDPOINT_URL_SWF={endpoint}\n"
+        f"Any access key, secret and region are accepted.  Press Ctrl-C to stop.",
+        flush=True,
+    )

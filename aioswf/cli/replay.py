@@ -1,0 +1,62 @@
+"""``aioswf replay``: recorded histories against today's workflow code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aioswf.cli._common import Commands, import_module
+
+
+def register(commands: Commands) -> None:
+    """Add ``replay`` to the parser."""
+    replay = commands.add_parser(
+        "replay",
+        help="replay recorded histories against workflow code",
+        description="Replay workflow histories (JSON of GetWorkflowExecutionHistory, as "
+        "the AWS CLI or handle.fetch_history() writes it) against the workflows of the "
+        "given modules; exit 1 if any history no longer replays.",
+    )
+    replay.add_argument("histories", nargs="+", metavar="HISTORY.json", help="history files")
+    replay.add_argument(
+        "--workflows",
+        action="append",
+        required=True,
+        metavar="MODULE",
+        help="module or package whose @workflow.defn classes to use (repeatable); "
+        "the current directory is searched first",
+    )
+    replay.set_defaults(handler=_cmd_replay)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from aioswf.testing import Replayer
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        modules = [import_module(name) for name in args.workflows]
+        replayer = Replayer(modules)
+    except Exception as error:
+        print(f"aioswf replay: {error}", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in args.histories:
+        try:
+            result = replayer.replay_result(path)
+        except Exception as error:
+            print(f"FAIL {path}: cannot replay it: {error}")
+            failed += 1
+            continue
+        if result.ok:
+            print(f"ok   {path} ({result.workflow_type})")
+        else:
+            print(f"FAIL {path} ({result.workflow_type}): {_describe(result.error)}")
+            failed += 1
+    total = len(args.histories)
+    print(f"{total - failed} of {total} histories replayed")
+    return 1 if failed else 0
+
+
+def _describe(error: BaseException | None) -> str:
+    return "" if error is None else f"{type(error).__name__}: {error}"

@@ -1,0 +1,119 @@
+"""``aioswf worker``: the workflows and activities of modules, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from types import ModuleType
+
+from aioswf.cli._common import Commands, import_module, stop_on_signals
+
+
+def register(commands: Commands) -> None:
+    """Add ``worker`` to the parser."""
+    worker = commands.add_parser(
+        "worker",
+        help="run the workflows and activities of modules",
+        description="Poll one task list for the workflows and activities defined in the given "
+        "modules or packages, until SIGINT or SIGTERM; then stop polling and let the tasks "
+        "already received finish. The endpoint, region and credentials come from the usual "
+        "AWS chain (AWS_ENDPOINT_URL_SWF for the local service) unless given here.",
+    )
+    worker.add_argument("modules", nargs="+", metavar="MODULE", help="modules or packages to run")
+    worker.add_argument("--domain", required=True, help="the SWF domain")
+    worker.add_argument("--task-list", required=True, help="the task list to poll")
+    worker.add_argument("--endpoint-url", default=None, help="SWF's endpoint, e.g. aioswf dev's")
+    worker.add_argument("--region", default=None, help="the AWS region")
+    worker.add_argument(
+        "--max-concurrent-activities",
+        type=int,
+        default=100,
+        metavar="N",
+        help="activities running at once, at most (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--activity-pollers",
+        type=int,
+        default=4,
+        metavar="N",
+        help="concurrent activity long polls (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--decision-pollers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="concurrent decision long polls (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--shutdown-seconds",
+        type=float,
+        default=30.0,
+        metavar="N",
+        help="how long received tasks may run after a stop signal (default: %(default)s)",
+    )
+    worker.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
+    worker.set_defaults(handler=_cmd_worker)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        modules = [import_module(name) for name in args.modules]
+    except ImportError as error:
+        print(f"aioswf worker: {error}", file=sys.stderr)
+        return 2
+    return asyncio.run(_run_worker(args, modules))
+
+
+async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> int:
+    from datetime import timedelta
+
+    from aioswf import (
+        ActivityWorkerOptions,
+        Client,
+        ConnectionOptions,
+        DecisionWorkerOptions,
+        Worker,
+    )
+    from aioswf.worker import POOL_HEADROOM
+
+    activity = ActivityWorkerOptions(
+        pollers=args.activity_pollers, max_concurrent=args.max_concurrent_activities
+    )
+    decision = DecisionWorkerOptions(pollers=args.decision_pollers)
+    pool = activity.pollers + decision.pollers + POOL_HEADROOM
+    connection = ConnectionOptions(max_pool_connections=pool)
+    async with Client(
+        args.domain, endpoint_url=args.endpoint_url, region_name=args.region, connection=connection
+    ) as client:
+        worker = Worker(
+            client,
+            task_list=args.task_list,
+            workflows=modules,
+            activities=modules,
+            activity_options=activity,
+            decision_options=decision,
+            shutdown_timeout=timedelta(seconds=args.shutdown_seconds),
+        )
+        stop = stop_on_signals()
+        async with worker:
+            await worker.wait_until_polling()  # the banner then means what it says
+            print(
+                f"aioswf worker: polling {args.task_list!r} in domain {args.domain!r}; "
+                "Ctrl-C stops it",
+                flush=True,
+            )
+            await stop.wait()
+            print(
+                "aioswf worker: stopping; letting received tasks finish and waiting for the "
+                "long polls in flight to return (up to a minute on AWS)",
+                flush=True,
+            )
+            report = await worker.shutdown()
+    # Waiting for idle polls does not make a stop unclean; cancelled or refused work does.
+    return 0 if report.clean else 1
