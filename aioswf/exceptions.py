@@ -49,6 +49,7 @@ Every exception the library raises derives from :class:`AioSWFError`::
     │   └── ScheduleLambdaFunctionFailedError
     ├── ApplicationError                  raised by user code to fail on purpose
     ├── NondeterminismError               workflow code no longer matches its history
+    ├── WorkflowDeadlockError             a workflow step did not yield in time
     └── WorkerError                       a worker used or configured wrongly
 
 Internal control flow (continue-as-new, eviction of a cached workflow) derives from
@@ -611,3 +612,20 @@ class NondeterminismError(AioSWFError):
     Usually the code changed in a way that old executions cannot replay; guard the change
     with ``workflow.patched()``.
     """
+
+
+class WorkflowDeadlockError(AioSWFError):
+    """A workflow step ran longer than the deadlock timeout without yielding.
+
+    The decision task fails with it and is tried again (like a :class:`NondeterminismError`);
+    the execution stays open.
+
+    Attributes:
+        limit: the deadlock timeout, in seconds.
+        stack: the formatted frames of the workflow code when it was caught, outermost first.
+    """
+
+    def __init__(self, message: str, *, limit: float, stack: list[str]) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.stack = stack

@@ -24,6 +24,7 @@ from aioswf._decider.activity import Activities, ActivityHandle
 from aioswf._decider.child import Children, ChildWorkflowHandle
 from aioswf._decider.closing import Closing, continue_as_new_attributes
 from aioswf._decider.commands import CLOSE_DECISIONS, Command, DecisionBook, match
+from aioswf._decider.deadlock import DeadlockInterrupt
 from aioswf._decider.external import Externals, ExternalWorkflowHandle
 from aioswf._decider.history import Event, RunPoint, attrs, make_plan, timestamp
 from aioswf._decider.lambdas import Lambdas
@@ -48,6 +49,7 @@ from aioswf.exceptions import (
     NondeterminismError,
     PayloadConversionError,
     WorkerError,
+    WorkflowDeadlockError,
 )
 from aioswf.options import ActivityOptions, WorkflowOptions
 
@@ -90,7 +92,7 @@ class WorkflowInstance:
         self.versioning = Versioning(self)
         self.signals = Signals(self)
         self.closing = Closing(self)
-        self.loop = WorkflowLoop(self.timers, self.describe)
+        self.loop = WorkflowLoop(self.timers, self.describe, self.options.deadlock_timeout)
         self.loop.runtime = self
         self.last_started_id = 0
         """The ``DecisionTaskStarted`` id of the last task this instance decided."""
@@ -174,6 +176,10 @@ class WorkflowInstance:
             return Activation()
         except NondeterminismError as error:
             return self.closing.on_nondeterminism(error)
+        except (WorkflowDeadlockError, DeadlockInterrupt) as error:
+            # Like non-determinism, a retry (after a fix, or on a quieter machine) may pass.
+            self.decisions.discard()
+            return Activation(failure=self.loop.watch.error or error)
         except _TaskFailed as failed:
             self.decisions.discard()
             return Activation(failure=failed.error)
@@ -440,6 +446,10 @@ class WorkflowInstance:
         if self._closed:
             return
         self._closed = True
+        if self.loop.is_running():
+            # Its code is still running on another thread (a step stuck in a call that
+            # cannot be interrupted): that thread owns it; it is dropped, never resumed.
+            return
         self._replaying = True
         self.loop.silent = True
         evicted: set[asyncio.Task[Any]] = set()

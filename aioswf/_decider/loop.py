@@ -18,6 +18,7 @@ from asyncio import events
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any, Protocol, TypeVar
 
+from aioswf._decider.deadlock import StepWatch, coroutine_stack
 from aioswf._decider.sandbox import guarding
 from aioswf.exceptions import NondeterminismError
 
@@ -28,8 +29,8 @@ T = TypeVar("T")
 _DUE = 1e-6
 """A delay this small is float error in ``when - now``: the callback is due now."""
 
-MAX_CALLBACKS_PER_STEP = 1_000_000
-"""A workflow that keeps itself busy this long without waiting on history never will."""
+_CHECK_EVERY = 256
+"""Callbacks run between two looks at the clock for a step that overran its time."""
 
 
 class TimerScheduler(Protocol):
@@ -81,6 +82,14 @@ class _DeterministicTask(asyncio.Task[Any]):
         return self._seq
 
 
+def _stack_of(handle: asyncio.Handle) -> list[str]:
+    """Where the task that ``handle`` last stepped is suspended, as workflow code."""
+    task = getattr(getattr(handle, "_callback", None), "__self__", None)
+    if not isinstance(task, asyncio.Task):
+        return []
+    return coroutine_stack(task.get_coro())
+
+
 def _forbid(name: str, what: str) -> Any:
     def method(self: WorkflowLoop, *args: Any, **kwargs: Any) -> Any:
         raise self._forbidden(what)
@@ -95,9 +104,13 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     Args:
         timers: receives the durable timers that ``call_later``/``call_at`` create.
         describe: names the run in error messages.
+        deadlock_timeout: seconds a step may run without waiting on history; ``None`` for
+            no limit.
     """
 
-    def __init__(self, timers: TimerScheduler, describe: str) -> None:
+    def __init__(
+        self, timers: TimerScheduler, describe: str, deadlock_timeout: float | None = None
+    ) -> None:
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._now = 0.0
         self._timers = timers
@@ -108,6 +121,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self._debug = False
         self._exception_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], Any] | None
         self._exception_handler = None
+        self.watch = StepWatch(describe, deadlock_timeout)
+        """Times each step, for the deadlock detector."""
         self.silent = False
         """While true (replay, eviction), errors reported to the loop are not logged."""
         self.runtime: Any = None
@@ -126,7 +141,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         events._set_running_loop(self)
         self._stepping = True
         try:
-            with guarding(self._describe):
+            with self.watch.step(), guarding(self._describe):
                 yield
         finally:
             self._stepping = False
@@ -136,21 +151,22 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         """Run ready callbacks in FIFO order until none is left; returns how many ran.
 
         Raises:
-            NondeterminismError: the workflow never stops to wait (a busy loop).
+            WorkflowDeadlockError: the step ran past the deadlock timeout (a busy loop that
+                keeps yielding to the loop, or code interrupted by the activation executor).
         """
         ran = 0
         ready = self._ready
+        watch = self.watch
         while ready:
             handle = ready.popleft()
             if handle._cancelled:
                 continue
             handle._run()
             ran += 1
-            if ran > MAX_CALLBACKS_PER_STEP:
-                raise NondeterminismError(
-                    f"{self._describe} ran {ran:,} callbacks without waiting for anything; "
-                    "a workflow must await activities, timers or conditions"
-                )
+            if watch.error is not None:
+                raise watch.error
+            if ran % _CHECK_EVERY == 0 and watch.overran():
+                raise watch.trip(_stack_of(handle))
         return ran
 
     def has_ready(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
 from aioswf.exceptions import (
     ActivityError,
     ChildWorkflowError,
@@ -66,6 +67,8 @@ class InstanceOptions:
 
     failure_exception_types: tuple[type[BaseException], ...] = ()
     fail_on_nondeterminism: bool = False
+    deadlock_timeout: float | None = DEFAULT_DEADLOCK_TIMEOUT
+    """Seconds a workflow step may run without yielding; ``None`` for no limit."""
 
 
 @dataclass(slots=True)

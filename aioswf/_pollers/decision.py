@@ -3,7 +3,9 @@
 Each task goes to the :class:`~aioswf._decider.WorkflowInstance` of its run: the cached one
 when SWF's ``previousStartedEventId`` says it decided the previous task (then only the new
 events are read, newest first, stopping at what it knows), a fresh one replaying the whole
-history otherwise. Replay hands the host loop back every few milliseconds.
+history otherwise. The workflow code runs on the poller's activation executor: a dedicated
+thread by default, so it never holds the host loop, and a step that does not yield is caught
+by the deadlock detector.
 """
 
 from __future__ import annotations
@@ -11,24 +13,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider import Activation, CacheMiss, InstanceCache, InstanceOptions, WorkflowInstance
+from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
 from aioswf._decider.history import Event
 from aioswf._definitions import WorkflowDefinition
-from aioswf.exceptions import ServiceError
+from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
+from aioswf.exceptions import ServiceError, WorkflowDeadlockError
 
 if TYPE_CHECKING:
     from aioswf.client import Client
 
 logger = logging.getLogger(__name__)
 
-_SLICE_SECONDS = 0.01
-"""The longest the host loop waits on a replay before it gets a turn."""
 _BACKOFF_FIRST = 0.2
 _BACKOFF_MAX = 30.0
 
@@ -46,18 +49,43 @@ class DecisionWorkerOptions:
         fail_on_nondeterminism: fail the execution when its code no longer matches its
             history; by default the task is left to time out (and logged) until a fixed
             deployment picks it up.
+        deadlock_timeout: how long one workflow step (the code between two waits) may run
+            before its decision task fails with ``WorkflowDeadlockError``, naming where the
+            code was; ``None`` for no limit.
+        debug_mode: turn the deadlock detector off, to step through workflow code in a
+            debugger; also on when the ``AIOSWF_DEBUG`` environment variable is ``1``.
+        workflow_threads: run workflow code on dedicated threads, so that a step that
+            computes never holds the host's event loop (and a step that never yields can be
+            interrupted); ``False`` runs it on the host loop, as a measurement baseline.
     """
 
     pollers: int = 2
     max_cached_workflows: int = 1000
     failure_exception_types: tuple[type[BaseException], ...] = ()
     fail_on_nondeterminism: bool = False
+    deadlock_timeout: timedelta | None = timedelta(seconds=DEFAULT_DEADLOCK_TIMEOUT)
+    debug_mode: bool = False
+    workflow_threads: bool = True
 
     def __post_init__(self) -> None:
         if self.pollers < 1:
             raise ValueError(f"pollers must be >= 1, got {self.pollers}")
         if self.max_cached_workflows < 0:
             raise ValueError(f"max_cached_workflows must be >= 0, got {self.max_cached_workflows}")
+        if self.deadlock_timeout is not None and self.deadlock_timeout <= timedelta(0):
+            raise ValueError(f"deadlock_timeout must be > 0 or None, got {self.deadlock_timeout}")
+
+    def deadlock_seconds(self) -> float | None:
+        """The deadlock timeout in seconds; ``None`` when off (no limit, or debug mode)."""
+        if self.debug_mode or os.environ.get("AIOSWF_DEBUG") == "1":
+            return None
+        return None if self.deadlock_timeout is None else self.deadlock_timeout.total_seconds()
+
+    def activation_executor(self) -> ActivationExecutor:
+        """Where the poller runs workflow code."""
+        if self.workflow_threads:
+            return ThreadActivations(self.pollers)
+        return InlineActivations()
 
 
 class _History:
@@ -115,7 +143,10 @@ class DecisionPoller:
         self._instance_options = InstanceOptions(
             failure_exception_types=options.failure_exception_types,
             fail_on_nondeterminism=options.fail_on_nondeterminism,
+            deadlock_timeout=options.deadlock_seconds(),
         )
+        self.executor = options.activation_executor()
+        """Runs workflow code, off the host loop by default."""
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._in_poll = 0
         self.polling = asyncio.Event()
@@ -148,6 +179,7 @@ class DecisionPoller:
                 task.cancel()
             await asyncio.wait(loops)
             self._cache.clear()
+            self.executor.shutdown()
 
     # --- polling ---------------------------------------------------------------------------
 
@@ -236,12 +268,13 @@ class DecisionPoller:
         if cached is not None:
             if previous and previous == cached.last_started_id:
                 try:
-                    return cached, await self._drive(cached, await history.after(previous), started)
+                    events = await history.after(previous)
+                    return cached, await self.executor.activate(cached, events, started)
                 except CacheMiss as miss:
                     logger.debug("full replay: %s", miss)
-            cached.close()
+            await self.executor.close(cached)
         instance = self._new_instance(definition, page["workflowExecution"])
-        return instance, await self._drive(instance, await history.after(0), started)
+        return instance, await self.executor.activate(instance, await history.after(0), started)
 
     def _new_instance(
         self, definition: WorkflowDefinition, execution: dict[str, Any]
@@ -255,21 +288,6 @@ class DecisionPoller:
             options=self._instance_options,
         )
 
-    async def _drive(
-        self, instance: WorkflowInstance, events: list[Event], started: int
-    ) -> Activation:
-        steps = instance.activate(events, started)
-        slice_start = time.perf_counter()
-        while True:
-            try:
-                next(steps)
-            except StopIteration as stop:
-                activation: Activation = stop.value
-                return activation
-            if time.perf_counter() - slice_start > _SLICE_SECONDS:
-                await asyncio.sleep(0)
-                slice_start = time.perf_counter()
-
     async def _answer(self, token: str, instance: WorkflowInstance, activation: Activation) -> None:
         if activation.failure is not None:
             error = activation.failure
@@ -278,9 +296,12 @@ class DecisionPoller:
                 instance.describe,
                 type(error).__name__,
                 error,
-                exc_info=(type(error), error, error.__traceback__),
+                # A deadlock's message carries the stack that matters: the workflow code's.
+                exc_info=None
+                if isinstance(error, WorkflowDeadlockError)
+                else (type(error), error, error.__traceback__),
             )
-            instance.close()
+            await self.executor.close(instance)
             return
         params: dict[str, Any] = {"taskToken": token, "decisions": activation.decisions}
         if activation.execution_context is not None:
@@ -290,10 +311,10 @@ class DecisionPoller:
         except ServiceError as error:
             # The task may have timed out meanwhile; the next task replays from history.
             logger.warning("%s: answering the decision task failed: %s", instance.describe, error)
-            instance.close()
+            await self.executor.close(instance)
             return
         if activation.closing:
-            instance.close()
+            await self.executor.close(instance)
         else:
             self._cache.put(instance)
 

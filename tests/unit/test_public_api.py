@@ -65,6 +65,7 @@ EXPECTED = {
     "WorkerError",
     "WorkflowAlreadyStartedError",
     "WorkflowCanceledError",
+    "WorkflowDeadlockError",
     "WorkflowDescription",
     "WorkflowExecutionError",
     "WorkflowExecutionInfo",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from aioswf import Client, workflow
 from aioswf._decider.instance import APPLY_CHUNK
 from aioswf._definitions import workflow_definition
-from aioswf._pollers import decision
+from aioswf._pollers import _activation
+from aioswf._pollers._activation import InlineActivations
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf.worker import Worker
 from tests.workflow.histories import Simulation, kinds
@@ -100,10 +101,8 @@ async def test_one_big_task_lets_the_host_loop_run_in_between(
 
     # Every pause the instance offers is handed to the host loop, so what is counted is
     # how often it pauses, not how fast this machine is.
-    monkeypatch.setattr(decision, "_SLICE_SECONDS", -1.0)
-    poller = DecisionPoller(
-        cast(Client, None), "big", [workflow_definition(Tally)], DecisionWorkerOptions()
-    )
+    monkeypatch.setattr(_activation, "_SLICE_SECONDS", -1.0)
+    inline = InlineActivations()
     ticks = 0
     deciding = True
 
@@ -116,7 +115,7 @@ async def test_one_big_task_lets_the_host_loop_run_in_between(
     ticker = asyncio.create_task(tick())
     await asyncio.sleep(0)
     instance = sim.new_instance()
-    activation = await poller._drive(instance, sim.history.events, started)
+    activation = await inline.activate(instance, sim.history.events, started)
     deciding = False
     await ticker
     instance.close()

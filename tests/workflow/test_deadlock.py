@@ -1,0 +1,204 @@
+"""A workflow step that does not yield fails its decision task as a deadlock, and the host
+loop keeps running meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import pytest
+
+from aioswf import Client, WorkflowDeadlockError, WorkflowOptions, workflow
+from aioswf._decider import InstanceOptions
+from aioswf._pollers._activation import InlineActivations, ThreadActivations
+from aioswf._pollers.decision import DecisionWorkerOptions
+from aioswf.local import VirtualClock
+from aioswf.worker import Worker
+from tests.workflow.histories import Simulation, kinds
+
+
+def burn(seconds: float) -> int:
+    """CPU work that never yields (the clock is read outside the workflow's guards)."""
+    deadline = _clock() + seconds
+    spins = 0
+    while _clock() < deadline:
+        spins += 1
+    return spins
+
+
+_clock = time.perf_counter
+
+
+@workflow.defn
+class Spins:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        burn(seconds)  # the line named in the error
+        return "done"
+
+
+@workflow.defn
+class YieldsForever:
+    def __init__(self) -> None:
+        self.flag = False
+
+    @workflow.run
+    async def run(self) -> str:
+        while not self.flag:  # noqa: ASYNC110
+            await asyncio.sleep(0)  # yields to the loop, never waits on history
+        return "done"
+
+
+@workflow.defn
+class Forever:
+    @workflow.run
+    async def run(self) -> str:
+        while True:
+            pass
+
+
+def sim_of(workflow_class: type, *args: object, limit: float | None) -> Simulation:
+    return Simulation(workflow_class, *args, options=InstanceOptions(deadlock_timeout=limit))
+
+
+async def activate_on_thread(sim: Simulation, limit: float | None) -> object:
+    started = sim.history.start_decision_task()
+    instance = sim.new_instance()
+    executor = ThreadActivations(1, check_interval=0.05)
+    try:
+        return await executor.activate(instance, sim.history.events, started)
+    finally:
+        await executor.close(instance)
+        executor.shutdown()
+
+
+async def test_a_step_that_never_yields_is_interrupted_with_its_stack() -> None:
+    sim = sim_of(Forever, limit=0.3)
+    activation = await activate_on_thread(sim, 0.3)
+    error = activation.failure  # type: ignore[attr-defined]
+    assert isinstance(error, WorkflowDeadlockError)
+    text = str(error)
+    assert "Forever" in text
+    assert "deadlock" in text
+    assert "0.3 s" in text
+    assert "test_deadlock.py" in text
+    assert "while True" in text
+    assert activation.decisions == []  # type: ignore[attr-defined]
+
+
+async def test_the_default_limit_is_two_seconds_and_names_the_line() -> None:
+    sim = sim_of(Spins, 30.0, limit=InstanceOptions().deadlock_timeout)
+    began = time.monotonic()
+    activation = await activate_on_thread(sim, None)
+    error = activation.failure  # type: ignore[attr-defined]
+    assert isinstance(error, WorkflowDeadlockError)
+    assert error.limit == 2.0
+    assert "within 2 s" in str(error)
+    assert "burn(seconds)  # the line named in the error" in str(error)
+    assert "in burn" in str(error)
+    assert time.monotonic() - began < 20  # interrupted, not run to its end
+
+
+def test_a_loop_that_keeps_yielding_is_caught_on_any_executor() -> None:
+    sim = sim_of(YieldsForever, limit=0.2)
+    assert sim.decide() == []
+    error = sim.activations[-1].failure
+    assert isinstance(error, WorkflowDeadlockError)
+    assert "await asyncio.sleep(0)  # yields to the loop" in str(error)
+    assert "NondeterminismError" not in type(error).__name__
+
+
+def test_no_limit_lets_a_long_step_finish() -> None:
+    sim = sim_of(Spins, 0.3, limit=None)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+
+
+async def test_the_host_loop_keeps_running_while_a_step_computes() -> None:
+    async def worst_stall(executor: ThreadActivations | InlineActivations) -> float:
+        sim = sim_of(Spins, 0.6, limit=None)
+        started = sim.history.start_decision_task()
+        instance = sim.new_instance()
+        worst = 0.0
+        running = True
+
+        async def tick() -> None:
+            nonlocal worst
+            last = time.perf_counter()
+            while running:
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                worst = max(worst, now - last)
+                last = now
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0.01)
+        activation = await executor.activate(instance, sim.history.events, started)
+        running = False
+        await ticker
+        await executor.close(instance)
+        assert kinds(activation.decisions) == ["CompleteWorkflowExecution"]
+        return worst
+
+    threaded = ThreadActivations(1)
+    try:
+        on_thread = await worst_stall(threaded)
+    finally:
+        threaded.shutdown()
+    inline = await worst_stall(InlineActivations())
+    assert inline >= 0.5  # the step held the host loop
+    assert on_thread < inline / 2  # margins for a loaded machine; the benchmark measures
+
+
+def test_debug_mode_turns_the_detector_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert DecisionWorkerOptions().deadlock_seconds() == 2.0
+    assert DecisionWorkerOptions(debug_mode=True).deadlock_seconds() is None
+    assert DecisionWorkerOptions(deadlock_timeout=None).deadlock_seconds() is None
+    assert DecisionWorkerOptions(deadlock_timeout=timedelta(seconds=5)).deadlock_seconds() == 5
+    monkeypatch.setenv("AIOSWF_DEBUG", "1")
+    assert DecisionWorkerOptions().deadlock_seconds() is None
+    with pytest.raises(ValueError, match="deadlock_timeout"):
+        DecisionWorkerOptions(deadlock_timeout=timedelta(0))
+
+
+@workflow.defn
+class StuckUntilFixed:
+    @workflow.run
+    async def run(self) -> str:
+        if not FIXED:
+            while True:
+                pass
+        return "fixed"
+
+
+FIXED = False
+
+
+async def test_a_deadlocked_task_is_retried_and_the_execution_stays_open(
+    client: Client, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    global FIXED
+    options = DecisionWorkerOptions(deadlock_timeout=timedelta(milliseconds=300))
+    async with Worker(
+        client, task_list="dl", workflows=[StuckUntilFixed], decision_options=options
+    ):
+        handle = await client.start_workflow(
+            StuckUntilFixed.run,
+            workflow_id="stuck",
+            task_list="dl",
+            options=WorkflowOptions(task_start_to_close_timeout=timedelta(seconds=10)),
+        )
+        for _ in range(200):
+            if "potential deadlock" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        assert "potential deadlock" in caplog.text
+        assert "StuckUntilFixed" in caplog.text
+        description = await handle.describe()
+        assert description.info.status == "OPEN"
+        FIXED = True
+        clock.advance(11)  # the failed task times out; the next attempt runs fixed code
+        try:
+            assert await handle.result(timeout=timedelta(seconds=30)) == "fixed"
+        finally:
+            FIXED = False
