@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import enum
 import logging
+import math
 import re
 from collections.abc import Mapping
 from concurrent.futures import Executor
@@ -92,6 +93,8 @@ class TaskRunner:
             f"activity {self.activity_id} ({self.type_key[0]}/{self.type_key[1]}) of "
             f"workflow {execution.get('workflowId', '?')}"
         )
+        self.received = asyncio.get_running_loop().time()
+        """When the task arrived (the loop's clock): its start-to-close timeout runs from here."""
         self._context: ActivityContext | None = None
         self._inner: asyncio.Future[Any] | None = None
         self._is_async = True
@@ -242,15 +245,42 @@ class TaskRunner:
         reason, details = failure.encode(self.env.converter)
         await self._respond("RespondActivityTaskFailed", {"reason": reason, "details": details})
 
+    def deadline(self) -> float:
+        """The loop time past which SWF can no longer accept this task's answer.
+
+        SWF does not tell workers the timeouts a workflow chose per call, so the longest
+        declared timeout counts; with none declared, answers are tried until SWF (once
+        reachable again) accepts them or says the task is gone.
+        """
+        definition = self.env.definitions.get(self.type_key)
+        declared = definition and (
+            definition.options.start_to_close_timeout,
+            definition.options.schedule_to_close_timeout,
+        )
+        seconds = [t.total_seconds() for t in declared or () if t is not None]
+        return self.received + max(seconds) if seconds else math.inf
+
     async def _respond(self, operation: str, params: dict[str, Any]) -> None:
+        # The answer carries finished work: an outage must not throw it away while the
+        # task could still be accepted (a dropped answer would run the activity again).
         try:
-            await self.env.transport.call(operation, {"taskToken": self.token, **params})
+            await self.env.transport.call(
+                operation, {"taskToken": self.token, **params}, until=self.deadline()
+            )
         except exc.UnknownResourceError:
             logger.warning(
                 "%s: SWF no longer knows the task (it timed out or was closed elsewhere); "
                 "%s was not recorded",
                 self.describe,
                 operation,
+            )
+        except (exc.ServiceUnavailableError, exc.ThrottlingError) as error:
+            logger.error(
+                "%s: gave up sending %s at the task's deadline; SWF times it out and its "
+                "workflow decides whether to retry: %s",
+                self.describe,
+                operation,
+                error,
             )
         except exc.AioSWFError as error:
             logger.error("%s: %s failed: %s", self.describe, operation, error)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import random
 from collections.abc import AsyncIterator, Sequence
@@ -86,6 +87,20 @@ class DecisionWorkerOptions:
         if self.workflow_threads:
             return ThreadActivations(self.pollers)
         return InlineActivations()
+
+
+def task_deadline(page: dict[str, Any], received: float) -> float:
+    """The loop time at which a decision task times out: its start-to-close from ``received``.
+
+    The timeout is on the task's ``DecisionTaskScheduled`` event, among the newest events of
+    the first page; ``NONE`` (or an event not found) leaves the answer no deadline of its own.
+    """
+    for event in page.get("events", ()):
+        if event.get("eventType") == "DecisionTaskScheduled":
+            attrs = event.get("decisionTaskScheduledEventAttributes") or {}
+            timeout = str(attrs.get("startToCloseTimeout", "NONE"))
+            return received + float(timeout) if timeout.isdigit() else math.inf
+    return math.inf
 
 
 class _History:
@@ -254,9 +269,10 @@ class DecisionPoller:
                 workflow_type["version"],
             )
             return
+        deadline = task_deadline(page, asyncio.get_running_loop().time())
         async with self._run_lock(execution["runId"]):
             instance, activation = await self._decide(definition, page)
-            await self._answer(page["taskToken"], instance, activation)
+            await self._answer(page["taskToken"], instance, activation, deadline)
 
     async def _decide(
         self, definition: WorkflowDefinition, page: dict[str, Any]
@@ -288,7 +304,9 @@ class DecisionPoller:
             options=self._instance_options,
         )
 
-    async def _answer(self, token: str, instance: WorkflowInstance, activation: Activation) -> None:
+    async def _answer(
+        self, token: str, instance: WorkflowInstance, activation: Activation, deadline: float
+    ) -> None:
         if activation.failure is not None:
             error = activation.failure
             logger.error(
@@ -307,7 +325,9 @@ class DecisionPoller:
         if activation.execution_context is not None:
             params["executionContext"] = activation.execution_context
         try:
-            await self.client.transport.call("RespondDecisionTaskCompleted", params)
+            # Kept trying through an outage until the task's own timeout: a dropped answer
+            # costs a decision timeout and a replay.
+            await self.client.transport.call("RespondDecisionTaskCompleted", params, until=deadline)
         except ServiceError as error:
             # The task may have timed out meanwhile; the next task replays from history.
             logger.warning("%s: answering the decision task failed: %s", instance.describe, error)

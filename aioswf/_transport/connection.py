@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
 import os
 import random
 from collections.abc import AsyncIterator, Mapping
@@ -168,7 +169,12 @@ class Transport:
         await self.close()
 
     async def call(
-        self, operation: str, params: Mapping[str, Any], *, retry: bool = True
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        retry: bool = True,
+        until: float | None = None,
     ) -> dict[str, Any]:
         """Send ``operation`` (SWF's name, e.g. ``"StartWorkflowExecution"``) with ``params``.
 
@@ -176,6 +182,15 @@ class Transport:
         may already have applied the request and a repeat would do harm (see
         :data:`~aioswf._transport.faults.NOT_REPEATABLE`); every other fault, and the last
         retryable one, is raised as its aioswf exception.
+
+        Args:
+            operation: the SWF operation.
+            params: its request members.
+            retry: ``False`` sends it once.
+            until: keep retrying transient faults past ``RetryOptions.max_attempts`` until
+                this time of the running loop's clock (``math.inf``: for as long as it
+                takes). Used for answers that carry finished work, which must outlast an
+                outage as long as SWF could still accept them.
 
         Raises:
             aioswf.exceptions.ServiceError: the mapped fault.
@@ -185,7 +200,11 @@ class Transport:
             raise exc.WorkerError(f"{operation}: the SWF client is not open; use 'async with'")
         method = getattr(self._client, xform_name(operation))
         attempts = self.options.retry.max_attempts if retry else 1
-        for attempt in range(1, attempts + 1):
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response: dict[str, Any] = await method(**params)
             except Exception as error:
@@ -193,22 +212,22 @@ class Transport:
                 if not isinstance(mapped, exc.ServiceError):
                     raise
                 retryable = may_retry(error, mapped, operation)
-                if not retryable or attempt == attempts:
-                    raise _explained(mapped, retryable, attempts) from error
-                delay = self.options.retry.delay(attempt)
-                logger.warning(
-                    "%s failed (%s); retry %d of %d in %.2fs",
-                    operation,
-                    mapped.code,
-                    attempt,
-                    attempts - 1,
-                    delay,
-                )
+                delay = self.options.retry.delay(min(attempt, 30))
+                persist = retry and until is not None and loop.time() + delay < until
+                if not retryable or (attempt >= attempts and not persist):
+                    raise _explained(mapped, retryable, attempt, loop.time() - started) from error
+                _log_retry(operation, mapped, attempt, attempts, delay, until)
                 await asyncio.sleep(delay)
             else:
+                if attempt > attempts:
+                    logger.info(
+                        "%s went through after %d attempts over %.1fs",
+                        operation,
+                        attempt,
+                        loop.time() - started,
+                    )
                 response.pop("ResponseMetadata", None)
                 return response
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def pages(
         self, operation: str, params: Mapping[str, Any]
@@ -224,10 +243,46 @@ class Transport:
             request["nextPageToken"] = token
 
 
-def _explained(mapped: exc.ServiceError, retryable: bool, attempts: int) -> exc.ServiceError:
+def _log_retry(
+    operation: str,
+    mapped: exc.ServiceError,
+    attempt: int,
+    attempts: int,
+    delay: float,
+    until: float | None,
+) -> None:
+    if attempt < attempts:
+        logger.warning(
+            "%s failed (%s); retry %d of %d in %.2fs",
+            operation,
+            mapped.code,
+            attempt,
+            attempts - 1,
+            delay,
+        )
+    elif attempt == attempts:
+        # One line for the whole outage, not one per attempt.
+        limit = "as long as it takes" if until == math.inf else "until its deadline"
+        logger.warning(
+            "%s still failing after %d attempts (%s); it carries finished work, so it keeps "
+            "trying %s",
+            operation,
+            attempt,
+            mapped.code,
+            limit,
+        )
+    else:
+        logger.debug(
+            "%s failed (%s); attempt %d, next in %.2fs", operation, mapped.code, attempt, delay
+        )
+
+
+def _explained(
+    mapped: exc.ServiceError, retryable: bool, attempts: int, elapsed: float
+) -> exc.ServiceError:
     """``mapped``, its message saying why it was not retried further."""
     if retryable and attempts > 1:
-        mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts)",)
+        mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts over {elapsed:.1f}s)",)
     elif isinstance(mapped, exc.ServiceUnavailableError):
         mapped.args = (
             f"{mapped.args[0]} (not retried: SWF may have applied it; check before repeating)",

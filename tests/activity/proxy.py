@@ -26,12 +26,26 @@ class FaultProxy:
         self.calls: collections.Counter[str] = collections.Counter()
         self.bodies: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self.faults: dict[str, list[tuple[int, dict[str, Any]]]] = collections.defaultdict(list)
+        self.down: frozenset[str] | None = None
+        """While set, these operations (every one if empty) get their connection cut."""
+        self.cut: collections.Counter[str] = collections.Counter()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     def fail(self, operation: str, *faults: tuple[int, dict[str, Any]]) -> None:
         """Answer the next calls of ``operation`` with ``faults``, one each, in order."""
         self.faults[operation].extend(faults)
+
+    def go_down(self, *operations: str) -> None:
+        """An outage: cut every call of ``operations`` (of every operation if none given)."""
+        self.down = frozenset(operations)
+
+    def come_up(self) -> None:
+        """End the outage."""
+        self.down = None
+
+    def _is_down(self, operation: str) -> bool:
+        return self.down is not None and (not self.down or operation in self.down)
 
     async def __aenter__(self) -> FaultProxy:
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -55,6 +69,11 @@ class FaultProxy:
         body = await request.read()
         self.calls[operation] += 1
         self.bodies[operation].append(json.loads(body or b"{}"))
+        if self._is_down(operation):
+            self.cut[operation] += 1
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         if self.faults[operation]:
             status, payload = self.faults[operation].pop(0)
             if status == 0:

@@ -1,0 +1,94 @@
+"""Answers that carry finished work outlast an outage; nothing computed runs twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from aioswf import Client, ConnectionOptions, RetryOptions, activity
+from aioswf.worker import ActivityWorkerOptions, Worker
+
+from .helpers import Flow, until
+from .proxy import FaultProxy
+
+RUNS: list[str] = []
+
+
+@activity.defn(start_to_close_timeout=timedelta(seconds=30))
+async def compute(text: str) -> str:
+    RUNS.append(text)
+    await asyncio.sleep(0.3)  # the outage begins while it runs
+    return text.upper()
+
+
+@activity.defn(start_to_close_timeout=timedelta(seconds=2))
+async def brief(text: str) -> str:
+    RUNS.append(text)
+    return text
+
+
+@pytest.fixture
+async def proxy(local_endpoint: str) -> AsyncIterator[FaultProxy]:
+    async with FaultProxy(local_endpoint) as running:
+        yield running
+
+
+@pytest.fixture
+async def proxied(proxy: FaultProxy, domain_name: str) -> AsyncIterator[Client]:
+    # Three quick attempts: far shorter than the outages below.
+    retry = RetryOptions(max_attempts=3, base_delay=0.01, max_delay=0.1)
+    async with Client(
+        domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
+    ) as swf:
+        await swf.register_domain()
+        yield swf
+
+
+OPTIONS = ActivityWorkerOptions(
+    pollers=1, poll_backoff=timedelta(seconds=0.05), max_poll_backoff=timedelta(seconds=0.2)
+)
+
+
+@pytest.mark.parametrize("cut", ["RespondActivityTaskCompleted", ""])
+async def test_a_result_outlasts_an_outage_and_the_activity_runs_once(
+    proxied: Client, proxy: FaultProxy, task_list: str, cut: str
+) -> None:
+    RUNS.clear()
+    flow = await Flow(proxied, task_list).start()
+    async with Worker(proxied, task_list=task_list, activities=[compute], activity_options=OPTIONS):
+        [a] = await flow.schedule(compute, "done once")
+        await until(lambda: bool(RUNS))
+        proxy.go_down(*([cut] if cut else []))  # only the answer, or everything
+        await until(lambda: proxy.cut["RespondActivityTaskCompleted"] >= 5)
+        await asyncio.sleep(0.5)
+        proxy.come_up()
+        outcomes = await flow.outcomes(1)
+    assert outcomes[a].kind == "Completed"
+    assert outcomes[a].result == "DONE ONCE"
+    assert RUNS == ["done once"]
+
+
+async def test_an_answer_past_the_tasks_deadline_is_given_up_in_one_line(
+    proxied: Client, proxy: FaultProxy, task_list: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    RUNS.clear()
+    flow = await Flow(proxied, task_list).start()
+    caplog.set_level(logging.INFO, logger="aioswf")
+    async with Worker(proxied, task_list=task_list, activities=[brief], activity_options=OPTIONS):
+        await flow.schedule(brief, "late")
+        await until(lambda: bool(RUNS))
+        proxy.go_down("RespondActivityTaskCompleted")
+        await until(
+            lambda: any("gave up sending" in r.getMessage() for r in caplog.records), timeout=15
+        )
+        proxy.come_up()
+    given_up = [r for r in caplog.records if "gave up sending" in r.getMessage()]
+    assert len(given_up) == 1
+    assert "\n" not in given_up[0].getMessage()
+    # One line while it keeps trying, not one per attempt.
+    persisting = [r for r in caplog.records if "keeps trying" in r.getMessage()]
+    assert len(persisting) == 1
