@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -23,6 +24,8 @@ from aioswf.options import ChildPolicy
 
 if TYPE_CHECKING:
     from aioswf.client import Client
+
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
@@ -153,6 +156,9 @@ class WorkflowHandle(Generic[R]):
     async def result(self, *, timeout: timedelta | None = None, follow_runs: bool = True) -> R:
         """Wait for the execution to close and return its result.
 
+        An SWF outage meanwhile is waited out (logged once): the execution goes on without
+        its caller, so only ``timeout`` ends the wait.
+
         Args:
             timeout: give up after this long, with ``TimeoutError``.
             follow_runs: follow continue-as-new to the final run (the default).
@@ -180,11 +186,24 @@ class WorkflowHandle(Generic[R]):
         # The last event tells whether the run closed; polling it with back-off costs one
         # small call at a time, kept under SWF's per-execution history throttle.
         delay = _RESULT_POLL_START
+        outage = False
         while True:
-            async for event in self.history(reverse=True, page_size=1, run_id=run_id):
-                if event["eventType"] in _CLOSE_EVENTS:
-                    return event
-                break
+            try:
+                async for event in self.history(reverse=True, page_size=1, run_id=run_id):
+                    if event["eventType"] in _CLOSE_EVENTS:
+                        return event
+                    break
+            except (exc.ServiceUnavailableError, exc.ThrottlingError) as error:
+                # The execution goes on while SWF is out of reach: wait it out (result()'s
+                # own timeout bounds the wait), saying so once.
+                if not outage:
+                    logger.warning("%r: result() waits out an SWF outage: %s", self, error)
+                outage = True
+                delay = _RESULT_POLL_MAX * 2
+            else:
+                if outage:
+                    logger.info("%r: SWF is reachable again", self)
+                outage = False
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, _RESULT_POLL_MAX)
 
