@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +28,12 @@ from aioswf._pollers.activity import ActivityPoller
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf._transport.connection import POOL_HEADROOM
 from aioswf.client import Client
-from aioswf.exceptions import WorkerError
+from aioswf.exceptions import (
+    ServiceUnavailableError,
+    ThrottlingError,
+    UnknownResourceError,
+    WorkerError,
+)
 
 __all__ = (
     "POOL_HEADROOM",
@@ -38,6 +44,9 @@ __all__ = (
 )
 
 logger = logging.getLogger(__name__)
+
+_REGISTER_BACKOFF_MAX = 30.0
+"""The longest wait between two registration attempts while SWF is out of reach."""
 
 _POLL_MARGIN = 5.0
 """Seconds a poll may outlast the transport's read timeout before a shutdown cuts it."""
@@ -146,8 +155,14 @@ class Worker:
     async def start(self) -> None:
         """Register the domain and types (once per client), then start polling.
 
+        While SWF is out of reach, start-up waits with back-off (logged once) rather than
+        fail: a worker deployed during an outage starts when SWF comes back.
+
         Raises:
-            WorkerError: if the worker was already shut down.
+            WorkerError: if the worker was already shut down, or its domain is not registered
+                and the client's ``auto_register`` is off.
+            OperationNotPermittedError: SWF refused the credentials or the operation.
+            ValidationError: SWF refused a registration as malformed.
         """
         if self._shutdown is not None:
             raise WorkerError(f"{self!r} was shut down; create a new worker")
@@ -155,9 +170,7 @@ class Worker:
             return
         self._started = True
         try:
-            await self.client.ensure_registered(
-                workflows=self.workflows, activities=self.activities, task_list=self.task_list
-            )
+            await self._register()
         except BaseException:
             self._started = False  # nothing runs yet: a later start() may try again
             raise
@@ -233,6 +246,43 @@ class Worker:
         await self.shutdown()
 
     # --- internals ---------------------------------------------------------------------------
+
+    async def _register(self) -> None:
+        """Register (or check) the domain and types, riding out an outage of SWF.
+
+        A worker started while SWF is briefly out of reach keeps trying with back-off, as its
+        poll loops would; only faults that will not heal by waiting are raised: an unknown
+        domain with auto-registration off, refused credentials, a malformed request.
+        """
+        failures = 0
+        while True:
+            try:
+                if self.client.auto_register:
+                    await self.client.ensure_registered(
+                        workflows=self.workflows,
+                        activities=self.activities,
+                        task_list=self.task_list,
+                    )
+                else:
+                    await self.client.transport.call("DescribeDomain", {"name": self.client.domain})
+                if failures:
+                    logger.info("worker on task list %r: SWF reachable again", self.task_list)
+                return
+            except UnknownResourceError as error:
+                raise WorkerError(
+                    f"domain {self.client.domain!r} is not registered and auto-registration "
+                    "is off: register it first, or create the Client with auto_register=True"
+                ) from error
+            except (ServiceUnavailableError, ThrottlingError) as error:
+                failures += 1
+                delay = random.uniform(0, min(_REGISTER_BACKOFF_MAX, 0.5 * 2**failures))
+                if failures == 1:
+                    logger.warning(
+                        "worker on task list %r cannot register yet; it keeps trying: %s",
+                        self.task_list,
+                        error,
+                    )
+                await asyncio.sleep(delay)
 
     def _long_polls(self) -> int:
         polls = self.activity_options.pollers if self.activities else 0

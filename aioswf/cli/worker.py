@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from aioswf.cli._common import Commands, import_module, stop_on_signals
+
+if TYPE_CHECKING:
+    from aioswf.worker import Worker
 
 
 def register(commands: Commands) -> None:
@@ -80,6 +85,7 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
         DecisionWorkerOptions,
         Worker,
     )
+    from aioswf.exceptions import AioSWFError
     from aioswf.worker import POOL_HEADROOM
 
     activity = ActivityWorkerOptions(
@@ -101,6 +107,13 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
             shutdown_timeout=timedelta(seconds=args.shutdown_seconds),
         )
         stop = stop_on_signals()
+        try:
+            if not await _start(worker, stop):
+                return 0
+        except AioSWFError as error:
+            # Only what waiting cannot heal gets here (outages are waited out): one line.
+            print(f"aioswf worker: cannot start: {error}", file=sys.stderr)
+            return 1
         async with worker:
             await worker.wait_until_polling()  # the banner then means what it says
             print(
@@ -117,3 +130,18 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
             report = await worker.shutdown()
     # Waiting for idle polls does not make a stop unclean; cancelled or refused work does.
     return 0 if report.clean else 1
+
+
+async def _start(worker: Worker, stop: asyncio.Event) -> bool:
+    """Start ``worker``, unless a stop signal comes first: start-up waits out SWF outages."""
+    starting = asyncio.ensure_future(worker.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return False
+    starting.result()
+    return True

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from aioswf import Client, ConnectionOptions, RetryOptions, activity
+from aioswf.exceptions import WorkerError
 from aioswf.worker import ActivityWorkerOptions, Worker
 
 from .helpers import Flow, until
@@ -28,6 +29,7 @@ async def compute(text: str) -> str:
 @activity.defn(start_to_close_timeout=timedelta(seconds=2))
 async def brief(text: str) -> str:
     RUNS.append(text)
+    await asyncio.sleep(0.3)
     return text
 
 
@@ -92,3 +94,52 @@ async def test_an_answer_past_the_tasks_deadline_is_given_up_in_one_line(
     # One line while it keeps trying, not one per attempt.
     persisting = [r for r in caplog.records if "keeps trying" in r.getMessage()]
     assert len(persisting) == 1
+
+
+async def test_a_worker_starts_once_swf_comes_back(
+    proxy: FaultProxy, domain_name: str, task_list: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    retry = RetryOptions(max_attempts=2, base_delay=0.01, max_delay=0.05)
+    async with Client(
+        domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
+    ) as swf:
+        proxy.go_down()
+        starting = asyncio.create_task(
+            Worker(swf, task_list=task_list, activities=[compute], activity_options=OPTIONS).start()
+        )
+        await until(lambda: proxy.cut["DescribeDomain"] >= 3)
+        assert not starting.done()
+        proxy.come_up()
+        await asyncio.wait_for(starting, 30)
+    waiting = [r for r in caplog.records if "cannot register yet" in r.getMessage()]
+    assert len(waiting) == 1
+
+
+async def test_an_unknown_domain_without_auto_registration_stops_start_up(
+    local_endpoint: str, task_list: str
+) -> None:
+    async with Client("never-registered", endpoint_url=local_endpoint, auto_register=False) as swf:
+        worker = Worker(swf, task_list=task_list, activities=[compute])
+        with pytest.raises(WorkerError, match="'never-registered' is not registered"):
+            await worker.start()
+
+
+async def test_result_waits_out_an_outage(
+    proxied: Client, proxy: FaultProxy, task_list: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    flow = await Flow(proxied, task_list).start()
+    handle = proxied.get_workflow_handle(flow.workflow_id, run_id=flow.run_id)
+    waiting = asyncio.create_task(handle.result(timeout=timedelta(seconds=60)))
+    await asyncio.sleep(0.2)
+    proxy.go_down("GetWorkflowExecutionHistory")
+    await until(lambda: proxy.cut["GetWorkflowExecutionHistory"] >= 6)
+    assert not waiting.done()
+    proxy.come_up()
+    await flow.decide(
+        {
+            "decisionType": "CompleteWorkflowExecution",
+            "completeWorkflowExecutionDecisionAttributes": {"result": '"finished"'},
+        }
+    )
+    assert await asyncio.wait_for(waiting, 30) == "finished"
+    assert len([r for r in caplog.records if "waits out an SWF outage" in r.getMessage()]) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -82,3 +83,40 @@ async def test_an_idle_worker_exits_0_after_its_polls_return() -> None:
     assert process.returncode == 0, err.decode()
     assert "shut down cleanly" in err.decode()
     assert "abandon" not in err.decode()
+
+
+async def next_line(process: asyncio.subprocess.Process) -> str:
+    assert process.stderr is not None
+    return (await process.stderr.readline()).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_worker_started_before_swf_is_reachable_waits_for_it() -> None:
+    port = free_port()
+    process = await start_worker(
+        f"http://127.0.0.1:{port}", "tests.cli.app", "--domain", "late", "--task-list", "late"
+    )
+    assert process.stdout is not None
+    # It logs that it keeps trying, once, and does not exit.
+    async with asyncio.timeout(30):
+        while "cannot register yet; it keeps trying" not in (line := await next_line(process)):
+            assert line, "the worker exited"
+    await asyncio.sleep(2)
+    assert process.returncode is None
+    async with LocalSWF(port=port, long_poll_seconds=1) as swf:
+        banner = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        assert "polling 'late' in domain 'late'" in banner
+        async with Client("late", endpoint_url=swf.endpoint_url) as client:
+            handle = await client.start_workflow(
+                Greet.run, "bo", workflow_id="greet-bo", task_list="late"
+            )
+            assert await handle.result(timeout=timedelta(seconds=30)) == "HELLO BO"
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
