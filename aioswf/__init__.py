@@ -56,6 +56,7 @@ from aioswf.exceptions import (
     WorkflowTimedOutError,
 )
 from aioswf.executions import (
+    DecisionFailure,
     ExecutionConfiguration,
     ExecutionCount,
     ExecutionFilter,
@@ -69,6 +70,7 @@ from aioswf.worker import ActivityWorkerOptions, DecisionWorkerOptions, Shutdown
 __version__ = "0.1.0.dev0"
 
 __all__ = (
+    "DecisionFailure",
     "ActivityCanceledError",
     "ActivityError",
     "ActivityFailedError",

@@ -19,6 +19,7 @@ from aioswf.exceptions import DefinitionError
 from aioswf.options import ActivityOptions, ChildPolicy, RetryPolicy, WorkflowOptions
 
 _WORKFLOW_ATTR = "__aioswf_workflow__"
+_INIT_ATTR = "__aioswf_init__"
 _RUN_ATTR = "__aioswf_run__"
 _SIGNAL_ATTR = "__aioswf_signal__"
 _ACTIVITY_ATTR = "__aioswf_activity__"
@@ -52,6 +53,8 @@ class WorkflowDefinition:
     signals: dict[str, str] = field(default_factory=dict)
     options: WorkflowOptions = field(default_factory=WorkflowOptions)
     register: bool = True
+    init_takes_args: bool = False
+    """``__init__`` is marked ``@workflow.init``: it receives the run's arguments."""
 
     @property
     def type_key(self) -> str:
@@ -156,6 +159,7 @@ def workflow_defn(
             signals=_find_signals(target),
             options=options,
             register=register,
+            init_takes_args=getattr(target.__init__, _INIT_ATTR, False),
         )
         setattr(target, _WORKFLOW_ATTR, definition)
         # Methods remember their class, so that `client.start_workflow(Order.run)` and
@@ -167,6 +171,14 @@ def workflow_defn(
         return target
 
     return decorate(cls) if cls is not None else decorate
+
+
+def workflow_init(fn: F) -> F:
+    """Mark ``__init__`` as taking the run's arguments; see :func:`aioswf.workflow.init`."""
+    if getattr(fn, "__name__", None) != "__init__":
+        raise DefinitionError(f"@workflow.init decorates __init__, not {fn.__qualname__}")
+    setattr(fn, _INIT_ATTR, True)
+    return fn
 
 
 def workflow_run(fn: F) -> F:

@@ -2,37 +2,64 @@
 
 SWF gives a failed activity, workflow or child a ``reason`` (256 characters) and ``details``
 (32,768). aioswf puts the exception's type name in the reason and a small JSON object in the
-details, so the other side can rebuild the type name, message, details and traceback. Failures
-written by other tools (plain strings) are read as a message.
+details, so the other side can rebuild the type name, message, details, traceback and the
+chain of causes. An aioswf outcome error (an activity or child failure, a timeout…) keeps its
+class and fields, so it comes back typed. Failures written by other tools (plain strings) are
+read as a message.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import traceback as tb
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from aioswf import exceptions
 from aioswf.converter import MAX_DATA_LENGTH, MAX_REASON_LENGTH, DataConverter, truncate
-from aioswf.exceptions import ApplicationError, PayloadError
+from aioswf.exceptions import AioSWFError, ApplicationError, PayloadError
 
 _MARK = "aioswf.failure"
+_MAX_CAUSES = 8
+"""How deep a cause chain is kept; deeper causes are rarely news and cost space."""
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """What is known of an exception once it has crossed SWF."""
+    """What is known of an exception once it has crossed SWF.
+
+    Attributes:
+        type_name: the exception's type name (or ``ApplicationError.type``).
+        message: its message.
+        details: the values an ``ApplicationError`` carried.
+        traceback: the formatted traceback where it was raised.
+        non_retryable: whether it asked not to be retried.
+        error_class: the aioswf exception class it can be rebuilt as, if any.
+        fields: that class's constructor arguments.
+        cause: the failure that caused this one (``__cause__``, or the implicit context).
+    """
 
     type_name: str
     message: str
     details: tuple[Any, ...] = ()
     traceback: str = ""
     non_retryable: bool = False
+    error_class: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    cause: Failure | None = None
 
     @classmethod
-    def from_exception(cls, exc: BaseException) -> Failure:
-        """The failure that ``exc`` becomes; ``ApplicationError`` keeps its type and details."""
-        trace = "".join(tb.format_exception(exc))
+    def from_exception(cls, exc: BaseException, *, _depth: int = 0) -> Failure:
+        """The failure that ``exc`` and its causes become."""
+        trace = "".join(tb.format_exception(exc, chain=False))
+        below = _cause_of(exc)
+        cause = (
+            cls.from_exception(below, _depth=_depth + 1)
+            if below is not None and _depth < _MAX_CAUSES
+            else None
+        )
         if isinstance(exc, ApplicationError):
             return cls(
                 type_name=exc.type or type(exc).__name__,
@@ -40,24 +67,41 @@ class Failure:
                 details=exc.details,
                 traceback=trace,
                 non_retryable=exc.non_retryable,
+                cause=cause,
             )
-        return cls(type_name=type(exc).__name__, message=str(exc), traceback=trace)
+        error_class, fields = _rebuildable(exc)
+        return cls(
+            type_name=type(exc).__name__,
+            message=str(exc),
+            traceback=trace,
+            error_class=error_class,
+            fields=fields,
+            cause=cause,
+        )
+
+    def to_exception(self) -> BaseException:
+        """The exception this failure stands for, with its cause chain.
+
+        aioswf outcome errors come back as their own class; anything else as an
+        :class:`~aioswf.exceptions.ApplicationError` whose ``type`` is the original type name.
+        """
+        error = _rebuild(self.error_class, self.fields)
+        if error is None:
+            error = ApplicationError(
+                self.message, *self.details, type=self.type_name, non_retryable=self.non_retryable
+            )
+        if self.cause is not None:
+            error.__cause__ = self.cause.to_exception()
+        return error
 
     def encode(self, converter: DataConverter) -> tuple[str, str]:
-        """``(reason, details)`` within SWF's limits: the traceback is cut first, then the rest."""
+        """``(reason, details)`` within SWF's limits: tracebacks are cut first, then the rest."""
         reason = truncate(self.type_name, MAX_REASON_LENGTH)
-        try:
-            details_value = json.loads(converter.encode(list(self.details)))
-        except PayloadError:
-            details_value = [repr(d) for d in self.details]
-        body: dict[str, Any] = {
-            _MARK: 1,
-            "message": self.message,
-            "details": details_value,
-            "traceback": self.traceback,
-            "non_retryable": self.non_retryable,
-        }
+        body = {_MARK: 1, **self._body(converter)}
         text = json.dumps(body)
+        if len(text) > MAX_DATA_LENGTH:
+            _drop_cause_tracebacks(body.get("cause"))
+            text = json.dumps(body)
         if len(text) > MAX_DATA_LENGTH:
             overflow = len(text) - MAX_DATA_LENGTH
             body["traceback"] = truncate(
@@ -66,10 +110,29 @@ class Failure:
             text = json.dumps(body)
         if len(text) > MAX_DATA_LENGTH:
             body["details"] = []
+            body["fields"] = {}
+            body["cause"] = None
             body["message"] = truncate(self.message, MAX_DATA_LENGTH // 2)
             body["traceback"] = truncate(self.traceback, MAX_DATA_LENGTH // 4)
             text = json.dumps(body)
         return reason, text
+
+    def _body(self, converter: DataConverter) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type_name,
+            "message": self.message,
+            "details": _json_values(converter, list(self.details)),
+            "traceback": self.traceback,
+            "non_retryable": self.non_retryable,
+        }
+        if self.error_class:
+            fields = _json_values(converter, dict(self.fields))
+            if isinstance(fields, dict):
+                body["class"] = self.error_class
+                body["fields"] = fields
+        if self.cause is not None:
+            body["cause"] = self.cause._body(converter)
+        return body
 
     @classmethod
     def decode(cls, reason: str | None, details: str | None) -> Failure:
@@ -83,10 +146,77 @@ class Failure:
             return cls(type_name=type_name, message=details)
         if not isinstance(body, dict) or _MARK not in body:
             return cls(type_name=type_name, message=details)
+        return cls._from_body(body, type_name)
+
+    @classmethod
+    def _from_body(cls, body: Mapping[str, Any], type_name: str) -> Failure:
+        cause = body.get("cause")
+        fields = body.get("fields")
         return cls(
-            type_name=type_name,
+            type_name=str(body.get("type") or type_name),
             message=str(body.get("message", "")),
             details=tuple(body.get("details") or ()),
             traceback=str(body.get("traceback", "")),
             non_retryable=bool(body.get("non_retryable", False)),
+            error_class=str(body.get("class") or ""),
+            fields=fields if isinstance(fields, dict) else {},
+            cause=cls._from_body(cause, "UnknownFailure") if isinstance(cause, dict) else None,
         )
+
+
+def _cause_of(exc: BaseException) -> BaseException | None:
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    typed = getattr(exc, "cause", None)  # a child's failure carries the child's own error
+    if isinstance(typed, BaseException):
+        return typed
+    if exc.__suppress_context__:
+        return None
+    return exc.__context__
+
+
+def _rebuildable(exc: BaseException) -> tuple[str, dict[str, Any]]:
+    """The aioswf class name and constructor arguments of ``exc``, if it can be rebuilt."""
+    kind = type(exc)
+    if not isinstance(exc, AioSWFError) or getattr(exceptions, kind.__name__, None) is not kind:
+        return "", {}
+    try:
+        parameters = inspect.signature(kind.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return "", {}
+    fields: dict[str, Any] = {}
+    for parameter in parameters:
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            if parameter.name == "self":
+                continue
+            return "", {}  # positional arguments are not kept as attributes
+        if not hasattr(exc, parameter.name):
+            return "", {}
+        fields[parameter.name] = getattr(exc, parameter.name)
+    return kind.__name__, fields
+
+
+def _rebuild(class_name: str, fields: Mapping[str, Any]) -> BaseException | None:
+    kind = getattr(exceptions, class_name, None) if class_name else None
+    if not (isinstance(kind, type) and issubclass(kind, AioSWFError)):
+        return None
+    try:
+        error: BaseException = kind(**fields)
+    except Exception:  # written by another version: fall back to the generic form
+        return None
+    return error
+
+
+def _json_values(converter: DataConverter, value: Any) -> Any:
+    try:
+        return json.loads(converter.encode(value))
+    except (PayloadError, TypeError, ValueError):
+        if isinstance(value, dict):
+            return {key: repr(item) for key, item in value.items()}
+        return [repr(item) for item in value]
+
+
+def _drop_cause_tracebacks(body: Any) -> None:
+    while isinstance(body, dict):
+        body["traceback"] = ""
+        body = body.get("cause")

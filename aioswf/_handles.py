@@ -217,8 +217,12 @@ class WorkflowHandle(Generic[R]):
             attrs = event["workflowExecutionFailedEventAttributes"]
             failure = Failure.decode(attrs.get("reason"), attrs.get("details"))
             raise exc.WorkflowFailedError(
-                **ids, reason=failure.type_name, message=failure.message, details=failure.details
-            )
+                **ids,
+                reason=failure.type_name,
+                message=failure.message,
+                details=failure.details,
+                traceback=failure.traceback,
+            ) from failure.to_exception()
         if kind == "WorkflowExecutionCanceled":
             details = event["workflowExecutionCanceledEventAttributes"].get("details")
             raise exc.WorkflowCanceledError(**ids, details=details)

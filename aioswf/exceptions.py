@@ -225,6 +225,7 @@ class WorkflowFailedError(WorkflowExecutionError):
         reason: the failure's reason; for exceptions raised by workflow code, the type name.
         details: the failure's details, decoded when they are aioswf's failure form.
         message: the original exception's message, when there was one.
+        traceback: where the workflow code raised it, formatted (possibly truncated).
     """
 
     def __init__(
@@ -235,6 +236,7 @@ class WorkflowFailedError(WorkflowExecutionError):
         reason: str,
         message: str,
         details: Sequence[Any] = (),
+        traceback: str = "",
     ) -> None:
         super().__init__(
             f"workflow {workflow_id!r} (run {run_id}) failed: {reason}: {message}",
@@ -244,6 +246,18 @@ class WorkflowFailedError(WorkflowExecutionError):
         self.reason = reason
         self.message = message
         self.details = tuple(details)
+        self.traceback = traceback
+        if traceback:
+            # Shown under the error by Python and pytest: where the workflow code raised.
+            self.add_note(f"Traceback in the workflow:\n{traceback.rstrip()}")
+
+    @property
+    def cause(self) -> BaseException | None:
+        """The exception the workflow raised, rebuilt: an activity or child failure comes
+        back as its own class (:class:`ActivityFailedError`, :class:`ChildWorkflowFailedError`
+        with its own ``cause``, …), anything else as :class:`ApplicationError` whose ``type``
+        is the original type name; its ``__cause__`` chain follows the original's."""
+        return self.__cause__
 
 
 class WorkflowCanceledError(WorkflowExecutionError):
@@ -433,6 +447,11 @@ class ChildWorkflowFailedError(ChildWorkflowError):
         self.reason = reason
         self.message = message
         self.details = tuple(details)
+
+    @property
+    def cause(self) -> BaseException | None:
+        """The exception the child raised, rebuilt as :attr:`WorkflowFailedError.cause` is."""
+        return self.__cause__
 
 
 class ChildWorkflowTimedOutError(ChildWorkflowError):

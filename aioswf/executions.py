@@ -71,6 +71,67 @@ class ExecutionConfiguration:
     lambda_role: str | None = None
 
 
+DECISION_FAILURE_KEY = "aioswf.decision_failure"
+"""Marks an execution context that reports failing decision tasks (see :class:`DecisionFailure`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFailure:
+    """Decision tasks of an open execution are failing and being retried.
+
+    SWF records no "decision task failed" event; when workflow code raises an error that the
+    worker retries rather than fails the execution with (``NondeterminismError`` by default,
+    and the types in ``DecisionWorkerOptions.retry_decision_task_on``), the worker answers the
+    task with this report as the execution context and a back-off timer, so that
+    ``DescribeWorkflowExecution`` shows it until a task succeeds.
+
+    Attributes:
+        since: when the first failing attempt of this streak ran (workflow time, UTC).
+        attempts: how many attempts have failed in a row.
+        error_type: the type name of the last attempt's error.
+        message: its message.
+        retry_in: the back-off before the next attempt (any new event brings it sooner).
+    """
+
+    since: datetime
+    attempts: int
+    error_type: str
+    message: str
+    retry_in: timedelta
+
+    def to_context(self, state: str | None) -> str:
+        """The execution context that reports this failure, keeping the workflow's state."""
+        report = {
+            "since": self.since.timestamp(),
+            "attempts": self.attempts,
+            "error_type": self.error_type,
+            "message": self.message,
+            "retry_in": self.retry_in.total_seconds(),
+        }
+        return json.dumps({DECISION_FAILURE_KEY: report, "state": state})
+
+    @classmethod
+    def from_context(cls, context: str | None) -> tuple[DecisionFailure | None, str | None]:
+        """``(failure, state)`` from an execution context; ``(None, context)`` if it reports
+        no failure."""
+        if not context or not context.startswith("{") or DECISION_FAILURE_KEY not in context:
+            return None, context
+        try:
+            body = json.loads(context)
+            report = body[DECISION_FAILURE_KEY]
+            failure = cls(
+                since=datetime.fromtimestamp(float(report["since"]), UTC),
+                attempts=int(report["attempts"]),
+                error_type=str(report["error_type"]),
+                message=str(report["message"]),
+                retry_in=timedelta(seconds=float(report["retry_in"])),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None, context
+        state = body.get("state")
+        return failure, state if isinstance(state, str) else None
+
+
 @dataclass(frozen=True, slots=True)
 class WorkflowDescription:
     """``DescribeWorkflowExecution``, read.
@@ -79,8 +140,11 @@ class WorkflowDescription:
         info: the execution.
         configuration: its task list, timeouts and child policy.
         open_counts: what is in flight.
-        execution_context: the latest context a decision reported, as text.
+        execution_context: the latest context the workflow published (``set_state``), as
+            text.
         latest_activity_task_time: when an activity task was last scheduled.
+        decision_failure: set while the execution's decision tasks are failing and being
+            retried: since when, how many attempts, and the error.
     """
 
     info: WorkflowExecutionInfo
@@ -88,6 +152,7 @@ class WorkflowDescription:
     open_counts: OpenCounts
     execution_context: str | None = None
     latest_activity_task_time: datetime | None = None
+    decision_failure: DecisionFailure | None = None
 
     @property
     def state(self) -> Any:
@@ -103,6 +168,7 @@ class WorkflowDescription:
     def from_swf(cls, detail: Mapping[str, Any]) -> WorkflowDescription:
         """Read SWF's ``WorkflowExecutionDetail`` structure."""
         config = detail["executionConfiguration"]
+        failure, context = DecisionFailure.from_context(detail.get("latestExecutionContext"))
         counts = detail["openCounts"]
         priority = config.get("taskPriority")
         return cls(
@@ -126,8 +192,9 @@ class WorkflowDescription:
                 child_workflow_executions=counts["openChildWorkflowExecutions"],
                 lambda_functions=counts.get("openLambdaFunctions", 0),
             ),
-            execution_context=detail.get("latestExecutionContext"),
+            execution_context=context or None,
             latest_activity_task_time=detail.get("latestActivityTaskTimestamp"),
+            decision_failure=failure,
         )
 
 

@@ -185,14 +185,14 @@ class ChildMachine:
 
     def failed(self, data: Any) -> None:
         failure = Failure.decode(data.get("reason"), data.get("details"))
-        self._settle(
-            ChildWorkflowFailedError(
-                **self._ids(),
-                reason=failure.type_name,
-                message=failure.message,
-                details=failure.details,
-            )
+        error = ChildWorkflowFailedError(
+            **self._ids(),
+            reason=failure.type_name,
+            message=failure.message,
+            details=failure.details,
         )
+        error.__cause__ = failure.to_exception()
+        self._settle(error)
 
     def timed_out(self, data: Any) -> None:
         timeout_type = str(data.get("timeoutType", "START_TO_CLOSE"))

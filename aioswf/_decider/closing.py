@@ -2,9 +2,10 @@
 
 The run task's outcome picks the decision: a result completes the execution, an uncaught
 ``CancelledError`` cancels it, :class:`~aioswf._decider.outcome.ContinueAsNew` continues it as
-a new run, and an error fails it when it is one that another try cannot change
-(``ApplicationError``, recorded outcomes, configured types); any other error leaves the decision
-task to time out, so that a fixed deployment can pick the execution up.
+a new run, and any other exception fails it, with its type, message, traceback and causes.
+Only ``NondeterminismError`` (unless the worker fails those too) and the types a worker lists
+in ``retry_decision_task_on`` leave the decision task to be retried instead, visibly (see
+:mod:`aioswf._decider.retrying`); errors that another try cannot change always fail.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.commands import Command
-from aioswf._decider.outcome import OUTCOME_ERRORS, Activation, ContinueAsNew, _TaskFailed
+from aioswf._decider.outcome import ALWAYS_FAIL, Activation, ContinueAsNew, _TaskFailed
 from aioswf._failure import Failure
 from aioswf.converter import check_size
-from aioswf.exceptions import ApplicationError, NondeterminismError, PayloadConversionError
+from aioswf.exceptions import NondeterminismError, PayloadConversionError, PayloadError
 from aioswf.options import ChildPolicy, WorkflowOptions
 
 if TYPE_CHECKING:
@@ -50,19 +51,27 @@ class Closing:
             return
         try:
             data = check_size("workflow result", self.host.converter.encode_result(task.result()))
-        except Exception as failure:
-            raise _TaskFailed(failure) from failure
+        except PayloadError as failure:
+            # Another try would compute the same result: the execution fails, naming the size.
+            self.close_with_error(failure)
+            return
         self._add(Command("CompleteWorkflowExecution", {} if data is None else {"result": data}))
 
     def close_with_error(self, error: BaseException) -> None:
-        """Fail (or continue) the run because of ``error``, or leave the task to time out."""
+        """Fail (or continue) the run because of ``error``, or retry the decision task."""
         if isinstance(error, ContinueAsNew):
             self._add(Command("ContinueAsNewWorkflowExecution", error.attributes))
             return
-        if not self._fails_execution(error):
-            raise _TaskFailed(error)  # the caller logs it, with the traceback
+        if self._retries_task(error):
+            raise _TaskFailed(error)  # the poller answers with a back-off and logs it
         if not self.host.is_replaying:
-            logger.warning("%s failed: %s: %s", self.host.describe, type(error).__name__, error)
+            logger.warning(
+                "%s failed: %s: %s",
+                self.host.describe,
+                type(error).__name__,
+                error,
+                exc_info=(type(error), error, error.__traceback__),
+            )
         reason, details = Failure.from_exception(error).encode(self.host.converter)
         self._add(Command("FailWorkflowExecution", {"reason": reason, "details": details}))
 
@@ -70,16 +79,13 @@ class Closing:
         self.host.decisions.add(command)
         self.active = True
 
-    def _fails_execution(self, error: BaseException) -> bool:
+    def _retries_task(self, error: BaseException) -> bool:
         options = self.host.options
         if isinstance(error, NondeterminismError):
-            return options.fail_on_nondeterminism
-        failing: tuple[type[BaseException], ...] = (
-            ApplicationError,
-            *OUTCOME_ERRORS,
-            *options.failure_exception_types,
-        )
-        return isinstance(error, failing)
+            return not options.fail_on_nondeterminism
+        if isinstance(error, ALWAYS_FAIL):
+            return False
+        return isinstance(error, options.retry_decision_task_on)
 
     def on_nondeterminism(self, error: NondeterminismError) -> Activation:
         """The answer to a task whose code no longer matches history."""

@@ -82,6 +82,13 @@ _ECHO_UNLESS_INITIATED = frozenset(
 
 _ATTRIBUTE_KEYS: dict[str, str] = {}
 
+RETRY_TIMER_PREFIX = "aioswf-retry-"
+"""Timer ids of the back-off timers of retried decision tasks (see ``retrying``); the code's
+own timers are numbered, so they never clash."""
+_TIMER_EVENTS = frozenset(
+    {"TimerStarted", "StartTimerFailed", "TimerFired", "TimerCanceled", "CancelTimerFailed"}
+)
+
 
 def attributes_key(kind: str, suffix: str) -> str:
     """``ActivityTaskScheduled`` → ``activityTaskScheduledEventAttributes``."""
@@ -193,8 +200,26 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
     points = [
         RunPoint(started, completed_id, started_times.get(started, fallback))
         for started, completed_id in sorted(completed.items())
-        if started > last_started_id and (started_id is None or started < started_id)
+        if started > last_started_id
+        and (started_id is None or started < started_id)
+        and not _retried(echoes.get(completed_id, ()))
     ]
     if started_id is not None:
         points.append(RunPoint(started_id, None, started_times.get(started_id, fallback)))
     return Plan(events, points, echoes, completed)
+
+
+def _retried(echoes: Sequence[Event]) -> bool:
+    """Whether a completed task was a failed attempt: it decided only a back-off timer.
+
+    Its code's decisions were never sent, so replay runs the code as if the task had not
+    happened: its events are applied with the next task's.
+    """
+    return bool(echoes) and all(is_retry_event(event) for event in echoes)
+
+
+def is_retry_event(event: Event) -> bool:
+    """Whether ``event`` belongs to a back-off timer, not to the workflow's code."""
+    if event["eventType"] not in _TIMER_EVENTS:
+        return False
+    return str(attrs(event).get("timerId", "")).startswith(RETRY_TIMER_PREFIX)

@@ -38,6 +38,7 @@ from aioswf._decider.outcome import (
     WorkflowEvicted,
     _TaskFailed,
 )
+from aioswf._decider.retrying import next_failure, retry_timer
 from aioswf._decider.runtime import ChildOptions, WorkflowInfo, info_from_started
 from aioswf._decider.signals import Signals
 from aioswf._decider.timer import Timers
@@ -51,6 +52,7 @@ from aioswf.exceptions import (
     WorkerError,
     WorkflowDeadlockError,
 )
+from aioswf.executions import DecisionFailure
 from aioswf.options import ActivityOptions, WorkflowOptions
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,10 @@ class WorkflowInstance:
         self._run_task: asyncio.Task[Any] | None = None
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._fatal: BaseException | None = None
+        self._construct_failed = False
+        self._decision_failure: DecisionFailure | None = None
+        """The failure report of the attempts that failed just before this task, if any."""
+        self._task_time = 0.0
         self._cancel_requested = False
         self._tasks_run = 0
         self._task_attempt = 1
@@ -148,6 +154,8 @@ class WorkflowInstance:
             raise CacheMiss(f"{self.describe}: the instance was closed")
         try:
             plan = make_plan(events, self.last_started_id, started_id)
+            if plan.points:
+                self._task_time = plan.points[-1].time
             if self.last_started_id:
                 self._match_previous(plan.completed_by_started, plan.echoes)
             cursor = 0
@@ -161,6 +169,7 @@ class WorkflowInstance:
                 completed = point.completed_id
                 self.current_echoes = plan.echoes.get(completed, []) if completed else ()
                 self._step(point)
+                self._task_attempt = 1
                 commands = self.decisions.take()
                 self.last_started_id = point.started_id
                 if point.completed_id is None:
@@ -175,14 +184,28 @@ class WorkflowInstance:
             self._replaying = False
             return Activation()
         except NondeterminismError as error:
-            return self.closing.on_nondeterminism(error)
+            if self.options.fail_on_nondeterminism:
+                return self.closing.on_nondeterminism(error)
+            return self._retry(error, started_id)
         except (WorkflowDeadlockError, DeadlockInterrupt) as error:
             # Like non-determinism, a retry (after a fix, or on a quieter machine) may pass.
-            self.decisions.discard()
-            return Activation(failure=self.loop.watch.error or error)
+            return self._retry(self.loop.watch.error or error, started_id)
         except _TaskFailed as failed:
-            self.decisions.discard()
-            return Activation(failure=failed.error)
+            return self._retry(failed.error, started_id)
+
+    def _retry(self, error: BaseException, started_id: int | None) -> Activation:
+        """The answer that retries the task: a failure report and a back-off timer."""
+        self.decisions.discard()
+        if started_id is None:  # replaying only: there is no task to answer
+            return Activation(failure=error)
+        failure = next_failure(self._decision_failure, self._task_time, error)
+        _, state = DecisionFailure.from_context(self._last_context)
+        return Activation(
+            [retry_timer(started_id, failure).to_swf()],
+            failure.to_context(state),
+            failure=error,
+            decision_failure=failure,
+        )
 
     def run_to_completion(self, events: Sequence[Event], started_id: int | None) -> Activation:
         """:meth:`activate` without pauses, for replayers and tests."""
@@ -212,13 +235,13 @@ class WorkflowInstance:
         Only handlers run here (they resolve futures and queue callbacks; no workflow code
         runs until the step), so a pause between two events changes nothing the code sees.
         """
-        if self._obj is None:
-            self._construct()
+        if self._obj is None and not self._construct_failed:
+            self._construct(batch)
         applied = 0
         # Signals first, in history order, so that handlers see them before the code sees
         # the other news of the same task.
         for event in batch:
-            if event["eventType"] == "WorkflowExecutionSignaled":
+            if event["eventType"] == "WorkflowExecutionSignaled" and self._obj is not None:
                 self.signals.deliver(event, self._obj)
                 applied += 1
                 if applied % APPLY_CHUNK == 0:
@@ -231,12 +254,33 @@ class WorkflowInstance:
                 if applied % APPLY_CHUNK == 0:
                     yield
 
-    def _construct(self) -> None:
+    def _construct(self, batch: Sequence[Event]) -> None:
+        """Create the workflow object, with the run's time and ``info()`` in place."""
+        started = next((e for e in batch if e["eventType"] == "WorkflowExecutionStarted"), None)
+        if started is None:
+            raise CacheMiss(f"{self.describe}: history does not begin with the run's start")
+        data = attrs(started)
+        self._info = info_from_started(
+            data,
+            timestamp(started),
+            domain=self.domain,
+            workflow_id=self.workflow_id,
+            run_id=self.run_id,
+        )
+        self.loop.set_time(timestamp(started))
+        self.loop.silent = self._replaying
+        cls = self.definition.cls
         with self.loop.stepping():
             try:
-                self._obj = self.definition.cls()
-            except Exception as error:
-                raise _TaskFailed(error) from error
+                if self.definition.init_takes_args:
+                    obj: Any = object.__new__(cls)
+                    obj.__init__(*self._decode_input(obj.__init__, data.get("input")))
+                    self._obj = obj
+                else:
+                    self._obj = cls()
+            except BaseException as error:
+                self._construct_failed = True
+                self.fail_run(_as_failure(error))
 
     def _step(self, point: RunPoint) -> None:
         self._point = point
@@ -259,14 +303,13 @@ class WorkflowInstance:
                     if not predicate():
                         continue
                     future.set_result(None)
-                except Exception as error:
-                    future.set_exception(error)
+                except BaseException as error:
+                    future.set_exception(_as_failure(error))
                 changed = True
             self._conditions.remove(entry)
         return changed
 
     def _after_step(self) -> None:
-        self._task_attempt = 1
         if self.closing.active:
             return
         if self._fatal is not None:
@@ -276,7 +319,11 @@ class WorkflowInstance:
 
     def _result(self, commands: list[Command]) -> Activation:
         context = None
-        if self._state_text is not None and self._state_text != self._last_context:
+        if self._decision_failure is not None:
+            # The task succeeds again: replace the failure report with the state (or nothing).
+            context = self._last_context = self._state_text or ""
+            self._decision_failure = None
+        elif self._state_text is not None and self._state_text != self._last_context:
             context = self._last_context = self._state_text
         closing = any(c.decision_type in CLOSE_DECISIONS for c in commands)
         return Activation([c.to_swf() for c in commands], context, closing=closing)
@@ -291,28 +338,24 @@ class WorkflowInstance:
     # --- events --------------------------------------------------------------------------
 
     def _on_started(self, event: Event) -> None:
-        data = attrs(event)
-        self._info = info_from_started(
-            data,
-            timestamp(event),
-            domain=self.domain,
-            workflow_id=self.workflow_id,
-            run_id=self.run_id,
-        )
+        if self._obj is None:  # __init__ failed: the run fails with its error
+            return
         self._run_task = self.loop.create_task(
-            self._main(data.get("input")), name=f"{self.definition.type_key} run"
+            self._main(attrs(event).get("input")), name=f"{self.definition.type_key} run"
         )
 
     async def _main(self, data: str | None) -> Any:
         method = getattr(self._obj, self.definition.run_method)
+        return await method(*self._decode_input(method, data))
+
+    def _decode_input(self, method: Callable[..., Any], data: str | None) -> list[Any]:
         try:
-            args = self.converter.decode_args(method, data)
+            return self.converter.decode_args(method, data)
         except PayloadConversionError as error:
             # Bad input will not get better on another try: fail the execution, naming it.
             raise ApplicationError(
                 str(error), type="PayloadConversionError", non_retryable=True
             ) from None
-        return await method(*args)
 
     def _on_cancel_requested(self, event: Event) -> None:
         # Once: a second request must not interrupt the cleanup the first one started.
@@ -326,6 +369,9 @@ class WorkflowInstance:
         context = attrs(event).get("executionContext")
         if context is not None:
             self._last_context = context
+            self._decision_failure, _ = DecisionFailure.from_context(context)
+            if self._decision_failure is not None:
+                self._task_attempt = self._decision_failure.attempts + 1
 
     def _on_close_failed(self, event: Event) -> None:
         # UNHANDLED_DECISION: news arrived while we closed. Decide again with the news.
@@ -465,6 +511,15 @@ class WorkflowInstance:
         self.decisions.discard()
         self._conditions.clear()
         self.loop.close()
+
+
+def _as_failure(error: BaseException) -> BaseException:
+    """``error`` as the run's failure: a ``CancelledError`` out of ``__init__`` is one too."""
+    if isinstance(error, asyncio.CancelledError):
+        return ApplicationError(
+            f"CancelledError raised in the workflow's __init__: {error}", type="CancelledError"
+        )
+    return error
 
 
 def _evict(task: asyncio.Task[Any]) -> None:

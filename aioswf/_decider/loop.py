@@ -161,7 +161,12 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
             handle = ready.popleft()
             if handle._cancelled:
                 continue
-            handle._run()
+            try:
+                handle._run()
+            except (SystemExit, KeyboardInterrupt) as error:
+                # asyncio re-raises these out of the loop, to stop the process; here they
+                # are the run's failure, never the worker's (its task holds them too).
+                self.runtime.fail_run(error)
             ran += 1
             if watch.error is not None:
                 raise watch.error

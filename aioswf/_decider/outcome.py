@@ -8,11 +8,14 @@ from typing import Any
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
 from aioswf.exceptions import (
     ActivityError,
+    ApplicationError,
     ChildWorkflowError,
     ExternalWorkflowError,
     LambdaFunctionError,
+    PayloadError,
     TimerError,
 )
+from aioswf.executions import DecisionFailure
 
 OUTCOME_ERRORS: tuple[type[BaseException], ...] = (
     ActivityError,
@@ -21,8 +24,17 @@ OUTCOME_ERRORS: tuple[type[BaseException], ...] = (
     ExternalWorkflowError,
     LambdaFunctionError,
 )
-"""Outcomes recorded in history: another try of the decision task cannot change them, so,
-uncaught, they fail the execution like ``ApplicationError`` does."""
+"""Outcomes recorded in history: another try of the decision task cannot change them."""
+
+ALWAYS_FAIL: tuple[type[BaseException], ...] = (
+    *OUTCOME_ERRORS,
+    ApplicationError,
+    PayloadError,
+    TimeoutError,
+)
+"""Errors that fail the execution whatever the worker's retry policy says: outcomes from
+history (a workflow timer's ``TimeoutError`` among them), payload errors on the way out, and
+``ApplicationError``, which is how code says "fail" on purpose."""
 
 
 class WorkflowEvicted(BaseException):
@@ -54,7 +66,8 @@ class CacheMiss(Exception):
 
 
 class _TaskFailed(Exception):
-    """The decision task is left to time out because of ``error``."""
+    """The decision task is retried (not answered with the code's decisions) because of
+    ``error``."""
 
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
@@ -65,7 +78,7 @@ class _TaskFailed(Exception):
 class InstanceOptions:
     """How a run treats errors; see ``DecisionWorkerOptions``."""
 
-    failure_exception_types: tuple[type[BaseException], ...] = ()
+    retry_decision_task_on: tuple[type[BaseException], ...] = ()
     fail_on_nondeterminism: bool = False
     deadlock_timeout: float | None = DEFAULT_DEADLOCK_TIMEOUT
     """Seconds a workflow step may run without yielding; ``None`` for no limit."""
@@ -78,11 +91,14 @@ class Activation:
     Attributes:
         decisions: the decisions to send, in order.
         execution_context: the context to send, when it changed.
-        failure: set when the task must not be answered (left to time out).
+        failure: set when the code's decisions are not sent because of this error: the
+            task is retried, and ``decisions`` hold only the back-off timer.
         closing: a close decision is among ``decisions``.
+        decision_failure: the failure report sent as execution context when retrying.
     """
 
     decisions: list[dict[str, Any]] = field(default_factory=list)
     execution_context: str | None = None
     failure: BaseException | None = None
     closing: bool = False
+    decision_failure: DecisionFailure | None = None

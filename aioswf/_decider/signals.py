@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.history import Event, attrs
-from aioswf._decider.outcome import ContinueAsNew
+from aioswf._decider.outcome import WorkflowEvicted
 from aioswf.exceptions import PayloadConversionError
 
 if TYPE_CHECKING:
@@ -59,5 +59,8 @@ class Signals:
     def _call_handler(self, method: Callable[..., Any], args: list[Any]) -> None:
         try:
             method(*args)
-        except (Exception, ContinueAsNew) as error:
+        except WorkflowEvicted:
+            raise
+        except BaseException as error:
+            # Whatever it is (SystemExit included), it is this run's failure.
             self.host.fail_run(error)

@@ -45,11 +45,16 @@ class DecisionWorkerOptions:
         pollers: concurrent long polls for decision tasks.
         max_cached_workflows: live runs kept between their tasks; 0 replays every task from
             the start (same decisions, more work).
-        failure_exception_types: exception types that fail the execution when workflow code
-            raises them, besides ``ApplicationError`` and the activity/child/timer outcomes.
+        retry_decision_task_on: exception types that, escaping workflow code, retry the
+            decision task instead of failing the execution (by default every exception fails
+            it). The run stays open, with back-off between attempts, and
+            ``handle.describe().decision_failure`` says since when, how many attempts and
+            why, until a fixed deployment decides it. ``ApplicationError``, payload errors,
+            ``TimeoutError`` and the outcomes of activities, children, timers, external
+            workflows and Lambda functions always fail the execution.
         fail_on_nondeterminism: fail the execution when its code no longer matches its
-            history; by default the task is left to time out (and logged) until a fixed
-            deployment picks it up.
+            history; by default the decision task is retried, visibly, like the types of
+            ``retry_decision_task_on``, so that a fixed deployment can resume the run.
         deadlock_timeout: how long one workflow step (the code between two waits) may run
             before its decision task fails with ``WorkflowDeadlockError``, naming where the
             code was; ``None`` for no limit.
@@ -62,7 +67,7 @@ class DecisionWorkerOptions:
 
     pollers: int = 2
     max_cached_workflows: int = 1000
-    failure_exception_types: tuple[type[BaseException], ...] = ()
+    retry_decision_task_on: tuple[type[BaseException], ...] = ()
     fail_on_nondeterminism: bool = False
     deadlock_timeout: timedelta | None = timedelta(seconds=DEFAULT_DEADLOCK_TIMEOUT)
     debug_mode: bool = False
@@ -156,7 +161,7 @@ class DecisionPoller:
         self._definitions = {(w.name, w.version): w for w in workflows}
         self._cache = InstanceCache(options.max_cached_workflows)
         self._instance_options = InstanceOptions(
-            failure_exception_types=options.failure_exception_types,
+            retry_decision_task_on=options.retry_decision_task_on,
             fail_on_nondeterminism=options.fail_on_nondeterminism,
             deadlock_timeout=options.deadlock_seconds(),
         )
@@ -250,7 +255,8 @@ class DecisionPoller:
         except Exception:
             execution = page.get("workflowExecution", {})
             logger.exception(
-                "decision task of workflow_id=%r run_id=%r failed; it is left to time out",
+                "decision task of workflow_id=%r run_id=%r failed in the worker; it is left "
+                "to time out and will be retried",
                 execution.get("workflowId"),
                 execution.get("runId"),
             )
@@ -307,20 +313,22 @@ class DecisionPoller:
     async def _answer(
         self, token: str, instance: WorkflowInstance, activation: Activation, deadline: float
     ) -> None:
-        if activation.failure is not None:
+        failed = activation.decision_failure
+        if failed is not None:
             error = activation.failure
             logger.error(
-                "%s: decision task left to time out: %s: %s",
+                "%s: decision task failed (attempt %d, failing since %s); retrying in %s: %s: %s",
                 instance.describe,
-                type(error).__name__,
+                failed.attempts,
+                failed.since.isoformat(),
+                failed.retry_in,
+                failed.error_type,
                 error,
                 # A deadlock's message carries the stack that matters: the workflow code's.
                 exc_info=None
-                if isinstance(error, WorkflowDeadlockError)
+                if error is None or isinstance(error, WorkflowDeadlockError)
                 else (type(error), error, error.__traceback__),
             )
-            await self.executor.close(instance)
-            return
         params: dict[str, Any] = {"taskToken": token, "decisions": activation.decisions}
         if activation.execution_context is not None:
             params["executionContext"] = activation.execution_context
@@ -333,7 +341,7 @@ class DecisionPoller:
             logger.warning("%s: answering the decision task failed: %s", instance.describe, error)
             await self.executor.close(instance)
             return
-        if activation.closing:
+        if activation.closing or activation.failure is not None:
             await self.executor.close(instance)
         else:
             self._cache.put(instance)

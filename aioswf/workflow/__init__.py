@@ -24,6 +24,7 @@ from aioswf._decider.outcome import ContinueAsNew
 from aioswf._decider.runtime import WorkflowInfo
 from aioswf._definitions import WorkflowDefinition
 from aioswf._definitions import workflow_defn as defn
+from aioswf._definitions import workflow_init as init
 from aioswf._definitions import workflow_run as run
 from aioswf._definitions import workflow_signal as signal
 from aioswf.workflow._activities import execute_activity, start_activity
@@ -63,6 +64,7 @@ __all__ = (
     "execute_lambda",
     "get_external_workflow_handle",
     "info",
+    "init",
     "is_replaying",
     "logger",
     "now",

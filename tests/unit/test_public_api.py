@@ -67,6 +67,7 @@ EXPECTED = {
     "WorkflowCanceledError",
     "WorkflowDeadlockError",
     "WorkflowDescription",
+    "DecisionFailure",
     "WorkflowExecutionError",
     "WorkflowExecutionInfo",
     "WorkflowFailedError",

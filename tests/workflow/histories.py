@@ -225,7 +225,7 @@ class Simulation:
         started = self.history.start_decision_task()
         activation = self.activate(started)
         self.activations.append(activation)
-        if activation.failure is None and complete:
+        if complete:  # a retried task is answered too: with its back-off timer
             self.history.complete_decision_task(
                 started, activation.decisions, activation.execution_context
             )
@@ -332,3 +332,10 @@ def same_decisions(decided: Sequence[dict[str, Any]], recorded: Sequence[dict[st
         if any(k in saved and saved[k] != v for k, v in ours.items()):
             return False
     return True
+
+
+def retried(decisions: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``decisions`` are the answer of a retried task: only its back-off timer."""
+    return kinds(decisions) == ["StartTimer"] and attrs_of(decisions[0])["timerId"].startswith(
+        "aioswf-retry-"
+    )

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import DefinitionError, activity, workflow
+from aioswf import activity, workflow
+from aioswf._decider import InstanceOptions
+from aioswf.executions import DecisionFailure
 from tests.workflow.histories import Simulation, attrs_of, kinds
 from tests.workflow.workflows import (
     Approval,
@@ -163,10 +165,34 @@ def test_application_error_fails_the_execution(cache: bool) -> None:
     sim.close()
 
 
-def test_other_errors_leave_the_task(cache: bool) -> None:
+def test_other_errors_fail_the_execution(cache: bool) -> None:
     sim = Simulation(Failing, "bug", cache=cache)
-    assert sim.decide() == []
-    assert isinstance(sim.activations[-1].failure, KeyError)
+    decisions = sim.decide()
+    assert kinds(decisions) == ["FailWorkflowExecution"]
+    assert attrs_of(decisions[0])["reason"] == "KeyError"
+    assert 'raise KeyError("a bug")' in json.loads(attrs_of(decisions[0])["details"])["traceback"]
+    sim.close()
+
+
+def test_listed_errors_retry_the_task_visibly_with_back_off(cache: bool) -> None:
+    options = InstanceOptions(retry_decision_task_on=(KeyError,))
+    sim = Simulation(Failing, "bug", cache=cache, options=options)
+    for attempt in (1, 2, 3):
+        decisions = sim.decide()
+        assert kinds(decisions) == ["StartTimer"]
+        assert attrs_of(decisions[0])["timerId"].startswith("aioswf-retry-")
+        assert attrs_of(decisions[0])["startToFireTimeout"] == str(2 ** (attempt - 1))
+        activation = sim.activations[-1]
+        assert isinstance(activation.failure, KeyError)
+        report = activation.decision_failure
+        assert report is not None
+        assert (report.attempts, report.error_type) == (attempt, "KeyError")
+        failure, state = DecisionFailure.from_context(activation.execution_context)
+        assert failure == report
+        assert state is None
+        sim.history.add(
+            "TimerFired", {"timerId": attrs_of(decisions[0])["timerId"], "startedEventId": 0}
+        )
     sim.close()
 
 
@@ -244,10 +270,11 @@ def test_every_activity_timeout_is_stated_and_unset_ones_are_unlimited(cache: bo
     sim.close()
 
 
-def test_an_activity_nothing_bounds_is_a_definition_error_and_leaves_the_task(cache: bool) -> None:
+def test_an_activity_nothing_bounds_fails_the_execution(cache: bool) -> None:
     sim = Simulation(Timeouts, False, cache=cache)
-    assert sim.decide() == []
-    failure = sim.activations[-1].failure
-    assert isinstance(failure, DefinitionError)
-    assert "unbounded/1 has no start_to_close_timeout or schedule_to_close_timeout" in str(failure)
+    decisions = sim.decide()
+    assert kinds(decisions) == ["FailWorkflowExecution"]
+    assert attrs_of(decisions[0])["reason"] == "DefinitionError"
+    message = json.loads(attrs_of(decisions[0])["details"])["message"]
+    assert "unbounded/1 has no start_to_close_timeout or schedule_to_close_timeout" in message
     sim.close()

@@ -16,7 +16,7 @@ import pytest
 
 from aioswf import NondeterminismError, workflow
 from aioswf._decider import CacheMiss, InstanceOptions
-from tests.workflow.histories import Simulation, attrs_of, kinds
+from tests.workflow.histories import Simulation, attrs_of, kinds, retried
 from tests.workflow.workflows import FanOut, Hello, greet
 
 
@@ -33,7 +33,7 @@ def test_changed_code_raises_nondeterminism_naming_both_sides() -> None:
     sim.decide()
     sim.history.activity_completed("1", "hello ann")
     sim.definition = Simulation(HelloChanged).definition
-    assert sim.decide() == []
+    assert retried(sim.decide())
     error = sim.activations[-1].failure
     assert isinstance(error, NondeterminismError)
     message = str(error)
@@ -57,7 +57,7 @@ def test_missing_decision_in_history_is_nondeterminism() -> None:
     sim = Simulation(Hello, "ann", cache=False)
     started = sim.history.start_decision_task()
     sim.history.complete_decision_task(started, [])
-    assert sim.decide() == []
+    assert retried(sim.decide())
     assert "history has no such decision" in str(sim.activations[-1].failure)
 
 
@@ -113,7 +113,7 @@ class Forbidden:
 @pytest.mark.parametrize("what", ["thread", "socket"])
 def test_forbidden_operations_raise_in_the_workflow(what: str) -> None:
     sim = Simulation(Forbidden, what)
-    assert sim.decide() == []
+    assert retried(sim.decide())
     error = sim.activations[-1].failure
     assert isinstance(error, NondeterminismError)
     assert "not available inside a workflow" in str(error)

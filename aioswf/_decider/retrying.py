@@ -1,0 +1,58 @@
+"""Retrying a decision task, visibly.
+
+SWF has no "decision task failed" event: a task left unanswered only times out, and nothing
+that ``DescribeWorkflowExecution`` or the console shows says why. So when workflow code raises
+an error that the worker's policy retries (``NondeterminismError`` by default), the task is
+answered with two things, neither of them the code's: the failure report
+(:class:`~aioswf.executions.DecisionFailure`) as the execution context, and a back-off timer
+under a reserved id, whose firing brings the next attempt.
+
+Replay treats such a task as if it had not run: its events are applied with the next task's,
+and the reserved timer's events are ignored, so the decisions of the code never depend on how
+many attempts failed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aioswf._decider.commands import Command
+from aioswf._decider.history import RETRY_TIMER_PREFIX
+from aioswf.converter import truncate
+from aioswf.executions import DecisionFailure
+
+_FIRST_BACKOFF = 1.0
+_MAX_BACKOFF = 600.0
+_MESSAGE_LIMIT = 2_000
+"""Characters of the error message kept in the report; the worker log has the whole of it."""
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s after the first failed attempt, doubling, at most 10 minutes."""
+    return timedelta(seconds=min(_MAX_BACKOFF, _FIRST_BACKOFF * 2 ** min(attempts - 1, 32)))
+
+
+def next_failure(
+    previous: DecisionFailure | None, now: float, error: BaseException
+) -> DecisionFailure:
+    """The report of one more failed attempt, continuing ``previous``'s streak."""
+    attempts = previous.attempts + 1 if previous is not None else 1
+    since = previous.since if previous is not None else datetime.fromtimestamp(now, UTC)
+    return DecisionFailure(
+        since=since,
+        attempts=attempts,
+        error_type=type(error).__name__,
+        message=truncate(str(error), _MESSAGE_LIMIT),
+        retry_in=backoff(attempts),
+    )
+
+
+def retry_timer(started_id: int, failure: DecisionFailure) -> Command:
+    """The back-off timer of the attempt that ran as decision task ``started_id``."""
+    return Command(
+        "StartTimer",
+        {
+            "timerId": f"{RETRY_TIMER_PREFIX}{started_id}",
+            "startToFireTimeout": str(max(1, int(failure.retry_in.total_seconds()))),
+        },
+    )

@@ -1,0 +1,158 @@
+"""Workflows whose code goes wrong, each in one of the ways the failure policy covers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import timedelta
+from typing import Any
+
+from aioswf import ApplicationError, activity, workflow
+
+TIMEOUTS: dict[str, Any] = {
+    "schedule_to_start_timeout": timedelta(seconds=60),
+    "start_to_close_timeout": timedelta(seconds=60),
+    "schedule_to_close_timeout": timedelta(seconds=120),
+    "heartbeat_timeout": timedelta(seconds=60),
+}
+
+
+@activity.defn(**TIMEOUTS)
+async def refuse(order: str) -> None:
+    raise KeyError(f"no such order {order}")
+
+
+@activity.defn(**TIMEOUTS)
+async def note(text: str) -> str:
+    return text
+
+
+def check_order(order: str) -> None:
+    raise ValueError(f"order {order!r} is not valid")
+
+
+@workflow.defn
+class RaisesValueError:
+    @workflow.run
+    async def run(self, order: str) -> None:
+        check_order(order)
+
+
+@workflow.defn
+class ConditionTimesOut:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False, timeout=timedelta(minutes=5))
+
+
+@workflow.defn
+class TimeoutBlockExpires:
+    @workflow.run
+    async def run(self) -> None:
+        async with asyncio.timeout(60):
+            await asyncio.Event().wait()
+
+
+@workflow.defn
+class HugeResult:
+    @workflow.run
+    async def run(self) -> str:
+        return "x" * 40_000
+
+
+@workflow.defn
+class ActivityFails:
+    @workflow.run
+    async def run(self, order: str) -> None:
+        await workflow.execute_activity(refuse, order)
+
+
+@workflow.defn
+class ChildFails:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_child_workflow(ActivityFails.run, "o-7")
+
+
+@workflow.defn
+class Exits:
+    @workflow.run
+    async def run(self, how: str) -> None:
+        await asyncio.sleep(0)
+        if how == "exit":
+            sys.exit(3)
+        if how == "interrupt":
+            raise KeyboardInterrupt
+        raise GeneratorExit
+
+
+@workflow.defn
+class ExitsInSignal:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.signal
+    def stop(self) -> None:
+        sys.exit(4)
+
+
+@workflow.defn
+class Fine:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(note, f"hello {name}")
+
+
+@workflow.defn
+class InitFails:
+    def __init__(self) -> None:
+        raise ApplicationError("cannot build", type="Setup")
+
+    @workflow.run
+    async def run(self) -> None:
+        return None
+
+
+@workflow.defn
+class InitSeesTheRun:
+    def __init__(self) -> None:
+        self.started = workflow.now().isoformat()
+        self.workflow_id = workflow.info().workflow_id
+        workflow.logger.info("constructed")
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        return [self.started, self.workflow_id, workflow.info().start_time.isoformat()]
+
+
+@workflow.defn
+class InitTakesArgs:
+    @workflow.init
+    def __init__(self, name: str, count: int) -> None:
+        self.greeting = f"{name} x{count}"
+        self.seen: list[str] = []
+
+    @workflow.run
+    async def run(self, name: str, count: int) -> list[str]:
+        await workflow.wait_condition(lambda: len(self.seen) >= 1)
+        return [self.greeting, *self.seen]
+
+    @workflow.signal
+    def hear(self, text: str) -> None:
+        self.seen.append(f"{self.greeting}: {text}")
+
+
+BROKEN = {"on": True}
+"""While on, :class:`Flaky` raises a ``KeyError`` (the "bug" a deployment fixes)."""
+
+
+@workflow.defn
+class Flaky:
+    @workflow.run
+    async def run(self) -> str:
+        workflow.set_state("starting")
+        await asyncio.sleep(0)
+        if BROKEN["on"]:
+            raise KeyError("missing configuration")
+        return "recovered"
