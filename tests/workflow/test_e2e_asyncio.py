@@ -291,13 +291,13 @@ async def test_close_refused_for_news_is_decided_again_with_the_news(
     injected: list[str] = []
 
     async def signal_first(
-        self: DecisionPoller, token: str, instance: Any, activation: Any
+        self: DecisionPoller, token: str, instance: Any, activation: Any, *rest: Any
     ) -> None:
         # The decision task has started and is decided; news now arrives before the answer.
         if activation.closing and not injected:
             injected.append(instance.workflow_id)
             await client.get_workflow_handle(instance.workflow_id).signal(Quick.note, "late")
-        await answer(self, token, instance, activation)
+        await answer(self, token, instance, activation, *rest)
 
     monkeypatch.setattr(DecisionPoller, "_answer", signal_first)
     async with Worker(
