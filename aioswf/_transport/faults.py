@@ -28,6 +28,7 @@ _FAULTS: dict[str, type[exc.ServiceError]] = {
     "InvalidSignatureException": exc.OperationNotPermittedError,
     "ValidationException": exc.ValidationError,
     "SerializationException": exc.ValidationError,
+    "RequestEntityTooLargeException": exc.ValidationError,
     "ThrottlingException": exc.ThrottlingError,
     "Throttling": exc.ThrottlingError,
     "RequestLimitExceeded": exc.ThrottlingError,

@@ -56,6 +56,15 @@ class SerializationError(SWFFault):
         super().__init__("SerializationException", message)
 
 
+class RequestTooLargeError(SWFFault):
+    """A request body over SWF's 1 MB limit: HTTP 413 (the fault name is unverified)."""
+
+    prefix = _COERCION_PREFIX
+
+    def __init__(self, message: str) -> None:
+        super().__init__("RequestEntityTooLargeException", message, status=413)
+
+
 class UnknownOperationError(SWFFault):
     """An ``X-Amz-Target`` that names no SWF operation."""
 

@@ -2,7 +2,11 @@
 
 Requests are ``POST /`` with ``X-Amz-Target: SimpleWorkflowService.<Operation>`` and a JSON
 body; signatures are not checked, so any access key and region work.  Results are JSON with
-epoch-second timestamps; faults are ``{"__type": ..., "message": ...}`` with status 400.
+epoch-second timestamps, and an empty body for operations that have no result; faults are
+``{"__type": ..., "message": ...}`` with status 400.  A client's mistake is never answered
+with a 5xx (which every client would retry): a body over SWF's 1 MB request limit gets 413,
+a body that is not JSON, is nested too deeply or holds a lone surrogate gets
+``SerializationException``.
 Polls that find nothing are parked (up to the long-poll limit) and woken the moment a task
 arrives on their task list.
 """
@@ -12,23 +16,38 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from aioswf.local._service_model import service_model
 from aioswf.local._waiters import Waiters
 from aioswf.local.engine import Engine
 from aioswf.local.engine.state import Json
 from aioswf.local.engine.tasks import empty_activity_task, empty_decision_task
-from aioswf.local.faults import SerializationError, SWFFault, UnknownOperationError
+from aioswf.local.faults import (
+    RequestTooLargeError,
+    SerializationError,
+    SWFFault,
+    UnknownOperationError,
+)
 
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET_PREFIX = "SimpleWorkflowService."
 _POLLS = {"PollForDecisionTask": "decision", "PollForActivityTask": "activity"}
+_NO_RESULT = frozenset(
+    name for name, spec in service_model().operations.items() if not spec.get("output")
+)
+"""Operations whose answer has no body at all (botocore reads nothing from it)."""
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+MAX_REQUEST_BYTES = 1024 * 1024
+"""SWF's request size limit: 1 MB (AWS counts headers too; here only the body counts)."""
 
 
 class Frontend:
@@ -61,7 +80,7 @@ class Frontend:
 
     def make_app(self) -> web.Application:
         """The aiohttp application serving the SWF API on ``POST /``."""
-        app = web.Application(client_max_size=1024 * 1024)
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_post("/", self.handle)
         return app
 
@@ -76,7 +95,7 @@ class Frontend:
         """Serve one SWF API request."""
         try:
             operation = _operation(request.headers.get("X-Amz-Target", ""))
-            body = _parse(await request.read())
+            body = _parse(await _read(request))
             if operation in _POLLS and not body.get("nextPageToken"):
                 result = await self._poll(operation, body, request)
             else:
@@ -94,6 +113,8 @@ class Frontend:
                     "message": "Internal failure of the local SWF service",
                 },
             )
+        if operation in _NO_RESULT:
+            return _respond(200, None)
         return _respond(200, result)
 
     async def _poll(self, operation: str, body: Json, request: web.Request) -> Json:
@@ -130,14 +151,45 @@ def _operation(target: str) -> str:
     return target[len(TARGET_PREFIX) :]
 
 
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise RequestTooLargeError(
+            f"The request is larger than the {MAX_REQUEST_BYTES} bytes SWF accepts"
+        ) from None
+
+
 def _parse(raw: bytes) -> Json:
     try:
         body: Any = json.loads(raw or b"{}")
+    except RecursionError:
+        raise SerializationError("The request body is nested too deeply") from None
     except ValueError as exc:
         raise SerializationError(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise SerializationError("The request body must be a JSON object")
+    if _ESCAPED_SURROGATE.search(raw) and _has_lone_surrogate(body):
+        raise SerializationError("The request body holds a lone UTF-16 surrogate")
     return body
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string in ``value`` cannot be UTF-8: JSON's ``\\ud800`` is not text."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _task_list(body: Json) -> str:
@@ -154,9 +206,9 @@ def _gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
-def _respond(status: int, body: Json | dict[str, str]) -> web.Response:
+def _respond(status: int, body: Json | dict[str, str] | None) -> web.Response:
     return web.Response(
         status=status,
-        body=json.dumps(body).encode(),
+        body=b"" if body is None else json.dumps(body).encode(),
         headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())},
     )

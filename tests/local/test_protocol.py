@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -13,8 +14,8 @@ from aioswf.local import LocalSWF
 from tests.local.helpers import DOMAIN, Driver
 
 
-async def raw(service: LocalSWF, target: str, body: Any) -> tuple[int, dict[str, Any]]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+async def raw_bytes(service: LocalSWF, target: str, body: Any) -> tuple[int, bytes]:
+    data = body if isinstance(body, (bytes, io.BytesIO)) else json.dumps(body).encode()
     async with (
         aiohttp.ClientSession() as session,
         session.post(
@@ -24,16 +25,24 @@ async def raw(service: LocalSWF, target: str, body: Any) -> tuple[int, dict[str,
         ) as resp,
     ):
         assert resp.headers["Content-Type"] == "application/x-amz-json-1.0"
-        return resp.status, await resp.json(content_type=None)
+        return resp.status, await resp.read()
 
 
-async def test_void_operations_answer_an_empty_object(local_swf: LocalSWF) -> None:
-    status, body = await raw(
+async def raw(service: LocalSWF, target: str, body: Any) -> tuple[int, dict[str, Any]]:
+    status, data = await raw_bytes(service, target, body)
+    return status, json.loads(data or b"{}")
+
+
+async def test_operations_without_a_result_answer_an_empty_body(local_swf: LocalSWF) -> None:
+    status, body = await raw_bytes(
         local_swf,
         "SimpleWorkflowService.RegisterDomain",
         {"name": "d", "workflowExecutionRetentionPeriodInDays": "1"},
     )
-    assert (status, body) == (200, {})
+    assert (status, body) == (200, b"")
+    status, body = await raw_bytes(local_swf, "SimpleWorkflowService.DescribeDomain", {"name": "d"})
+    assert status == 200
+    assert json.loads(body)["domainInfo"]["name"] == "d"
 
 
 async def test_faults_carry_the_swf_type(local_swf: LocalSWF) -> None:

@@ -78,6 +78,7 @@ def validate_decisions(decisions: list[Json]) -> None:
         shape = shapes[shapes["Decision"]["members"][key]["shape"]]
         if shape.get("required") and not isinstance(decision.get(key), dict):
             raise ValidationError(
+                f"1 validation error detected: "
                 f"Value null at 'decisions.{index + 1}.member.{key}' failed "
                 "to satisfy constraint: Member must not be null"
             )
