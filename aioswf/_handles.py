@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aioswf import exceptions as exc
 from aioswf._definitions import signal_name
+from aioswf._envelope import wrap
 from aioswf._failure import Failure
 from aioswf._history import History, fetch_history
 from aioswf.converter import (
@@ -20,6 +21,15 @@ from aioswf.converter import (
     check_size,
 )
 from aioswf.executions import ExecutionFilter, WorkflowDescription
+from aioswf.interceptors import (
+    CancelWorkflowInput,
+    ClientOutboundInterceptor,
+    DescribeWorkflowInput,
+    GetResultInput,
+    SignalWorkflowInput,
+    StartWorkflowInput,
+    TerminateWorkflowInput,
+)
 from aioswf.options import ChildPolicy
 
 if TYPE_CHECKING:
@@ -76,25 +86,16 @@ class WorkflowHandle(Generic[R]):
     def __repr__(self) -> str:
         return f"WorkflowHandle(workflow_id={self.workflow_id!r}, run_id={self.first_run_id!r})"
 
-    def _target(self) -> dict[str, Any]:
-        target = {"domain": self.client.domain, "workflowId": self.workflow_id}
-        put_set(target, "runId", self.run_id)
-        return target
-
     async def signal(self, signal: Callable[..., Any] | str, *args: Any) -> None:
         """Send a signal: a ``@workflow.signal`` method (or its name) and its arguments."""
-        name = signal_name(signal)
-        params = self._target() | {"signalName": name}
-        put_set(
-            params,
-            "input",
-            check_size(f"input of signal {name!r}", self.client.converter.encode_args(args)),
-        )
-        await self.client.transport.call("SignalWorkflowExecution", params)
+        request = SignalWorkflowInput(self.workflow_id, self.run_id, signal_name(signal), args)
+        await self.client.outbound.signal_workflow(request)
 
     async def cancel(self) -> None:
         """Ask the execution to cancel; the workflow sees ``asyncio.CancelledError``."""
-        await self.client.transport.call("RequestCancelWorkflowExecution", self._target())
+        await self.client.outbound.cancel_workflow(
+            CancelWorkflowInput(self.workflow_id, self.run_id)
+        )
 
     async def terminate(
         self,
@@ -104,23 +105,15 @@ class WorkflowHandle(Generic[R]):
         child_policy: ChildPolicy | None = None,
     ) -> None:
         """End the execution at once, without its code running; children follow ``child_policy``."""
-        params = self._target()
-        put_set(params, "reason", check_size("terminate reason", reason, MAX_REASON_LENGTH))
-        put_set(params, "details", check_size("terminate details", details))
-        put_set(params, "childPolicy", child_policy and str(child_policy))
-        await self.client.transport.call("TerminateWorkflowExecution", params)
+        request = TerminateWorkflowInput(
+            self.workflow_id, self.run_id, reason, details, child_policy
+        )
+        await self.client.outbound.terminate_workflow(request)
 
     async def describe(self) -> WorkflowDescription:
         """Status, configuration, open counts and the latest execution context of the run."""
-        run_id = await self._run_id()
-        response = await self.client.transport.call(
-            "DescribeWorkflowExecution",
-            {
-                "domain": self.client.domain,
-                "execution": {"workflowId": self.workflow_id, "runId": run_id},
-            },
-        )
-        return WorkflowDescription.from_swf(response)
+        request = DescribeWorkflowInput(self.workflow_id, self.run_id)
+        return await self.client.outbound.describe_workflow(request)
 
     async def history(
         self, *, reverse: bool = False, page_size: int | None = None, run_id: str | None = None
@@ -170,14 +163,19 @@ class WorkflowHandle(Generic[R]):
             WorkflowTimedOutError: the execution timed out.
             TimeoutError: ``timeout`` passed first.
         """
+        result: R = await self.client.outbound.get_result(
+            GetResultInput(self, timeout, follow_runs)
+        )
+        return result
+
+    async def _result(self, timeout: timedelta | None, follow_runs: bool) -> Any:
         seconds = timeout.total_seconds() if timeout is not None else None
         async with asyncio.timeout(seconds):
             run_id = await self._run_id(first=True)
             while True:
                 event = await self._wait_for_close(run_id)
                 if event["eventType"] != "WorkflowExecutionContinuedAsNew" or not follow_runs:
-                    result: R = self._outcome(run_id, event)
-                    return result
+                    return self._outcome(run_id, event)
                 run_id = event["workflowExecutionContinuedAsNewEventAttributes"][
                     "newExecutionRunId"
                 ]
@@ -256,6 +254,55 @@ class WorkflowHandle(Generic[R]):
             operation="ListWorkflowExecutions",
             code="UnknownResourceFault",
         )
+
+
+class ClientCalls(ClientOutboundInterceptor):
+    """The innermost of a client's interceptor chain: the SWF calls themselves."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def _target(self, workflow_id: str, run_id: str | None) -> dict[str, Any]:
+        target = {"domain": self.client.domain, "workflowId": workflow_id}
+        put_set(target, "runId", run_id)
+        return target
+
+    async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any]:
+        return await self.client._start_workflow(input)
+
+    async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+        name = input.signal
+        params = self._target(input.workflow_id, input.run_id) | {"signalName": name}
+        data = wrap(self.client.converter.encode_args(input.args), input.headers)
+        put_set(params, "input", check_size(f"input of signal {name!r}", data))
+        await self.client.transport.call("SignalWorkflowExecution", params)
+
+    async def cancel_workflow(self, input: CancelWorkflowInput) -> None:
+        target = self._target(input.workflow_id, input.run_id)
+        await self.client.transport.call("RequestCancelWorkflowExecution", target)
+
+    async def terminate_workflow(self, input: TerminateWorkflowInput) -> None:
+        params = self._target(input.workflow_id, input.run_id)
+        put_set(params, "reason", check_size("terminate reason", input.reason, MAX_REASON_LENGTH))
+        put_set(params, "details", check_size("terminate details", input.details))
+        put_set(params, "childPolicy", input.child_policy and str(input.child_policy))
+        await self.client.transport.call("TerminateWorkflowExecution", params)
+
+    async def describe_workflow(self, input: DescribeWorkflowInput) -> WorkflowDescription:
+        run_id = input.run_id
+        if run_id is None:
+            run_id = await WorkflowHandle[Any](self.client, input.workflow_id)._run_id()
+        response = await self.client.transport.call(
+            "DescribeWorkflowExecution",
+            {
+                "domain": self.client.domain,
+                "execution": {"workflowId": input.workflow_id, "runId": run_id},
+            },
+        )
+        return WorkflowDescription.from_swf(response)
+
+    async def get_result(self, input: GetResultInput) -> Any:
+        return await input.handle._result(input.timeout, input.follow_runs)
 
 
 class AsyncActivityHandle:

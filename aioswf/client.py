@@ -32,7 +32,8 @@ from aioswf._definitions import (
     activity_definition,
     workflow_definition,
 )
-from aioswf._handles import AsyncActivityHandle, WorkflowHandle, put_set
+from aioswf._envelope import wrap
+from aioswf._handles import AsyncActivityHandle, ClientCalls, WorkflowHandle, put_set
 from aioswf._transport import ConnectionOptions, Transport
 from aioswf._transport.connection import POOL_HEADROOM
 from aioswf.converter import (
@@ -43,6 +44,12 @@ from aioswf.executions import (
     ExecutionCount,
     ExecutionFilter,
     WorkflowExecutionInfo,
+)
+from aioswf.interceptors import (
+    ClientOutboundInterceptor,
+    Interceptor,
+    StartWorkflowInput,
+    chain_client,
 )
 from aioswf.options import ChildPolicy, WorkflowOptions, swf_task_list
 
@@ -68,6 +75,8 @@ class Client:
         identity: how this process names itself to SWF; ``pid@host`` by default.
         auto_register: register the domain and types on first use when they are missing.
         session: an aiobotocore session to create the client from.
+        interceptors: wrap the client's calls, and (for workers using this client) the
+            workflows and activities they run; the first is the outermost.
     """
 
     def __init__(
@@ -81,6 +90,7 @@ class Client:
         identity: str | None = None,
         auto_register: bool = True,
         session: AioSession | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         base = connection or ConnectionOptions()
         options = dataclasses.replace(
@@ -96,6 +106,11 @@ class Client:
         self._registered: set[tuple[str, str, str]] = set()
         self._long_polls = 0
         self._register_lock = asyncio.Lock()
+        self.interceptors: tuple[Interceptor, ...] = tuple(interceptors)
+        self.outbound: ClientOutboundInterceptor = chain_client(
+            self.interceptors, ClientCalls(self)
+        )
+        """The client's calls, through its interceptors."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -288,7 +303,6 @@ class Client:
         """
         definition = workflow_definition(workflow)
         _check_arguments(definition, args)
-        input_ = check_size("input", self.converter.encode_args(args))
         merged = DEFAULT_WORKFLOW_OPTIONS.merged(definition.options).merged(options)
         chosen_task_list = task_list or merged.task_list
         if chosen_task_list is None:
@@ -296,21 +310,33 @@ class Client:
                 f"start_workflow({definition.type_key}): no task list; pass task_list= or set "
                 "one on @workflow.defn"
             )
-        await self.ensure_registered(workflows=[definition], task_list=chosen_task_list)
+        request = StartWorkflowInput(
+            definition, args, workflow_id, chosen_task_list, tuple(tags), merged
+        )
+        return await self.outbound.start_workflow(request)
+
+    async def _start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any]:
+        """The start itself, at the end of the interceptor chain."""
+        definition = input.workflow
+        data = wrap(self.converter.encode_args(input.args), input.headers)
+        input_ = check_size("input", data)
+        await self.ensure_registered(workflows=[definition], task_list=input.task_list)
+        merged = input.options
         params: dict[str, Any] = {
             "domain": self.domain,
-            "workflowId": workflow_id,
+            "workflowId": input.workflow_id,
             "workflowType": definition.swf_type(),
-            "taskList": {"name": chosen_task_list},
+            "taskList": {"name": input.task_list},
             "childPolicy": str(merged.child_policy or ChildPolicy.TERMINATE),
             **merged.swf_timeouts(),
         }
         put_set(params, "input", input_)
-        put_set(params, "tagList", list(tags) or None)
+        put_set(params, "tagList", list(input.tags) or None)
         put_set(params, "taskPriority", _priority(merged.task_priority))
         put_set(params, "lambdaRole", merged.lambda_role)
         response = await self.transport.call("StartWorkflowExecution", params)
         run_id: str = response["runId"]
+        workflow_id = input.workflow_id
         logger.info("started %s workflow_id=%s run_id=%s", definition.type_key, workflow_id, run_id)
         return self._handle(workflow_id, first_run_id=run_id, result_fn=definition.run_fn)
 

@@ -34,6 +34,7 @@ from aioswf.exceptions import (
     UnknownResourceError,
     WorkerError,
 )
+from aioswf.interceptors import Interceptor
 
 __all__ = (
     "POOL_HEADROOM",
@@ -93,6 +94,8 @@ class Worker:
         activity_options: pollers, limits and heartbeats of the activity side.
         decision_options: pollers and cache of the workflow side.
         shutdown_timeout: how long :meth:`shutdown` lets received tasks finish by default.
+        interceptors: wrap the workflows and activities this worker runs, after (inside)
+            the client's interceptors, which apply too.
 
     Raises:
         WorkerError: nothing to run, or a connection pool too small for the pollers.
@@ -111,6 +114,7 @@ class Worker:
         activity_options: ActivityWorkerOptions | None = None,
         decision_options: DecisionWorkerOptions | None = None,
         shutdown_timeout: timedelta = timedelta(seconds=30),
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         options = activity_options or ActivityWorkerOptions()
         if max_concurrent_activities is not None:
@@ -120,6 +124,7 @@ class Worker:
         self.activity_options = options
         self.decision_options = decision_options or DecisionWorkerOptions()
         self.shutdown_timeout = shutdown_timeout
+        self.interceptors: tuple[Interceptor, ...] = (*client.interceptors, *interceptors)
         self.workflows = workflow_definitions(workflows)
         self.activities = activity_definitions(activities)
         if not self.workflows and not self.activities:
@@ -295,7 +300,12 @@ class Worker:
             self.activity_options.threads, thread_name_prefix="aioswf-activity"
         )
         poller = ActivityPoller(
-            self.client, self.task_list, self.activities, self.activity_options, self._executor
+            self.client,
+            self.task_list,
+            self.activities,
+            self.activity_options,
+            self._executor,
+            self.interceptors,
         )
         poller.on_crash = self._poll_loop_died
         self._activity_poller = poller
@@ -303,7 +313,9 @@ class Worker:
         return poller.polling
 
     def _start_workflows(self) -> asyncio.Event:
-        poller = DecisionPoller(self.client, self.task_list, self.workflows, self.decision_options)
+        poller = DecisionPoller(
+            self.client, self.task_list, self.workflows, self.decision_options, self.interceptors
+        )
         self._decision_poller = poller
         self._spawn(poller.run(self._stopping), "decision poller")
         return poller.polling

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
 from aioswf._decider.recorded import Recorded
 from aioswf._definitions import ActivityDefinition
+from aioswf._envelope import wrap
 from aioswf._failure import Failure
 from aioswf.converter import check_size
 from aioswf.exceptions import (
@@ -191,13 +192,17 @@ class Activities:
             machine.schedule_failed(data)
 
     def start(
-        self, definition: ActivityDefinition, args: Sequence[Any], options: ActivityOptions
+        self,
+        definition: ActivityDefinition,
+        args: Sequence[Any],
+        options: ActivityOptions,
+        headers: Mapping[str, str],
     ) -> ActivityHandle[Any]:
         """Schedule the first attempt now, and run the retries in a task."""
         merged = definition.options.merged(options)
         data = check_size(
             f"input of activity {definition.type_key}",
-            self.host.converter.encode_args(list(args)),
+            wrap(self.host.converter.encode_args(list(args)), headers),
         )
         number = self.host.decisions.next_id("activity")
         current = [self._schedule(definition, data, merged, str(number))]

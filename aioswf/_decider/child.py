@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aioswf._decider.commands import Command
@@ -19,6 +19,7 @@ from aioswf._decider.history import Event, attrs
 from aioswf._decider.recorded import Recorded
 from aioswf._decider.runtime import ChildOptions
 from aioswf._definitions import DEFAULT_WORKFLOW_OPTIONS, WorkflowDefinition
+from aioswf._envelope import wrap
 from aioswf._failure import Failure
 from aioswf.converter import check_size
 from aioswf.exceptions import (
@@ -226,7 +227,11 @@ class Children:
         self.initiated.discard(machine.initiated_id)
 
     async def start(
-        self, definition: WorkflowDefinition, args: Sequence[Any], options: ChildOptions
+        self,
+        definition: WorkflowDefinition,
+        args: Sequence[Any],
+        options: ChildOptions,
+        headers: Mapping[str, str],
     ) -> ChildWorkflowHandle[Any]:
         """Decide ``StartChildWorkflowExecution``; return the handle once the child runs.
 
@@ -240,7 +245,7 @@ class Children:
                 f"child workflow id {workflow_id[:40]!r}… is {len(workflow_id)} characters long; "
                 f"SWF accepts {MAX_WORKFLOW_ID_LENGTH}: pass a shorter workflow_id="
             )
-        attributes = self._attributes(definition, args, options, workflow_id)
+        attributes = self._attributes(definition, args, options, workflow_id, headers)
         machine = ChildMachine(self, definition, workflow_id, attributes)
         self.pending[workflow_id] = machine
         await machine.started
@@ -252,6 +257,7 @@ class Children:
         args: Sequence[Any],
         options: ChildOptions,
         workflow_id: str,
+        headers: Mapping[str, str],
     ) -> dict[str, Any]:
         merged = DEFAULT_WORKFLOW_OPTIONS.merged(definition.options).merged(options.workflow)
         # Every setting is stated, so the child does not depend on defaults registered with
@@ -266,7 +272,7 @@ class Children:
         }
         data = check_size(
             f"input of child workflow {definition.type_key}",
-            self.host.converter.encode_args(list(args)),
+            wrap(self.host.converter.encode_args(list(args)), headers),
         )
         if data is not None:
             attributes["input"] = data

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.commands import Command
 from aioswf._decider.outcome import ALWAYS_FAIL, Activation, ContinueAsNew, _TaskFailed
+from aioswf._envelope import wrap
 from aioswf._failure import Failure
 from aioswf.converter import check_size
 from aioswf.exceptions import NondeterminismError, PayloadConversionError, PayloadError
@@ -104,6 +105,7 @@ def continue_as_new_attributes(
     args: Sequence[Any],
     options: WorkflowOptions,
     tags: Sequence[str] | None,
+    headers: Mapping[str, str],
 ) -> dict[str, Any]:
     """The attributes of ``ContinueAsNewWorkflowExecution`` for the next run.
 
@@ -140,7 +142,7 @@ def continue_as_new_attributes(
         "tagList": list(info.tags if tags is None else tags) or None,
         "input": check_size(
             f"input of the next run of {definition.type_key}",
-            host.converter.encode_args(list(args)),
+            wrap(host.converter.encode_args(list(args)), headers),
         ),
     }
     attributes.update({key: value for key, value in optional.items() if value is not None})

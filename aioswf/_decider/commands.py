@@ -20,6 +20,7 @@ from aioswf._decider.history import (
     describe_event,
     type_text,
 )
+from aioswf._envelope import unwrap
 from aioswf.exceptions import NondeterminismError
 
 _ID_ATTRIBUTE = {
@@ -118,7 +119,7 @@ class Command:
         data = attrs(event)
         for name in _COMPARED_ATTRIBUTES.get(self.decision_type, ()):
             # A *Failed echo (the decision was refused) does not repeat the attributes.
-            if name in data and data[name] != self.attributes.get(name):
+            if name in data and _compared(data[name]) != _compared(self.attributes.get(name)):
                 return name
         return None
 
@@ -188,6 +189,12 @@ def match(commands: Sequence[Command], echoes: Sequence[Event], where: str, run:
             )
         if command.on_recorded is not None:
             command.on_recorded(event)
+
+
+def _compared(value: Any) -> Any:
+    # Headers are set by interceptors (a trace context, say), not by the workflow's logic:
+    # adding or removing an interceptor must not make running executions non-deterministic.
+    return unwrap(value)[0] if isinstance(value, str) else value
 
 
 def _shown(value: Any) -> str:

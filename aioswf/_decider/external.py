@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
 from aioswf._decider.recorded import Recorded
 from aioswf._definitions import signal_name
+from aioswf._envelope import wrap
 from aioswf.converter import check_size
 from aioswf.exceptions import (
     ExternalWorkflowError,
     RequestCancelExternalWorkflowFailedError,
     SignalExternalWorkflowFailedError,
 )
+from aioswf.interceptors import SignalExternalWorkflowInput
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -61,9 +63,10 @@ class ExternalWorkflowHandle:
             SignalExternalWorkflowFailedError: SWF could not deliver it (``cause`` says why,
                 e.g. ``UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION``).
         """
-        await self._externals.signal(
+        request = SignalExternalWorkflowInput(
             self.workflow_id, self._target_run_id, signal_name(signal), args
         )
+        await self._externals.host.outbound.signal_external_workflow(request)
 
     async def cancel(self) -> None:
         """Ask the execution to cancel, and wait until SWF has recorded the request.
@@ -148,13 +151,19 @@ class Externals:
         return machine
 
     async def signal(
-        self, workflow_id: str, run_id: str | None, name: str, args: Sequence[Any]
+        self,
+        workflow_id: str,
+        run_id: str | None,
+        name: str,
+        args: Sequence[Any],
+        headers: Mapping[str, str],
     ) -> None:
         """Decide ``SignalExternalWorkflowExecution`` and wait for its outcome."""
         attributes: dict[str, Any] = {"workflowId": workflow_id, "signalName": name}
         if run_id:
             attributes["runId"] = run_id
-        data = check_size(f"input of signal {name!r}", self.host.converter.encode_args(args))
+        data = wrap(self.host.converter.encode_args(args), headers)
+        data = check_size(f"input of signal {name!r}", data)
         if data is not None:
             attributes["input"] = data
         await self._start(_SIGNAL, attributes).future

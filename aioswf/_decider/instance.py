@@ -22,11 +22,12 @@ from typing import Any
 
 from aioswf._decider.activity import Activities, ActivityHandle
 from aioswf._decider.child import Children, ChildWorkflowHandle
-from aioswf._decider.closing import Closing, continue_as_new_attributes
+from aioswf._decider.closing import Closing
 from aioswf._decider.commands import CLOSE_DECISIONS, Command, DecisionBook, match
 from aioswf._decider.deadlock import DeadlockInterrupt
 from aioswf._decider.external import Externals, ExternalWorkflowHandle
 from aioswf._decider.history import Event, RunPoint, attrs, make_plan, timestamp
+from aioswf._decider.intercepted import WorkflowCalls, WorkflowOutboundCalls
 from aioswf._decider.lambdas import Lambdas
 from aioswf._decider.loop import WorkflowLoop
 from aioswf._decider.marker import Markers
@@ -44,6 +45,7 @@ from aioswf._decider.signals import Signals
 from aioswf._decider.timer import Timers
 from aioswf._decider.versioning import Versioning, without_unasked_patches
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
+from aioswf._envelope import unwrap
 from aioswf.converter import DataConverter, check_size
 from aioswf.exceptions import (
     ApplicationError,
@@ -53,6 +55,15 @@ from aioswf.exceptions import (
     WorkflowDeadlockError,
 )
 from aioswf.executions import DecisionFailure
+from aioswf.interceptors import (
+    ContinueAsNewInput,
+    ExecuteWorkflowInput,
+    StartActivityInput,
+    StartChildWorkflowInput,
+    WorkflowInboundInterceptor,
+    WorkflowOutboundInterceptor,
+    chain_workflow,
+)
 from aioswf.options import ActivityOptions, WorkflowOptions
 
 logger = logging.getLogger(__name__)
@@ -95,6 +106,10 @@ class WorkflowInstance:
         self.signals = Signals(self)
         self.closing = Closing(self)
         self.loop = WorkflowLoop(self.timers, self.describe, self.options.deadlock_timeout)
+        self.inbound: WorkflowInboundInterceptor = WorkflowCalls(self)
+        """Calls into the run (its run method, its signal handlers), through interceptors."""
+        self.outbound: WorkflowOutboundInterceptor = WorkflowOutboundCalls(self)
+        """What the run's code asks of SWF, through interceptors."""
         self.loop.runtime = self
         self.last_started_id = 0
         """The ``DecisionTaskStarted`` id of the last task this instance decided."""
@@ -278,6 +293,10 @@ class WorkflowInstance:
                     self._obj = obj
                 else:
                     self._obj = cls()
+                if self.options.interceptors:
+                    root = WorkflowCalls(self)
+                    self.inbound = chain_workflow(self.options.interceptors, self.definition, root)
+                    self.inbound.init(WorkflowOutboundCalls(self))
             except BaseException as error:
                 self._construct_failed = True
                 self.fail_run(_as_failure(error))
@@ -346,7 +365,10 @@ class WorkflowInstance:
 
     async def _main(self, data: str | None) -> Any:
         method = getattr(self._obj, self.definition.run_method)
-        return await method(*self._decode_input(method, data))
+        data, headers = unwrap(data)
+        args = self._decode_input(method, data)
+        request = ExecuteWorkflowInput(self.definition, method, args, headers)
+        return await self.inbound.execute_workflow(request)
 
     def _decode_input(self, method: Callable[..., Any], data: str | None) -> list[Any]:
         try:
@@ -415,7 +437,7 @@ class WorkflowInstance:
         self, definition: ActivityDefinition, args: Sequence[Any], options: ActivityOptions
     ) -> ActivityHandle[Any]:
         """Schedule an activity now; its retries run in a task."""
-        return self.activities.start(definition, args, options)
+        return self.outbound.start_activity(StartActivityInput(definition, args, options))
 
     async def wait_condition(self, predicate: Callable[[], bool], timeout: float | None) -> None:
         """Wait until ``predicate()`` is true; ``TimeoutError`` after ``timeout`` seconds."""
@@ -447,7 +469,8 @@ class WorkflowInstance:
         self, definition: WorkflowDefinition, args: Sequence[Any], options: ChildOptions
     ) -> ChildWorkflowHandle[Any]:
         """Start a child workflow; its handle once SWF has started it."""
-        return await self.children.start(definition, args, options)
+        request = StartChildWorkflowInput(definition, args, options)
+        return await self.outbound.start_child_workflow(request)
 
     def external_workflow(self, workflow_id: str, run_id: str | None) -> ExternalWorkflowHandle:
         """A handle to signal or cancel another execution."""
@@ -463,7 +486,7 @@ class WorkflowInstance:
         self, args: Sequence[Any], options: WorkflowOptions, tags: Sequence[str] | None
     ) -> ContinueAsNew:
         """The exception that closes this run and starts the next with ``args``."""
-        return ContinueAsNew(continue_as_new_attributes(self, args, options, tags))
+        return self.outbound.continue_as_new(ContinueAsNewInput(args, options, tags))
 
     def patched(self, patch_id: str) -> bool:
         """Whether this run takes the new branch of ``patch_id``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
 from aioswf.exceptions import (
@@ -16,6 +16,9 @@ from aioswf.exceptions import (
     TimerError,
 )
 from aioswf.executions import DecisionFailure
+
+if TYPE_CHECKING:
+    from aioswf.interceptors import Interceptor
 
 OUTCOME_ERRORS: tuple[type[BaseException], ...] = (
     ActivityError,
@@ -76,12 +79,13 @@ class _TaskFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class InstanceOptions:
-    """How a run treats errors; see ``DecisionWorkerOptions``."""
+    """How a run treats errors (see ``DecisionWorkerOptions``), and what wraps its calls."""
 
     retry_decision_task_on: tuple[type[BaseException], ...] = ()
     fail_on_nondeterminism: bool = False
     deadlock_timeout: float | None = DEFAULT_DEADLOCK_TIMEOUT
     """Seconds a workflow step may run without yielding; ``None`` for no limit."""
+    interceptors: tuple[Interceptor, ...] = ()
 
 
 @dataclass(slots=True)

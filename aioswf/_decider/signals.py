@@ -8,14 +8,13 @@ raised by a handler fails the run, like one raised by the run method.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.history import Event, attrs
-from aioswf._decider.outcome import WorkflowEvicted
+from aioswf._envelope import unwrap
 from aioswf.exceptions import PayloadConversionError
+from aioswf.interceptors import HandleSignalInput
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -40,27 +39,19 @@ class Signals:
                 logger.warning("%s: no handler for signal %r; dropped", host.describe, name)
             return
         method = getattr(obj, attribute)
+        text, headers = unwrap(data.get("input"))
         try:
-            args = host.converter.decode_args(method, data.get("input"))
+            args = host.converter.decode_args(method, text)
         except PayloadConversionError as error:
             if not host.is_replaying:
                 logger.warning("%s: signal %r dropped: %s", host.describe, name, error)
             return
-        if inspect.iscoroutinefunction(method):
-            task = host.loop.create_task(method(*args), name=f"signal {name}")
-            task.add_done_callback(self._handler_done)
-        else:
-            host.loop.call_soon(self._call_handler, method, args)
+        # Sync handlers too run in a task (through the interceptors), started in delivery
+        # order: the task's first step runs the handler where a plain callback would have.
+        request = HandleSignalInput(name, method, args, headers)
+        task = host.loop.create_task(host.inbound.handle_signal(request), name=f"signal {name}")
+        task.add_done_callback(self._handler_done)
 
     def _handler_done(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
             self.host.fail_run(task.exception())  # type: ignore[arg-type]
-
-    def _call_handler(self, method: Callable[..., Any], args: list[Any]) -> None:
-        try:
-            method(*args)
-        except WorkflowEvicted:
-            raise
-        except BaseException as error:
-            # Whatever it is (SystemExit included), it is this run's failure.
-            self.host.fail_run(error)

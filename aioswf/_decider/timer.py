@@ -11,12 +11,14 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
 from aioswf._decider.loop import DurableTimerHandle
 from aioswf.exceptions import StartTimerFailedError
+from aioswf.interceptors import StartTimerInput
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -88,9 +90,12 @@ class Timers:
         self.by_id: dict[str, TimerMachine] = {}
 
     def start_timer(self, handle: DurableTimerHandle, delay: float) -> None:
-        machine = TimerMachine(self, handle, delay)
-        handle.timer = machine
-        self.by_id[machine.timer_id] = machine
+        def start(duration: timedelta) -> None:
+            machine = TimerMachine(self, handle, duration.total_seconds())
+            handle.timer = machine
+            self.by_id[machine.timer_id] = machine
+
+        self.host.outbound.start_timer(StartTimerInput(timedelta(seconds=delay), start))
 
     def cancel_timer(self, handle: DurableTimerHandle) -> None:
         if isinstance(handle.timer, TimerMachine):

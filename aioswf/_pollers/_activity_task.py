@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import enum
+import inspect
 import logging
 import math
 import re
@@ -15,6 +16,7 @@ from typing import Any
 
 from aioswf import exceptions as exc
 from aioswf._definitions import ActivityDefinition
+from aioswf._envelope import unwrap
 from aioswf._failure import Failure
 from aioswf._pollers._activity_heartbeat import Heartbeater
 from aioswf._pollers._activity_options import ActivityWorkerOptions
@@ -27,6 +29,7 @@ from aioswf.activity import (
     _current,
 )
 from aioswf.converter import DataConverter, check_size
+from aioswf.interceptors import ActivityInboundInterceptor, ExecuteActivityInput
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,24 @@ def attempt_of(activity_id: str) -> int | None:
     return int(match.group(1) or 1)
 
 
+class ActivityCalls(ActivityInboundInterceptor):
+    """The innermost of the activity interceptor chain: the activity itself.
+
+    Sync activities run in the worker's thread pool, in a copy of the task's context (so
+    ``activity.info()`` and whatever an interceptor set there are seen by the thread).
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        if inspect.iscoroutinefunction(input.fn):
+            return await input.fn(*input.args)
+        ctx = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, ctx.run, input.fn, *input.args)
+
+
 @dataclass(frozen=True, slots=True)
 class RunnerEnv:
     """What every task runner of one poller shares."""
@@ -61,6 +82,8 @@ class RunnerEnv:
     definitions: Mapping[tuple[str, str], ActivityDefinition]
     options: ActivityWorkerOptions
     executor: Executor
+    inbound: ActivityInboundInterceptor | None = None
+    """The worker's activity interceptors, around :class:`ActivityCalls` (alone if ``None``)."""
 
 
 class _Outcome(enum.Enum):
@@ -98,6 +121,7 @@ class TaskRunner:
         self._context: ActivityContext | None = None
         self._inner: asyncio.Future[Any] | None = None
         self._is_async = True
+        self.headers: dict[str, str] = {}
 
     def cancel(self, reason: CancelReason) -> None:
         """Cancel the activity: async ones at their next await; sync ones see the flag.
@@ -131,8 +155,9 @@ class TaskRunner:
             logger.error("%s", message)
             await self._fail(Failure(type_name=UNKNOWN_ACTIVITY_TYPE, message=message))
             return
+        data, self.headers = unwrap(self.task.get("input"))
         try:
-            args = self.env.converter.decode_args(definition.fn, self.task.get("input"))
+            args = self.env.converter.decode_args(definition.fn, data)
         except exc.PayloadConversionError as error:
             logger.error("%s: cannot decode its input: %s", self.describe, error)
             failure = Failure.from_exception(error)
@@ -192,10 +217,9 @@ class TaskRunner:
         ctx.run(_current.set, self._context)
         loop = asyncio.get_running_loop()
         self._is_async = definition.is_async
-        if self._is_async:
-            self._inner = loop.create_task(definition.fn(*args), context=ctx)
-        else:
-            self._inner = loop.run_in_executor(self.env.executor, ctx.run, definition.fn, *args)
+        request = ExecuteActivityInput(definition.fn, args, self.headers, self._context.info)
+        inbound = self.env.inbound or ActivityCalls(self.env.executor)
+        self._inner = loop.create_task(inbound.execute_activity(request), context=ctx)
         try:
             return _Outcome.COMPLETED, await self._inner
         except _CompleteAsync:

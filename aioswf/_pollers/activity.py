@@ -23,9 +23,10 @@ from aioswf import exceptions as exc
 from aioswf._definitions import ActivityDefinition
 from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_slots import SlotLimiter
-from aioswf._pollers._activity_task import RunnerEnv, TaskRunner
+from aioswf._pollers._activity_task import ActivityCalls, RunnerEnv, TaskRunner
 from aioswf.activity import CancelReason
 from aioswf.client import Client
+from aioswf.interceptors import Interceptor, chain_activity
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ActivityPoller:
         activities: the activity types this poller runs.
         options: pollers, limits, heartbeat and back-off settings.
         executor: the thread pool for sync activities.
+        interceptors: wrap each activity task; the first is the outermost.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class ActivityPoller:
         activities: Sequence[ActivityDefinition],
         options: ActivityWorkerOptions,
         executor: Executor,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         self.client = client
         self.task_list = task_list
@@ -80,6 +83,7 @@ class ActivityPoller:
             definitions={(d.name, d.version): d for d in activities},
             options=options,
             executor=executor,
+            inbound=chain_activity(interceptors, ActivityCalls(executor)),
         )
         self._running: dict[asyncio.Task[None], TaskRunner] = {}
         self._loops: list[asyncio.Task[None]] = []

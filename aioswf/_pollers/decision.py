@@ -27,6 +27,7 @@ from aioswf._decider.history import Event
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
 from aioswf.exceptions import ServiceError, WorkflowDeadlockError
+from aioswf.interceptors import Interceptor
 
 if TYPE_CHECKING:
     from aioswf.client import Client
@@ -146,6 +147,7 @@ class DecisionPoller:
         task_list: the decision task list to poll.
         workflows: the workflow types this worker can decide.
         options: pollers, cache size and error policy.
+        interceptors: wrap each workflow run; the first is the outermost.
     """
 
     def __init__(
@@ -154,6 +156,7 @@ class DecisionPoller:
         task_list: str,
         workflows: Sequence[WorkflowDefinition],
         options: DecisionWorkerOptions,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         self.client = client
         self.task_list = task_list
@@ -164,6 +167,7 @@ class DecisionPoller:
             retry_decision_task_on=options.retry_decision_task_on,
             fail_on_nondeterminism=options.fail_on_nondeterminism,
             deadlock_timeout=options.deadlock_seconds(),
+            interceptors=tuple(interceptors),
         )
         self.executor = options.activation_executor()
         """Runs workflow code, off the host loop by default."""

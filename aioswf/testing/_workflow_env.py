@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ from aiobotocore.session import AioSession, get_session
 
 from aioswf.client import Client, WorkflowHandle
 from aioswf.converter import DataConverter
+from aioswf.interceptors import Interceptor
 from aioswf.local import LocalSWF
 from aioswf.testing._clock import SkippingClock
 from aioswf.testing._skipping import TimeSkipper
@@ -73,6 +74,7 @@ class WorkflowEnvironment:
         domain: the SWF domain to register and use.
         start: the time the environment begins at; the current time if ``None``.
         converter: the client's payload converter.
+        interceptors: the client's interceptors (workers on :attr:`client` use them too).
         long_poll: how long the service holds an empty poll; short, so that workers shut
             down quickly at the end of a test.
         skip_grace: how long the service must stay unchanged before time jumps, so that a
@@ -94,10 +96,12 @@ class WorkflowEnvironment:
         skip_grace: timedelta = timedelta(milliseconds=5),
         stuck_after: timedelta = timedelta(milliseconds=250),
         stall_after: timedelta = timedelta(seconds=30),
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         self.domain = domain
         self._start = start.timestamp() if start is not None else None
         self._converter = converter
+        self._interceptors = tuple(interceptors)
         self._long_poll = long_poll.total_seconds()
         self._grace = skip_grace.total_seconds()
         self._stuck_after = stuck_after.total_seconds()
@@ -178,6 +182,7 @@ class WorkflowEnvironment:
                 self.domain,
                 endpoint_url=service.endpoint_url,
                 converter=self._converter,
+                interceptors=self._interceptors,
                 session=_shared_session(),
                 # Recorded histories then name no machine, and read the same everywhere.
                 identity="aioswf-test",
