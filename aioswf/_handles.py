@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -66,6 +67,12 @@ class WorkflowHandle(Generic[R]):
 
     Signals, cancel and terminate go to the execution's current run unless the handle was made
     for a given run; ``result()`` follows continue-as-new from the first run to the last.
+
+    Attributes:
+        workflow_id: the execution's workflow id.
+        run_id: the run the handle was made for, or the run it started; ``None`` for a handle
+            made from a workflow id alone.
+        first_run_id: the run ``result()`` starts following from.
     """
 
     def __init__(
@@ -79,22 +86,24 @@ class WorkflowHandle(Generic[R]):
     ) -> None:
         self.client = client
         self.workflow_id = workflow_id
-        self.run_id = run_id
+        self.run_id = run_id or first_run_id
         self.first_run_id = first_run_id or run_id
+        self.pinned_run_id = run_id
+        """The run every call targets; ``None`` targets the execution's current run."""
         self._result_fn = result_fn
 
     def __repr__(self) -> str:
-        return f"WorkflowHandle(workflow_id={self.workflow_id!r}, run_id={self.first_run_id!r})"
+        return f"WorkflowHandle(workflow_id={self.workflow_id!r}, run_id={self.run_id!r})"
 
     async def signal(self, signal: Callable[..., Any] | str, *args: Any) -> None:
         """Send a signal: a ``@workflow.signal`` method (or its name) and its arguments."""
-        request = SignalWorkflowInput(self.workflow_id, self.run_id, signal_name(signal), args)
+        request = SignalWorkflowInput(self.workflow_id, self.pinned_run_id, signal_name(signal), args)
         await self.client.outbound.signal_workflow(request)
 
     async def cancel(self) -> None:
         """Ask the execution to cancel; the workflow sees ``asyncio.CancelledError``."""
         await self.client.outbound.cancel_workflow(
-            CancelWorkflowInput(self.workflow_id, self.run_id)
+            CancelWorkflowInput(self.workflow_id, self.pinned_run_id)
         )
 
     async def terminate(
@@ -106,13 +115,13 @@ class WorkflowHandle(Generic[R]):
     ) -> None:
         """End the execution at once, without its code running; children follow ``child_policy``."""
         request = TerminateWorkflowInput(
-            self.workflow_id, self.run_id, reason, details, child_policy
+            self.workflow_id, self.pinned_run_id, reason, details, child_policy
         )
         await self.client.outbound.terminate_workflow(request)
 
     async def describe(self) -> WorkflowDescription:
         """Status, configuration, open counts and the latest execution context of the run."""
-        request = DescribeWorkflowInput(self.workflow_id, self.run_id)
+        request = DescribeWorkflowInput(self.workflow_id, self.pinned_run_id)
         return await self.client.outbound.describe_workflow(request)
 
     async def history(
@@ -170,15 +179,29 @@ class WorkflowHandle(Generic[R]):
 
     async def _result(self, timeout: timedelta | None, follow_runs: bool) -> Any:
         seconds = timeout.total_seconds() if timeout is not None else None
-        async with asyncio.timeout(seconds):
-            run_id = await self._run_id(first=True)
-            while True:
-                event = await self._wait_for_close(run_id)
-                if event["eventType"] != "WorkflowExecutionContinuedAsNew" or not follow_runs:
-                    return self._outcome(run_id, event)
-                run_id = event["workflowExecutionContinuedAsNewEventAttributes"][
-                    "newExecutionRunId"
-                ]
+        with self.timeout_named(seconds):
+            async with asyncio.timeout(seconds):
+                run_id = await self._run_id(first=True)
+                while True:
+                    event = await self._wait_for_close(run_id)
+                    if event["eventType"] != "WorkflowExecutionContinuedAsNew" or not follow_runs:
+                        return self._outcome(run_id, event)
+                    run_id = event["workflowExecutionContinuedAsNewEventAttributes"][
+                        "newExecutionRunId"
+                    ]
+
+    @contextlib.contextmanager
+    def timeout_named(self, seconds: float | None) -> Iterator[None]:
+        """Give a ``TimeoutError`` from ``result(timeout=...)`` a message naming the execution."""
+        try:
+            yield
+        except TimeoutError as error:
+            if error.args:
+                raise
+            raise TimeoutError(
+                f"workflow {self.workflow_id!r} in domain {self.client.domain!r} did not close "
+                f"within {seconds:g} seconds"
+            ) from None
 
     async def _wait_for_close(self, run_id: str) -> dict[str, Any]:
         # The last event tells whether the run closed; polling it with back-off costs one
@@ -240,8 +263,8 @@ class WorkflowHandle(Generic[R]):
 
     async def _run_id(self, *, first: bool = False) -> str:
         """The run this handle acts on: its own, the first, or the current one."""
-        if self.run_id is not None:
-            return self.run_id
+        if self.pinned_run_id is not None:
+            return self.pinned_run_id
         if first and self.first_run_id is not None:
             return self.first_run_id
         by_id = ExecutionFilter(workflow_id=self.workflow_id)

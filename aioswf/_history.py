@@ -111,7 +111,7 @@ async def fetch_history(
     Returns:
         The history as saved.
     """
-    chosen = run_id or handle.run_id or handle.first_run_id
+    chosen = run_id or handle.pinned_run_id or handle.first_run_id
     if chosen is None:
         chosen = (await handle.describe()).info.run_id
     events = [dict(event) async for event in handle.history(run_id=chosen)]

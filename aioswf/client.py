@@ -18,6 +18,7 @@ import inspect
 import logging
 import os
 import socket
+import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, overload
@@ -302,7 +303,7 @@ class Client:
             PayloadConversionError: the arguments do not fit the run method's signature.
         """
         definition = workflow_definition(workflow)
-        _check_arguments(definition, args)
+        _check_arguments(self.converter, definition, args)
         merged = DEFAULT_WORKFLOW_OPTIONS.merged(definition.options).merged(options)
         chosen_task_list = task_list or merged.task_list
         if chosen_task_list is None:
@@ -437,14 +438,36 @@ _NO_DOMAIN = frozenset(
 )
 
 
-def _check_arguments(definition: WorkflowDefinition, args: Sequence[Any]) -> None:
+def _check_arguments(
+    converter: DataConverter, definition: WorkflowDefinition, args: Sequence[Any]
+) -> None:
+    """Check ``args`` against the run method before anything is sent, naming a bad one.
+
+    A value of the wrong type would otherwise start the execution and fail it later, in the
+    worker, where the caller does not see it.
+    """
+    where = f"{definition.cls.__qualname__}.{definition.run_method}"
     try:
-        inspect.signature(definition.run_fn).bind(None, *args)
+        bound = inspect.signature(definition.run_fn).bind(None, *args)
     except TypeError as error:
         raise exc.PayloadConversionError(
-            f"arguments for {definition.cls.__qualname__}.{definition.run_method} do not fit "
-            f"its signature: {error}"
+            f"arguments for {where} do not fit its signature: {error}"
         ) from None
+    try:
+        hints = typing.get_type_hints(definition.run_fn)
+    except Exception:  # unresolvable annotations: the worker reports them, untyped here
+        hints = {}
+    parameters = inspect.signature(definition.run_fn).parameters
+    for name, value in list(bound.arguments.items())[1:]:
+        many = parameters[name].kind is inspect.Parameter.VAR_POSITIONAL
+        for item in value if many else (value,):
+            what = f"argument {name!r} of {where}"
+            try:
+                text = converter.encode(item)
+            except exc.PayloadConversionError as error:
+                raise exc.PayloadConversionError(f"{what}: {error}") from None
+            if name in hints:
+                converter.decode(text, hints[name], what=what)
 
 
 def _priority(value: int | None) -> str | None:

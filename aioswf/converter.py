@@ -109,8 +109,23 @@ class DataConverter:
             ) from exc
 
     def encode_args(self, args: Sequence[Any]) -> str | None:
-        """The JSON array of ``args``; ``None`` when there are none (SWF's input is optional)."""
-        return self.encode(list(args)) if args else None
+        """The JSON array of ``args``; ``None`` when there are none (SWF's input is optional).
+
+        Raises:
+            PayloadConversionError: naming the first argument (by position) that cannot be
+                encoded.
+        """
+        if not args:
+            return None
+        try:
+            return self.encode(list(args))
+        except PayloadConversionError:
+            for position, arg in enumerate(args, 1):
+                try:
+                    self.encode(arg)
+                except PayloadConversionError as error:
+                    raise PayloadConversionError(f"argument {position}: {error}") from error
+            raise
 
     def decode_args(self, fn: Callable[..., Any], data: str | None) -> list[Any]:
         """The positional arguments for ``fn`` from ``data``, each typed by its annotation.

@@ -7,16 +7,18 @@ import asyncio
 import contextlib
 import logging
 
-from aioswf.cli._common import Commands, stop_on_signals
+from aioswf.cli._common import Commands, add_command, stop_on_signals
 
 
 def register(commands: Commands) -> None:
     """Add ``dev`` to the parser."""
-    dev = commands.add_parser(
+    dev = add_command(
+        commands,
         "dev",
         help="run the local SWF service",
-        description="Serve the SWF API locally (same wire protocol as "
-        "AWS), for development and tests.",
+        description="Serve the SWF API locally (same wire protocol as AWS), for development "
+        "and tests, with the web view of executions at http://HOST:PORT/.",
+        example="aioswf dev --port 8765 --db state.db",
     )
     dev.add_argument(
         "--host",

@@ -6,17 +6,19 @@ import argparse
 import logging
 import sys
 
-from aioswf.cli._common import Commands, import_module
+from aioswf.cli._common import Commands, add_command, import_module
 
 
 def register(commands: Commands) -> None:
     """Add ``replay`` to the parser."""
-    replay = commands.add_parser(
+    replay = add_command(
+        commands,
         "replay",
         help="replay recorded histories against workflow code",
         description="Replay workflow histories (JSON of GetWorkflowExecutionHistory, as "
-        "the AWS CLI or handle.fetch_history() writes it) against the workflows of the "
-        "given modules; exit 1 if any history no longer replays.",
+        "the AWS CLI, `aioswf history --json` or handle.fetch_history() writes it) against "
+        "the workflows of the given modules; exit 1 if any history no longer replays.",
+        example="aioswf replay histories/*.json --workflows shop.workflows",
     )
     replay.add_argument("histories", nargs="+", metavar="HISTORY.json", help="history files")
     replay.add_argument(

@@ -6,11 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from aioswf.cli._common import Commands, import_module, stop_on_signals
+from aioswf.cli._common import Commands, add_command, import_module, stop_on_signals
 
 if TYPE_CHECKING:
     from aioswf.worker import Worker
@@ -18,8 +17,10 @@ if TYPE_CHECKING:
 
 def register(commands: Commands) -> None:
     """Add ``worker`` to the parser."""
-    worker = commands.add_parser(
+    worker = add_command(
+        commands,
         "worker",
+        example="aioswf worker shop.workflows shop.activities --domain shop --task-list orders",
         help="run the workflows and activities of modules",
         description="Poll one task list for the workflows and activities defined in the given "
         "modules or packages, until SIGINT or SIGTERM; then stop polling and let the tasks "
@@ -67,11 +68,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        modules = [import_module(name) for name in args.modules]
-    except ImportError as error:
-        print(f"aioswf worker: {error}", file=sys.stderr)
-        return 2
+    modules = [import_module(name) for name in args.modules]
     return asyncio.run(_run_worker(args, modules))
 
 

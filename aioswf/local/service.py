@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -17,6 +18,9 @@ from aioswf.local.engine.state import Json
 from aioswf.local.lambdas import LambdaCallable, LambdaRunner, Outcome
 from aioswf.local.server import Frontend
 from aioswf.local.store import Store
+
+if TYPE_CHECKING:
+    from aioswf.client import Client
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +120,11 @@ class LocalSWF:
         """Load persisted state (if any), bind the port and start the background timer."""
         if self._store is not None:
             self._store.load(self.engine)
-        self._runner = web.AppRunner(
-            self.frontend.make_app(), access_log=None, handler_cancellation=True
-        )
+        from aioswf.ui import add_web_view  # the web view of executions, at GET /
+
+        app = self.frontend.make_app()
+        add_web_view(app, self._web_view_client)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -154,6 +160,13 @@ class LocalSWF:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    def _web_view_client(self) -> Client:
+        from aioswf.client import Client
+
+        # The web view reads through the public API like any client, over loopback.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return Client("-", endpoint_url=f"http://{host}:{self.port}")
 
     def _after_change(self) -> None:
         if self._store is not None:

@@ -270,10 +270,10 @@ class TimeSkippingHandle(WorkflowHandle[R]):
         See :meth:`aioswf.client.WorkflowHandle.result` for the arguments and errors.
         """
         seconds = timeout.total_seconds() if timeout is not None else None
-        with self.env.auto_time_skipping():
+        with self.env.auto_time_skipping(), self.timeout_named(seconds):
             async with asyncio.timeout(seconds):
                 # Following runs, the chain ends when no run of the id is open any more.
-                watched = self.run_id or (None if follow_runs else self.first_run_id)
+                watched = self.pinned_run_id or (None if follow_runs else self.first_run_id)
                 await self.env.wait_closed(self.workflow_id, watched)
                 return await super().result(follow_runs=follow_runs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random as _random
+import sys
 import uuid as _uuid
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta
@@ -16,8 +17,23 @@ from aioswf.exceptions import WorkerError
 def _runtime() -> WorkflowRuntime:
     runtime = current_runtime()
     if runtime is None:
-        raise WorkerError("this function is only available inside workflow code")
+        raise WorkerError(
+            f"workflow.{_public_caller()}() is only available inside workflow code (a "
+            "@workflow.defn class's methods, run by a worker or a WorkflowEnvironment); "
+            "outside a workflow use the plain Python or Client equivalent"
+        )
     return runtime
+
+
+def _public_caller() -> str:
+    """The name of the ``aioswf.workflow`` function the user called, for messages."""
+    frame = sys._getframe(2)
+    name = "this function"
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("aioswf.workflow"):
+        if not frame.f_code.co_name.startswith("_"):
+            name = frame.f_code.co_name
+        frame = frame.f_back  # type: ignore[assignment]
+    return name
 
 
 def _seconds(value: timedelta | None, what: str) -> float | None:

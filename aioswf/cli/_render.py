@@ -1,0 +1,226 @@
+"""How the commands show things to a person (rich tables and colour) and to scripts (JSON)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from aioswf.executions import WorkflowDescription, WorkflowExecutionInfo
+from aioswf.timeline import (
+    Step,
+    Timeline,
+    format_duration,
+    format_time,
+    shorten,
+    step_detail,
+)
+
+_STYLES = {
+    "COMPLETED": "green",
+    "completed": "green",
+    "fired": "green",
+    "received": "cyan",
+    "OPEN": "blue",
+    "running": "blue",
+    "scheduled": "yellow",
+    "FAILED": "bold red",
+    "failed": "bold red",
+    "TIMED_OUT": "red",
+    "timed out": "red",
+    "TERMINATED": "magenta",
+    "terminated": "magenta",
+    "CANCELED": "yellow",
+    "canceled": "yellow",
+    "refused": "bold red",
+    "CONTINUED_AS_NEW": "cyan",
+}
+_console: Console | None = None
+
+
+def console() -> Console:
+    """The console for stdout (colour only on a terminal)."""
+    global _console
+    if _console is None:
+        _console = Console(highlight=False, soft_wrap=True)
+    return _console
+
+
+def status_text(status: str) -> Text:
+    """A status word in its colour."""
+    return Text(status, style=_STYLES.get(status, ""))
+
+
+when = format_time
+took = format_duration
+short = shorten
+
+
+def execution_json(info: WorkflowExecutionInfo) -> dict[str, Any]:
+    """An execution as the JSON output shows it."""
+    return {
+        "workflowId": info.workflow_id,
+        "runId": info.run_id,
+        "workflowType": {"name": info.workflow_type[0], "version": info.workflow_type[1]},
+        "status": info.close_status or info.status,
+        "startTime": info.start_time,
+        "closeTime": info.close_time,
+        "tags": list(info.tags),
+        "cancelRequested": info.cancel_requested,
+        "parent": {"workflowId": info.parent[0], "runId": info.parent[1]} if info.parent else None,
+    }
+
+
+def executions(infos: list[WorkflowExecutionInfo]) -> None:
+    """A table of executions."""
+    table = Table(box=None, header_style="bold")
+    for column in ("WORKFLOW ID", "TYPE", "STATUS", "STARTED", "CLOSED", "RUN ID"):
+        table.add_column(column, no_wrap=column == "RUN ID")
+    for info in infos:
+        table.add_row(
+            info.workflow_id,
+            "/".join(info.workflow_type),
+            status_text(info.close_status or info.status),
+            when(info.start_time),
+            when(info.close_time),
+            info.run_id,
+        )
+    console().print(table)
+
+
+def timeline_json(timeline: Timeline) -> dict[str, Any]:
+    """A timeline as the JSON output shows it (the same fields as the dataclasses)."""
+    data = dataclasses.asdict(timeline)
+    for step in data["steps"]:
+        step.pop("event_ids")
+    return data
+
+
+def description_json(description: WorkflowDescription, timeline: Timeline) -> dict[str, Any]:
+    """``describe --json``: the execution, its settings, what is in flight, its outcome."""
+    config = description.configuration
+    return {
+        **execution_json(description.info),
+        "taskList": config.task_list,
+        "executionStartToCloseTimeout": config.execution_start_to_close_timeout,
+        "taskStartToCloseTimeout": config.task_start_to_close_timeout,
+        "childPolicy": str(config.child_policy),
+        "state": description.state,
+        "openCounts": dataclasses.asdict(description.open_counts),
+        "input": timeline.input,
+        "result": timeline.result,
+        "error": timeline.error,
+        "message": timeline.message,
+        "pending": [_step_json(step) for step in timeline.pending],
+        "continuedFrom": timeline.continued_from,
+        "continuedTo": timeline.continued_to,
+    }
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    data = dataclasses.asdict(step)
+    data.pop("event_ids")
+    return data
+
+
+def describe(description: WorkflowDescription, timeline: Timeline) -> None:
+    """``describe``: a short sheet, then what is in flight."""
+    info, config = description.info, description.configuration
+    sheet = Table.grid(padding=(0, 2))
+    sheet.add_column(style="bold")
+    sheet.add_column()
+    status = info.close_status or info.status
+    rows: list[tuple[str, Any]] = [
+        ("workflow id", info.workflow_id),
+        ("run id", info.run_id),
+        ("type", "/".join(info.workflow_type)),
+        ("status", status_text(status + (" (cancel requested)" if info.cancel_requested else ""))),
+        ("started", when(info.start_time)),
+        ("closed", when(info.close_time)),
+        ("task list", config.task_list),
+        ("execution timeout", took(config.execution_start_to_close_timeout)),
+        ("tags", ", ".join(info.tags)),
+        ("parent", "/".join(info.parent) if info.parent else ""),
+        ("continued from", timeline.continued_from or ""),
+        ("continued as", timeline.continued_to or ""),
+        ("state", short(description.execution_context, 200)),
+        ("input", short(timeline.input, 200)),
+        ("result", short(timeline.result, 200)),
+        ("failure", _failure(timeline.error, timeline.message)),
+    ]
+    for label, value in rows:
+        if value:
+            sheet.add_row(label, value)
+    console().print(sheet)
+    pending = timeline.pending
+    if pending:
+        console().print()
+        console().print(Text("in flight", style="bold"))
+        steps(pending)
+
+
+def _failure(error: str | None, message: str | None) -> Text | str:
+    if not error and not message:
+        return ""
+    return Text(": ".join(part for part in (error, message) if part), style="red")
+
+
+def steps(items: list[Step]) -> None:
+    """A table of timeline steps."""
+    table = Table(box=None, header_style="bold")
+    for column in ("STARTED", "KIND", "WHAT", "ID", "STATUS", "TOOK", "DETAIL"):
+        table.add_column(column, overflow="fold")
+    for step in items:
+        table.add_row(
+            when(step.started),
+            step.kind,
+            step.name,
+            step.id,
+            _step_status(step),
+            took(step.duration),
+            step_detail(step),
+        )
+    console().print(table)
+
+
+def _step_status(step: Step) -> Text:
+    text = status_text(step.status)
+    if step.kind == "activity" and step.attempt > 1:
+        text.append(f" (attempt {step.attempt})")
+    return text
+
+
+def timeline(run: Timeline) -> None:
+    """``history``: the run's header, its steps, and how it ended."""
+    title = Text.assemble(
+        (run.workflow_type or "workflow", "bold"),
+        f"  {run.workflow_id}  run {run.run_id}  ",
+        status_text(run.status),
+    )
+    console().print(title)
+    if run.continued_from:
+        console().print(f"continued from run {run.continued_from}")
+    if run.input:
+        console().print(f"input: {short(run.input, 200)}")
+    steps(run.steps)
+    console().print(ending(run))
+
+
+def ending(run: Timeline) -> Text:
+    """One line on how the run ended, or that it is still open."""
+    if run.status == "OPEN":
+        line = Text("still open", style="blue")
+        if run.cancel_requested:
+            line.append(" (cancel requested)")
+        return line
+    line = Text.assemble(status_text(run.status), f" after {took(run.duration)}")
+    if run.result is not None:
+        line.append(f": {short(run.result, 200)}")
+    if run.error or run.message:
+        line.append(": " + ": ".join(part for part in (run.error, run.message) if part), "red")
+    if run.continued_to:
+        line.append(f"; continued as run {run.continued_to}")
+    return line
