@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 

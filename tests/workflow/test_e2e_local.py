@@ -12,6 +12,7 @@ from aioswf import (
     ActivityFailedError,
     ApplicationError,
     Client,
+    PayloadConversionError,
     RetryPolicy,
     ScheduleActivityFailedError,
     WorkflowCanceledError,
@@ -188,10 +189,19 @@ async def test_cancel_runs_cleanup_then_cancels(client: Client) -> None:
 
 
 async def test_bad_input_fails_naming_the_parameter(client: Client) -> None:
+    # The client refuses it before anything is sent...
+    with pytest.raises(PayloadConversionError, match="argument 'count' of Typed.run"):
+        await client.start_workflow(Typed.run, "three", "x", workflow_id="typed", task_list="e2e")
+    # ...and input sent by another SWF client fails the run, naming the parameter.
     async with Worker(client, task_list="e2e", workflows=[Typed]):
-        handle = await client.start_workflow(
-            Typed.run, "three", "x", workflow_id="typed", task_list="e2e"
+        await client.call(
+            "StartWorkflowExecution",
+            workflowId="typed",
+            workflowType={"name": "Typed", "version": "1"},
+            taskList={"name": "e2e"},
+            input='["three", "x"]',
         )
+        handle = client.get_workflow_handle("typed")
         with pytest.raises(WorkflowFailedError) as caught:
             await handle.result(timeout=RESULT_TIMEOUT)
     assert caught.value.reason == "PayloadConversionError"
