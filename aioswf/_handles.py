@@ -97,7 +97,9 @@ class WorkflowHandle(Generic[R]):
 
     async def signal(self, signal: Callable[..., Any] | str, *args: Any) -> None:
         """Send a signal: a ``@workflow.signal`` method (or its name) and its arguments."""
-        request = SignalWorkflowInput(self.workflow_id, self.pinned_run_id, signal_name(signal), args)
+        request = SignalWorkflowInput(
+            self.workflow_id, self.pinned_run_id, signal_name(signal), args
+        )
         await self.client.outbound.signal_workflow(request)
 
     async def cancel(self) -> None:
