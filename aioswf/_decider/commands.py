@@ -130,6 +130,8 @@ class DecisionBook:
     def __init__(self) -> None:
         self._counters: dict[str, int] = {}
         self._current: list[Command] = []
+        self._carried: list[Command] = []
+        """Decisions of an earlier step that did not fit in its answer (see ``batching``)."""
 
     def next_id(self, kind: str) -> int:
         """The next number of ``kind`` (1, 2, …): the same in every replay of the same code."""
@@ -142,12 +144,19 @@ class DecisionBook:
         self._current.append(command)
         return command
 
-    def take(self) -> list[Command]:
-        """The decisions of the step that just ended, without the dropped ones, as sent."""
-        taken = [c for c in self._current if not c.dropped]
+    def take(self, started_id: int = 0) -> list[Command]:
+        """The decisions decision task ``started_id`` sends, without the dropped ones.
+
+        Decisions carried over from an earlier task come first; a batch too large for one
+        answer is split (see :mod:`~aioswf._decider.batching`).
+        """
+        from aioswf._decider.batching import fit_request
+
+        pending = [c for c in (*self._carried, *self._current) if not c.dropped]
+        self._current = []
+        taken, self._carried = fit_request(pending, started_id)
         for command in taken:
             command.sent = True
-        self._current = []
         return taken
 
     def discard(self) -> None:

@@ -185,7 +185,7 @@ class WorkflowInstance:
                 self.current_echoes = plan.echoes.get(completed, []) if completed else ()
                 self._step(point)
                 self._task_attempt = 1
-                commands = self.decisions.take()
+                commands = self.decisions.take(point.started_id)
                 self.last_started_id = point.started_id
                 if point.completed_id is None:
                     self._awaiting_echo = commands

@@ -1,0 +1,74 @@
+"""Keeping every RespondDecisionTaskCompleted within SWF's 1 MB request limit.
+
+Each decision is small (every payload member is capped at 32,768 characters), but a step that
+schedules many activities at once can make a batch larger than SWF accepts: sixty activities
+with 20 KB inputs are over 1 MB. Such a batch is split, in order: the decisions that fit are
+sent with a zero-second *continuation timer* under a reserved id, whose firing brings the next
+decision task, and the rest are carried over and sent first in that task.
+
+The split depends only on the decisions themselves, so replay splits the same way and matches
+each part with the task that recorded it. The continuation timer is no decision of the code's:
+its events are ignored, like those of any timer id the code did not make.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+from aioswf._decider.commands import Command
+
+logger = logging.getLogger(__name__)
+
+REQUEST_LIMIT_BYTES = 1_000_000
+"""SWF's request size limit: 1 MB, headers included."""
+DECISIONS_BUDGET_BYTES = REQUEST_LIMIT_BYTES - 100_000
+"""What the decisions of one answer may take: the rest is kept for the task token (up to
+1,024 characters), the execution context (up to 32,768), headers and JSON framing."""
+CONTINUE_TIMER_PREFIX = "aioswf-continue-"
+"""Timer ids of continuation timers; the code's own timers are numbered, so they never clash."""
+
+
+def encoded_size(decisions: Sequence[dict[str, object]]) -> int:
+    """Bytes of ``decisions`` as JSON with ASCII escapes (how botocore sends them)."""
+    return len(json.dumps(decisions))
+
+
+def fit_request(commands: list[Command], started_id: int) -> tuple[list[Command], list[Command]]:
+    """Split ``commands`` into what decision task ``started_id`` sends and what waits.
+
+    Returns:
+        The commands to send (with a continuation timer last when some wait) and the ones
+        carried over to the next task, in order.
+    """
+    if encoded_size([c.to_swf() for c in commands]) <= DECISIONS_BUDGET_BYTES:
+        return commands, []
+    timer = continuation_timer(started_id)
+    used = encoded_size([timer.to_swf()])
+    sent: list[Command] = []
+    for command in commands:
+        size = encoded_size([command.to_swf()])
+        # One decision always fits: each member is capped far below the budget.
+        if sent and used + size > DECISIONS_BUDGET_BYTES:
+            break
+        sent.append(command)
+        used += size
+    carried = commands[len(sent) :]
+    logger.info(
+        "decision task %d: %d decisions (%d bytes) exceed what one answer may carry; "
+        "sending %d now and %d in the next task",
+        started_id,
+        len(commands),
+        encoded_size([c.to_swf() for c in commands]),
+        len(sent),
+        len(carried),
+    )
+    return [*sent, timer], carried
+
+
+def continuation_timer(started_id: int) -> Command:
+    """The timer whose firing brings the task that sends the rest of a split batch."""
+    return Command(
+        "StartTimer", {"timerId": f"{CONTINUE_TIMER_PREFIX}{started_id}", "startToFireTimeout": "0"}
+    )

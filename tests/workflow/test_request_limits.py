@@ -1,0 +1,75 @@
+"""Every answer to a decision task fits SWF's 1 MB request limit: a large batch is split."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+
+from aioswf import Client, activity, workflow
+from aioswf._decider.batching import CONTINUE_TIMER_PREFIX, DECISIONS_BUDGET_BYTES
+from aioswf.testing import Replayer
+from aioswf.worker import Worker
+from tests.workflow.workflows import TIMEOUTS
+
+INPUT = "x" * 20_000
+
+
+@activity.defn(**TIMEOUTS)
+async def measure(index: int, payload: str) -> int:
+    return index + len(payload)
+
+
+@workflow.defn
+class Wide:
+    @workflow.run
+    async def run(self, count: int) -> int:
+        sizes = await asyncio.gather(
+            *(workflow.execute_activity(measure, i, INPUT) for i in range(count))
+        )
+        return sum(sizes)
+
+
+async def test_sixty_activities_of_twenty_kilobytes_are_scheduled_over_two_tasks(
+    client: Client,
+) -> None:
+    async with Worker(client, task_list="wide", workflows=[Wide], activities=[measure]):
+        handle = await client.start_workflow(Wide.run, 60, workflow_id="wide", task_list="wide")
+        total = await handle.result(timeout=timedelta(seconds=60))
+    assert total == sum(range(60)) + 60 * len(INPUT)
+    events = [e async for e in handle.history()]
+    scheduled = [e for e in events if e["eventType"] == "ActivityTaskScheduled"]
+    assert len(scheduled) == 60
+    ids = [e["activityTaskScheduledEventAttributes"]["activityId"] for e in scheduled]
+    assert len(set(ids)) == 60
+    continuation = [
+        e
+        for e in events
+        if e["eventType"] == "TimerStarted"
+        and e["timerStartedEventAttributes"]["timerId"].startswith(CONTINUE_TIMER_PREFIX)
+    ]
+    assert continuation
+    # The split replays: the same code makes the same parts.
+    result = Replayer([Wide]).replay_result(events)
+    assert result.error is None, result.error
+
+
+@pytest.mark.parametrize("count", [1, 44, 45, 46, 120])
+def test_every_part_fits_the_budget(count: int) -> None:
+    from aioswf._decider.batching import encoded_size, fit_request
+    from aioswf._decider.commands import Command
+
+    commands = [
+        Command("ScheduleActivityTask", {"activityId": str(i), "input": INPUT})
+        for i in range(count)
+    ]
+    remaining, parts = commands, []
+    while remaining:
+        sent, remaining = fit_request(remaining, len(parts) + 1)
+        parts.append(sent)
+        assert encoded_size([c.to_swf() for c in sent]) <= DECISIONS_BUDGET_BYTES
+    flat = [c for part in parts for c in part if c.decision_type == "ScheduleActivityTask"]
+    assert flat == commands
+    assert len(json.dumps([c.to_swf() for c in parts[0]])) < 1_000_000
