@@ -82,6 +82,9 @@ def _page(page: Page, reader: Callable[[], Awaitable[Reader]]) -> Any:
         except exc.ServiceError as error:
             logger.warning("web view: %s", error)
             return _error(502, "SWF answered with an error", str(error))
+        except Exception as error:  # a page must answer; the log keeps the traceback
+            logger.exception("web view: %s failed", request.path_qs)
+            return _error(500, "The page failed", f"{type(error).__name__}: {error}")
         return web.Response(text=body, content_type="text/html")
 
     return handler
