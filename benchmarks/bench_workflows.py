@@ -1,0 +1,423 @@
+"""Whole workflows end to end: aioswf against a bare aiobotocore loop, in the same run.
+
+The SWF endpoint is ``aioswf dev`` in a second process (as a real service would be), so the
+figures include the network, the service's serialisation and botocore's parsing on both sides.
+
+* chain: one workflow running ``N`` activities one after another (N = 50, 300, 3,000 by
+  default). The time is the service's own, from the execution's start to its close
+  (``DescribeWorkflowExecution``), divided by ``N`` for the time per step. The baseline is a
+  hand-written decider and activity loop on plain aiobotocore that reads only the five newest
+  events of each decision task (newest-first pages of 5), which is all it needs.
+* many: 300 one-activity workflows started at once, every ``handle.result()`` awaited, in one
+  process; the rate is workflows per second from the first start to the last result. The
+  baseline starts as many on plain aiobotocore and stops when its decider has closed the last
+  one (it waits for no result at all). Also printed: the GetWorkflowExecutionHistory and
+  List*WorkflowExecutions calls the waiting made.
+
+Each figure is the median of ``--repeat`` rounds, aioswf and the baseline interleaved so that
+load on the machine hits both alike; the ratio is aioswf's time over the baseline's.
+
+Run it with::
+
+    python benchmarks/bench_workflows.py [--steps 50 300 3000] [--many 300] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+
+from aioswf import Client, Worker, activity, workflow
+
+DOMAIN = "bench"
+BARE_TYPE = {"name": "BareChain", "version": "1"}
+BARE_ACTIVITY = {"name": "bare.step", "version": "1"}
+_ids = itertools.count()
+
+
+@activity.defn(name="bench.step", start_to_close_timeout=timedelta(minutes=5))
+async def step(n: int) -> int:
+    return n + 1
+
+
+@workflow.defn(name="BenchChain", execution_start_to_close_timeout=timedelta(hours=2))
+class Chain:
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        total = 0
+        for _ in range(steps):
+            total = await workflow.execute_activity(step, total)
+        return total
+
+
+# --- the service, in a second process --------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+_SERVE = "import sys; from aioswf.cli import main; sys.exit(main())"
+
+
+@contextlib.asynccontextmanager
+async def local_service() -> AsyncIterator[str]:
+    """``aioswf dev`` in a child process; yields its endpoint."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-c", _SERVE, "dev", "--port", str(port)),
+        *("--long-poll-seconds", "2", "--log-level", "WARNING"),
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.returncode is not None:
+                    raise RuntimeError("aioswf dev did not start") from None
+                await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def bare_client(endpoint: str, connections: int = 64) -> AsyncIterator[Any]:
+    config = AioConfig(
+        retries={"total_max_attempts": 1}, read_timeout=70, max_pool_connections=connections
+    )
+    async with get_session().create_client(
+        "swf",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=config,
+    ) as client:
+        yield client
+
+
+async def register(swf: Any) -> None:
+    with contextlib.suppress(swf.exceptions.DomainAlreadyExistsFault):
+        await swf.register_domain(name=DOMAIN, workflowExecutionRetentionPeriodInDays="1")
+    with contextlib.suppress(swf.exceptions.TypeAlreadyExistsFault):
+        await swf.register_workflow_type(
+            domain=DOMAIN,
+            **BARE_TYPE,
+            defaultTaskStartToCloseTimeout="60",
+            defaultExecutionStartToCloseTimeout="7200",
+            defaultChildPolicy="TERMINATE",
+        )
+    with contextlib.suppress(swf.exceptions.TypeAlreadyExistsFault):
+        await swf.register_activity_type(
+            domain=DOMAIN,
+            **BARE_ACTIVITY,
+            defaultTaskStartToCloseTimeout="300",
+            defaultTaskScheduleToStartTimeout="300",
+            defaultTaskScheduleToCloseTimeout="600",
+            defaultTaskHeartbeatTimeout="NONE",
+        )
+
+
+# --- the baseline: a decider and an activity worker on plain aiobotocore --------------------
+
+
+def _schedule(n: int, task_list: str) -> dict[str, Any]:
+    return {
+        "decisionType": "ScheduleActivityTask",
+        "scheduleActivityTaskDecisionAttributes": {
+            "activityType": BARE_ACTIVITY,
+            "activityId": str(n),
+            "input": str(n),
+            "taskList": {"name": task_list},
+        },
+    }
+
+
+def _bare_decisions(events: list[dict[str, Any]], steps: int, task_list: str) -> list[Any]:
+    """What the bare decider decides from the newest events: the next step, or the close."""
+    for event in events:
+        kind = event["eventType"]
+        if kind == "ActivityTaskCompleted":
+            done = int(event["activityTaskCompletedEventAttributes"]["result"])
+            if done >= steps:
+                attrs = {"result": str(done)}
+                return [
+                    {
+                        "decisionType": "CompleteWorkflowExecution",
+                        "completeWorkflowExecutionDecisionAttributes": attrs,
+                    }
+                ]
+            return [_schedule(done, task_list)]
+        if kind == "WorkflowExecutionStarted":
+            return [_schedule(0, task_list)]
+    return []  # nothing new that this decider acts on
+
+
+async def bare_decider(swf: Any, task_list: str, steps: int, closes: Callable[[], None]) -> None:
+    while True:
+        task = await swf.poll_for_decision_task(
+            domain=DOMAIN, taskList={"name": task_list}, reverseOrder=True, maximumPageSize=5
+        )
+        if not task.get("taskToken"):
+            continue
+        decisions = _bare_decisions(task["events"], steps, task_list)
+        await swf.respond_decision_task_completed(taskToken=task["taskToken"], decisions=decisions)
+        if decisions and decisions[0]["decisionType"] == "CompleteWorkflowExecution":
+            closes()
+
+
+async def bare_activity_worker(swf: Any, task_list: str) -> None:
+    while True:
+        task = await swf.poll_for_activity_task(domain=DOMAIN, taskList={"name": task_list})
+        if task.get("taskToken"):
+            result = str(int(task["input"]) + 1)
+            await swf.respond_activity_task_completed(taskToken=task["taskToken"], result=result)
+
+
+@contextlib.asynccontextmanager
+async def bare_workers(
+    swf: Any, task_list: str, steps: int, closes: Callable[[], None], pollers: tuple[int, int]
+) -> AsyncIterator[None]:
+    tasks = [
+        asyncio.create_task(bare_decider(swf, task_list, steps, closes)) for _ in range(pollers[0])
+    ]
+    tasks += [asyncio.create_task(bare_activity_worker(swf, task_list)) for _ in range(pollers[1])]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _service_seconds(swf: Any, workflow_id: str, run_id: str) -> float:
+    execution = {"workflowId": workflow_id, "runId": run_id}
+    info = (await swf.describe_workflow_execution(domain=DOMAIN, execution=execution))[
+        "executionInfo"
+    ]
+    seconds: float = (info["closeTimestamp"] - info["startTimestamp"]).total_seconds()
+    return seconds
+
+
+async def bare_chain(endpoint: str, steps: int) -> float:
+    async with bare_client(endpoint) as swf:
+        await register(swf)
+        task_list = f"bare-chain-{next(_ids)}"
+        closed = asyncio.Event()
+        async with bare_workers(swf, task_list, steps, closed.set, (2, 4)):
+            workflow_id = f"bare-chain-{next(_ids)}"
+            started = await swf.start_workflow_execution(
+                domain=DOMAIN,
+                workflowId=workflow_id,
+                workflowType=BARE_TYPE,
+                taskList={"name": task_list},
+            )
+            await closed.wait()
+        await asyncio.sleep(0.05)  # the close is recorded
+        return await _service_seconds(swf, workflow_id, started["runId"])
+
+
+async def bare_many(endpoint: str, count: int) -> float:
+    async with bare_client(endpoint, count + 32) as swf:
+        await register(swf)
+        task_list = f"bare-many-{next(_ids)}"
+        remaining = count
+        all_closed = asyncio.Event()
+
+        def closes() -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0:
+                all_closed.set()
+
+        async with bare_workers(swf, task_list, 1, closes, (2, 4)):
+            began = time.perf_counter()
+            await asyncio.gather(
+                *(
+                    swf.start_workflow_execution(
+                        domain=DOMAIN,
+                        workflowId=f"bare-many-{next(_ids)}",
+                        workflowType=BARE_TYPE,
+                        taskList={"name": task_list},
+                    )
+                    for _ in range(count)
+                )
+            )
+            await all_closed.wait()
+            return time.perf_counter() - began
+
+
+# --- aioswf --------------------------------------------------------------------------------
+
+
+@workflow.defn(name="BenchOne", execution_start_to_close_timeout=timedelta(hours=1))
+class One:
+    @workflow.run
+    async def run(self) -> int:
+        return await workflow.execute_activity(step, 0)
+
+
+def _count_calls(client: Client, counter: Counter[str]) -> None:
+    """Count the calls ``client`` makes, by operation (botocore's own event, no patching)."""
+
+    def seen(model: Any, **_: Any) -> None:
+        counter[model.name] += 1
+
+    client.transport._client.meta.events.register("before-call.swf", seen)
+
+
+async def aioswf_chain(endpoint: str, steps: int) -> tuple[float, float]:
+    async with Client(DOMAIN, endpoint_url=endpoint) as client:
+        task_list = f"chain-{next(_ids)}"
+        async with Worker(client, task_list=task_list, workflows=[Chain], activities=[step]):
+            began = time.perf_counter()
+            handle = await client.start_workflow(
+                Chain.run, steps, workflow_id=f"chain-{next(_ids)}", task_list=task_list
+            )
+            assert await handle.result() == steps
+            to_result = time.perf_counter() - began
+        async with bare_client(endpoint) as swf:
+            assert handle.first_run_id is not None
+            return await _service_seconds(swf, handle.workflow_id, handle.first_run_id), to_result
+
+
+async def aioswf_many(endpoint: str, count: int) -> tuple[float, Counter[str]]:
+    calls: Counter[str] = Counter()
+    async with Client(DOMAIN, endpoint_url=endpoint) as client:
+        task_list = f"many-{next(_ids)}"
+        async with Worker(client, task_list=task_list, workflows=[One], activities=[step]):
+            _count_calls(client, calls)
+            began = time.perf_counter()
+            handles = await asyncio.gather(
+                *(
+                    client.start_workflow(
+                        One.run, workflow_id=f"many-{next(_ids)}", task_list=task_list
+                    )
+                    for _ in range(count)
+                )
+            )
+            results = await asyncio.gather(*(h.result() for h in handles))
+            elapsed = time.perf_counter() - began
+    assert results == [1] * count
+    return elapsed, calls
+
+
+# --- the rounds ----------------------------------------------------------------------------
+
+
+async def interleaved(rounds: int, *measures: Callable[[], Awaitable[Any]]) -> list[list[Any]]:
+    """Each measure ``rounds`` times, alternating which goes first."""
+    results: list[list[Any]] = [[] for _ in measures]
+    for index in range(rounds):
+        order = list(enumerate(measures))
+        if index % 2:
+            order.reverse()
+        for position, measure in order:
+            results[position].append(await measure())
+    return results
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {"chain": [], "many": None}
+    async with local_service() as endpoint:
+        async with bare_client(endpoint) as swf:
+            await register(swf)
+        await aioswf_chain(endpoint, 5)  # imports, registrations and connections are warm
+        for steps in args.steps:
+            ours, bare = await interleaved(
+                args.repeat,
+                lambda steps=steps: aioswf_chain(endpoint, steps),
+                lambda steps=steps: bare_chain(endpoint, steps),
+            )
+            service = statistics.median(o[0] for o in ours)
+            to_result = statistics.median(o[1] for o in ours)
+            baseline = statistics.median(bare)
+            report["chain"].append(
+                {
+                    "steps": steps,
+                    "aioswf_s": service,
+                    "aioswf_result_s": to_result,
+                    "bare_s": baseline,
+                    "ms_per_step": service * 1000 / steps,
+                    "bare_ms_per_step": baseline * 1000 / steps,
+                    "ratio": service / baseline,
+                }
+            )
+        if args.many:
+            ours_many, bare = await interleaved(
+                args.repeat,
+                lambda: aioswf_many(endpoint, args.many),
+                lambda: bare_many(endpoint, args.many),
+            )
+            elapsed = statistics.median(o[0] for o in ours_many)
+            baseline = statistics.median(bare)
+            calls = ours_many[0][1]
+            report["many"] = {
+                "workflows": args.many,
+                "aioswf_wf_per_s": args.many / elapsed,
+                "bare_wf_per_s": args.many / baseline,
+                "ratio": baseline / elapsed,
+                "history_calls": calls["GetWorkflowExecutionHistory"],
+                "list_calls": calls["ListClosedWorkflowExecutions"]
+                + calls["ListOpenWorkflowExecutions"],
+            }
+    return report
+
+
+def show(report: dict[str, Any]) -> None:
+    print("chain of sequential activities (service time, start to close)")
+    print(f"{'steps':>6} {'aioswf s':>9} {'ms/step':>8} {'bare s':>8} {'ms/step':>8} {'ratio':>6}")
+    for row in report["chain"]:
+        print(
+            f"{row['steps']:>6} {row['aioswf_s']:>9.2f} {row['ms_per_step']:>8.2f}"
+            f" {row['bare_s']:>8.2f} {row['bare_ms_per_step']:>8.2f} {row['ratio']:>6.2f}"
+        )
+    many = report["many"]
+    if many:
+        print(f"{many['workflows']} one-activity workflows, every result() awaited")
+        print(
+            f"aioswf {many['aioswf_wf_per_s']:.0f} wf/s, bare loop {many['bare_wf_per_s']:.0f}"
+            f" wf/s, ratio {many['ratio']:.2f}; waiting made {many['history_calls']} history"
+            f" and {many['list_calls']} list calls"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, nargs="+", default=[50, 300, 3000])
+    parser.add_argument("--many", type=int, default=300, help="0 skips it")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    arguments = parser.parse_args()
+    figures = asyncio.run(main(arguments))
+    if arguments.json:
+        print(json.dumps(figures))
+    else:
+        show(figures)
