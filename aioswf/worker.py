@@ -291,7 +291,7 @@ class Worker:
 
     def _long_polls(self) -> int:
         polls = self.activity_options.pollers if self.activities else 0
-        return polls + (self.decision_options.pollers if self.workflows else 0)
+        return polls + (self.decision_options.long_polls if self.workflows else 0)
 
     def _start_activities(self) -> asyncio.Event:
         # Daemon threads: a sync activity that ignores its cancellation must not keep the

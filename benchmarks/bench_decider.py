@@ -3,14 +3,19 @@
 Builds histories of about 100, 1,000 and 10,000 events of a workflow that runs activities one
 after another, each ending with a decision task still to decide. Each measurement is the
 process CPU time of the decision poller deciding that task (``DecisionPoller._decide``) from
-an in-memory service that hands history out as SWF does: newest event first, in pages of
-1,000 events with ``nextPageToken``. That covers the cache lookup, reading the pages, sorting
-the events, applying them, running the workflow code and matching its decisions; it leaves
-out the network, JSON decoding and the answer (RespondDecisionTaskCompleted).
+an in-memory service that hands history out as SWF does: the JSON bodies of
+PollForDecisionTask answers, newest event first, with ``nextPageToken``. That covers parsing
+the answers (as the transport does), the cache lookup, reading the pages, sorting the events,
+applying them, running the workflow code and matching its decisions; it leaves out the
+network and the answer (RespondDecisionTaskCompleted).
 
 * cache on: the run's live instance is in the cache and decided the previous task, so the
-  poller reads only the newest page and stops at the events it knows;
-* cache off: no instance is cached, so every page is read and the whole history replayed.
+  poller asks for a small page (as it does on its sticky task list) and stops at the events
+  it knows;
+* cache off: no instance is cached, so every page (1,000 events each) is read and the whole
+  history replayed;
+* botocore: cache off again, the answers parsed by botocore's standard parser instead of the
+  transport's, the baseline of the parsing.
 
 Replay throughput is the history's length over the cache-off time.
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import time
@@ -31,16 +37,27 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import botocore.session
+from aiobotocore.parsers import AioResponseParserFactory
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aioswf import activity, workflow
 from aioswf._decider import WorkflowInstance
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
+from aioswf._transport.parsing import SWFParserFactory
 from aioswf.converter import DataConverter
 from tests.workflow.histories import Simulation
 
 EVENTS_PER_STEP = 6  # decision scheduled/started/completed, activity scheduled/started/completed
 PAGE_SIZE = 1_000  # SWF's default maximumPageSize
+SMALL_PAGE = 16  # what the poller asks for on its sticky task list at first
+_OUTPUT = (
+    botocore.session.get_session()
+    .get_service_model("swf")
+    .operation_model("PollForDecisionTask")
+    .output_shape
+)
 SIZES = (100, 1_000, 10_000)
 
 
@@ -70,32 +87,51 @@ def build(events: int) -> tuple[Simulation, int]:
     return sim, started
 
 
-class PagedHistory:
-    """Stands in for the client: PollForDecisionTask pages, newest event first."""
+def _wire(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as SWF sends it: the timestamp in epoch seconds."""
+    stamp = event.get("eventTimestamp")
+    return {**event, "eventTimestamp": stamp.timestamp() if hasattr(stamp, "timestamp") else stamp}
 
-    def __init__(self, sim: Simulation, started: int, previous: int) -> None:
+
+class PagedHistory:
+    """Stands in for the client: the JSON bodies of PollForDecisionTask pages, newest event
+    first, parsed on each call by ``parser`` as the transport would."""
+
+    def __init__(self, sim: Simulation, started: int, previous: int, parser: Any) -> None:
         self.domain = "bench"
         self.identity = "bench"
         self.converter = DataConverter()
         self.transport = self
-        newest_first = list(reversed(sim.history.events))
-        chunks = [newest_first[i : i + PAGE_SIZE] for i in range(0, len(newest_first), PAGE_SIZE)]
-        self.pages: list[dict[str, Any]] = [
-            {"events": chunk, "nextPageToken": str(n + 1) if n + 1 < len(chunks) else None}
-            for n, chunk in enumerate(chunks)
-        ]
-        self.first_page: dict[str, Any] = {
-            **self.pages[0],
+        self.parser = parser
+        self._newest_first = [_wire(e) for e in reversed(sim.history.events)]
+        self._task = {
             "taskToken": "token",
             "startedEventId": started,
             "previousStartedEventId": previous,
             "workflowExecution": {"workflowId": "b", "runId": sim.run_id},
             "workflowType": {"name": "Bench", "version": sim.definition.version},
         }
+        self._bodies: dict[tuple[int, int], bytes] = {}
+
+    def body(self, size: int, number: int) -> bytes:
+        """Page ``number`` (from 0) of pages of ``size`` events, serialised once."""
+        if (size, number) not in self._bodies:
+            events = self._newest_first[number * size : (number + 1) * size]
+            page: dict[str, Any] = {**self._task, "events": events}
+            if (number + 1) * size < len(self._newest_first):
+                page["nextPageToken"] = str(number + 1)
+            self._bodies[size, number] = json.dumps(page).encode()
+        return self._bodies[size, number]
+
+    async def parse(self, size: int, number: int) -> dict[str, Any]:
+        response = {"status_code": 200, "headers": {}, "body": self.body(size, number)}
+        parsed: dict[str, Any] = await self.parser.parse(response, _OUTPUT)
+        parsed.pop("ResponseMetadata", None)
+        return parsed
 
     async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         assert operation == "PollForDecisionTask"
-        return self.pages[int(params["nextPageToken"])]
+        return await self.parse(params["maximumPageSize"], int(params["nextPageToken"]))
 
 
 def fresh(sim: Simulation) -> WorkflowInstance:
@@ -121,19 +157,11 @@ async def cpu(
     return statistics.median(samples)
 
 
-async def measure(events: int, repeat: int) -> tuple[int, float, float]:
+async def measure(events: int, repeat: int) -> tuple[int, float, float, float]:
     sim, started = build(events)
     previous = sim.instance
     assert previous is not None
     last = previous.last_started_id
-    service = PagedHistory(sim, started, last)
-    poller = DecisionPoller(
-        service,  # type: ignore[arg-type]
-        "bench",
-        [sim.definition],
-        DecisionWorkerOptions(max_cached_workflows=1),
-    )
-
     cached_instance: list[WorkflowInstance] = []
 
     async def cache_live_instance() -> None:
@@ -148,26 +176,50 @@ async def measure(events: int, repeat: int) -> tuple[int, float, float]:
     async def nothing() -> None:
         cached_instance.clear()
 
-    async def decide() -> None:
-        instance, activation = await poller._decide(sim.definition, service.first_page)
-        assert activation.failure is None
-        assert activation.decisions
-        # The cached path must not have fallen back to a full replay.
-        assert (instance in cached_instance) == bool(cached_instance)
-        instance.close()
+    def deciding(parser: Any) -> Callable[[], Awaitable[None]]:
+        service = PagedHistory(sim, started, last, parser)
 
-    cached = await cpu(cache_live_instance, decide, repeat)
-    replay = await cpu(nothing, decide, repeat)
+        async def decide() -> None:
+            size = SMALL_PAGE if cached_instance else PAGE_SIZE
+            poller.client = poller.pages.client = service  # type: ignore[assignment]
+            first = await service.parse(size, 0)
+            history = poller.pages.history(first, "bench", size)
+            instance, activation = await poller._decide(sim.definition, history)
+            assert activation.failure is None
+            assert activation.decisions
+            # The cached path must not have fallen back to a full replay.
+            assert (instance in cached_instance) == bool(cached_instance)
+            instance.close()
+
+        return decide
+
+    poller = DecisionPoller(
+        None,  # type: ignore[arg-type]
+        "bench",
+        [sim.definition],
+        DecisionWorkerOptions(max_cached_workflows=1),
+    )
+    ours = SWFParserFactory().create_parser("json")
+    standard = AioResponseParserFactory().create_parser("json")
+    cached = await cpu(cache_live_instance, deciding(ours), repeat)
+    replay = await cpu(nothing, deciding(ours), repeat)
+    replay_botocore = await cpu(nothing, deciding(standard), repeat)
     sim.close()
-    return len(sim.history.events), cached, replay
+    return len(sim.history.events), cached, replay, replay_botocore
 
 
 async def run(sizes: list[int], repeat: int) -> None:
-    print(f"{'events':>8} {'cache on (ms)':>14} {'cache off (ms)':>15} {'replay events/s':>16}")
+    print(
+        f"{'events':>8} {'cache on (ms)':>14} {'cache off (ms)':>15} {'replay events/s':>16}"
+        f" {'botocore (ms)':>14}"
+    )
     for target in sizes:
-        count, cached, replay = await measure(target, repeat)
+        count, cached, replay, standard = await measure(target, repeat)
         rate = count / replay if replay else float("inf")
-        print(f"{count:>8} {cached * 1000:>14.3f} {replay * 1000:>15.2f} {rate:>16,.0f}")
+        print(
+            f"{count:>8} {cached * 1000:>14.3f} {replay * 1000:>15.2f} {rate:>16,.0f}"
+            f" {standard * 1000:>14.2f}"
+        )
 
 
 def main() -> None:

@@ -6,6 +6,12 @@ events are read, newest first, stopping at what it knows), a fresh one replaying
 history otherwise. The workflow code runs on the poller's activation executor: a dedicated
 thread by default, so it never holds the host loop, and a step that does not yield is caught
 by the deadlock detector.
+
+Sticky task lists keep a run's tasks with the worker that has it cached: answering a task,
+the worker asks SWF to schedule the run's next decision task on a task list only it polls
+(``RespondDecisionTaskCompleted.taskList``), for a short ``taskListScheduleToStartTimeout``
+after which SWF puts it back on the shared task list, so a worker that stopped or died
+holds nothing up for longer than that.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import logging
 import math
 import os
 import random
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from aioswf._decider import Activation, CacheMiss, InstanceCache, InstanceOptions, WorkflowInstance
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
-from aioswf._decider.history import Event
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
+from aioswf._pollers.history_pages import PageSource, TaskHistory
 from aioswf.exceptions import ServiceError, WorkflowDeadlockError
 from aioswf.interceptors import Interceptor
 
@@ -64,6 +71,10 @@ class DecisionWorkerOptions:
         workflow_threads: run workflow code on dedicated threads, so that a step that
             computes never holds the host's event loop (and a step that never yields can be
             interrupted); ``False`` runs it on the host loop, as a measurement baseline.
+        sticky_schedule_to_start: how long the next decision task of a cached run waits on
+            this worker's own (sticky) task list before SWF moves it back to the shared
+            one (``taskListScheduleToStartTimeout``, whole seconds); ``None`` turns sticky
+            task lists off. With it on, ``pollers`` more long polls watch the sticky list.
     """
 
     pollers: int = 2
@@ -73,6 +84,7 @@ class DecisionWorkerOptions:
     deadlock_timeout: timedelta | None = timedelta(seconds=DEFAULT_DEADLOCK_TIMEOUT)
     debug_mode: bool = False
     workflow_threads: bool = True
+    sticky_schedule_to_start: timedelta | None = timedelta(seconds=5)
 
     def __post_init__(self) -> None:
         if self.pollers < 1:
@@ -81,6 +93,21 @@ class DecisionWorkerOptions:
             raise ValueError(f"max_cached_workflows must be >= 0, got {self.max_cached_workflows}")
         if self.deadlock_timeout is not None and self.deadlock_timeout <= timedelta(0):
             raise ValueError(f"deadlock_timeout must be > 0 or None, got {self.deadlock_timeout}")
+        sticky = self.sticky_schedule_to_start
+        if sticky is not None and (sticky.total_seconds() < 1 or sticky.microseconds):
+            raise ValueError(
+                f"sticky_schedule_to_start must be whole seconds, at least 1, got {sticky}"
+            )
+
+    @property
+    def sticky(self) -> bool:
+        """Whether cached runs get their decision tasks on a sticky task list."""
+        return self.sticky_schedule_to_start is not None and self.max_cached_workflows > 0
+
+    @property
+    def long_polls(self) -> int:
+        """The decision long polls a worker keeps open with these options."""
+        return self.pollers * (2 if self.sticky else 1)
 
     def deadlock_seconds(self) -> float | None:
         """The deadlock timeout in seconds; ``None`` when off (no limit, or debug mode)."""
@@ -91,7 +118,7 @@ class DecisionWorkerOptions:
     def activation_executor(self) -> ActivationExecutor:
         """Where the poller runs workflow code."""
         if self.workflow_threads:
-            return ThreadActivations(self.pollers)
+            return ThreadActivations(self.long_polls)
         return InlineActivations()
 
 
@@ -109,34 +136,27 @@ def task_deadline(page: dict[str, Any], received: float) -> float:
     return math.inf
 
 
-class _History:
-    """The history pages of one decision task, newest first, read only as far as needed."""
+@dataclass(slots=True)
+class DecisionCounters:
+    """What a decision poller has done so far, for metrics.
 
-    def __init__(self, poller: DecisionPoller, first_page: dict[str, Any]) -> None:
-        self._poller = poller
-        self._started_id = int(first_page["startedEventId"])
-        self._events: list[Event] = []
-        self._oldest = self._started_id + 1
-        self._token: str | None = None
-        self._add(first_page)
+    Attributes:
+        tasks: decision tasks received.
+        cache_hits: tasks decided by a cached instance from the new events alone.
+        cache_misses: tasks whose run was replayed from the start of its history.
+        sticky_tasks: tasks received on the worker's sticky task list.
+        sticky_misses: of those, tasks whose run was no longer cached (replayed in full).
+        history_pages: poll pages read (poll answers and their continuations).
+        history_events: history events received for decision tasks, however read.
+    """
 
-    def _add(self, page: dict[str, Any]) -> None:
-        for event in page.get("events", ()):
-            event_id = int(event["eventId"])
-            # Events recorded after the task started belong to the next task.
-            if event_id <= self._started_id:
-                self._events.append(event)
-                self._oldest = min(self._oldest, event_id)
-        self._token = page.get("nextPageToken") or None
-
-    async def after(self, known_id: int) -> list[Event]:
-        """Every event after ``known_id``, oldest first, fetching more pages if needed."""
-        while self._token is not None and self._oldest > known_id + 1:
-            page = await self._poller.call_poll(nextPageToken=self._token)
-            self._add(page)
-        events = [e for e in self._events if int(e["eventId"]) > known_id]
-        events.sort(key=lambda e: int(e["eventId"]))
-        return events
+    tasks: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    sticky_tasks: int = 0
+    sticky_misses: int = 0
+    history_pages: int = 0
+    history_events: int = 0
 
 
 class DecisionPoller:
@@ -175,8 +195,11 @@ class DecisionPoller:
         self._in_poll = 0
         self.polling = asyncio.Event()
         """Set once every poll loop has had a poll request out."""
-        self.page_size: int | None = None
-        """``maximumPageSize`` of the polls; SWF's default (1,000) when ``None``."""
+        self.pages = PageSource(client)
+        """Sends the polls and reads the rest of each task's history."""
+        self.counters = DecisionCounters()
+        self.sticky_task_list = sticky_task_list_name(task_list) if options.sticky else None
+        """This worker's own task list for the runs it has cached, or ``None``."""
 
     @property
     def polls_in_flight(self) -> int:
@@ -192,8 +215,12 @@ class DecisionPoller:
         answered like any other (deciding takes milliseconds, and it moves the workflow on
         instead of stalling it). Then every cached instance is evicted and closed.
         """
+        task_lists = [self.task_list]
+        if self.sticky_task_list is not None:
+            task_lists.append(self.sticky_task_list)
         loops = [
-            asyncio.create_task(self._poll_loop(stopping), name=f"decision poller {i + 1}")
+            asyncio.create_task(self._poll_loop(stopping, name), name=f"decision poller {i + 1}")
+            for name in task_lists
             for i in range(self.options.pollers)
         ]
         try:
@@ -207,30 +234,24 @@ class DecisionPoller:
 
     # --- polling ---------------------------------------------------------------------------
 
-    async def call_poll(self, **extra: Any) -> dict[str, Any]:
-        """One PollForDecisionTask call on this task list, newest events first."""
-        params: dict[str, Any] = {
-            "domain": self.client.domain,
-            "taskList": {"name": self.task_list},
-            "identity": self.client.identity,
-            "reverseOrder": True,
-            **extra,
-        }
-        if self.page_size is not None:
-            params["maximumPageSize"] = self.page_size
-        return await self.client.transport.call("PollForDecisionTask", params)
+    def _page_size(self, task_list: str) -> int:
+        # Tasks on the sticky list are a cached run's: the newest few events are enough.
+        if task_list == self.sticky_task_list:
+            return self.pages.small_page()
+        return self.pages.full_page()
 
-    async def _poll_loop(self, stopping: asyncio.Event) -> None:
+    async def _poll_loop(self, stopping: asyncio.Event, task_list: str) -> None:
         failures = 0
         while not stopping.is_set():
+            page_size = self._page_size(task_list)
             try:
-                page = await self._poll_once()
+                page = await self._poll_once(task_list, page_size)
             except Exception as error:
                 failures += 1
                 delay = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**failures))
                 logger.warning(
                     "polling %r for decision tasks failed (%s: %s); next try in %.1fs",
-                    self.task_list,
+                    task_list,
                     type(error).__name__,
                     error,
                     delay,
@@ -240,24 +261,24 @@ class DecisionPoller:
                 continue
             failures = 0
             if page.get("taskToken"):
-                await self._handle_safely(page)
+                await self._handle_safely(self.pages.history(page, task_list, page_size))
 
-    async def _poll_once(self) -> dict[str, Any]:
+    async def _poll_once(self, task_list: str, page_size: int) -> dict[str, Any]:
         self._in_poll += 1
-        if self._in_poll >= self.options.pollers:
+        if self._in_poll >= self.options.long_polls:
             self.polling.set()
         try:
-            return await self.call_poll()
+            return await self.pages.poll(task_list, page_size)
         finally:
             self._in_poll -= 1
 
     # --- deciding --------------------------------------------------------------------------
 
-    async def _handle_safely(self, page: dict[str, Any]) -> None:
+    async def _handle_safely(self, history: TaskHistory) -> None:
         try:
-            await self._handle(page)
+            await self._handle(history)
         except Exception:
-            execution = page.get("workflowExecution", {})
+            execution = history.first_page.get("workflowExecution", {})
             logger.exception(
                 "decision task of workflow_id=%r run_id=%r failed in the worker; it is left "
                 "to time out and will be retried",
@@ -265,7 +286,11 @@ class DecisionPoller:
                 execution.get("runId"),
             )
 
-    async def _handle(self, page: dict[str, Any]) -> None:
+    async def _handle(self, history: TaskHistory) -> None:
+        page = history.first_page
+        self.counters.tasks += 1
+        if history.task_list == self.sticky_task_list:
+            self.counters.sticky_tasks += 1
         execution = page["workflowExecution"]
         workflow_type = page["workflowType"]
         definition = self._definitions.get((workflow_type["name"], workflow_type["version"]))
@@ -281,26 +306,38 @@ class DecisionPoller:
             return
         deadline = task_deadline(page, asyncio.get_running_loop().time())
         async with self._run_lock(execution["runId"]):
-            instance, activation = await self._decide(definition, page)
+            instance, activation = await self._decide(definition, history)
             await self._answer(page["taskToken"], instance, activation, deadline)
 
     async def _decide(
-        self, definition: WorkflowDefinition, page: dict[str, Any]
+        self, definition: WorkflowDefinition, history: TaskHistory
     ) -> tuple[WorkflowInstance, Activation]:
-        history = _History(self, page)
+        page = history.first_page
         started = int(page["startedEventId"])
         previous = int(page.get("previousStartedEventId") or 0)
         cached = self._cache.take(page["workflowExecution"]["runId"])
-        if cached is not None:
-            if previous and previous == cached.last_started_id:
-                try:
-                    events = await history.after(previous)
-                    return cached, await self.executor.activate(cached, events, started)
-                except CacheMiss as miss:
-                    logger.debug("full replay: %s", miss)
-            await self.executor.close(cached)
-        instance = self._new_instance(definition, page["workflowExecution"])
-        return instance, await self.executor.activate(instance, await history.after(0), started)
+        try:
+            if cached is not None:
+                if previous and previous == cached.last_started_id:
+                    try:
+                        new_events = await history.after(previous)
+                        activation = await self.executor.activate(cached, new_events, started)
+                    except CacheMiss as miss:
+                        logger.debug("full replay: %s", miss)
+                    else:
+                        self.counters.cache_hits += 1
+                        self.pages.saw_new_events(len(new_events))
+                        return cached, activation
+                await self.executor.close(cached)
+            self.counters.cache_misses += 1
+            if history.task_list == self.sticky_task_list:
+                self.counters.sticky_misses += 1
+            instance = self._new_instance(definition, page["workflowExecution"])
+            events = await history.after(0)
+            return instance, await self.executor.activate(instance, events, started)
+        finally:
+            self.counters.history_pages += history.pages
+            self.counters.history_events += history.events_read
 
     def _new_instance(
         self, definition: WorkflowDefinition, execution: dict[str, Any]
@@ -336,6 +373,10 @@ class DecisionPoller:
         params: dict[str, Any] = {"taskToken": token, "decisions": activation.decisions}
         if activation.execution_context is not None:
             params["executionContext"] = activation.execution_context
+        sticky = self.options.sticky_schedule_to_start
+        if self.sticky_task_list is not None and sticky is not None and not activation.closing:
+            params["taskList"] = {"name": self.sticky_task_list}
+            params["taskListScheduleToStartTimeout"] = str(int(sticky.total_seconds()))
         try:
             # Kept trying through an outage until the task's own timeout: a dropped answer
             # costs a decision timeout and a replay.
@@ -365,3 +406,16 @@ class DecisionPoller:
                 del self._locks[run_id]
             else:
                 self._locks[run_id] = (lock, users - 1)
+
+
+_MAX_TASK_LIST_NAME = 256
+
+
+def sticky_task_list_name(task_list: str) -> str:
+    """A task list name for one worker's cached runs, unique to this process and poller.
+
+    SWF task list names are at most 256 characters, without ``:``, ``/``, ``|``, control
+    characters or the text ``arn``; the suffix keeps to that, and a long shared name is cut.
+    """
+    suffix = f"-sticky-{uuid.uuid4().hex}"
+    return task_list[: _MAX_TASK_LIST_NAME - len(suffix)] + suffix

@@ -8,12 +8,15 @@ import ipaddress
 import logging
 import math
 import os
+import platform
 import random
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore
 import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
@@ -21,6 +24,7 @@ from botocore import xform_name
 
 from aioswf import exceptions as exc
 from aioswf._transport.faults import map_error, may_retry
+from aioswf._transport.parsing import SWFParserFactory
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,21 @@ POOL_HEADROOM = 4
 """Connections a pool needs beyond its long polls, for responses and heartbeats."""
 
 _LOCAL_CREDENTIALS = ("aioswf-local", "aioswf-local")
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+USER_AGENT = (
+    f"aioswf/{_version('aioswf')} aiobotocore/{_version('aiobotocore')} "
+    f"botocore/{botocore.__version__} Python/{platform.python_version()} "
+    f"{platform.system()}/{platform.release()}"
+)
+"""The ``User-Agent`` of every request."""
 _LOCAL_REGION = "us-east-1"
 
 
@@ -126,24 +145,31 @@ class Transport:
         if self._client is not None:
             return
         options = self.options
-        session = self._session or get_session()
+        session = self._session
+        if session is None:
+            # Only a session of our own: a caller's may serve other clients of theirs.
+            session = get_session()
+            session.register_component("response_parser_factory", SWFParserFactory())
         if options.profile:
             session.set_config_variable("profile", options.profile)
         endpoint = options.effective_endpoint()
+        config: dict[str, Any] = {
+            "max_pool_connections": options.max_pool_connections,
+            "connect_timeout": options.connect_timeout,
+            "read_timeout": options.read_timeout,
+            "retries": {"total_max_attempts": 1},  # our own back-off, in `call`
+            # Built once: botocore otherwise rebuilds it twice for every request.
+            "user_agent": USER_AGENT,
+        }
         kwargs: dict[str, Any] = {
             "endpoint_url": endpoint,
             "region_name": options.region_name or session.get_config_variable("region"),
-            "config": AioConfig(
-                max_pool_connections=options.max_pool_connections,
-                connect_timeout=options.connect_timeout,
-                read_timeout=options.read_timeout,
-                retries={"total_max_attempts": 1},  # our own back-off, in `call`
-            ),
         }
         if _is_loopback(endpoint):
             kwargs["region_name"] = kwargs["region_name"] or _LOCAL_REGION
             if await session.get_credentials() is None:
                 kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = _LOCAL_CREDENTIALS
+        kwargs["config"] = AioConfig(**config)
         stack = contextlib.AsyncExitStack()
         try:
             self._client = await stack.enter_async_context(session.create_client("swf", **kwargs))

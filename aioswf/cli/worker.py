@@ -90,7 +90,7 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
         pollers=args.activity_pollers, max_concurrent=args.max_concurrent_activities
     )
     decision = DecisionWorkerOptions(pollers=args.decision_pollers)
-    pool = activity.pollers + decision.pollers + POOL_HEADROOM
+    pool = activity.pollers + decision.long_polls + POOL_HEADROOM
     connection = ConnectionOptions(max_pool_connections=pool)
     async with Client(
         args.domain, endpoint_url=args.endpoint_url, region_name=args.region, connection=connection

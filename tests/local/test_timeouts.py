@@ -183,3 +183,47 @@ async def test_decision_task_list_override_and_its_revert(sw: Driver, clock: Vir
     assert timed_out["timeoutType"] == "SCHEDULE_TO_START"
     assert attrs_of(task["events"][-2])["taskList"] == {"name": "main"}
     assert (await sw.types(run))[-1] == "DecisionTaskStarted"
+
+
+async def test_a_temporary_override_is_reverted_when_its_task_is_not_completed_in_time(
+    sw: Driver, clock: VirtualClock
+) -> None:
+    run = await sw.start(taskStartToCloseTimeout="10")
+    task = await sw.poll()
+    await sw(
+        "respond_decision_task_completed",
+        taskToken=task["taskToken"],
+        taskList={"name": "sticky"},
+        taskListScheduleToStartTimeout="5",
+        decisions=[timer("t", 1)],
+    )
+    clock.advance(1)
+    stalled = await sw.poll("sticky")  # started in time, then never completed
+    assert stalled["taskToken"]
+    clock.advance(10)
+    assert not (await sw.poll("sticky"))["taskToken"]  # nothing is left on the sticky list
+    task = await sw.poll()
+    types = [e["eventType"] for e in task["events"]]
+    assert types[-3:] == ["DecisionTaskTimedOut", "DecisionTaskScheduled", "DecisionTaskStarted"]
+    assert attrs_of(task["events"][-3])["timeoutType"] == "START_TO_CLOSE"
+    assert attrs_of(task["events"][-2])["taskList"] == {"name": "main"}
+    assert attrs_of(task["events"][-2])["scheduleToStartTimeout"] == "NONE"
+    assert (await sw.types(run))[-1] == "DecisionTaskStarted"
+
+
+async def test_a_permanent_override_stays(sw: Driver, clock: VirtualClock) -> None:
+    await sw.start(taskStartToCloseTimeout="10")
+    task = await sw.poll()
+    await sw(
+        "respond_decision_task_completed",
+        taskToken=task["taskToken"],
+        taskList={"name": "elsewhere"},
+        decisions=[timer("t", 1)],
+    )
+    clock.advance(1)
+    stalled = await sw.poll("elsewhere")
+    assert stalled["taskToken"]
+    clock.advance(10)  # timed out, and scheduled again on the override list
+    task = await sw.poll("elsewhere")
+    assert task["taskToken"]
+    assert attrs_of(task["events"][-2])["taskList"] == {"name": "elsewhere"}

@@ -259,6 +259,9 @@ async def test_nondeterminism_fails_when_asked(client: Client, local_swf: LocalS
         decision_options=options,
     ):
         local_swf.clock.advance(10)  # type: ignore[attr-defined]
+        # The first worker asked for the run's next task on its sticky task list; gone, it
+        # leaves the task there for the sticky schedule-to-start timeout, then SWF moves it.
+        local_swf.clock.advance(5)  # type: ignore[attr-defined]
         with pytest.raises(WorkflowFailedError) as caught:
             await handle.result(timeout=RESULT_TIMEOUT)
     assert caught.value.reason == "NondeterminismError"

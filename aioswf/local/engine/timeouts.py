@@ -118,6 +118,9 @@ def _fire(eng: EngineState, kind: str, run_id: str, key: str) -> None:
             },
         )
         eng.end_decision_task(ex)
+        if ex.dt_override_timeout is not None:
+            # A temporary override is reverted when its task is not completed in time too.
+            ex.dt_override, ex.dt_override_timeout = "", None
         eng.schedule_decision(ex)
     elif kind == "timer":
         timer = ex.timers.pop(key)

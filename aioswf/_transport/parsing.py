@@ -1,0 +1,53 @@
+"""Faster parsing of SWF's answers, for the sessions the transport creates itself.
+
+botocore walks every member of every answer against the service model and parses each
+timestamp with dateutil. For a decision task's history page that walk is most of a worker's
+CPU: hundreds of events of dozens of members each. SWF speaks plain JSON with the shapes the
+model describes and nothing to rename or decode, so the answers a worker reads most
+(``PollForDecisionTask``, ``PollForActivityTask``) are taken as the JSON they are, with
+``eventTimestamp`` left in epoch seconds (the decider reads both forms); other answers keep
+botocore's walk with a timestamp parser that reads epoch seconds directly. Error answers are
+never touched, so every fault still maps to its typed exception.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiobotocore.parsers import AioJSONParser, AioResponseParserFactory
+from botocore.utils import parse_timestamp
+
+RAW_SHAPES = frozenset({"DecisionTask", "ActivityTask"})
+"""Output shapes taken as plain JSON."""
+
+
+def fast_timestamp(value: Any) -> datetime:
+    """An aware ``datetime`` from SWF's epoch seconds; other forms as botocore reads them."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    parsed: datetime = parse_timestamp(value)
+    return parsed
+
+
+class _SWFJSONParser(AioJSONParser):  # type: ignore[misc]
+    async def _do_parse(self, response: dict[str, Any], shape: Any) -> Any:
+        if shape is not None and shape.name in RAW_SHAPES:
+            # botocore's own body reading: empty is {}, and text that is not JSON is kept.
+            parsed: dict[str, Any] = self._parse_body_as_json(response["body"])
+            self._inject_response_metadata(parsed, response["headers"])
+            return parsed
+        return await super()._do_parse(response, shape)
+
+
+class SWFParserFactory(AioResponseParserFactory):  # type: ignore[misc]
+    """aiobotocore's parser factory with the faster parsing above for the JSON protocol."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_parser_defaults(timestamp_parser=fast_timestamp)
+
+    def create_parser(self, protocol_name: str) -> Any:
+        if protocol_name == "json":
+            return _SWFJSONParser(**self._defaults)
+        return super().create_parser(protocol_name)
