@@ -21,7 +21,12 @@ from aioswf._decider.outcome import ALWAYS_FAIL, Activation, ContinueAsNew, _Tas
 from aioswf._envelope import wrap
 from aioswf._failure import Failure
 from aioswf.converter import check_size
-from aioswf.exceptions import NondeterminismError, PayloadConversionError, PayloadError
+from aioswf.exceptions import (
+    ApplicationError,
+    NondeterminismError,
+    PayloadConversionError,
+    PayloadError,
+)
 from aioswf.options import ChildPolicy, WorkflowOptions
 
 if TYPE_CHECKING:
@@ -75,6 +80,21 @@ class Closing:
             )
         reason, details = Failure.from_exception(error).encode(self.host.converter)
         self._add(Command("FailWorkflowExecution", {"reason": reason, "details": details}))
+
+    def refused(self, event_type: str, cause: str) -> None:
+        """SWF refused the close for a reason other than news: fail the run, saying why."""
+        what = event_type.removesuffix("Failed")
+        if what == "FailWorkflowExecution":
+            return  # failing again would be refused again: there is nothing else to decide
+        self.active = False
+        self.host.fail_run(
+            ApplicationError(
+                f"SWF refused the {what} decision that closes this run: {cause}",
+                type="CloseRefused",
+                non_retryable=True,
+            ),
+            replace=True,
+        )
 
     def _add(self, command: Command) -> None:
         self.host.decisions.add(command)

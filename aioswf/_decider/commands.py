@@ -159,6 +159,18 @@ class DecisionBook:
             command.sent = True
         return taken
 
+    def remove_recorded(self, recorded: Sequence[Event], where: str, run: str) -> None:
+        """Take out of the step in progress the decisions that history already recorded.
+
+        Raises:
+            NondeterminismError: see :func:`match_recorded`.
+        """
+        rest = match_recorded([c for c in self._current if not c.dropped], recorded, where, run)
+        for command in self._current:
+            if command not in rest:
+                command.sent = True
+        self._current = rest
+
     def discard(self) -> None:
         """Forget the decisions of the step in progress (the task is not answered)."""
         self._current = []
@@ -211,3 +223,35 @@ def _shown(value: Any) -> str:
     if len(text) <= _SHOWN_CHARACTERS:
         return text
     return text[: _SHOWN_CHARACTERS - 1] + "…"
+
+
+def match_recorded(
+    commands: Sequence[Command], recorded: Sequence[Event], where: str, run: str
+) -> list[Command]:
+    """Find among ``commands`` those history already recorded; return the others.
+
+    ``recorded`` are the decisions SWF applied beside a close it refused for news: the code,
+    deciding again with the news, makes them again (in any order, among new ones).
+
+    Raises:
+        NondeterminismError: a recorded decision that the code did not make again.
+    """
+    rest = list(commands)
+    for event in recorded:
+        found = next((c for c in rest if c.matches(event)), None)
+        if found is None:
+            raise NondeterminismError(
+                f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
+                "but the code, deciding again after its close was refused, made no such decision"
+            )
+        name = found.differing_attribute(event)
+        if name is not None:
+            raise NondeterminismError(
+                f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
+                f"with {name}={_shown(attrs(event).get(name))} where the code decided it with "
+                f"{name}={_shown(found.attributes.get(name))}"
+            )
+        rest.remove(found)
+        if found.on_recorded is not None:
+            found.on_recorded(event)
+    return rest

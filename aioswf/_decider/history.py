@@ -155,13 +155,33 @@ def type_text(value: Any) -> str:
     return str(value)
 
 
+CLOSE_REFUSED_EVENTS = frozenset(
+    {
+        "CompleteWorkflowExecutionFailed",
+        "FailWorkflowExecutionFailed",
+        "CancelWorkflowExecutionFailed",
+        "ContinueAsNewWorkflowExecutionFailed",
+    }
+)
+
+
 @dataclass(slots=True)
 class RunPoint:
-    """One decision task whose code runs: replayed when ``completed_id`` is set."""
+    """One decision task whose code runs: replayed when ``completed_id`` is set.
+
+    Attributes:
+        refused_batch: the events recording the other decisions of earlier tasks whose close
+            SWF refused for news (``UNHANDLED_DECISION``). Those tasks do not run as such:
+            their news is applied with this task's, so the code decides its close again
+            knowing it; these recorded decisions must be among what it decides again.
+        refused_until: the ``DecisionTaskCompleted`` id of the last such task (0: none).
+    """
 
     started_id: int
     completed_id: int | None
     time: float
+    refused_batch: list[Event] = field(default_factory=list)
+    refused_until: int = 0
 
 
 @dataclass(slots=True)
@@ -197,16 +217,33 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
             owner = attrs(event).get("decisionTaskCompletedEventId", last_completed)
             echoes.setdefault(int(owner), []).append(event)
     fallback = timestamp(events[-1]) if events else 0.0
-    points = [
-        RunPoint(started, completed_id, started_times.get(started, fallback))
-        for started, completed_id in sorted(completed.items())
-        if started > last_started_id
-        and (started_id is None or started < started_id)
-        and not _retried(echoes.get(completed_id, ()))
-    ]
+    points: list[RunPoint] = []
+    refused: list[Event] = []
+    refused_until = 0
+    for started, completed_id in sorted(completed.items()):
+        if started <= last_started_id or (started_id is not None and started >= started_id):
+            continue
+        recorded = echoes.get(completed_id, [])
+        if _retried(recorded):
+            continue
+        if _close_refused_for_news(recorded):
+            refused += [e for e in recorded if e["eventType"] not in CLOSE_REFUSED_EVENTS]
+            refused_until = completed_id
+            continue
+        time = started_times.get(started, fallback)
+        points.append(RunPoint(started, completed_id, time, refused, refused_until))
+        refused, refused_until = [], 0
     if started_id is not None:
-        points.append(RunPoint(started_id, None, started_times.get(started_id, fallback)))
+        time = started_times.get(started_id, fallback)
+        points.append(RunPoint(started_id, None, time, refused, refused_until))
     return Plan(events, points, echoes, completed)
+
+
+def _close_refused_for_news(echoes: Sequence[Event]) -> bool:
+    return any(
+        e["eventType"] in CLOSE_REFUSED_EVENTS and attrs(e).get("cause") == "UNHANDLED_DECISION"
+        for e in echoes
+    )
 
 
 def _retried(echoes: Sequence[Event]) -> bool:

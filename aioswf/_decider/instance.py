@@ -167,6 +167,10 @@ class WorkflowInstance:
         """
         if self._closed:
             raise CacheMiss(f"{self.describe}: the instance was closed")
+        if self.closing.active:
+            # Its close was refused (else no task would come): the code must run again from
+            # the start, with the news before the close (see `RunPoint.refused_batch`).
+            raise CacheMiss(f"{self.describe}: its close decision was refused")
         try:
             plan = make_plan(events, self.last_started_id, started_id)
             if plan.points:
@@ -178,11 +182,14 @@ class WorkflowInstance:
                 # Before the point's events are applied: what they do (an unknown signal is
                 # logged, say) happens once, when their task is first decided.
                 self._replaying = point.completed_id is not None
-                end = _batch_end(plan.events, cursor, point.started_id)
-                yield from self._apply(plan.events[cursor:end])
-                cursor = end
                 completed = point.completed_id
                 self.current_echoes = plan.echoes.get(completed, []) if completed else ()
+                if point.refused_until:
+                    cursor = yield from self._decide_again(plan.events, cursor, point)
+                end = _batch_end(plan.events, cursor, point.started_id)
+                signals = not point.refused_until  # else delivered already
+                yield from self._apply(plan.events[cursor:end], signals=signals)
+                cursor = end
                 self._step(point)
                 self._task_attempt = 1
                 commands = self.decisions.take(point.started_id)
@@ -244,18 +251,46 @@ class WorkflowInstance:
         match(awaiting, recorded, where, self.describe)
         self._awaiting_echo = []
 
-    def _apply(self, batch: Sequence[Event]) -> Generator[None, None, None]:
+    def _decide_again(
+        self, events: Sequence[Event], cursor: int, point: RunPoint
+    ) -> Generator[None, None, int]:
+        """Run the code of tasks whose close SWF refused for news, knowing the news.
+
+        Every signal up to ``point`` is delivered first, with the events up to the last
+        refused task; the code then decides its close again. The other decisions of the
+        refused tasks were applied by SWF: found again among what the code decides, they
+        are not sent twice. Returns the new cursor.
+        """
+        end = _batch_end(events, cursor, point.refused_until + 1)
+        everything = _batch_end(events, cursor, point.started_id)
+        yield from self._apply(events[cursor:end], signal_events=events[cursor:everything])
+        self._step(point)
+        where = (
+            f"decision task {point.started_id}, deciding again the close refused in the task "
+            f"completed in event {point.refused_until}"
+        )
+        self.decisions.remove_recorded(point.refused_batch, where, self.describe)
+        return end
+
+    def _apply(
+        self,
+        batch: Sequence[Event],
+        *,
+        signals: bool = True,
+        signal_events: Sequence[Event] | None = None,
+    ) -> Generator[None, None, None]:
         """Apply the events of one run point, pausing every :data:`APPLY_CHUNK` events.
 
         Only handlers run here (they resolve futures and queue callbacks; no workflow code
         runs until the step), so a pause between two events changes nothing the code sees.
+        Signals are taken from ``signal_events`` when given, and skipped if not ``signals``.
         """
         if self._obj is None and not self._construct_failed:
             self._construct(batch)
         applied = 0
         # Signals first, in history order, so that handlers see them before the code sees
         # the other news of the same task.
-        for event in batch:
+        for event in (signal_events if signal_events is not None else batch) if signals else ():
             if event["eventType"] == "WorkflowExecutionSignaled" and self._obj is not None:
                 self.signals.deliver(event, self._obj)
                 applied += 1
@@ -349,9 +384,10 @@ class WorkflowInstance:
 
     # --- errors --------------------------------------------------------------------------
 
-    def fail_run(self, error: BaseException) -> None:
-        """Fail the run with ``error`` at the end of this step (first error wins)."""
-        if self._fatal is None:
+    def fail_run(self, error: BaseException, *, replace: bool = False) -> None:
+        """Fail the run with ``error`` at the end of this step (first error wins, unless
+        ``replace``)."""
+        if self._fatal is None or replace:
             self._fatal = error
 
     # --- events --------------------------------------------------------------------------
@@ -396,8 +432,10 @@ class WorkflowInstance:
                 self._task_attempt = self._decision_failure.attempts + 1
 
     def _on_close_failed(self, event: Event) -> None:
-        # UNHANDLED_DECISION: news arrived while we closed. Decide again with the news.
-        self.closing.active = False
+        cause = str(attrs(event).get("cause", "UNKNOWN"))
+        if cause == "UNHANDLED_DECISION":
+            return  # news arrived while we closed: the plan runs the code again with it
+        self.closing.refused(event["eventType"], cause)
 
     def _on_decision_timed_out(self, event: Event) -> None:
         self._task_attempt += 1

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aioswf._decider import Activation, InstanceOptions, WorkflowInstance
+from aioswf._decider import Activation, CacheMiss, InstanceOptions, WorkflowInstance
 from aioswf._definitions import workflow_definition
 from aioswf.converter import DataConverter
 
@@ -234,13 +234,19 @@ class Simulation:
     def activate(self, started: int) -> Activation:
         instance = self.instance if self.cache else None
         events = self.history.events
+        activation = None
         if instance is not None:
-            events = [e for e in events if e["eventId"] > instance.last_started_id]
-        else:
+            try:
+                activation = instance.run_to_completion(
+                    [e for e in events if e["eventId"] > instance.last_started_id], started
+                )
+            except CacheMiss:  # as the poller does: replay from the start
+                instance = None
+        if instance is None or activation is None:
             if self.instance is not None:
                 self.instance.close()
             instance = self.instance = self.new_instance()
-        activation = instance.run_to_completion(events, started)
+            activation = instance.run_to_completion(events, started)
         if activation.failure is not None or not self.cache:
             instance.close()
             self.instance = None
