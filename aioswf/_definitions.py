@@ -16,10 +16,17 @@ from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from aioswf.exceptions import DefinitionError
-from aioswf.options import ActivityOptions, ChildPolicy, RetryPolicy, WorkflowOptions
+from aioswf.options import (
+    ActivityOptions,
+    ChildPolicy,
+    HandlerUnfinishedPolicy,
+    RetryPolicy,
+    WorkflowOptions,
+)
 
 _WORKFLOW_ATTR = "__aioswf_workflow__"
 _INIT_ATTR = "__aioswf_init__"
+UNFINISHED_POLICY_ATTR = "__aioswf_unfinished_policy__"
 _RUN_ATTR = "__aioswf_run__"
 _SIGNAL_ATTR = "__aioswf_signal__"
 _ACTIVITY_ATTR = "__aioswf_activity__"
@@ -196,14 +203,24 @@ def workflow_signal(fn: F, /) -> F: ...
 
 
 @overload
-def workflow_signal(*, name: str | None = None) -> Callable[[F], F]: ...
+def workflow_signal(
+    *, name: str | None = None, unfinished_policy: HandlerUnfinishedPolicy | None = None
+) -> Callable[[F], F]: ...
 
 
-def workflow_signal(fn: F | None = None, /, *, name: str | None = None) -> F | Callable[[F], F]:
+def workflow_signal(
+    fn: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    unfinished_policy: HandlerUnfinishedPolicy | None = None,
+) -> F | Callable[[F], F]:
     """Mark a signal handler; see :func:`aioswf.workflow.signal`."""
 
     def decorate(target: F) -> F:
         setattr(target, _SIGNAL_ATTR, name or target.__name__)
+        policy = HandlerUnfinishedPolicy(unfinished_policy or "WARN_AND_ABANDON")
+        setattr(target, UNFINISHED_POLICY_ATTR, policy)
         return target
 
     return decorate(fn) if fn is not None else decorate

@@ -25,6 +25,20 @@ class ChildPolicy(enum.StrEnum):
     ABANDON = "ABANDON"
 
 
+class HandlerUnfinishedPolicy(enum.StrEnum):
+    """What happens when ``run()`` returns while a signal handler is still running.
+
+    ``WARN_AND_ABANDON`` (the default) logs a warning naming the handlers and closes the
+    run; ``WAIT`` holds the close until they finish; ``FAIL`` fails the execution with an
+    ``UnfinishedHandlers`` error instead. ``workflow.all_handlers_finished()`` lets ``run()``
+    wait for them itself: ``await workflow.wait_condition(workflow.all_handlers_finished)``.
+    """
+
+    WARN_AND_ABANDON = "WARN_AND_ABANDON"
+    WAIT = "WAIT"
+    FAIL = "FAIL"
+
+
 def duration_to_swf(value: timedelta | None, *, what: str) -> str | None:
     """SWF's duration string for ``value``: whole seconds, rounded up.
 
@@ -101,8 +115,14 @@ class RetryPolicy:
     def delay_before(self, attempt: int) -> timedelta:
         """The delay before ``attempt`` (2 for the first retry, 3 for the next…)."""
         cap = self.maximum_interval or self.initial_interval * 100
-        delay = self.initial_interval * (self.backoff_coefficient ** max(attempt - 2, 0))
-        return min(delay, cap)
+        try:
+            factor = self.backoff_coefficient ** max(attempt - 2, 0)
+            seconds = self.initial_interval.total_seconds() * factor
+        except OverflowError:  # so many attempts that only the cap is left
+            return cap
+        if seconds >= cap.total_seconds():
+            return cap
+        return timedelta(seconds=seconds)
 
     def should_retry(self, attempt: int, error_type: str, *, non_retryable: bool = False) -> bool:
         """Whether a failure of ``error_type`` on ``attempt`` (1-based) is retried."""

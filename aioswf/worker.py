@@ -197,6 +197,19 @@ class Worker:
             len(self.workflows),
             len(self.activities),
         )
+        self._report_unbounded_activities()
+
+    def _report_unbounded_activities(self) -> None:
+        # Said once, at start: a call that sets no timeout of its own fails its execution.
+        for definition in self.activities:
+            options = definition.options
+            if options.start_to_close_timeout is None and options.schedule_to_close_timeout is None:
+                logger.warning(
+                    "activity %s has no start_to_close_timeout or schedule_to_close_timeout: "
+                    "a workflow that schedules it without one in the call fails; set one on "
+                    "@activity.defn, so that a lost worker cannot hold the activity forever",
+                    definition.type_key,
+                )
 
     async def wait_until_polling(self) -> None:
         """Return once every poller of the worker is polling."""

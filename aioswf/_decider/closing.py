@@ -27,7 +27,7 @@ from aioswf.exceptions import (
     PayloadConversionError,
     PayloadError,
 )
-from aioswf.options import ChildPolicy, WorkflowOptions
+from aioswf.options import ChildPolicy, HandlerUnfinishedPolicy, WorkflowOptions
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -48,6 +48,8 @@ class Closing:
 
     def close_with_outcome(self, task: asyncio.Task[Any]) -> None:
         """Decide how the run ends now that its task is done."""
+        if not task.cancelled() and self._held_by_handlers(task):
+            return
         if task.cancelled():
             self._add(Command("CancelWorkflowExecution", {}))
             return
@@ -62,6 +64,42 @@ class Closing:
             self.close_with_error(failure)
             return
         self._add(Command("CompleteWorkflowExecution", {} if data is None else {"result": data}))
+
+    def _held_by_handlers(self, task: asyncio.Task[Any]) -> bool:
+        """Apply the policies of signal handlers still running as ``run()`` returns.
+
+        Returns:
+            Whether the close waits for them (a later step decides it).
+        """
+        error = task.exception()
+        if error is not None and not isinstance(error, ContinueAsNew):
+            return False  # the run failed: that is the news, not its handlers
+        unfinished = self.host.signals.unfinished()
+        if not unfinished:
+            return False
+        policies = {policy for _, policy in unfinished}
+        if HandlerUnfinishedPolicy.WAIT in policies:
+            return True
+        names = ", ".join(repr(name) for name, _ in unfinished)
+        if HandlerUnfinishedPolicy.FAIL in policies:
+            self.close_with_error(
+                ApplicationError(
+                    f"run() returned while handlers of signals {names} were still running; "
+                    "await workflow.wait_condition(workflow.all_handlers_finished) before "
+                    "returning",
+                    type="UnfinishedHandlers",
+                )
+            )
+            return True
+        if not self.host.is_replaying:
+            logger.warning(
+                "%s: run() returned while handlers of signals %s were still running; they "
+                "are abandoned. Await workflow.wait_condition(workflow.all_handlers_finished) "
+                "before returning, or choose another unfinished_policy in @workflow.signal",
+                self.host.describe,
+                names,
+            )
+        return False
 
     def close_with_error(self, error: BaseException) -> None:
         """Fail (or continue) the run because of ``error``, or retry the decision task."""

@@ -420,8 +420,16 @@ class WorkflowInstance:
         if self._cancel_requested:
             return
         self._cancel_requested = True
-        if self._run_task is not None and not self._run_task.done():
-            self._run_task.cancel()
+        task = self._run_task
+        if task is None or task.done():
+            return
+        if self._tasks_run == 0:
+            # Requested before the first task ran: cancelling now would end `run()` before
+            # its first line, so its `except CancelledError` cleanup would never run. Let it
+            # start; it sees the cancellation at its first await.
+            self.loop.call_soon(task.cancel)
+        else:
+            task.cancel()
 
     def _on_decision_completed(self, event: Event) -> None:
         context = attrs(event).get("executionContext")
@@ -533,6 +541,10 @@ class WorkflowInstance:
     def deprecate_patch(self, patch_id: str) -> None:
         """Take the new branch of ``patch_id`` without recording its marker."""
         self.versioning.deprecate_patch(patch_id)
+
+    def all_handlers_finished(self) -> bool:
+        """Whether no signal handler of the run is still running."""
+        return not self.signals.running
 
     def side_effect(self, fn: Callable[[], Any]) -> Any:
         """``fn()`` once, recorded; read back on replay."""

@@ -14,8 +14,11 @@ import contextlib
 import contextvars
 import itertools
 import logging
+import math
+import sys
+import weakref
 from asyncio import events
-from collections.abc import Callable, Coroutine, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Iterator
 from typing import Any, Protocol, TypeVar
 
 from aioswf._decider.deadlock import StepWatch, coroutine_stack
@@ -112,6 +115,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self, timers: TimerScheduler, describe: str, deadlock_timeout: float | None = None
     ) -> None:
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
+        self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         self._now = 0.0
         self._timers = timers
         self._describe = describe
@@ -138,14 +142,27 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def stepping(self) -> Iterator[None]:
         """Make this loop the running one while workflow code runs, then restore the host's."""
         host = events._get_running_loop()
+        host_hooks = sys.get_asyncgen_hooks()
         events._set_running_loop(self)
+        # Async generators first iterated by workflow code are finalised on this loop, in
+        # workflow time, not on whatever loop runs when the garbage collector finds them.
+        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter, finalizer=self._finalize)
         self._stepping = True
         try:
             with self.watch.step(), guarding(self._describe):
                 yield
         finally:
             self._stepping = False
+            sys.set_asyncgen_hooks(*host_hooks)
             events._set_running_loop(host)
+
+    def _asyncgen_firstiter(self, agen: AsyncGenerator[Any, Any]) -> None:
+        self._asyncgens.add(agen)
+
+    def _finalize(self, agen: AsyncGenerator[Any, Any]) -> None:
+        self._asyncgens.discard(agen)
+        if not self._closed:
+            self.create_task(agen.aclose(), name=f"finalizing {agen!r}")
 
     def run_ready(self) -> int:
         """Run ready callbacks in FIFO order until none is left; returns how many ran.
@@ -206,6 +223,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
+        if math.isnan(delay) or delay < 0:
+            raise ValueError(f"{self._describe}: a timer cannot wait {delay!r} seconds")
         return self.call_at(self._now + delay, callback, *args, context=context)
 
     def call_at(  # type: ignore[override]
@@ -215,10 +234,15 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
+        if math.isnan(when):
+            raise ValueError(f"{self._describe}: a timer cannot wait until NaN")
         handle = DurableTimerHandle(when, callback, args, self, context)
         handle.timer = None
         handle.pending = False
         delay = when - self._now
+        if math.isinf(delay) and delay > 0:
+            # Forever (``wait_for(x, timeout=math.inf)``): no timer at all; it never fires.
+            return handle
         if delay <= _DUE:
             # Already due: no SWF timer, exactly like sleep(0).
             self._ready.append(handle)
@@ -290,7 +314,12 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         raise self._forbidden("stop")
 
     async def shutdown_asyncgens(self) -> None:
-        return None
+        """Close the async generators of the workflow code that are still open."""
+        generators = list(self._asyncgens)
+        self._asyncgens.clear()
+        for agen in generators:
+            with contextlib.suppress(Exception):
+                await agen.aclose()
 
     async def shutdown_default_executor(self, timeout: float | None = None) -> None:
         return None

@@ -175,6 +175,9 @@ class WorkflowRuntime(Protocol):
     def side_effect(self, fn: Callable[[], Any]) -> Any:
         """``fn()``, called once and recorded, then read back from history on replay."""
 
+    def all_handlers_finished(self) -> bool:
+        """Whether no signal handler of the run is still running."""
+
 
 def current_runtime() -> WorkflowRuntime | None:
     """The runtime of the workflow code running now, or ``None`` outside workflows."""

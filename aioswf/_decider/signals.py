@@ -12,9 +12,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.history import Event, attrs
+from aioswf._definitions import UNFINISHED_POLICY_ATTR
 from aioswf._envelope import unwrap
 from aioswf.exceptions import PayloadConversionError
 from aioswf.interceptors import HandleSignalInput
+from aioswf.options import HandlerUnfinishedPolicy
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -27,6 +29,12 @@ class Signals:
 
     def __init__(self, host: WorkflowInstance) -> None:
         self.host = host
+        self.running: dict[asyncio.Task[Any], tuple[str, HandlerUnfinishedPolicy]] = {}
+        """Handlers still running: their signal's name and what to do if ``run()`` returns."""
+
+    def unfinished(self) -> list[tuple[str, HandlerUnfinishedPolicy]]:
+        """The handlers still running, in the order their signals were delivered."""
+        return list(self.running.values())
 
     def deliver(self, event: Event, obj: Any) -> None:
         """Call (or schedule, for ``async`` handlers) the handler of the signal on ``obj``."""
@@ -50,8 +58,11 @@ class Signals:
         # order: the task's first step runs the handler where a plain callback would have.
         request = HandleSignalInput(name, method, args, headers)
         task = host.loop.create_task(host.inbound.handle_signal(request), name=f"signal {name}")
+        policy = getattr(method, UNFINISHED_POLICY_ATTR, HandlerUnfinishedPolicy.WARN_AND_ABANDON)
+        self.running[task] = (name, policy)
         task.add_done_callback(self._handler_done)
 
     def _handler_done(self, task: asyncio.Task[Any]) -> None:
+        self.running.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             self.host.fail_run(task.exception())  # type: ignore[arg-type]

@@ -2,7 +2,9 @@
 
 ``asyncio.sleep``, ``asyncio.wait_for`` and ``asyncio.timeout`` all go through the loop's
 ``call_at``, so each of them is an SWF timer and survives worker restarts. SWF counts whole
-seconds: a delay is rounded up, and never to zero.
+seconds: a delay is rounded up, and never to zero. SWF refuses timers longer than a year: a
+longer delay is a chain of timers of at most a year each, started one after the other, which
+the code sees as one.
 """
 
 from __future__ import annotations
@@ -29,24 +31,38 @@ _ROUNDING_SLACK = 1e-6
 """Float error in ``when - now``: 60 seconds must stay 60, not become 61."""
 
 
+MAX_TIMER_SECONDS = 31_536_000
+"""SWF's longest ``startToFireTimeout``: one year (365 days)."""
+
+
 def swf_seconds(delay: float) -> int:
     """The whole seconds SWF is asked to wait for ``delay``."""
     return max(1, math.ceil(delay - _ROUNDING_SLACK))
 
 
 class TimerMachine:
-    """One SWF timer behind one loop timer handle."""
+    """The SWF timers behind one loop timer handle: one, or a chain past SWF's limit."""
 
     def __init__(self, timers: Timers, handle: DurableTimerHandle, delay: float) -> None:
         self.timers = timers
         self.handle = handle
-        self.timer_id = str(timers.host.decisions.next_id("timer"))
         self.state = "created"
-        self.command = Command(
-            "StartTimer",
-            {"timerId": self.timer_id, "startToFireTimeout": str(swf_seconds(delay))},
+        self.remaining = swf_seconds(delay)
+        """Seconds still to wait after the timer now running, when it is one of a chain."""
+        self.timer_id = ""
+        self.command = self._start_next()
+
+    def _start_next(self) -> Command:
+        host = self.timers.host
+        self.timer_id = str(host.decisions.next_id("timer"))
+        seconds = min(self.remaining, MAX_TIMER_SECONDS)
+        self.remaining -= seconds
+        command = Command(
+            "StartTimer", {"timerId": self.timer_id, "startToFireTimeout": str(seconds)}
         )
-        timers.host.decisions.add(self.command)
+        host.decisions.add(command)
+        self.timers.by_id[self.timer_id] = self
+        return command
 
     def cancel(self) -> None:
         if self.state != "created":
@@ -62,6 +78,9 @@ class TimerMachine:
 
     def fired(self) -> None:
         self.timers.by_id.pop(self.timer_id, None)
+        if self.state == "created" and self.remaining > 0:
+            self.command = self._start_next()  # the next link of a chain past a year
+            return
         if self.state == "created":
             self.state = "fired"
             self.timers.host.loop.fire(self.handle)
@@ -91,9 +110,7 @@ class Timers:
 
     def start_timer(self, handle: DurableTimerHandle, delay: float) -> None:
         def start(duration: timedelta) -> None:
-            machine = TimerMachine(self, handle, duration.total_seconds())
-            handle.timer = machine
-            self.by_id[machine.timer_id] = machine
+            handle.timer = TimerMachine(self, handle, duration.total_seconds())
 
         self.host.outbound.start_timer(StartTimerInput(timedelta(seconds=delay), start))
 

@@ -27,6 +27,7 @@ from aioswf._definitions import workflow_defn as defn
 from aioswf._definitions import workflow_init as init
 from aioswf._definitions import workflow_run as run
 from aioswf._definitions import workflow_signal as signal
+from aioswf.options import HandlerUnfinishedPolicy
 from aioswf.workflow._activities import execute_activity, start_activity
 from aioswf.workflow._children import (
     continue_as_new,
@@ -34,7 +35,16 @@ from aioswf.workflow._children import (
     get_external_workflow_handle,
     start_child_workflow,
 )
-from aioswf.workflow._core import info, is_replaying, logger, now, random, set_state, uuid4
+from aioswf.workflow._core import (
+    all_handlers_finished,
+    info,
+    is_replaying,
+    logger,
+    now,
+    random,
+    set_state,
+    uuid4,
+)
 from aioswf.workflow._recorded import deprecate_patch, execute_lambda, patched, side_effect
 from aioswf.workflow._waiting import (
     ALL_COMPLETED,
@@ -53,8 +63,10 @@ __all__ = (
     "ChildWorkflowHandle",
     "ContinueAsNew",
     "ExternalWorkflowHandle",
+    "HandlerUnfinishedPolicy",
     "WorkflowDefinition",
     "WorkflowInfo",
+    "all_handlers_finished",
     "as_completed",
     "continue_as_new",
     "defn",

@@ -41,6 +41,8 @@ def _seconds(value: timedelta | None, what: str) -> float | None:
         return None
     if not isinstance(value, timedelta):
         raise TypeError(f"{what} must be a datetime.timedelta, got {value!r}")
+    if value < timedelta(0):
+        raise ValueError(f"{what} must not be negative, got {value}")
     return value.total_seconds()
 
 
@@ -70,6 +72,15 @@ def uuid4() -> _uuid.UUID:
 def is_replaying() -> bool:
     """Whether the code is re-running a decision task that history already records."""
     return _runtime().is_replaying
+
+
+def all_handlers_finished() -> bool:
+    """Whether every signal handler that started has finished.
+
+    ``run()`` can wait for them before it returns, so that none is abandoned:
+    ``await workflow.wait_condition(workflow.all_handlers_finished)``.
+    """
+    return _runtime().all_handlers_finished()
 
 
 def set_state(value: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 from datetime import timedelta
 from typing import Any
@@ -156,3 +157,145 @@ class Flaky:
         if BROKEN["on"]:
             raise KeyError("missing configuration")
         return "recovered"
+
+
+@workflow.defn
+class LongSleep:
+    @workflow.run
+    async def run(self, days: int) -> float:
+        began = workflow.now()
+        await asyncio.sleep(days * 86_400)
+        return (workflow.now() - began).total_seconds()
+
+
+@workflow.defn
+class Forever:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await asyncio.wait_for(asyncio.Event().wait(), timeout=math.inf)
+        except asyncio.CancelledError:
+            return "cancelled while waiting"
+        return "timed out"
+
+    @workflow.signal
+    def ping(self) -> None:
+        return None
+
+
+@workflow.defn
+class BadDurations:
+    @workflow.run
+    async def run(self, how: str) -> str:
+        try:
+            if how == "nan":
+                await asyncio.sleep(math.nan)
+            elif how == "negative-later":
+                asyncio.get_running_loop().call_later(-1, print)
+            else:
+                await workflow.wait_condition(lambda: False, timeout=timedelta(seconds=-1))
+        except ValueError as error:
+            return str(error)
+        return "accepted"
+
+
+@activity.defn(**TIMEOUTS)
+async def clean_up(what: str) -> str:
+    return f"cleaned {what}"
+
+
+@workflow.defn
+class CancelledEarly:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await workflow.execute_activity(clean_up, "early")
+            raise
+        return "slept"
+
+
+async def ticks(record: list[str]) -> Any:
+    try:
+        for i in range(10):
+            yield i
+    finally:
+        record.append(workflow.now().isoformat())  # raises outside workflow code
+
+
+@workflow.defn
+class AbandonsGenerator:
+    @workflow.run
+    async def run(self) -> list[str]:
+        record: list[str] = []
+        async for i in ticks(record):
+            if i == 2:
+                break
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return [*record, workflow.now().isoformat()]
+
+
+@workflow.defn
+class SlowHandler:
+    def __init__(self) -> None:
+        self.done: list[str] = []
+
+    @workflow.run
+    async def run(self, wait: bool) -> list[str]:
+        await workflow.wait_condition(lambda: bool(self.done) or self.started)
+        if wait:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.done
+
+    started = False
+
+    @workflow.signal
+    async def work(self) -> None:
+        self.started = True
+        self.done.append(await workflow.execute_activity(note, "handled"))
+
+
+@workflow.defn
+class WaitingHandler:
+    def __init__(self) -> None:
+        self.started = False
+        self.done: list[str] = []
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.wait_condition(lambda: self.started)
+        return self.done
+
+    @workflow.signal(unfinished_policy=workflow.HandlerUnfinishedPolicy.WAIT)
+    async def work(self) -> None:
+        self.started = True
+        self.done.append(await workflow.execute_activity(note, "handled"))
+
+
+@workflow.defn
+class FailingHandler:
+    def __init__(self) -> None:
+        self.started = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.started)
+
+    @workflow.signal(unfinished_policy=workflow.HandlerUnfinishedPolicy.FAIL)
+    async def work(self) -> None:
+        self.started = True
+        await workflow.execute_activity(note, "handled")
+
+
+@activity.defn
+async def unbounded(text: str) -> str:
+    return text
+
+
+@workflow.defn
+class SchedulesUnbounded:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(unbounded, "x")
