@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aioswf._history_check import check_event_ids, check_events
+from aioswf.exceptions import HistoryError
+
 if TYPE_CHECKING:
     from aioswf.client import WorkflowHandle
 
@@ -55,24 +58,39 @@ def load_history(source: HistorySource, *, name: str | None = None) -> History:
         name: how messages name it; the file name by default.
 
     Raises:
-        ValueError: the data is not a history.
+        HistoryError: the data is not a history SWF could have written (a ``ValueError``);
+            the message names the event and the field at fault.
     """
     label = name
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         label = label or str(path)
-        source = json.loads(path.read_text(encoding="utf-8"))
-    execution: Mapping[str, Any] = {}
+        try:
+            source = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as error:
+            raise HistoryError(label, f"cannot be read as JSON: {error}") from None
+    label = label or "history"
+    execution: Any = {}
     if isinstance(source, Mapping):
         execution = source.get("workflowExecution") or {}
         raw = source.get("events")
     else:
         raw = source
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise ValueError(f"{label or 'history'}: expected a list of events or {{'events': [...]}}")
-    events = [_read_event(event, label or "history") for event in raw]
+        raise HistoryError(label, "expected a list of events or {'events': [...]}")
+    if not isinstance(execution, Mapping):
+        raise HistoryError(label, "workflowExecution must be an object", field="workflowExecution")
+    check_event_ids(raw, label)
+    events = [_read_event(event, label) for event in raw]
     events.sort(key=lambda event: int(event["eventId"]))
-    return History(events, execution.get("workflowId"), execution.get("runId"), label or "history")
+    check_events(events, label)
+    workflow_id, run_id = execution.get("workflowId"), execution.get("runId")
+    return History(
+        events,
+        workflow_id if isinstance(workflow_id, str) else None,
+        run_id if isinstance(run_id, str) else None,
+        label,
+    )
 
 
 def save_history(
@@ -120,15 +138,24 @@ async def fetch_history(
     return History(events, handle.workflow_id, chosen, str(path))
 
 
-def _read_event(event: Any, label: str) -> dict[str, Any]:
-    if not isinstance(event, Mapping) or "eventType" not in event or "eventId" not in event:
-        raise ValueError(f"{label}: {event!r} is not a history event")
+def _read_event(event: Mapping[str, Any], label: str) -> dict[str, Any]:
+    if "eventType" not in event:
+        raise HistoryError(label, f"{event!r} is not a history event: it has no eventType")
     copy = dict(event)
-    copy["eventTimestamp"] = _as_datetime(event.get("eventTimestamp"), label)
+    try:
+        copy["eventTimestamp"] = _as_datetime(event.get("eventTimestamp"), label)
+    except (ValueError, OverflowError, OSError) as error:
+        raise HistoryError(
+            label,
+            f"is not a time: {error}",
+            event_id=event.get("eventId"),
+            event_type=str(event.get("eventType")),
+            field="eventTimestamp",
+        ) from None
     return copy
 
 
-def _as_datetime(value: Any, label: str) -> datetime:
+def _as_datetime(value: Any, label: str = "history") -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -139,7 +166,7 @@ def _as_datetime(value: Any, label: str) -> datetime:
         except ValueError:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    raise ValueError(f"{label}: an event has no readable eventTimestamp: {value!r}")
+    raise ValueError(f"{label}: expected epoch seconds or an ISO 8601 time, not {value!r}")
 
 
 def _plain(value: Any) -> Any:

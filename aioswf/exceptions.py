@@ -49,6 +49,7 @@ Every exception the library raises derives from :class:`AioSWFError`::
     │   └── ScheduleLambdaFunctionFailedError
     ├── ApplicationError                  raised by user code to fail on purpose
     ├── NondeterminismError               workflow code no longer matches its history
+    ├── HistoryError                      a recorded history that is not a valid one
     ├── WorkflowDeadlockError             a workflow step did not yield in time
     └── WorkerError                       a worker used or configured wrongly
 
@@ -631,6 +632,40 @@ class NondeterminismError(AioSWFError):
     Usually the code changed in a way that old executions cannot replay; guard the change
     with ``workflow.patched()``.
     """
+
+
+class HistoryError(AioSWFError, ValueError):
+    """A history (a file, or events given to the replayer) that SWF could not have written.
+
+    The message names the history, the event and the field at fault, e.g. ``order.json:
+    event 7 (DecisionTaskCompleted): decisionTaskCompletedEventAttributes.startedEventId is
+    missing``.
+
+    Attributes:
+        history: how the history is named (its file, or ``"history"``).
+        event_id: the id of the event at fault, if one is.
+        event_type: its type, if known.
+        field: the dotted path of the field at fault within the event, if one is.
+    """
+
+    def __init__(
+        self,
+        history: str,
+        problem: str,
+        *,
+        event_id: Any = None,
+        event_type: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        where = ""
+        if event_id is not None:
+            where = f"event {event_id}" + (f" ({event_type})" if event_type else "") + ": "
+        what = f"{field} {problem}" if field else problem
+        super().__init__(f"{history}: {where}{what}")
+        self.history = history
+        self.event_id = event_id
+        self.event_type = event_type
+        self.field = field
 
 
 class WorkflowDeadlockError(AioSWFError):

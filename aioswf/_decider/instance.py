@@ -133,6 +133,8 @@ class WorkflowInstance:
         """The events that recorded the decisions of the task being replayed (none when
         deciding a new task): what patches and side effects decided then."""
         self._awaiting_echo: list[Command] = []
+        self.current_event: Event | None = None
+        """The event being applied, for messages about a history that does not fit together."""
         self._state_text: str | None = None
         self._last_context: str | None = None
         self._handlers: dict[str, Callable[[Event], None]] = {
@@ -292,6 +294,7 @@ class WorkflowInstance:
         # the other news of the same task.
         for event in (signal_events if signal_events is not None else batch) if signals else ():
             if event["eventType"] == "WorkflowExecutionSignaled" and self._obj is not None:
+                self.current_event = event
                 self.signals.deliver(event, self._obj)
                 applied += 1
                 if applied % APPLY_CHUNK == 0:
@@ -299,6 +302,7 @@ class WorkflowInstance:
         for event in batch:
             handler = self._handlers.get(event["eventType"])
             if handler is not None:
+                self.current_event = event
                 handler(event)
                 applied += 1
                 if applied % APPLY_CHUNK == 0:

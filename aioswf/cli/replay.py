@@ -43,13 +43,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         print(f"aioswf replay: {error}", file=sys.stderr)
         return 2
     failed = 0
-    for path in args.histories:
-        try:
-            result = replayer.replay_result(path)
-        except Exception as error:
-            print(f"FAIL {path}: cannot replay it: {error}")
-            failed += 1
-            continue
+    # Every history gets a line: a file that cannot be read, is not a valid history or
+    # records an unknown workflow type is a result like any other (the error names where).
+    for path, result in zip(args.histories, replayer.replay_all(args.histories), strict=True):
         if result.ok:
             print(f"ok   {path} ({result.workflow_type})")
         else:

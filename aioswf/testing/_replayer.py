@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +13,13 @@ from aioswf._definitions import WorkflowDefinition
 from aioswf._discovery import workflow_definitions
 from aioswf._history import History, HistorySource, load_history
 from aioswf.converter import DataConverter
-from aioswf.exceptions import NondeterminismError, WorkerError
+from aioswf.exceptions import HistoryError, NondeterminismError, WorkerError
 
 logger = logging.getLogger(__name__)
 
 _REPLAY_DOMAIN = "replay"
 _REPLAY_ID = "replay"
+_UNKNOWN_TYPE = "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ class Replayer:
         Raises:
             NondeterminismError: the code decides differently; the message names the
                 history, the decision task, the event and the decision that differ.
+            HistoryError: the history is not one SWF could have written; the message names
+                the event and the field.
             WorkerError: the history records a workflow type the replayer was not given.
             Exception: whatever the workflow code raised that would have left the decision
                 task to time out.
@@ -93,10 +97,11 @@ class Replayer:
             raise result.error
 
     def replay_all(self, histories: Iterable[HistorySource | History]) -> list[ReplayResult]:
-        """Replay every history, carrying on after failures.
+        """Replay every history, carrying on after failures of any kind.
 
         Returns:
-            One result per history, in order.
+            One result per history, in order; a history that cannot be read or is not a valid
+            one has a :class:`~aioswf.exceptions.HistoryError` as its ``error``.
         """
         return [self.replay_result(history) for history in histories]
 
@@ -107,9 +112,23 @@ class Replayer:
         workflow_id: str | None = None,
         run_id: str | None = None,
     ) -> ReplayResult:
-        """Replay one history and report how it went instead of raising."""
-        loaded = history if isinstance(history, History) else load_history(history)
-        definition = self._definition_for(loaded)
+        """Replay one history and report how it went; never raises for the history's sake.
+
+        The result's ``error`` is a :class:`~aioswf.exceptions.HistoryError` (naming the
+        event and field) when the history is not one SWF could have written, a
+        :class:`~aioswf.exceptions.WorkerError` when it records a workflow type the replayer
+        was not given, a :class:`~aioswf.exceptions.NondeterminismError` when the code
+        decides otherwise, or what the workflow code raised.
+        """
+        name = _name_of(history)
+        try:
+            loaded = history if isinstance(history, History) else load_history(history)
+        except HistoryError as unreadable:
+            return ReplayResult(name, _UNKNOWN_TYPE, unreadable)
+        try:
+            definition = self._definition_for(loaded)
+        except (HistoryError, WorkerError) as unusable:
+            return ReplayResult(loaded.name, _UNKNOWN_TYPE, unusable)
         instance = WorkflowInstance(
             definition,
             domain=_REPLAY_DOMAIN,
@@ -118,11 +137,15 @@ class Replayer:
             converter=self.converter,
             options=InstanceOptions(),
         )
+        error: BaseException | None
         try:
-            activation = instance.run_to_completion(loaded.events, None)
+            error = instance.run_to_completion(loaded.events, None).failure
+        except Exception as unexpected:
+            # The events passed the model's checks but do not fit together (an outcome of
+            # something never started, say): name the event being applied.
+            error = _inconsistent(loaded.name, instance.current_event, unexpected)
         finally:
             instance.close()
-        error = activation.failure
         if isinstance(error, NondeterminismError):
             error = _named(error, loaded.name)
         if error is not None:
@@ -131,9 +154,10 @@ class Replayer:
 
     def _definition_for(self, history: History) -> WorkflowDefinition:
         if not history.events or history.events[0]["eventType"] != "WorkflowExecutionStarted":
-            raise WorkerError(
-                f"{history.name}: a history starts with WorkflowExecutionStarted; this one "
-                "is empty or was read from the middle (pass every page, oldest first)"
+            raise HistoryError(
+                history.name,
+                "a history starts with WorkflowExecutionStarted; this one is empty or was "
+                "read from the middle (pass every page, oldest first)",
             )
         started = history.events[0].get("workflowExecutionStartedEventAttributes") or {}
         kind = started.get("workflowType") or {}
@@ -146,6 +170,25 @@ class Replayer:
                 f"was not given; it knows: {known}"
             )
         return definition
+
+
+def _name_of(history: HistorySource | History) -> str:
+    if isinstance(history, History):
+        return history.name
+    if isinstance(history, str | os.PathLike):
+        return str(history)
+    return "history"
+
+
+def _inconsistent(name: str, event: Mapping[str, Any] | None, error: Exception) -> HistoryError:
+    problem = f"does not fit the events before it ({type(error).__name__}: {error})"
+    if event is None:
+        return HistoryError(name, f"replay failed: {type(error).__name__}: {error}")
+    history_error = HistoryError(
+        name, problem, event_id=event.get("eventId"), event_type=str(event.get("eventType"))
+    )
+    history_error.__cause__ = error
+    return history_error
 
 
 def _named(error: NondeterminismError, name: str) -> NondeterminismError:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aioswf.cli import main
-from aioswf.exceptions import NondeterminismError, WorkerError
+from aioswf.exceptions import HistoryError, NondeterminismError, WorkerError
 from aioswf.testing import (
     History,
     Replayer,
@@ -94,13 +94,29 @@ async def test_replay_all_reports_each_history(recorded: Path, tmp_path: Path) -
 
 
 def test_timestamps_load_from_epoch_iso_and_datetime() -> None:
+    task_list = {"taskList": {"name": "t"}}
     events: list[dict[str, Any]] = [
-        {"eventId": 2, "eventType": "DecisionTaskScheduled", "eventTimestamp": "1700000000.5"},
-        {"eventId": 1, "eventType": "WorkflowExecutionStarted", "eventTimestamp": 1700000000},
+        {
+            "eventId": 2,
+            "eventType": "DecisionTaskScheduled",
+            "eventTimestamp": "1700000000.5",
+            "decisionTaskScheduledEventAttributes": task_list,
+        },
+        {
+            "eventId": 1,
+            "eventType": "WorkflowExecutionStarted",
+            "eventTimestamp": 1700000000,
+            "workflowExecutionStartedEventAttributes": {
+                **task_list,
+                "childPolicy": "TERMINATE",
+                "workflowType": {"name": "w", "version": "1"},
+            },
+        },
         {
             "eventId": 3,
             "eventType": "DecisionTaskStarted",
             "eventTimestamp": "2023-11-14T22:13:21Z",
+            "decisionTaskStartedEventAttributes": {"scheduledEventId": 2},
         },
     ]
     loaded = load_history(events)
@@ -113,11 +129,13 @@ def test_timestamps_load_from_epoch_iso_and_datetime() -> None:
 
 
 def test_bad_input_is_named() -> None:
-    with pytest.raises(ValueError, match="not a history event"):
+    with pytest.raises(
+        HistoryError, match=r"event #1 \(x\): eventId must be a positive whole number, not None"
+    ):
         load_history([{"eventType": "x"}])
     with pytest.raises(ValueError, match="expected a list of events"):
         load_history({"nothing": 1})
-    with pytest.raises(WorkerError, match="starts with WorkflowExecutionStarted"):
+    with pytest.raises(HistoryError, match="starts with WorkflowExecutionStarted"):
         Replayer([Greeting]).replay([])
 
 
@@ -146,7 +164,8 @@ def test_the_replay_command_with_a_missing_file(
 ) -> None:
     missing = tmp_path / "missing.json"
     assert main(["replay", str(missing), "--workflows", "tests.testing.apps"]) == 1
-    assert f"FAIL {missing}: cannot replay it" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"FAIL {missing} (?): HistoryError: {missing}: cannot be read as JSON" in out
 
 
 def _read_json(path: Path) -> Any:

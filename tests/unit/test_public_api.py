@@ -36,6 +36,7 @@ EXPECTED = {
     "LambdaFunctionFailedError",
     "LambdaFunctionTimedOutError",
     "LimitExceededError",
+    "HistoryError",
     "NondeterminismError",
     "OpenCounts",
     "OperationNotPermittedError",
