@@ -40,26 +40,11 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-_RESULT_POLL_START = 0.05
-_RESULT_POLL_MAX = 2.0
-
 
 def put_set(params: dict[str, Any], key: str, value: Any) -> None:
     """``params[key] = value``, unless the value is ``None`` (SWF's optional members)."""
     if value is not None:
         params[key] = value
-
-
-_CLOSE_EVENTS = frozenset(
-    {
-        "WorkflowExecutionCompleted",
-        "WorkflowExecutionFailed",
-        "WorkflowExecutionCanceled",
-        "WorkflowExecutionTerminated",
-        "WorkflowExecutionTimedOut",
-        "WorkflowExecutionContinuedAsNew",
-    }
-)
 
 
 class WorkflowHandle(Generic[R]):
@@ -206,29 +191,8 @@ class WorkflowHandle(Generic[R]):
             ) from None
 
     async def _wait_for_close(self, run_id: str) -> dict[str, Any]:
-        # The last event tells whether the run closed; polling it with back-off costs one
-        # small call at a time, kept under SWF's per-execution history throttle.
-        delay = _RESULT_POLL_START
-        outage = False
-        while True:
-            try:
-                async for event in self.history(reverse=True, page_size=1, run_id=run_id):
-                    if event["eventType"] in _CLOSE_EVENTS:
-                        return event
-                    break
-            except (exc.ServiceUnavailableError, exc.ThrottlingError) as error:
-                # The execution goes on while SWF is out of reach: wait it out (result()'s
-                # own timeout bounds the wait), saying so once.
-                if not outage:
-                    logger.warning("%r: result() waits out an SWF outage: %s", self, error)
-                outage = True
-                delay = _RESULT_POLL_MAX * 2
-            else:
-                if outage:
-                    logger.info("%r: SWF is reachable again", self)
-                outage = False
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, _RESULT_POLL_MAX)
+        # One watcher per client learns which awaited runs closed, for all of them at once.
+        return await self.client.close_watcher.wait(self.workflow_id, run_id)
 
     def _outcome(self, run_id: str, event: dict[str, Any]) -> Any:
         kind = event["eventType"]

@@ -26,6 +26,7 @@ from typing import Any, TypeVar, overload
 from aiobotocore.session import AioSession
 
 from aioswf import exceptions as exc
+from aioswf._close_watcher import CloseWatcher
 from aioswf._definitions import (
     DEFAULT_WORKFLOW_OPTIONS,
     ActivityDefinition,
@@ -112,6 +113,8 @@ class Client:
             self.interceptors, ClientCalls(self)
         )
         """The client's calls, through its interceptors."""
+        self.close_watcher = CloseWatcher(self)
+        """Learns when the runs that ``result()`` calls await close, for all of them at once."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -120,7 +123,8 @@ class Client:
         await self.transport.open()
 
     async def close(self) -> None:
-        """Close the connection. Idempotent."""
+        """Close the connection. Idempotent. Pending ``result()`` calls raise ``WorkerError``."""
+        await self.close_watcher.close()
         await self.transport.close()
 
     async def __aenter__(self) -> Client:

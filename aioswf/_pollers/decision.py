@@ -386,6 +386,9 @@ class DecisionPoller:
             logger.warning("%s: answering the decision task failed: %s", instance.describe, error)
             await self.executor.close(instance)
             return
+        if activation.closing:
+            # A result() of this process waiting for the run hears of it now.
+            self.client.close_watcher.saw_close(instance.run_id)
         if activation.closing or activation.failure is not None:
             await self.executor.close(instance)
         else:

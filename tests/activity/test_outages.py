@@ -131,8 +131,8 @@ async def test_result_waits_out_an_outage(
     handle = proxied.get_workflow_handle(flow.workflow_id, run_id=flow.run_id)
     waiting = asyncio.create_task(handle.result(timeout=timedelta(seconds=60)))
     await asyncio.sleep(0.2)
-    proxy.go_down("GetWorkflowExecutionHistory")
-    await until(lambda: proxy.cut["GetWorkflowExecutionHistory"] >= 6)
+    proxy.go_down("GetWorkflowExecutionHistory", "ListClosedWorkflowExecutions")
+    await until(lambda: proxy.cut["ListClosedWorkflowExecutions"] >= 6)
     assert not waiting.done()
     proxy.come_up()
     await flow.decide(

@@ -1,0 +1,280 @@
+"""One watcher per client for the runs its callers await: O(1) calls per interval, not per run.
+
+Every ``handle.result()`` of a client registers the run it waits for here. One task per
+client then learns which of them closed:
+
+* a run is read once when first awaited (the newest event of its history): it may be closed
+  already, and if not, the event's timestamp tells where the service's clock stands;
+* then, at each interval (0.05 s, growing to 1 s while nothing closes), one
+  ``ListClosedWorkflowExecutions`` call (more pages only if many closed) lists what closed in
+  the domain since then, and only the awaited runs among them are read for their close event;
+* a worker of the same process that answers a decision task with a close decision says so at
+  once (:meth:`CloseWatcher.saw_close`), so its result is read without waiting for the next
+  listing;
+* each awaited run is still read on its own every few minutes, in case the listing (which
+  SWF updates eventually, not at once) missed it.
+
+The listing's time window is kept in the service's own time (event and close timestamps), so a
+service whose clock differs from this machine's, such as the local service on a virtual clock,
+is watched the same way. SWF outages are waited out, said once in the log: the executions go
+on without their callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aioswf import exceptions as exc
+from aioswf._decider.history import timestamp
+
+if TYPE_CHECKING:
+    from aioswf.client import Client
+
+logger = logging.getLogger(__name__)
+
+CLOSE_EVENTS = frozenset(
+    {
+        "WorkflowExecutionCompleted",
+        "WorkflowExecutionFailed",
+        "WorkflowExecutionCanceled",
+        "WorkflowExecutionTerminated",
+        "WorkflowExecutionTimedOut",
+        "WorkflowExecutionContinuedAsNew",
+    }
+)
+
+INTERVAL_MIN = 0.05
+"""Seconds between two listings right after something happened."""
+INTERVAL_MAX = 1.0
+"""Seconds between two listings at most, while nothing closes."""
+VISIBILITY_LAG = 10.0
+"""Seconds each listing reaches back before the newest time it knows of: SWF may list a
+close a little after it happened."""
+RECHECK = 300.0
+"""Seconds between two reads of one awaited run's own history, whatever the listing says."""
+_CONCURRENT_READS = 16
+_OUTAGES = (exc.ServiceUnavailableError, exc.ThrottlingError)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    workflow_id: str
+    run_id: str
+    futures: list[asyncio.Future[dict[str, Any]]] = field(default_factory=list)
+    due: float = 0.0
+    """Loop time at which the run's history is read directly (0: at the next look)."""
+
+
+class CloseWatcher:
+    """Waits for the close events of runs, for one client.
+
+    Args:
+        client: the client whose domain and connection it uses.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._waiters: dict[str, _Waiter] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._service_time = 0.0
+        """The newest service time known (epoch seconds), from events and close times; 0
+        until a first run is read, and nothing is listed before that."""
+        self._listing = True
+        self._outage = False
+        self.calls = 0
+        """History and listing calls made so far (for benchmarks and metrics)."""
+
+    @property
+    def waiting(self) -> int:
+        """Runs awaited now."""
+        return len(self._waiters)
+
+    async def wait(self, workflow_id: str, run_id: str) -> dict[str, Any]:
+        """The close event of run ``run_id`` of ``workflow_id``, once it closes.
+
+        Raises:
+            aioswf.exceptions.ServiceError: reading the run failed other than by an outage
+                (e.g. ``UnknownResourceError``: no such run).
+            aioswf.exceptions.WorkerError: the client was closed meanwhile.
+        """
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        waiter = self._waiters.get(run_id)
+        if waiter is None:
+            waiter = self._waiters[run_id] = _Waiter(workflow_id, run_id)
+        waiter.futures.append(future)
+        waiter.due = 0.0
+        self._start()
+        try:
+            return await future
+        finally:
+            if future in waiter.futures:  # the caller stopped waiting (cancelled, timed out)
+                waiter.futures.remove(future)
+                if not waiter.futures and self._waiters.get(run_id) is waiter:
+                    del self._waiters[run_id]
+
+    def saw_close(self, run_id: str) -> None:
+        """A decision task of ``run_id`` was answered with a close decision: look now.
+
+        SWF may still refuse the close (new events came in meanwhile), so the run's history
+        says whether it closed, not this call.
+        """
+        waiter = self._waiters.get(run_id)
+        if waiter is not None:
+            waiter.due = 0.0
+            self._wake.set()
+
+    async def close(self) -> None:
+        """Stop watching; callers still waiting get ``WorkerError``."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        waiters, self._waiters = list(self._waiters.values()), {}
+        for waiter in waiters:
+            for future in waiter.futures:
+                if not future.done():
+                    future.set_exception(
+                        exc.WorkerError(
+                            f"the client was closed while result() waited for workflow "
+                            f"{waiter.workflow_id!r} (run {waiter.run_id!r})"
+                        )
+                    )
+
+    # --- the watching task ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="aioswf result watcher")
+
+    async def _run(self) -> None:
+        interval = INTERVAL_MIN
+        while self._waiters:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            woken = self._wake.is_set()
+            self._wake.clear()
+            closed = await self._look()
+            interval = INTERVAL_MIN if closed or woken else min(interval * 1.5, INTERVAL_MAX)
+
+    async def _look(self) -> int:
+        """One look: the listing, then the reads it and the clock call for; how many closed."""
+        now = asyncio.get_running_loop().time()
+        due = [w for w in self._waiters.values() if w.due <= now]
+        if self._listing and self._service_time:
+            due += await self._closed_among_waiters()
+        if not self._listing:
+            due = list(self._waiters.values())  # no listing: read every awaited run
+        reads = await self._read_all(_unique(due))
+        return sum(reads)
+
+    async def _closed_among_waiters(self) -> list[_Waiter]:
+        since = self._service_time - VISIBILITY_LAG
+        params: dict[str, Any] = {
+            "domain": self.client.domain,
+            "closeTimeFilter": {"oldestDate": datetime.fromtimestamp(since, UTC)},
+            "maximumPageSize": 1000,
+        }
+        found: list[_Waiter] = []
+        try:
+            async for page in self.client.transport.pages("ListClosedWorkflowExecutions", params):
+                self.calls += 1
+                for info in page.get("executionInfos", ()):
+                    closed_at = info.get("closeTimestamp")
+                    if closed_at is not None:
+                        self._service_time = max(self._service_time, _seconds(closed_at))
+                    waiter = self._waiters.get(info["execution"]["runId"])
+                    if waiter is not None:
+                        found.append(waiter)
+        except _OUTAGES as error:
+            self._say_outage(error)
+            return []
+        except exc.ServiceError as error:
+            # Allowed to read histories but not to list (an IAM policy can say so): read
+            # each awaited run instead, as often as the interval allows.
+            logger.warning(
+                "result() cannot list closed executions in domain %r (%s); it reads each "
+                "awaited execution's history instead",
+                self.client.domain,
+                error,
+            )
+            self._listing = False
+            return []
+        self._say_reachable()
+        return found
+
+    async def _read_all(self, waiters: Iterable[_Waiter]) -> list[bool]:
+        limit = asyncio.Semaphore(_CONCURRENT_READS)
+
+        async def read(waiter: _Waiter) -> bool:
+            async with limit:
+                return await self._read(waiter)
+
+        return await asyncio.gather(*(read(w) for w in waiters))
+
+    async def _read(self, waiter: _Waiter) -> bool:
+        """Read the newest event of ``waiter``'s run; deliver it if it closed the run."""
+        params = {
+            "domain": self.client.domain,
+            "execution": {"workflowId": waiter.workflow_id, "runId": waiter.run_id},
+            "reverseOrder": True,
+            "maximumPageSize": 1,
+        }
+        self.calls += 1
+        try:
+            page = await self.client.transport.call("GetWorkflowExecutionHistory", params)
+        except _OUTAGES as error:
+            self._say_outage(error)
+            return False
+        except exc.ServiceError as error:
+            self._finish(waiter, error)
+            return False
+        self._say_reachable()
+        events = page.get("events") or [{}]
+        newest = events[0]
+        self._service_time = max(self._service_time, timestamp(newest))
+        if newest.get("eventType") in CLOSE_EVENTS:
+            self._finish(waiter, newest)
+            return True
+        waiter.due = asyncio.get_running_loop().time() + RECHECK
+        return False
+
+    def _finish(self, waiter: _Waiter, outcome: dict[str, Any] | BaseException) -> None:
+        if self._waiters.get(waiter.run_id) is waiter:
+            del self._waiters[waiter.run_id]
+        for future in waiter.futures:
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        waiter.futures.clear()
+
+    def _say_outage(self, error: BaseException) -> None:
+        if not self._outage:
+            logger.warning("result() waits out an SWF outage: %s", error)
+        self._outage = True
+
+    def _say_reachable(self) -> None:
+        if self._outage:
+            logger.info("result(): SWF is reachable again")
+        self._outage = False
+
+
+def _unique(waiters: list[_Waiter]) -> list[_Waiter]:
+    return list(dict.fromkeys(waiters))
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)

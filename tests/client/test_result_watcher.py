@@ -1,0 +1,106 @@
+"""Waiting for many results: one watcher per client, O(1) calls per interval, results of this
+process's workers at once, and every outcome as its exception."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from aioswf import Client, Worker, workflow
+from aioswf import _close_watcher as watcher_module
+from aioswf.exceptions import WorkerError, WorkflowTerminatedError
+
+WAITERS = 60
+RESULT_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn
+class Parked:
+    """Never decided in these tests unless a worker runs: it stays open until terminated."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.done)
+        return "released"
+
+    @workflow.signal
+    def release(self) -> None:
+        self.done = True
+
+
+def count_calls(client: Client) -> Counter[str]:
+    """The calls ``client`` sends, by operation (botocore's own event)."""
+    calls: Counter[str] = Counter()
+
+    def seen(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.transport._client.meta.events.register("before-call.swf", seen)
+    return calls
+
+
+async def test_many_waiters_cost_one_listing_per_interval(
+    local_endpoint: str, domain_name: str
+) -> None:
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+        handles = [
+            await client.start_workflow(Parked.run, workflow_id=f"parked-{n}", task_list="none")
+            for n in range(WAITERS)
+        ]
+        calls = count_calls(client)
+        waiting = [asyncio.create_task(h.result(timeout=RESULT_TIMEOUT)) for h in handles]
+        await asyncio.sleep(1.5)
+        # Each run read once when first awaited, then one listing per interval for them all.
+        assert calls["GetWorkflowExecutionHistory"] == WAITERS
+        intervals = 1.5 / watcher_module.INTERVAL_MIN
+        assert 0 < calls["ListClosedWorkflowExecutions"] <= intervals
+        async with Client(domain_name, endpoint_url=local_endpoint) as other:
+            for handle in handles:
+                await other.get_workflow_handle(handle.workflow_id).terminate("enough")
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        assert all(isinstance(o, WorkflowTerminatedError) for o in outcomes), outcomes
+        # Then only the closed runs are read again, for their close events.
+        assert calls["GetWorkflowExecutionHistory"] <= 2 * WAITERS + 5
+        assert client.close_watcher.waiting == 0
+
+
+async def test_a_result_of_this_process_arrives_without_waiting_for_a_listing(
+    local_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listings so far apart that none could deliver the result in time.
+    monkeypatch.setattr(watcher_module, "INTERVAL_MIN", 3600.0)
+    monkeypatch.setattr(watcher_module, "INTERVAL_MAX", 3600.0)
+    async with Worker(local_client, task_list="here", workflows=[Parked]):
+        handle = await local_client.start_workflow(Parked.run, workflow_id="here", task_list="here")
+        waiting = asyncio.create_task(handle.result(timeout=RESULT_TIMEOUT))
+        await asyncio.sleep(0.3)  # the first read found it open
+        assert not waiting.done()
+        await handle.signal(Parked.release)
+        assert await waiting == "released"
+
+
+async def test_closing_the_client_ends_the_waits_with_a_clear_error(
+    local_endpoint: str, domain_name: str
+) -> None:
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+        handle = await client.start_workflow(Parked.run, workflow_id="left", task_list="none")
+        waiting = asyncio.create_task(handle.result())
+        await asyncio.sleep(0.2)
+    with pytest.raises(WorkerError, match="client was closed while result\\(\\) waited"):
+        await waiting
+
+
+async def test_a_waiter_that_gives_up_is_forgotten(local_client: Client) -> None:
+    handle = await local_client.start_workflow(Parked.run, workflow_id="short", task_list="none")
+    with pytest.raises(TimeoutError):
+        await handle.result(timeout=timedelta(seconds=0.3))
+    assert local_client.close_watcher.waiting == 0
