@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from aioswf._decider.outcome import ContinueAsNew
 
 
+HISTORY_EVENT_LIMIT = 25_000
+"""SWF's hard limit on the events of one run's history."""
+CONTINUE_AS_NEW_SUGGESTED_AT = 10_000
+"""History length from which continuing as new is suggested: SWF's own recommendation."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkflowInfo:
     """The run a piece of workflow code belongs to.
@@ -49,7 +55,8 @@ class WorkflowInfo:
         decision_task_attempt: the attempt of the current decision task: 1, or more after
             earlier attempts timed out.
         history_length: events in the run's history up to the current decision task; a
-            workflow that runs for long continues as new before this nears SWF's 25,000.
+            workflow that runs for long continues as new before this nears SWF's 25,000
+            (see :meth:`is_continue_as_new_suggested`).
     """
 
     domain: str
@@ -70,6 +77,15 @@ class WorkflowInfo:
     decision_task_count: int = 0
     decision_task_attempt: int = 1
     history_length: int = 0
+
+    def is_continue_as_new_suggested(self) -> bool:
+        """Whether the run's history has grown long enough to continue as new.
+
+        True from :data:`CONTINUE_AS_NEW_SUGGESTED_AT` events (SWF recommends keeping a
+        history under 10,000 of its hard limit of 25,000, past which SWF terminates the
+        run with ``EVENT_LIMIT_EXCEEDED``).
+        """
+        return self.history_length >= CONTINUE_AS_NEW_SUGGESTED_AT
 
 
 def info_from_started(

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from aioswf._decider import Activation, CacheMiss, InstanceCache, InstanceOptions, WorkflowInstance
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
+from aioswf._decider.runtime import CONTINUE_AS_NEW_SUGGESTED_AT, HISTORY_EVENT_LIMIT
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
 from aioswf._pollers.history_pages import PageSource, TaskHistory
@@ -120,6 +121,34 @@ class DecisionWorkerOptions:
         if self.workflow_threads:
             return ThreadActivations(self.long_polls)
         return InlineActivations()
+
+
+def warn_of_history_growth(page: dict[str, Any]) -> None:
+    """Log once per run when its history passes the suggested length, and near the limit.
+
+    "Once": on the decision task whose history first reaches the mark (the previous task
+    started below it), whichever worker decides it, cached or not.
+    """
+    started = int(page.get("startedEventId") or 0)
+    previous = int(page.get("previousStartedEventId") or 0)
+    for mark, advice in _HISTORY_MARKS:
+        if previous < mark <= started:
+            execution = page.get("workflowExecution", {})
+            logger.warning(
+                "workflow_id=%r run_id=%r: its history has %d events; %s (SWF terminates a run "
+                "at %d; workflow.info().is_continue_as_new_suggested() tells the code)",
+                execution.get("workflowId"),
+                execution.get("runId"),
+                started,
+                advice,
+                HISTORY_EVENT_LIMIT,
+            )
+
+
+_HISTORY_MARKS = (
+    (CONTINUE_AS_NEW_SUGGESTED_AT, "continuing as new is suggested"),
+    (HISTORY_EVENT_LIMIT * 4 // 5, "it nears the limit: continue as new"),
+)
 
 
 def task_deadline(page: dict[str, Any], received: float) -> float:
@@ -304,6 +333,7 @@ class DecisionPoller:
                 workflow_type["version"],
             )
             return
+        warn_of_history_growth(page)
         deadline = task_deadline(page, asyncio.get_running_loop().time())
         async with self._run_lock(execution["runId"]):
             instance, activation = await self._decide(definition, history)

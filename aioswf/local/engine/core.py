@@ -28,6 +28,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EVENT_LIMIT = 25_000
+_CLOSE_EVENTS = frozenset(
+    {
+        "WorkflowExecutionCompleted",
+        "WorkflowExecutionFailed",
+        "WorkflowExecutionCanceled",
+        "WorkflowExecutionContinuedAsNew",
+        "WorkflowExecutionTimedOut",
+        "WorkflowExecutionTerminated",
+    }
+)
 DECISION = "decision"
 ACTIVITY = "activity"
 
@@ -188,8 +198,19 @@ class EngineState:
     # -- history -----------------------------------------------------------------------------
 
     def add_event(self, ex: Execution, event_type: str, attrs: Json) -> int:
-        """Append an event to the history; returns its id.  ``None`` attributes are dropped."""
+        """Append an event to the history; returns its id.  ``None`` attributes are dropped.
+
+        A run's history holds at most ``limits.events`` events (SWF's 25,000), the last of
+        them its close: an event that would take the last place without closing the run is
+        not recorded, nor is anything after it, and the run is terminated with
+        ``EVENT_LIMIT_EXCEEDED`` as that last event once the current request is applied.
+        """
         event_id = len(ex.history) + 1
+        if event_type not in _CLOSE_EVENTS and (
+            ex.run_id in self.over_limit or (event_id >= self.limits.events and ex.is_open)
+        ):
+            self.over_limit.add(ex.run_id)
+            return event_id
         key = event_type[0].lower() + event_type[1:] + "EventAttributes"
         ex.history.append(
             {
@@ -200,8 +221,6 @@ class EngineState:
             }
         )
         self.dirty_runs.add(ex.run_id)
-        if event_id >= self.limits.events and ex.is_open:
-            self.over_limit.add(ex.run_id)
         return event_id
 
     # -- decision tasks ----------------------------------------------------------------------
