@@ -95,26 +95,35 @@ class Failure:
         return error
 
     def encode(self, converter: DataConverter) -> tuple[str, str]:
-        """``(reason, details)`` within SWF's limits: tracebacks are cut first, then the rest."""
+        """``(reason, details)`` within SWF's limits: tracebacks are cut first, then the rest.
+
+        The details pass through the converter's codecs and payload store like any payload;
+        with a store, nothing needs cutting.
+        """
         reason = truncate(self.type_name, MAX_REASON_LENGTH)
         body = {_MARK: 1, **self._body(converter)}
-        text = json.dumps(body)
+
+        def wire() -> str:
+            return converter.wire.to_wire(json.dumps(body), MAX_DATA_LENGTH)
+
+        text = wire()
         if len(text) > MAX_DATA_LENGTH:
             _drop_cause_tracebacks(body.get("cause"))
-            text = json.dumps(body)
+            text = wire()
         if len(text) > MAX_DATA_LENGTH:
             overflow = len(text) - MAX_DATA_LENGTH
             body["traceback"] = truncate(
                 self.traceback, max(len(self.traceback) - overflow - 64, 200)
             )
-            text = json.dumps(body)
+            text = wire()
         if len(text) > MAX_DATA_LENGTH:
             body["details"] = []
             body["fields"] = {}
             body["cause"] = None
-            body["message"] = truncate(self.message, MAX_DATA_LENGTH // 2)
-            body["traceback"] = truncate(self.traceback, MAX_DATA_LENGTH // 4)
-            text = json.dumps(body)
+            # Room for codecs that grow the text (base64 adds a third).
+            body["message"] = truncate(self.message, MAX_DATA_LENGTH // 3)
+            body["traceback"] = truncate(self.traceback, MAX_DATA_LENGTH // 6)
+            text = wire()
         return reason, text
 
     def _body(self, converter: DataConverter) -> dict[str, Any]:
@@ -135,11 +144,22 @@ class Failure:
         return body
 
     @classmethod
-    def decode(cls, reason: str | None, details: str | None) -> Failure:
-        """The failure behind SWF's ``reason`` and ``details``, whoever wrote them."""
+    def decode(
+        cls, reason: str | None, details: str | None, converter: DataConverter | None = None
+    ) -> Failure:
+        """The failure behind SWF's ``reason`` and ``details``, whoever wrote them.
+
+        ``converter`` undoes the codecs and store of details written through one; details it
+        cannot read become a message saying so.
+        """
         type_name = reason or "UnknownFailure"
         if not details:
             return cls(type_name=type_name, message="")
+        if converter is not None:
+            try:
+                details = converter.payload_json(details, what="failure details") or ""
+            except PayloadError as error:
+                return cls(type_name=type_name, message=f"<not readable here: {error}>")
         try:
             body = json.loads(details)
         except json.JSONDecodeError:

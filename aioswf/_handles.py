@@ -172,6 +172,7 @@ class WorkflowHandle(Generic[R]):
                 while True:
                     event = await self._wait_for_close(run_id)
                     if event["eventType"] != "WorkflowExecutionContinuedAsNew" or not follow_runs:
+                        await self.client.converter.download(event)
                         return self._outcome(run_id, event)
                     run_id = event["workflowExecutionContinuedAsNewEventAttributes"][
                         "newExecutionRunId"
@@ -197,12 +198,13 @@ class WorkflowHandle(Generic[R]):
     def _outcome(self, run_id: str, event: dict[str, Any]) -> Any:
         kind = event["eventType"]
         ids = {"workflow_id": self.workflow_id, "run_id": run_id}
+        converter = self.client.converter
         if kind == "WorkflowExecutionCompleted":
             data = event["workflowExecutionCompletedEventAttributes"].get("result")
-            return self.client.converter.decode_result(self._result_fn, data)
+            return converter.decode_result(self._result_fn, data)
         if kind == "WorkflowExecutionFailed":
             attrs = event["workflowExecutionFailedEventAttributes"]
-            failure = Failure.decode(attrs.get("reason"), attrs.get("details"))
+            failure = Failure.decode(attrs.get("reason"), attrs.get("details"), converter)
             raise exc.WorkflowFailedError(
                 **ids,
                 reason=failure.type_name,
@@ -264,6 +266,7 @@ class ClientCalls(ClientOutboundInterceptor):
         params = self._target(input.workflow_id, input.run_id) | {"signalName": name}
         data = wrap(self.client.converter.encode_args(input.args), input.headers)
         put_set(params, "input", check_size(f"input of signal {name!r}", data))
+        await self.client.converter.upload(data)
         await self.client.transport.call("SignalWorkflowExecution", params)
 
     async def cancel_workflow(self, input: CancelWorkflowInput) -> None:
@@ -305,10 +308,12 @@ class AsyncActivityHandle:
         """Record a heartbeat; returns whether cancellation of the activity was requested."""
         params = {"taskToken": self.task_token}
         if details is not None:
-            text = self.client.converter.encode(details)
+            converter = self.client.converter
+            text = converter.encode_payload(details, limit=MAX_HEARTBEAT_DETAILS_LENGTH)
             params["details"] = (
                 check_size("heartbeat details", text, MAX_HEARTBEAT_DETAILS_LENGTH) or ""
             )
+            await converter.upload(text)
         response = await self.client.transport.call("RecordActivityTaskHeartbeat", params)
         return bool(response.get("cancelRequested", False))
 
@@ -320,11 +325,13 @@ class AsyncActivityHandle:
             "result",
             check_size("activity result", self.client.converter.encode_result(result)),
         )
+        await self.client.converter.upload(params)
         await self.client.transport.call("RespondActivityTaskCompleted", params)
 
     async def fail(self, error: BaseException) -> None:
         """Fail the activity with ``error``; the workflow sees its type name and message."""
         reason, details = Failure.from_exception(error).encode(self.client.converter)
+        await self.client.converter.upload(details)
         await self.client.transport.call(
             "RespondActivityTaskFailed",
             {"taskToken": self.task_token, "reason": reason, "details": details},

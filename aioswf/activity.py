@@ -120,7 +120,7 @@ class ActivityContext:
         if details is not None:
             text = check_size(
                 "heartbeat details",
-                self.converter.encode(details),
+                self.converter.encode_payload(details, limit=MAX_HEARTBEAT_DETAILS_LENGTH),
                 MAX_HEARTBEAT_DETAILS_LENGTH,
             )
         self._on_heartbeat(text)

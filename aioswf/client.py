@@ -339,6 +339,7 @@ class Client:
         put_set(params, "tagList", list(input.tags) or None)
         put_set(params, "taskPriority", _priority(merged.task_priority))
         put_set(params, "lambdaRole", merged.lambda_role)
+        await self.converter.upload(input_)
         response = await self.transport.call("StartWorkflowExecution", params)
         run_id: str = response["runId"]
         workflow_id = input.workflow_id

@@ -5,6 +5,9 @@ lists, dicts, dataclasses, pydantic models, datetimes, enums…); on the way in 
 validated against the annotation of the parameter or return value it is meant for, so a
 dataclass or a pydantic model comes back as itself.
 
+Payloads (inputs, results, details) then pass through the converter's codecs and payload
+store, if it has any (:mod:`aioswf.payloads`).
+
 Arguments are encoded as one JSON array. Input written by other tools may also be a JSON
 object, whose keys are then parameter names. Headers that travel beside the arguments
 (:mod:`aioswf._envelope`) are set aside before the arguments are decoded.
@@ -25,7 +28,9 @@ import pydantic
 import pydantic_core
 
 from aioswf._envelope import unwrap
+from aioswf._payload_wire import PayloadWire
 from aioswf.exceptions import PayloadConversionError, PayloadTooLargeError
+from aioswf.payloads import PayloadCodec, PayloadStore
 
 MAX_DATA_LENGTH = 32_768
 """Input, result, details, control, signal input, execution context, marker details."""
@@ -68,7 +73,94 @@ def _adapter_for(hint: Any) -> pydantic.TypeAdapter[Any]:
 
 
 class DataConverter:
-    """Turns values into SWF payload strings and back. Subclass it to change the format."""
+    """Turns values into SWF payload strings and back. Subclass it to change the format.
+
+    Args:
+        codecs: transform every payload's bytes, in order (compression, encryption…);
+            readers need the same codecs. See :mod:`aioswf.payloads`.
+        payload_store: where payloads over SWF's limits go, replaced by a reference (e.g.
+            :class:`aioswf.contrib.s3.S3PayloadStore`). Without one, an oversized payload
+            raises ``PayloadTooLargeError``.
+    """
+
+    wire: PayloadWire = PayloadWire((), None)
+    """The codecs and store, and the payloads in transit (for subclasses without
+    ``__init__``: none)."""
+
+    def __init__(
+        self, *, codecs: Sequence[PayloadCodec] = (), payload_store: PayloadStore | None = None
+    ) -> None:
+        self.wire = PayloadWire(codecs, payload_store)
+
+    # --- payloads: JSON, then codecs and store ---------------------------------------------------
+
+    def encode_payload(self, value: Any, *, limit: int = MAX_DATA_LENGTH) -> str:
+        """The wire text of one payload: its JSON through the codecs, stored if over ``limit``.
+
+        Raises:
+            PayloadConversionError: if the value cannot be represented as JSON.
+        """
+        return self.wire.to_wire(self.encode(value), limit)
+
+    def decode_payload(self, data: str | None, hint: Any = Any, *, what: str = "payload") -> Any:
+        """The value of wire text written by :meth:`encode_payload` (or plain JSON).
+
+        Raises:
+            PayloadConversionError: naming ``what``, when a codec or the store cannot give
+                the JSON back, or when it does not fit ``hint``.
+        """
+        return self.decode(self.payload_json(data, what=what), hint, what=what)
+
+    def payload_json(self, data: str | None, *, what: str = "payload") -> str | None:
+        """The JSON text behind wire text: codecs undone, stored payload read back.
+
+        Raises:
+            PayloadConversionError: naming ``what``, when that is not possible here.
+        """
+        if data is None:
+            return None
+        try:
+            return self.wire.from_wire(data)
+        except PayloadConversionError as error:
+            raise PayloadConversionError(f"{what}: {error}") from error
+
+    async def upload(self, *texts: Any) -> None:
+        """Store the payloads ``texts`` refer to (strings, or dicts and lists holding them),
+        before a request carrying them is sent. Nothing to do without a payload store.
+
+        Raises:
+            PayloadError: the store failed, naming the reference.
+        """
+        await self.wire.upload(texts)
+
+    async def download(self, *texts: Any) -> None:
+        """Read the stored payloads ``texts`` refer to, so that decoding them needs no I/O.
+
+        Raises:
+            PayloadConversionError: the store failed or there is none, naming the reference.
+        """
+        await self.wire.download(texts)
+
+    async def readable(self, data: str | None) -> str | None:
+        """Payload text as a person should see it: JSON, or a placeholder saying why not.
+
+        For views (the CLI, the web view): headers are set aside, stored payloads read, and
+        codecs undone; what this converter cannot decode shows as ``<…>`` with the reason.
+        """
+        plain, _ = unwrap(data)
+        if plain is None:
+            return None
+        try:
+            await self.download(plain)
+            return self.wire.from_wire(plain)
+        except PayloadConversionError as error:
+            return f"<encoded payload, not readable here: {error}>"
+
+    def canonical(self, value: Any) -> Any:
+        """What replay compares of a decided payload: headers set aside, codecs undone."""
+        return self.wire.canonical(value)
+
+    # --- JSON --------------------------------------------------------------------------------
 
     def encode(self, value: Any) -> str:
         """The JSON text of one value.
@@ -118,7 +210,7 @@ class DataConverter:
         if not args:
             return None
         try:
-            return self.encode(list(args))
+            return self.encode_payload(list(args))
         except PayloadConversionError:
             for position, arg in enumerate(args, 1):
                 try:
@@ -138,7 +230,7 @@ class DataConverter:
         """
         where = _qualname(fn)
         data, _headers = unwrap(data)
-        raw = self.decode(data, what=f"input of {where}")
+        raw = self.decode_payload(data, what=f"input of {where}")
         if raw is None:
             raw = []
         signature, hints = _signature(fn)
@@ -162,13 +254,13 @@ class DataConverter:
 
     def encode_result(self, value: Any) -> str | None:
         """The JSON of a return value; ``None`` for ``None``."""
-        return None if value is None else self.encode(value)
+        return None if value is None else self.encode_payload(value)
 
     def decode_result(self, fn: Callable[..., Any] | None, data: str | None) -> Any:
         """The return value of ``fn`` from ``data``, typed by its return annotation."""
         hint = return_type(fn) if fn is not None else Any
         where = _qualname(fn) if fn is not None else "a result"
-        return self.decode(data, hint, what=f"result of {where}")
+        return self.decode_payload(data, hint, what=f"result of {where}")
 
 
 def return_type(fn: Callable[..., Any]) -> Any:

@@ -131,7 +131,8 @@ class ActivityMachine:
             self._settle(result=value)
 
     def failed(self, data: Any) -> None:
-        failure = Failure.decode(data.get("reason"), data.get("details"))
+        converter = self.activities.host.converter
+        failure = Failure.decode(data.get("reason"), data.get("details"), converter)
         self._settle(
             ActivityFailedError(
                 **self._ids(),
@@ -147,9 +148,16 @@ class ActivityMachine:
         error = ActivityTimedOutError(
             **self._ids(),
             timeout_type=data.get("timeoutType", "UNKNOWN"),
-            details=data.get("details"),
+            details=self._readable(data.get("details")),
         )
         self._settle(error)
+
+    def _readable(self, text: str | None) -> str | None:
+        """Heartbeat details as JSON: codecs undone, a stored payload read back."""
+        try:
+            return self.activities.host.converter.payload_json(text, what="heartbeat details")
+        except PayloadConversionError as error:
+            return f"<not readable here: {error}>"
 
     def canceled(self, data: Any) -> None:
         self._settle(ActivityCanceledError(**self._ids(), details=data.get("details")))

@@ -185,7 +185,8 @@ class ChildMachine:
             self._settle(result=value)
 
     def failed(self, data: Any) -> None:
-        failure = Failure.decode(data.get("reason"), data.get("details"))
+        converter = self.children.host.converter
+        failure = Failure.decode(data.get("reason"), data.get("details"), converter)
         error = ChildWorkflowFailedError(
             **self._ids(),
             reason=failure.type_name,

@@ -51,6 +51,13 @@ _COMPARED_ATTRIBUTES = {
 }
 _SHOWN_CHARACTERS = 80
 
+
+def _compared(value: Any) -> Any:
+    # Headers are set by interceptors (a trace context, say), not by the workflow's logic:
+    # adding or removing an interceptor must not make running executions non-deterministic.
+    return unwrap(value)[0] if isinstance(value, str) else value
+
+
 CLOSE_DECISIONS = frozenset(
     {
         "CompleteWorkflowExecution",
@@ -114,12 +121,17 @@ class Command:
             return True
         return type_text(data[type_attr]) == type_text(self.attributes.get(type_attr))
 
-    def differing_attribute(self, event: Event) -> str | None:
-        """The first compared attribute whose value in ``event`` is not the decision's."""
+    def differing_attribute(
+        self, event: Event, canonical: Callable[[Any], Any] = _compared
+    ) -> str | None:
+        """The first compared attribute whose value in ``event`` is not the decision's.
+
+        ``canonical`` gives what is compared of a value (a payload, decoded).
+        """
         data = attrs(event)
         for name in _COMPARED_ATTRIBUTES.get(self.decision_type, ()):
             # A *Failed echo (the decision was refused) does not repeat the attributes.
-            if name in data and _compared(data[name]) != _compared(self.attributes.get(name)):
+            if name in data and canonical(data[name]) != canonical(self.attributes.get(name)):
                 return name
         return None
 
@@ -176,8 +188,16 @@ class DecisionBook:
         self._current = []
 
 
-def match(commands: Sequence[Command], echoes: Sequence[Event], where: str, run: str) -> None:
+def match(
+    commands: Sequence[Command],
+    echoes: Sequence[Event],
+    where: str,
+    run: str,
+    canonical: Callable[[Any], Any] = _compared,
+) -> None:
     """Check that history recorded exactly ``commands``, in order, and tell their machines.
+
+    Payloads are compared as ``canonical`` gives them: headers set aside, codecs undone.
 
     Raises:
         NondeterminismError: naming the first event and decision that differ.
@@ -201,7 +221,7 @@ def match(commands: Sequence[Command], echoes: Sequence[Event], where: str, run:
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
                 f"where the code decided {command.describe()}"
             )
-        name = command.differing_attribute(event)
+        name = command.differing_attribute(event, canonical)
         if name is not None:
             raise NondeterminismError(
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
@@ -210,12 +230,6 @@ def match(commands: Sequence[Command], echoes: Sequence[Event], where: str, run:
             )
         if command.on_recorded is not None:
             command.on_recorded(event)
-
-
-def _compared(value: Any) -> Any:
-    # Headers are set by interceptors (a trace context, say), not by the workflow's logic:
-    # adding or removing an interceptor must not make running executions non-deterministic.
-    return unwrap(value)[0] if isinstance(value, str) else value
 
 
 def _shown(value: Any) -> str:

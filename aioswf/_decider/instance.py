@@ -203,7 +203,8 @@ class WorkflowInstance:
                     f"decision task {point.started_id} (completed in event {point.completed_id})"
                 )
                 echoes = plan.echoes.get(point.completed_id, [])
-                match(commands, without_unasked_patches(commands, echoes), where, self.describe)
+                recorded = without_unasked_patches(commands, echoes)
+                match(commands, recorded, where, self.describe, self.converter.canonical)
                 yield
             self._replaying = False
             return Activation()
@@ -250,7 +251,7 @@ class WorkflowInstance:
         where = f"decision task {self.last_started_id} (completed in event {completed_id})"
         awaiting = self._awaiting_echo
         recorded = without_unasked_patches(awaiting, echoes.get(completed_id, []))
-        match(awaiting, recorded, where, self.describe)
+        match(awaiting, recorded, where, self.describe, self.converter.canonical)
         self._awaiting_echo = []
 
     def _decide_again(

@@ -99,7 +99,7 @@ class Versioning:
                     "workflow.side_effect() takes a plain function; run asynchronous work "
                     "in an activity"
                 )
-            details = converter.encode(value)
+            details = converter.encode_payload(value)
         self.host.markers.record(name, details)
         # The value always comes back through the converter, so the first run and every
         # replay see the same type.

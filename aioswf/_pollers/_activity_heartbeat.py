@@ -18,6 +18,7 @@ from collections.abc import Callable
 from aioswf import exceptions as exc
 from aioswf._transport import Transport
 from aioswf.activity import CancelReason
+from aioswf.converter import DataConverter
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Heartbeater:
         on_cancel: called once, on the event loop, when SWF asks for cancellation or refuses
             the heartbeat.
         describe: how logs name the activity.
+        converter: stores the heartbeat details that go to its payload store.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class Heartbeater:
         auto: bool,
         on_cancel: Callable[[CancelReason], None],
         describe: str,
+        converter: DataConverter | None = None,
     ) -> None:
         self._transport = transport
         self._token = task_token
@@ -51,6 +54,7 @@ class Heartbeater:
         self._auto = auto
         self._on_cancel = on_cancel
         self._describe = describe
+        self._converter = converter
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
@@ -127,6 +131,8 @@ class Heartbeater:
         if self._details is not None:
             params["details"] = self._details
         try:
+            if self._converter is not None:
+                await self._converter.upload(params.get("details"))  # a stored payload's
             response = await self._transport.call("RecordActivityTaskHeartbeat", params)
         except exc.UnknownResourceError:
             logger.warning(

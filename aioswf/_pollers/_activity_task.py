@@ -157,6 +157,7 @@ class TaskRunner:
             return
         data, self.headers = unwrap(self.task.get("input"))
         try:
+            await self.env.converter.download(data)
             args = self.env.converter.decode_args(definition.fn, data)
         except exc.PayloadConversionError as error:
             logger.error("%s: cannot decode its input: %s", self.describe, error)
@@ -199,6 +200,7 @@ class TaskRunner:
             auto=definition.auto_heartbeat,
             on_cancel=self.cancel,
             describe=self.describe,
+            converter=self.env.converter,
         )
         self._make_context(definition, heartbeater)
         try:
@@ -257,6 +259,7 @@ class TaskRunner:
     async def _complete(self, value: Any) -> None:
         try:
             result = check_size("activity result", self.env.converter.encode_result(value))
+            await self.env.converter.upload(result)
         except exc.PayloadError as error:
             logger.error("%s: its result cannot be sent: %s", self.describe, error)
             await self._fail(Failure.from_exception(error))
@@ -267,6 +270,13 @@ class TaskRunner:
 
     async def _fail(self, failure: Failure) -> None:
         reason, details = failure.encode(self.env.converter)
+        try:
+            await self.env.converter.upload(details)
+        except exc.PayloadError as error:
+            logger.error("%s: its failure details cannot be stored: %s", self.describe, error)
+            # Said without the store, in short: the workflow still learns how it ended.
+            short = Failure(failure.type_name, f"{failure.message[:1000]} ({error})")
+            reason, details = short.encode(DataConverter())
         await self._respond("RespondActivityTaskFailed", {"reason": reason, "details": details})
 
     def deadline(self) -> float:

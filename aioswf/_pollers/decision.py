@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from aioswf._decider import Activation, CacheMiss, InstanceCache, InstanceOptions, WorkflowInstance
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
+from aioswf._decider.history import Event
 from aioswf._decider.runtime import CONTINUE_AS_NEW_SUGGESTED_AT, HISTORY_EVENT_LIMIT
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
 from aioswf._pollers.history_pages import PageSource, TaskHistory
-from aioswf.exceptions import ServiceError, WorkflowDeadlockError
+from aioswf.exceptions import PayloadError, ServiceError, WorkflowDeadlockError
 from aioswf.interceptors import Interceptor
 
 if TYPE_CHECKING:
@@ -42,6 +43,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_DECIDED = frozenset(
+    {
+        "ActivityTaskScheduled",
+        "StartChildWorkflowExecutionInitiated",
+        "SignalExternalWorkflowExecutionInitiated",
+        "WorkflowExecutionContinuedAsNew",
+        "LambdaFunctionScheduled",
+    }
+)
+"""Events that repeat what the code decided: their payloads are compared, never decoded."""
 _BACKOFF_FIRST = 0.2
 _BACKOFF_MAX = 30.0
 
@@ -351,6 +362,7 @@ class DecisionPoller:
                 if previous and previous == cached.last_started_id:
                     try:
                         new_events = await history.after(previous)
+                        await self._download(new_events)
                         activation = await self.executor.activate(cached, new_events, started)
                     except CacheMiss as miss:
                         logger.debug("full replay: %s", miss)
@@ -364,10 +376,17 @@ class DecisionPoller:
                 self.counters.sticky_misses += 1
             instance = self._new_instance(definition, page["workflowExecution"])
             events = await history.after(0)
+            await self._download(events)
             return instance, await self.executor.activate(instance, events, started)
         finally:
             self.counters.history_pages += history.pages
             self.counters.history_events += history.events_read
+
+    async def _download(self, events: list[Event]) -> None:
+        """Read the stored payloads the workflow code may decode, before it runs."""
+        converter = self.client.converter
+        if converter.wire.store is not None:
+            await converter.download(*(e for e in events if e["eventType"] not in _DECIDED))
 
     def _new_instance(
         self, definition: WorkflowDefinition, execution: dict[str, Any]
@@ -407,6 +426,12 @@ class DecisionPoller:
         if self.sticky_task_list is not None and sticky is not None and not activation.closing:
             params["taskList"] = {"name": self.sticky_task_list}
             params["taskListScheduleToStartTimeout"] = str(int(sticky.total_seconds()))
+        try:
+            await self.client.converter.upload(activation.decisions)
+        except PayloadError as error:
+            logger.error("%s: decision task left to time out: %s", instance.describe, error)
+            await self.executor.close(instance)
+            return
         try:
             # Kept trying through an outage until the task's own timeout: a dropped answer
             # costs a decision timeout and a replay.

@@ -153,7 +153,7 @@ class ActivityEnvironment:
         )
 
     def _record(self, details: str | None) -> None:
-        value = None if details is None else self.converter.decode(details)
+        value = None if details is None else self.converter.decode_payload(details)
         self.heartbeats.append(value)
         if self.on_heartbeat is not None:
             self.on_heartbeat(value)

@@ -1,0 +1,256 @@
+"""Codecs and the payload store applied to payload text: see :mod:`aioswf.payloads`.
+
+Encoding is synchronous (workflow code encodes inside its deterministic step): a payload
+going to the store is *held* with its reference, and uploaded by whoever sends the request
+that carries the reference (:meth:`PayloadWire.upload`). Decoding is synchronous too: the
+payloads a task refers to are *downloaded* before its code runs (:meth:`PayloadWire.download`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from aioswf._envelope import unwrap
+from aioswf.exceptions import PayloadConversionError, PayloadError
+from aioswf.payloads import PayloadCodec, PayloadStore
+
+ENCODING_KEY = "aioswf:encoding"
+DATA_KEY = "aioswf:data"
+REF_KEY = "aioswf:ref"
+SIZE_KEY = "aioswf:size"
+
+_REFERENCE = re.compile(r'"aioswf:ref"\s*:\s*"([^"\\]+)"')
+_HELD_LIMIT = 256
+"""Payloads held for upload; those of replayed decisions are never sent, and age out."""
+_CACHE_BYTES = 64 * 1024 * 1024
+"""Downloaded payloads kept (least recently used out)."""
+
+
+def references(texts: Iterable[Any]) -> set[str]:
+    """The store references in ``texts`` and in the strings nested in them."""
+    found: set[str] = set()
+    for text in _strings(texts):
+        if REF_KEY in text:
+            found.update(_REFERENCE.findall(text))
+    return found
+
+
+def _strings(values: Iterable[Any]) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            yield from _strings(value.values())
+        elif isinstance(value, list | tuple):
+            yield from _strings(value)
+
+
+class PayloadWire:
+    """The codecs and store of one converter, and the payloads in transit to and from it."""
+
+    def __init__(self, codecs: Sequence[PayloadCodec], store: PayloadStore | None) -> None:
+        self.codecs = tuple(codecs)
+        self.store = store
+        self._by_name = {codec.name: codec for codec in self.codecs}
+        if len(self._by_name) != len(self.codecs):
+            raise ValueError("two codecs have the same name; a reader could not tell them apart")
+        self._lock = threading.Lock()  # workflow code encodes on its own thread
+        self._held: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._stored: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._fetched: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._fetched_bytes = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether payload text is transformed at all."""
+        return bool(self.codecs) or self.store is not None
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def to_wire(self, text: str, limit: int) -> str:
+        """``text`` through the codecs, then replaced by a reference if over ``limit``."""
+        if not self.active:
+            return text
+        data = text.encode()
+        names = []
+        for codec in self.codecs:
+            data = codec.encode(data)
+            names.append(codec.name)
+        wire = text
+        if names:
+            wire = _dumps({ENCODING_KEY: names, DATA_KEY: base64.b64encode(data).decode()})
+        store = self.store
+        if store is not None and len(wire) > min(limit, store.threshold):
+            # Named by what it holds and how, so a replay decides the same reference.
+            digest = hashlib.sha256(_dumps(names).encode() + b"\n" + text.encode()).hexdigest()
+            reference = store.reference(digest)
+            with self._lock:
+                self._held[reference] = data
+                while len(self._held) > _HELD_LIMIT:
+                    self._held.popitem(last=False)
+            wire = _dumps({ENCODING_KEY: names, REF_KEY: reference, SIZE_KEY: len(data)})
+        return wire
+
+    async def upload(self, texts: Iterable[Any]) -> None:
+        """Store every held payload that ``texts`` refer to, before they are sent.
+
+        Raises:
+            PayloadError: a reference whose payload is not held here, or a store failure.
+        """
+        store = self.store
+        if store is None:
+            return
+        for reference in references(texts):
+            with self._lock:
+                data = self._held.pop(reference, None)
+                known = reference in self._stored or reference in self._fetched
+            if data is None:
+                if known:
+                    continue
+                raise PayloadError(f"the payload of {reference} is no longer held for upload")
+            try:
+                await store.put(reference, data)
+            except Exception as error:
+                with self._lock:
+                    self._held[reference] = data
+                raise PayloadError(f"storing the payload {reference} failed: {error}") from error
+            with self._lock:
+                self._stored[reference] = None
+                while len(self._stored) > _HELD_LIMIT * 16:
+                    self._stored.popitem(last=False)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def download(self, texts: Iterable[Any]) -> None:
+        """Fetch every stored payload ``texts`` refer to, so that decoding needs no I/O.
+
+        Raises:
+            PayloadConversionError: a reference with no store to read it from, or a read
+                that failed, naming the reference.
+        """
+        wanted = references(texts)
+        with self._lock:
+            missing = [r for r in wanted if r not in self._fetched and r not in self._held]
+        if not missing:
+            return
+        store = self.store
+        if store is None:
+            raise PayloadConversionError(
+                f"a payload is stored at {missing[0]}, but this converter has no payload "
+                "store: create it with DataConverter(payload_store=...)"
+            )
+        for reference in missing:
+            try:
+                data = await store.get(reference)
+            except Exception as error:
+                raise PayloadConversionError(
+                    f"reading the payload stored at {reference} failed: {error}"
+                ) from error
+            self._remember(reference, data)
+
+    def _remember(self, reference: str, data: bytes) -> None:
+        with self._lock:
+            self._fetched[reference] = data
+            self._fetched_bytes += len(data)
+            while self._fetched_bytes > _CACHE_BYTES and len(self._fetched) > 1:
+                _, old = self._fetched.popitem(last=False)
+                self._fetched_bytes -= len(old)
+
+    def from_wire(self, text: str) -> str:
+        """The payload's JSON text, its reference resolved and its codecs undone.
+
+        Raises:
+            PayloadConversionError: a codec this converter lacks or that fails, or a
+                reference that was not downloaded.
+        """
+        form = _wire_form(text)
+        if form is None:
+            return text
+        names = form[ENCODING_KEY]
+        if DATA_KEY in form:
+            try:
+                data = base64.b64decode(form[DATA_KEY], validate=True)
+            except (binascii.Error, TypeError) as error:
+                raise PayloadConversionError(f"an encoded payload is not base64: {error}") from None
+        else:
+            data = self._fetched_data(str(form[REF_KEY]))
+        for name in reversed(names):
+            codec = self._by_name.get(name)
+            if codec is None:
+                have = ", ".join(repr(n) for n in self._by_name) or "none"
+                raise PayloadConversionError(
+                    f"a payload was encoded with codec {name!r}, which this converter does not "
+                    f"have (its codecs: {have})"
+                )
+            try:
+                data = codec.decode(data)
+            except Exception as error:
+                raise PayloadConversionError(
+                    f"codec {name!r} could not decode a payload: {type(error).__name__}: {error}"
+                ) from error
+        try:
+            return data.decode()
+        except UnicodeDecodeError as error:
+            raise PayloadConversionError(f"a decoded payload is not UTF-8 text: {error}") from None
+
+    def _fetched_data(self, reference: str) -> bytes:
+        with self._lock:
+            data = self._fetched.get(reference)
+            if data is None:
+                data = self._held.get(reference)
+            else:
+                self._fetched.move_to_end(reference)
+        if data is None:
+            if self.store is None:
+                raise PayloadConversionError(
+                    f"a payload is stored at {reference}, but this converter has no payload "
+                    "store: create it with DataConverter(payload_store=...)"
+                )
+            raise PayloadConversionError(f"the payload stored at {reference} was not downloaded")
+        return data
+
+    def canonical(self, value: Any) -> Any:
+        """What replay compares of a payload: headers set aside, codecs undone.
+
+        References stay as they are: they name their content.
+        """
+        if not isinstance(value, str):
+            return value
+        plain, _ = unwrap(value)
+        if plain is None:
+            return None
+        form = _wire_form(plain)
+        if form is None or DATA_KEY not in form:
+            return plain
+        try:
+            return self.from_wire(plain)
+        except PayloadError:
+            return plain
+
+
+def _wire_form(text: str) -> dict[str, Any] | None:
+    """The parsed wire form of an encoded or stored payload; ``None`` for plain JSON."""
+    head = text[:40].lstrip()
+    if not head.startswith("{") or ENCODING_KEY not in head:
+        return None
+    try:
+        form = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(form, dict) or not isinstance(form.get(ENCODING_KEY), list):
+        return None
+    if set(form) not in ({ENCODING_KEY, DATA_KEY}, {ENCODING_KEY, REF_KEY, SIZE_KEY}):
+        return None
+    return form
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
