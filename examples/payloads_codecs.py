@@ -51,13 +51,20 @@ class Payment:
         return await workflow.execute_activity(charge, card, amount)
 
 
-def converter(key: bytes) -> DataConverter:
-    """The converter every client and worker of the application uses: zlib, then AES."""
+DEMO_KEY = bytes(range(32))
+"""A key for this example only: in production, read it from your key store."""
+
+
+def converter(key: bytes = DEMO_KEY) -> DataConverter:
+    """The converter every client and worker of the application uses: zlib, then AES.
+
+    Replayers of its histories need it too.
+    """
     return DataConverter(codecs=[ZlibCodec(), AesGcmCodec(key, "2024-06")])
 
 
 async def main() -> None:
-    key = AESGCM.generate_key(bit_length=256)  # in production: from your key store
+    key = DEMO_KEY
     async with (
         LocalSWF(long_poll_seconds=1) as swf,
         Client("examples", endpoint_url=swf.endpoint_url, converter=converter(key)) as client,

@@ -32,6 +32,7 @@ MAIN_EXAMPLES = (
     "workflows_versioning",
     "workers_activities",
     "workers_lifecycle",
+    "payloads_codecs",
 )
 """Examples whose `main()` runs their workflows on a LocalSWF of their own."""
 

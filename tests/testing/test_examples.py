@@ -71,7 +71,9 @@ TODAYS_VERSION: dict[str, list[Any]] = {
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda path: path.name)
 def test_recorded_example_histories_replay(path: Path) -> None:
     module = _module_of(path)
-    Replayer(TODAYS_VERSION.get(module.__name__, [module])).replay(path)
+    # Examples whose payloads are encoded say with which converter.
+    converter = module.converter() if hasattr(module, "converter") else None
+    Replayer(TODAYS_VERSION.get(module.__name__, [module]), converter=converter).replay(path)
 
 
 def test_the_changed_invoice_does_not_replay() -> None:
