@@ -114,7 +114,10 @@ class Closing:
                 self.host.describe,
                 type(error).__name__,
                 error,
-                exc_info=(type(error), error, error.__traceback__),
+                # A bug's traceback says where; a failure on purpose or from history does not.
+                exc_info=None
+                if isinstance(error, ALWAYS_FAIL)
+                else (type(error), error, error.__traceback__),
             )
         reason, details = Failure.from_exception(error).encode(self.host.converter)
         self._add(Command("FailWorkflowExecution", {"reason": reason, "details": details}))

@@ -423,7 +423,9 @@ class DecisionPoller:
         if activation.execution_context is not None:
             params["executionContext"] = activation.execution_context
         sticky = self.options.sticky_schedule_to_start
-        if self.sticky_task_list is not None and sticky is not None and not activation.closing:
+        # A closing run, or one whose task is retried, is not kept: its next task is anyone's.
+        kept = not activation.closing and activation.failure is None
+        if self.sticky_task_list is not None and sticky is not None and kept:
             params["taskList"] = {"name": self.sticky_task_list}
             params["taskListScheduleToStartTimeout"] = str(int(sticky.total_seconds()))
         try:

@@ -30,6 +30,7 @@ MAIN_EXAMPLES = (
     "workflows_continue_as_new",
     "workflows_lambda",
     "workflows_versioning",
+    "workflows_failures",
     "workers_activities",
     "workers_lifecycle",
     "payloads_codecs",

@@ -17,7 +17,13 @@ import pytest
 
 from aioswf import NondeterminismError
 from aioswf.testing import Replayer, WorkflowEnvironment
-from examples import testing_activities, testing_replay, testing_workflows, workflows_versioning
+from examples import (
+    testing_activities,
+    testing_replay,
+    testing_workflows,
+    workflows_failures,
+    workflows_versioning,
+)
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("example_*.json"))
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -65,6 +71,7 @@ def test_every_example_with_workflows_has_recorded_histories() -> None:
 TODAYS_VERSION: dict[str, list[Any]] = {
     "examples.testing_replay": [testing_replay.Invoice],
     "examples.workflows_versioning": [workflows_versioning.SignupV2],
+    "examples.workflows_failures": [workflows_failures.Checkout, workflows_failures.QuoteFixed],
 }
 
 
