@@ -92,6 +92,18 @@ def guarding(describe: str) -> Iterator[None]:
         _state.active = outer
 
 
+@contextmanager
+def unguarded() -> Iterator[None]:
+    """Lift the guards on this thread, for aioswf's own work on a workflow's behalf that
+    replay does not see (exporting a span that is only emitted the first time)."""
+    outer = running_workflow()
+    _state.active = None
+    try:
+        yield
+    finally:
+        _state.active = outer
+
+
 def install() -> None:
     """Install the guards in this process; later calls do nothing."""
     global _installed
