@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aioswf import Client, RetryPolicy, WorkflowCanceledError, WorkflowFailedError
+from aioswf import (
+    Client,
+    DecisionWorkerOptions,
+    RetryPolicy,
+    WorkflowCanceledError,
+    WorkflowFailedError,
+)
 from aioswf.local import VirtualClock
 from aioswf.testing import WorkflowEnvironment
 from aioswf.worker import Worker
@@ -126,10 +132,14 @@ async def test_cancel_before_the_first_task_runs_the_cleanup(client: Client) -> 
     assert results == ['"cleaned early"']
 
 
+@pytest.mark.parametrize("threads", [True, False], ids=["thread", "inline"])
 async def test_an_abandoned_async_generator_is_finalised_in_workflow_time(
-    client: Client, clock: VirtualClock
+    client: Client, clock: VirtualClock, threads: bool
 ) -> None:
-    async with Worker(client, task_list="t", workflows=[wf.AbandonsGenerator]):
+    options = DecisionWorkerOptions(workflow_threads=threads)
+    async with Worker(
+        client, task_list="t", workflows=[wf.AbandonsGenerator], decision_options=options
+    ):
         handle = await client.start_workflow(
             wf.AbandonsGenerator.run, workflow_id="gen", task_list="t"
         )

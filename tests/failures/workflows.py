@@ -299,3 +299,30 @@ class SchedulesUnbounded:
     @workflow.run
     async def run(self) -> str:
         return await workflow.execute_activity(unbounded, "x")
+
+
+@workflow.defn
+class ReadsTheClock:
+    @workflow.run
+    async def run(self) -> float:
+        import time
+
+        return time.time()  # not deterministic: NondeterminismError, retried
+
+
+@workflow.defn
+class BreaksLater:
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.run
+    async def run(self) -> str:
+        workflow.set_state({"stage": "waiting"})
+        await workflow.wait_condition(lambda: self.go)
+        if BROKEN["on"]:
+            raise KeyError("missing configuration")
+        return f"attempt {workflow.info().decision_task_attempt}"
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go = True
