@@ -155,6 +155,11 @@ class Worker:
         poller = self._activity_poller
         return poller.running if poller is not None else 0
 
+    def running_activity_names(self) -> list[str]:
+        """The activity tasks running now, each as ``activity ID (TYPE) of workflow ID``."""
+        poller = self._activity_poller
+        return poller.running_activities() if poller is not None else []
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -380,6 +385,7 @@ class Worker:
             if name == "polling watch":
                 task.cancel()
         progress = asyncio.create_task(self._log_progress(begun), name="shutdown progress")
+        await self._end_idle_polls()
         poller = self._activity_poller
         pending: set[asyncio.Task[None]] = set()
         if pollers:
@@ -416,6 +422,23 @@ class Worker:
         self._log_report(report)
         self._finished.set()
         return report
+
+    async def _end_idle_polls(self) -> None:
+        """Have the polls in flight answered now where the service can; else say the wait."""
+        pollers = [p for p in (self._activity_poller, self._decision_poller) if p is not None]
+        polls = sum(p.polls_in_flight for p in pollers)
+        if not polls:
+            return
+        transport = self.client.transport
+        if await transport.release_polls(self.client.domain, self.task_list, self.client.identity):
+            logger.debug("asked the local service to answer %d idle poll(s) now", polls)
+        else:
+            logger.info(
+                "waiting up to %.0f s for %d long poll(s) in flight: SWF answers a poll when a "
+                "task comes or after 60 s, and a cut poll could lose the task SWF hands it",
+                self.client.transport.options.read_timeout,
+                polls,
+            )
 
     async def _log_progress(self, begun: float) -> None:
         """Say what the shutdown waits for, now and then: it may take a long poll (60 s)."""

@@ -165,6 +165,10 @@ class ActivityPoller:
             loop.cancel()
         return abandoned
 
+    def running_activities(self) -> list[str]:
+        """What is running now, e.g. ``activity 3 (charge/1) of workflow order-1``."""
+        return [runner.describe for runner in self._running.values()]
+
     def hard_cancel(self) -> None:
         """Cancel the runners themselves (they may be stuck reporting to SWF)."""
         for task in list(self._running):

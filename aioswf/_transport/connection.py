@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import botocore
 import botocore.exceptions
 from aiobotocore.config import AioConfig
@@ -30,6 +31,12 @@ logger = logging.getLogger(__name__)
 
 LONG_POLL_SECONDS = 60.0
 """How long SWF holds a poll open; the read timeout must outlast it."""
+
+LOCAL_SERVICE_HEADER = "x-aioswf-local-swf"
+"""Sent by the local service (:mod:`aioswf.local.server`), which can release parked polls."""
+
+RELEASE_POLLS_TARGET = "AioswfLocal.ReleasePolls"
+"""The local service's request to answer a stopping worker's parked polls at once."""
 
 POOL_HEADROOM = 4
 """Connections a pool needs beyond its long polls, for responses and heartbeats."""
@@ -134,6 +141,9 @@ class Transport:
         self._session = session
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: Any = None
+        self.can_release_polls = False
+        """Whether the service said it can answer a stopping worker's parked polls at once
+        (the local service does; AWS SWF holds them until a task comes or 60 s pass)."""
 
     @property
     def is_open(self) -> bool:
@@ -252,8 +262,31 @@ class Transport:
                         attempt,
                         loop.time() - started,
                     )
-                response.pop("ResponseMetadata", None)
+                meta = response.pop("ResponseMetadata", None) or {}
+                if LOCAL_SERVICE_HEADER in meta.get("HTTPHeaders", {}):
+                    self.can_release_polls = True
                 return response
+
+    async def release_polls(self, domain: str, task_list: str, identity: str) -> bool:
+        """Ask the local service to answer, with no task, the polls ``identity`` has parked.
+
+        Only where :attr:`can_release_polls`; the service decides, under its own lock, whether
+        a poll gets a task or is released, so nothing is lost. ``False`` if it did not answer.
+        """
+        endpoint = self.options.effective_endpoint()
+        if not self.can_release_polls or not endpoint:
+            return False
+        body = {"domain": domain, "taskList": {"name": task_list}, "identity": identity}
+        headers = {"X-Amz-Target": RELEASE_POLLS_TARGET, "Content-Type": "application/json"}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+                session.post(endpoint, json=body, headers=headers) as answer,
+            ):
+                return answer.status == 200
+        except (aiohttp.ClientError, TimeoutError) as error:
+            logger.warning("could not release the polls on %r: %r", task_list, error)
+            return False
 
     async def pages(
         self, operation: str, params: Mapping[str, Any]

@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aioswf.cli._common import Commands, add_command, import_module, stop_on_signals
 
@@ -121,11 +122,18 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
             )
             await stop.wait()
             print(
-                "aioswf worker: stopping; letting received tasks finish and waiting for the "
-                "long polls in flight to return (up to a minute on AWS)",
+                f"aioswf worker: stopping; letting received tasks finish (up to "
+                f"{args.shutdown_seconds:g} s; Ctrl-C again stops at once)",
                 flush=True,
             )
-            report = await worker.shutdown()
+            stop.clear()
+            shutdown = asyncio.ensure_future(worker.shutdown())
+            again = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([shutdown, again], return_when=asyncio.FIRST_COMPLETED)
+            if not shutdown.done():
+                _stop_now(worker)
+            again.cancel()
+            report = await shutdown
     # Waiting for idle polls does not make a stop unclean; cancelled or refused work does.
     return 0 if report.clean else 1
 
@@ -143,3 +151,16 @@ async def _start(worker: Worker, stop: asyncio.Event) -> bool:
         return False
     starting.result()
     return True
+
+
+def _stop_now(worker: Any) -> None:
+    """A second stop signal: say what is cut, then leave without waiting for anything."""
+    running = worker.running_activity_names()
+    cut = "; ".join(running) if running else "no running activities"
+    print(
+        f"aioswf worker: stopping now; cut {cut}. SWF retries them after their timeouts.",
+        file=sys.stderr,
+        flush=True,
+    )
+    logging.shutdown()
+    os._exit(130)

@@ -43,6 +43,18 @@ class Waiters:
                 future.set_result(None)
                 return
 
+    def wake_task_list(self, domain: str, task_list: str) -> int:
+        """Wake every poll parked on a task list (they look again); how many."""
+        woken = 0
+        for (_, parked_domain, parked_list), queue in list(self._parked.items()):
+            if (parked_domain, parked_list) != (domain, task_list):
+                continue
+            for future in queue:
+                if not future.done():
+                    future.set_result(None)
+                    woken += 1
+        return woken
+
     def wake_all(self) -> None:
         """Wake every parked poll (the service is stopping: each answers with no task)."""
         parked, self._parked = self._parked, {}

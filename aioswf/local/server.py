@@ -35,6 +35,13 @@ from aioswf.local.faults import (
     UnknownOperationError,
 )
 
+LOCAL_SERVICE_HEADER = "x-aioswf-local-swf"
+"""On every answer: this service takes :data:`RELEASE_POLLS_TARGET` requests."""
+
+RELEASE_POLLS_TARGET = "AioswfLocal.ReleasePolls"
+"""Not an SWF operation: a stopping worker asks the service to answer its parked polls now,
+with no task (``{"domain", "taskList": {"name"}, "identity"}``). On AWS the worker can only
+wait for them (up to 60 s): cutting a poll there could lose the task SWF hands it."""
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -67,6 +74,7 @@ class Frontend:
         self.waiters = Waiters()
         self._after_change = after_change
         self.stopping = False
+        self._released: dict[tuple[str, str, str], float] = {}
         engine.task_listeners.append(self.waiters.wake_one)
 
     def shut(self) -> None:
@@ -93,6 +101,8 @@ class Frontend:
 
     async def handle(self, request: web.Request) -> web.Response:
         """Serve one SWF API request."""
+        if request.headers.get("X-Amz-Target") == RELEASE_POLLS_TARGET:
+            return self._release(await request.read())
         try:
             operation = _operation(request.headers.get("X-Amz-Target", ""))
             body = _parse(await _read(request))
@@ -117,6 +127,22 @@ class Frontend:
             return _respond(200, None)
         return _respond(200, result)
 
+    def _release(self, raw: bytes) -> web.Response:
+        """Answer, with no task, the polls ``identity`` has parked on a task list."""
+        try:
+            body = _parse(raw)
+            poller = (str(body["domain"]), _task_list(body), str(body["identity"]))
+        except (SWFFault, KeyError) as error:
+            return _respond(400, {"__type": "ValidationException", "message": str(error)})
+        self._released[poller] = asyncio.get_running_loop().time()
+        woken = self.waiters.wake_task_list(poller[0], poller[1])
+        logger.debug("released the polls of %s (%d woken)", poller, woken)
+        return _respond(200, None)
+
+    def _was_released(self, body: Json, parked_at: float) -> bool:
+        poller = (str(body.get("domain")), _task_list(body), str(body.get("identity")))
+        return self._released.get(poller, -1.0) >= parked_at
+
     async def _poll(self, operation: str, body: Json, request: web.Request) -> Json:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.long_poll_seconds
@@ -130,14 +156,20 @@ class Frontend:
             if result.get("taskToken") or remaining <= 0:
                 return result
             waiter = self.waiters.park(key)
+            parked_at = loop.time()
             logger.debug("poll parked on %s", key)
             try:
-                await asyncio.wait_for(waiter, remaining)
+                await asyncio.wait_for(asyncio.shield(waiter), remaining)
             except TimeoutError:
                 return _empty(operation)
+            except asyncio.CancelledError:
+                # The client has gone: a task this poll was woken for goes to the next one.
+                if waiter.done():
+                    self.waiters.wake_one(*key)
+                raise
             finally:
                 self.waiters.unpark(key, waiter)
-            if self.stopping:
+            if self.stopping or self._was_released(body, parked_at):
                 return _empty(operation)
             if _gone(request):
                 # Nobody would receive the task: leave it for the next poller.
@@ -210,5 +242,10 @@ def _respond(status: int, body: Json | dict[str, str] | None) -> web.Response:
     return web.Response(
         status=status,
         body=b"" if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())},
+        headers={
+            "Content-Type": CONTENT_TYPE,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+            # Clients may cut their polls: a poll whose client has gone gets no task.
+            LOCAL_SERVICE_HEADER: "1",
+        },
     )

@@ -15,6 +15,7 @@ from aioswf.local import LocalSWF
 from aioswf.worker import ActivityWorkerOptions, DecisionWorkerOptions, ShutdownReport, Worker
 
 from .helpers import CLOSE_EVENTS, Call, Flow, Gauge, until
+from .proxy import FaultProxy
 
 NewFlow = Callable[[], Awaitable[Flow]]
 gauge = Gauge()
@@ -46,10 +47,13 @@ def forever_sync() -> None:
 
 @pytest.fixture
 async def slow_polls(domain_name: str) -> AsyncIterator[Client]:
-    """A client of a local service whose empty polls are held for 3 s."""
+    """A client of a service whose empty polls are held for 3 s and that, like AWS SWF, does
+    not promise to keep the task of a poll whose client has gone (the proxy drops the local
+    service's header that says so), so a stopping worker waits for its polls."""
     async with (
         LocalSWF(port=0, long_poll_seconds=3.0) as swf,
-        Client(domain_name, endpoint_url=swf.endpoint_url) as client,
+        FaultProxy(swf.endpoint_url) as proxy,
+        Client(domain_name, endpoint_url=proxy.url) as client,
     ):
         await client.register_domain()
         yield client

@@ -66,3 +66,10 @@ class Pages:
         if page < 2:
             workflow.continue_as_new(page + 1)
         return f"read {page + 1} pages"
+
+
+@workflow.defn
+class Sleeper:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        return await workflow.execute_activity(slow, seconds)
