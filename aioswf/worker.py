@@ -430,7 +430,7 @@ class Worker:
         if not polls:
             return
         transport = self.client.transport
-        if await transport.release_polls(self.client.domain, self.task_list, self.client.identity):
+        if await transport.release_polls(self.client.domain, self.client.identity):
             logger.debug("asked the local service to answer %d idle poll(s) now", polls)
         else:
             logger.info(

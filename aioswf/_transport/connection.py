@@ -267,7 +267,7 @@ class Transport:
                     self.can_release_polls = True
                 return response
 
-    async def release_polls(self, domain: str, task_list: str, identity: str) -> bool:
+    async def release_polls(self, domain: str, identity: str) -> bool:
         """Ask the local service to answer, with no task, the polls ``identity`` has parked.
 
         Only where :attr:`can_release_polls`; the service decides, under its own lock, whether
@@ -276,7 +276,7 @@ class Transport:
         endpoint = self.options.effective_endpoint()
         if not self.can_release_polls or not endpoint:
             return False
-        body = {"domain": domain, "taskList": {"name": task_list}, "identity": identity}
+        body = {"domain": domain, "identity": identity}
         headers = {"X-Amz-Target": RELEASE_POLLS_TARGET, "Content-Type": "application/json"}
         try:
             async with (
@@ -285,7 +285,7 @@ class Transport:
             ):
                 return answer.status == 200
         except (aiohttp.ClientError, TimeoutError) as error:
-            logger.warning("could not release the polls on %r: %r", task_list, error)
+            logger.warning("could not release the polls of %r: %r", identity, error)
             return False
 
     async def pages(

@@ -43,11 +43,11 @@ class Waiters:
                 future.set_result(None)
                 return
 
-    def wake_task_list(self, domain: str, task_list: str) -> int:
-        """Wake every poll parked on a task list (they look again); how many."""
+    def wake_domain(self, domain: str) -> int:
+        """Wake every poll parked in a domain (they look again); how many."""
         woken = 0
-        for (_, parked_domain, parked_list), queue in list(self._parked.items()):
-            if (parked_domain, parked_list) != (domain, task_list):
+        for (_, parked_domain, _), queue in list(self._parked.items()):
+            if parked_domain != domain:
                 continue
             for future in queue:
                 if not future.done():

@@ -40,8 +40,9 @@ LOCAL_SERVICE_HEADER = "x-aioswf-local-swf"
 
 RELEASE_POLLS_TARGET = "AioswfLocal.ReleasePolls"
 """Not an SWF operation: a stopping worker asks the service to answer its parked polls now,
-with no task (``{"domain", "taskList": {"name"}, "identity"}``). On AWS the worker can only
-wait for them (up to 60 s): cutting a poll there could lose the task SWF hands it."""
+with no task (``{"domain", "identity"}``). On AWS the worker can only
+wait for them (up to 60 s): cutting a poll there could lose the task SWF hands it. Every
+task list counts, since a worker polls several (its own, and a sticky one for its cache)."""
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -74,7 +75,7 @@ class Frontend:
         self.waiters = Waiters()
         self._after_change = after_change
         self.stopping = False
-        self._released: dict[tuple[str, str, str], float] = {}
+        self._released: dict[tuple[str, str], float] = {}
         engine.task_listeners.append(self.waiters.wake_one)
 
     def shut(self) -> None:
@@ -128,19 +129,19 @@ class Frontend:
         return _respond(200, result)
 
     def _release(self, raw: bytes) -> web.Response:
-        """Answer, with no task, the polls ``identity`` has parked on a task list."""
+        """Answer, with no task, the polls ``identity`` has parked in a domain."""
         try:
             body = _parse(raw)
-            poller = (str(body["domain"]), _task_list(body), str(body["identity"]))
+            poller = (str(body["domain"]), str(body["identity"]))
         except (SWFFault, KeyError) as error:
             return _respond(400, {"__type": "ValidationException", "message": str(error)})
         self._released[poller] = asyncio.get_running_loop().time()
-        woken = self.waiters.wake_task_list(poller[0], poller[1])
+        woken = self.waiters.wake_domain(poller[0])
         logger.debug("released the polls of %s (%d woken)", poller, woken)
         return _respond(200, None)
 
     def _was_released(self, body: Json, parked_at: float) -> bool:
-        poller = (str(body.get("domain")), _task_list(body), str(body.get("identity")))
+        poller = (str(body.get("domain")), str(body.get("identity")))
         return self._released.get(poller, -1.0) >= parked_at
 
     async def _poll(self, operation: str, body: Json, request: web.Request) -> Json:

@@ -40,7 +40,7 @@ async def test_a_stopping_worker_has_its_parked_polls_answered_at_once() -> None
         parked = asyncio.create_task(client.transport.call("PollForActivityTask", mine))
         staying = asyncio.create_task(client.transport.call("PollForDecisionTask", other))
         await asyncio.sleep(0.3)
-        assert await client.transport.release_polls("release", "r", "stopping")
+        assert await client.transport.release_polls("release", "stopping")
         answer = await asyncio.wait_for(parked, 2)
         assert not answer.get("taskToken")
         await asyncio.sleep(0.2)
@@ -59,4 +59,4 @@ async def test_moto_sends_no_such_promise(moto_endpoint: str) -> None:
     async with Client("cut-polls", endpoint_url=moto_endpoint) as client:
         await client.register_domain()
         assert not client.transport.can_release_polls
-        assert not await client.transport.release_polls("cut-polls", "r", "me")
+        assert not await client.transport.release_polls("cut-polls", "me")
