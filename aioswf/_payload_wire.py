@@ -112,9 +112,9 @@ class PayloadWire:
             with self._lock:
                 data = self._held.pop(reference, None)
                 known = reference in self._stored or reference in self._fetched
+            if known:  # the same content, under its own name: once is enough
+                continue
             if data is None:
-                if known:
-                    continue
                 raise PayloadError(f"the payload of {reference} is no longer held for upload")
             try:
                 await store.put(reference, data)
