@@ -13,6 +13,7 @@ as compact JSON text; a payload the converter cannot read is shown as it is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from aioswf._envelope import unwrap
 from aioswf._failure import Failure
 from aioswf._history import _as_datetime
 from aioswf.converter import DataConverter
+from aioswf.exceptions import PayloadConversionError, PayloadError
 
 #: The status of a run that has not closed.
 OPEN = "OPEN"
@@ -157,12 +159,18 @@ class Timeline:
 def show_payload(converter: DataConverter, data: str | None) -> str | None:
     """``data`` decoded by ``converter`` and written as compact JSON, for reading.
 
-    Headers beside an input are left out. Data the converter cannot decode is returned as
-    it is, so nothing is hidden from the reader.
+    Headers beside an input are left out. A payload whose codecs or store this converter
+    lacks is shown as ``<encoded payload, not readable here: …>`` with the reason; other data
+    the converter cannot decode is returned as it is, so nothing is hidden from the reader.
+    Stored payloads must have been read first (:func:`fetch_payloads`).
     """
     if data is None or data == "":
         return None
     plain, _headers = unwrap(data)
+    try:
+        plain = converter.payload_json(plain)
+    except PayloadConversionError as error:
+        return f"<encoded payload, not readable here: {error}>"
     try:
         value = converter.decode(plain)
     except Exception:  # a payload this converter cannot read is still worth showing
@@ -171,6 +179,15 @@ def show_payload(converter: DataConverter, data: str | None) -> str | None:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return repr(value)
+
+
+async def fetch_payloads(converter: DataConverter, events: Iterable[Mapping[str, Any]]) -> None:
+    """Read the stored payloads ``events`` refer to, so that a timeline can show them.
+
+    What cannot be read is shown as a placeholder saying why, not raised.
+    """
+    with contextlib.suppress(PayloadError):
+        await converter.download(*events)
 
 
 def build_timeline(
@@ -282,11 +299,11 @@ class _Builder:
             return
         if "timeoutType" in attrs:
             step.error = attrs["timeoutType"]
-            step.message = attrs.get("details")
+            step.message = self.payload(attrs.get("details"))
         elif "cause" in attrs:
             step.error = attrs["cause"]
         elif "reason" in attrs:
-            failure = Failure.decode(attrs.get("reason"), attrs.get("details"))
+            failure = Failure.decode(attrs.get("reason"), attrs.get("details"), self.converter)
             step.error, step.message = failure.type_name, failure.message
             step.traceback = failure.traceback or None
         elif "details" in attrs:

@@ -286,13 +286,14 @@ def _terminate(args: argparse.Namespace) -> int:
 
 
 def _describe(args: argparse.Namespace) -> int:
-    from aioswf.timeline import build_timeline
+    from aioswf.timeline import build_timeline, fetch_payloads
 
     async def body(client: Any) -> int:
         handle = _handle(client, args)
         description = await handle.describe()
         run_id = description.info.run_id
         events = [event async for event in handle.history(run_id=run_id)]
+        await fetch_payloads(client.converter, events)
         timeline = build_timeline(
             events, converter=client.converter, workflow_id=args.workflow_id, run_id=run_id
         )

@@ -54,8 +54,9 @@ def _history(args: argparse.Namespace) -> int:
         elif args.events:
             _print_events(events)
         else:
-            from aioswf.timeline import build_timeline
+            from aioswf.timeline import build_timeline, fetch_payloads
 
+            await fetch_payloads(client.converter, events)
             _render.timeline(
                 build_timeline(
                     events, converter=client.converter, workflow_id=args.workflow_id, run_id=run_id
@@ -90,7 +91,7 @@ def _print_events(events: list[dict[str, Any]]) -> None:
 
 async def _follow(client: Any, handle: Any, run_id: str) -> None:
     """Print each step as it begins and ends, until the run closes (following new runs)."""
-    from aioswf.timeline import build_timeline
+    from aioswf.timeline import build_timeline, fetch_payloads
 
     shown: dict[int, str] = {}
     events: list[dict[str, Any]] = []
@@ -101,6 +102,7 @@ async def _follow(client: Any, handle: Any, run_id: str) -> None:
         async for event in handle.history(run_id=run_id):
             if event["eventId"] > last:
                 events.append(event)
+        await fetch_payloads(client.converter, events)
         run = build_timeline(
             events, converter=client.converter, workflow_id=handle.workflow_id, run_id=run_id
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from aioswf.client import Client
 from aioswf.executions import ExecutionFilter, WorkflowDescription, WorkflowExecutionInfo
-from aioswf.timeline import Timeline, build_timeline
+from aioswf.timeline import Timeline, build_timeline, fetch_payloads
 
 PAGE_SIZE = 50
 
@@ -81,6 +81,7 @@ class Reader:
             "GetWorkflowExecutionHistory", {"domain": domain, "execution": execution}
         ):
             events += page.get("events", ())
+        await fetch_payloads(self.client.converter, events)
         timeline = build_timeline(
             events, converter=self.client.converter, workflow_id=workflow_id, run_id=run_id
         )

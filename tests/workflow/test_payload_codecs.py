@@ -24,6 +24,7 @@ from aioswf import (
 from aioswf._envelope import unwrap
 from aioswf.payloads import PayloadCodec, ZlibCodec
 from aioswf.testing import Replayer, WorkflowEnvironment
+from aioswf.timeline import build_timeline, show_payload
 from examples.payloads_codecs import AesGcmCodec
 
 SECRET = "the-secret-" + "x" * 400  # long enough for zlib to compress it
@@ -167,6 +168,16 @@ async def test_every_payload_kind_round_trips_through_zlib_and_encryption() -> N
     assert readable is not None
     assert readable.startswith("<encoded payload, not readable here")
     assert "'aes-gcm:test'" in readable
+    # The CLI and the web view show payloads through the same converter.
+    assert show_payload(DataConverter(codecs=codecs()), payloads[0]) == json.dumps([SECRET, 1])
+    assert show_payload(DataConverter(), payloads[0]) == (
+        "<encoded payload, not readable here: payload: a payload was encoded with codec "
+        "'aes-gcm:test', which this converter does not have (its codecs: none)>"
+    )
+    timeline = build_timeline(histories[1][2], converter=DataConverter(codecs=codecs()))
+    shown = {(step.name, step.input, step.result, step.message) for step in timeline.steps}
+    assert ("shout/1", json.dumps([SECRET]), json.dumps(SECRET.upper()), None) in shown
+    assert ("stall/1", json.dumps([SECRET]), None, json.dumps({"progress": SECRET})) in shown
 
 
 def _history(env: WorkflowEnvironment, workflow_id: str, run_id: str) -> Any:
