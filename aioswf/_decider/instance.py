@@ -26,7 +26,7 @@ from aioswf._decider.closing import Closing
 from aioswf._decider.commands import CLOSE_DECISIONS, Command, DecisionBook, match
 from aioswf._decider.deadlock import DeadlockInterrupt
 from aioswf._decider.external import Externals, ExternalWorkflowHandle
-from aioswf._decider.history import Event, RunPoint, attrs, make_plan, timestamp
+from aioswf._decider.history import Event, RunPoint, attrs, make_plan
 from aioswf._decider.intercepted import WorkflowCalls, WorkflowOutboundCalls
 from aioswf._decider.lambdas import Lambdas
 from aioswf._decider.loop import WorkflowLoop
@@ -39,30 +39,25 @@ from aioswf._decider.outcome import (
     WorkflowEvicted,
     _TaskFailed,
 )
-from aioswf._decider.retrying import next_failure, retry_timer
-from aioswf._decider.runtime import ChildOptions, WorkflowInfo, info_from_started
+from aioswf._decider.retrying import ExecutionContext, retry_timer
+from aioswf._decider.runtime import ChildOptions, WorkflowInfo
 from aioswf._decider.signals import Signals
+from aioswf._decider.starting import Starting, as_failure
 from aioswf._decider.timer import Timers
 from aioswf._decider.versioning import Versioning, without_unasked_patches
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
-from aioswf._envelope import unwrap
 from aioswf.converter import DataConverter, check_size
 from aioswf.exceptions import (
-    ApplicationError,
     NondeterminismError,
-    PayloadConversionError,
     WorkerError,
     WorkflowDeadlockError,
 )
-from aioswf.executions import DecisionFailure
 from aioswf.interceptors import (
     ContinueAsNewInput,
-    ExecuteWorkflowInput,
     StartActivityInput,
     StartChildWorkflowInput,
     WorkflowInboundInterceptor,
     WorkflowOutboundInterceptor,
-    chain_workflow,
 )
 from aioswf.options import ActivityOptions, WorkflowOptions
 
@@ -105,6 +100,8 @@ class WorkflowInstance:
         self.versioning = Versioning(self)
         self.signals = Signals(self)
         self.closing = Closing(self)
+        self.starting = Starting(self)
+        self.context = ExecutionContext()
         self.loop = WorkflowLoop(self.timers, self.describe, self.options.deadlock_timeout)
         self.inbound: WorkflowInboundInterceptor = WorkflowCalls(self)
         """Calls into the run (its run method, its signal handlers), through interceptors."""
@@ -115,17 +112,10 @@ class WorkflowInstance:
         """The ``DecisionTaskStarted`` id of the last task this instance decided."""
         self._replaying = False
         self._closed = False
-        self._info: WorkflowInfo | None = None
         self._random = random.Random(_seed(run_id))
-        self._obj: Any = None
-        self._run_task: asyncio.Task[Any] | None = None
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._fatal: BaseException | None = None
-        self._construct_failed = False
-        self._decision_failure: DecisionFailure | None = None
-        """The failure report of the attempts that failed just before this task, if any."""
         self._task_time = 0.0
-        self._cancel_requested = False
         self._tasks_run = 0
         self._task_attempt = 1
         self._point: RunPoint | None = None
@@ -135,11 +125,8 @@ class WorkflowInstance:
         self._awaiting_echo: list[Command] = []
         self.current_event: Event | None = None
         """The event being applied, for messages about a history that does not fit together."""
-        self._state_text: str | None = None
-        self._last_context: str | None = None
         self._handlers: dict[str, Callable[[Event], None]] = {
-            "WorkflowExecutionStarted": self._on_started,
-            "WorkflowExecutionCancelRequested": self._on_cancel_requested,
+            **self.starting.handlers(),
             "DecisionTaskCompleted": self._on_decision_completed,
             "CompleteWorkflowExecutionFailed": self._on_close_failed,
             "FailWorkflowExecutionFailed": self._on_close_failed,
@@ -223,11 +210,10 @@ class WorkflowInstance:
         self.decisions.discard()
         if started_id is None:  # replaying only: there is no task to answer
             return Activation(failure=error)
-        failure = next_failure(self._decision_failure, self._task_time, error)
-        _, state = DecisionFailure.from_context(self._last_context)
+        failure, context = self.context.report(error, self._task_time)
         return Activation(
             [retry_timer(started_id, failure).to_swf()],
-            failure.to_context(state),
+            context,
             failure=error,
             decision_failure=failure,
         )
@@ -288,15 +274,15 @@ class WorkflowInstance:
         runs until the step), so a pause between two events changes nothing the code sees.
         Signals are taken from ``signal_events`` when given, and skipped if not ``signals``.
         """
-        if self._obj is None and not self._construct_failed:
-            self._construct(batch)
+        self.starting.construct_once(batch)
         applied = 0
         # Signals first, in history order, so that handlers see them before the code sees
         # the other news of the same task.
         for event in (signal_events if signal_events is not None else batch) if signals else ():
-            if event["eventType"] == "WorkflowExecutionSignaled" and self._obj is not None:
+            obj = self.starting.obj
+            if event["eventType"] == "WorkflowExecutionSignaled" and obj is not None:
                 self.current_event = event
-                self.signals.deliver(event, self._obj)
+                self.signals.deliver(event, obj)
                 applied += 1
                 if applied % APPLY_CHUNK == 0:
                     yield
@@ -308,38 +294,6 @@ class WorkflowInstance:
                 applied += 1
                 if applied % APPLY_CHUNK == 0:
                     yield
-
-    def _construct(self, batch: Sequence[Event]) -> None:
-        """Create the workflow object, with the run's time and ``info()`` in place."""
-        started = next((e for e in batch if e["eventType"] == "WorkflowExecutionStarted"), None)
-        if started is None:
-            raise CacheMiss(f"{self.describe}: history does not begin with the run's start")
-        data = attrs(started)
-        self._info = info_from_started(
-            data,
-            timestamp(started),
-            domain=self.domain,
-            workflow_id=self.workflow_id,
-            run_id=self.run_id,
-        )
-        self.loop.set_time(timestamp(started))
-        self.loop.silent = self._replaying
-        cls = self.definition.cls
-        with self.loop.stepping():
-            try:
-                if self.definition.init_takes_args:
-                    obj: Any = object.__new__(cls)
-                    obj.__init__(*self._decode_input(obj.__init__, data.get("input")))
-                    self._obj = obj
-                else:
-                    self._obj = cls()
-                if self.options.interceptors:
-                    root = WorkflowCalls(self)
-                    self.inbound = chain_workflow(self.options.interceptors, self.definition, root)
-                    self.inbound.init(WorkflowOutboundCalls(self))
-            except BaseException as error:
-                self._construct_failed = True
-                self.fail_run(_as_failure(error))
 
     def _step(self, point: RunPoint) -> None:
         self._point = point
@@ -363,7 +317,7 @@ class WorkflowInstance:
                         continue
                     future.set_result(None)
                 except BaseException as error:
-                    future.set_exception(_as_failure(error))
+                    future.set_exception(as_failure(error))
                 changed = True
             self._conditions.remove(entry)
         return changed
@@ -373,17 +327,11 @@ class WorkflowInstance:
             return
         if self._fatal is not None:
             self.closing.close_with_error(self._fatal)
-        elif self._run_task is not None and self._run_task.done():
-            self.closing.close_with_outcome(self._run_task)
+        elif (task := self.starting.run_task) is not None and task.done():
+            self.closing.close_with_outcome(task)
 
     def _result(self, commands: list[Command]) -> Activation:
-        context = None
-        if self._decision_failure is not None:
-            # The task succeeds again: replace the failure report with the state (or nothing).
-            context = self._last_context = self._state_text or ""
-            self._decision_failure = None
-        elif self._state_text is not None and self._state_text != self._last_context:
-            context = self._last_context = self._state_text
+        context = self.context.to_send()
         closing = any(c.decision_type in CLOSE_DECISIONS for c in commands)
         return Activation([c.to_swf() for c in commands], context, closing=closing)
 
@@ -397,52 +345,10 @@ class WorkflowInstance:
 
     # --- events --------------------------------------------------------------------------
 
-    def _on_started(self, event: Event) -> None:
-        if self._obj is None:  # __init__ failed: the run fails with its error
-            return
-        self._run_task = self.loop.create_task(
-            self._main(attrs(event).get("input")), name=f"{self.definition.type_key} run"
-        )
-
-    async def _main(self, data: str | None) -> Any:
-        method = getattr(self._obj, self.definition.run_method)
-        data, headers = unwrap(data)
-        args = self._decode_input(method, data)
-        request = ExecuteWorkflowInput(self.definition, method, args, headers)
-        return await self.inbound.execute_workflow(request)
-
-    def _decode_input(self, method: Callable[..., Any], data: str | None) -> list[Any]:
-        try:
-            return self.converter.decode_args(method, data)
-        except PayloadConversionError as error:
-            # Bad input will not get better on another try: fail the execution, naming it.
-            raise ApplicationError(
-                str(error), type="PayloadConversionError", non_retryable=True
-            ) from None
-
-    def _on_cancel_requested(self, event: Event) -> None:
-        # Once: a second request must not interrupt the cleanup the first one started.
-        if self._cancel_requested:
-            return
-        self._cancel_requested = True
-        task = self._run_task
-        if task is None or task.done():
-            return
-        if self._tasks_run == 0:
-            # Requested before the first task ran: cancelling now would end `run()` before
-            # its first line, so its `except CancelledError` cleanup would never run. Let it
-            # start; it sees the cancellation at its first await.
-            self.loop.call_soon(task.cancel)
-        else:
-            task.cancel()
-
     def _on_decision_completed(self, event: Event) -> None:
-        context = attrs(event).get("executionContext")
-        if context is not None:
-            self._last_context = context
-            self._decision_failure, _ = DecisionFailure.from_context(context)
-            if self._decision_failure is not None:
-                self._task_attempt = self._decision_failure.attempts + 1
+        self.context.recorded(attrs(event).get("executionContext"))
+        if self.context.failure is not None:
+            self._task_attempt = self.context.failure.attempts + 1
 
     def _on_close_failed(self, event: Event) -> None:
         cause = str(attrs(event).get("cause", "UNKNOWN"))
@@ -462,11 +368,11 @@ class WorkflowInstance:
 
     def info(self) -> WorkflowInfo:
         """The run's identity and settings, and where it stands."""
-        if self._info is None:
+        if self.starting.info is None:
             raise WorkerError(f"{self.describe}: the run has not started")
         point = self._point
         return dataclasses.replace(
-            self._info,
+            self.starting.info,
             decision_task_count=self._tasks_run,
             decision_task_attempt=self._task_attempt,
             history_length=point.started_id if point is not None else 0,
@@ -510,7 +416,7 @@ class WorkflowInstance:
     def set_state(self, value: Any) -> None:
         """Keep ``value`` (as JSON) as the execution context to send when it changes."""
         text = self.converter.encode(value)
-        self._state_text = check_size("workflow state (execution context)", text)
+        self.context.state = check_size("workflow state (execution context)", text)
 
     def record_marker(self, name: str, details: str | None) -> None:
         """Decide ``RecordMarker``."""
@@ -589,15 +495,6 @@ class WorkflowInstance:
         self.decisions.discard()
         self._conditions.clear()
         self.loop.close()
-
-
-def _as_failure(error: BaseException) -> BaseException:
-    """``error`` as the run's failure: a ``CancelledError`` out of ``__init__`` is one too."""
-    if isinstance(error, asyncio.CancelledError):
-        return ApplicationError(
-            f"CancelledError raised in the workflow's __init__: {error}", type="CancelledError"
-        )
-    return error
 
 
 def _evict(task: asyncio.Task[Any]) -> None:

@@ -56,3 +56,44 @@ def retry_timer(started_id: int, failure: DecisionFailure) -> Command:
             "startToFireTimeout": str(max(1, int(failure.retry_in.total_seconds()))),
         },
     )
+
+
+class ExecutionContext:
+    """What ``DescribeWorkflowExecution`` shows of the run: its state, or a failure report.
+
+    It tracks the context SWF holds (from ``DecisionTaskCompleted`` events), the state the
+    code published (``workflow.set_state``), and the report of the attempts that failed just
+    before the task being decided.
+    """
+
+    def __init__(self) -> None:
+        self.state: str | None = None
+        """The JSON the code published last, to send when it changes."""
+        self.failure: DecisionFailure | None = None
+        """The report of the attempts that failed just before this task, if any."""
+        self._sent: str | None = None
+
+    def recorded(self, context: str | None) -> None:
+        """A ``DecisionTaskCompleted`` recorded ``context`` (``None``: unchanged)."""
+        if context is not None:
+            self._sent = context
+            self.failure, _ = DecisionFailure.from_context(context)
+
+    def to_send(self) -> str | None:
+        """The context for a task that succeeded: the state when it changed, or to replace a
+        failure report (with nothing, if no state was published); ``None`` to leave it."""
+        if self.failure is not None:
+            self.failure = None
+            self._sent = self.state or ""
+            return self._sent
+        if self.state is not None and self.state != self._sent:
+            self._sent = self.state
+            return self._sent
+        return None
+
+    def report(self, error: BaseException, now: float) -> tuple[DecisionFailure, str]:
+        """The failure report of one more failed attempt, and the context that carries it
+        (keeping the state SWF shows now)."""
+        failure = next_failure(self.failure, now, error)
+        _, state = DecisionFailure.from_context(self._sent)
+        return failure, failure.to_context(state)
