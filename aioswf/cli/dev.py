@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
+import sqlite3
 
-from aioswf.cli._common import Commands, add_command, stop_on_signals
+from aioswf.cli._common import CommandError, Commands, add_command, stop_on_signals
 
 
 def register(commands: Commands) -> None:
@@ -58,12 +60,36 @@ async def _serve(args: argparse.Namespace) -> None:
     from aioswf.local import LocalSWF
 
     stop = stop_on_signals()
-    async with LocalSWF(
-        host=args.host, port=args.port, db_path=args.db, long_poll_seconds=args.long_poll_seconds
-    ) as service:
+    try:
+        service = LocalSWF(
+            host=args.host,
+            port=args.port,
+            db_path=args.db,
+            long_poll_seconds=args.long_poll_seconds,
+        )
+        await service.start()
+    except sqlite3.Error as error:
+        raise CommandError(f"cannot use --db {args.db}: {_database_problem(error)}") from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.errno == errno.EADDRINUSE:
+            reason = "the port is in use (another aioswf dev?); choose another with --port"
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+    try:
         _announce(service.endpoint_url, args.db)
         await stop.wait()
         print("aioswf dev: shutting down", flush=True)
+    finally:
+        await service.stop()
+
+
+def _database_problem(error: sqlite3.Error) -> str:
+    text = str(error)
+    if "unable to open" in text:
+        return "cannot open or create that file (does its folder exist, and may it be written?)"
+    if "not a database" in text:
+        return "it is not an SQLite database; give a new file name or one aioswf dev wrote"
+    return text
 
 
 def _announce(endpoint: str, db: str | None) -> None:

@@ -11,7 +11,13 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from aioswf.cli._common import Commands, add_command, import_module, stop_on_signals
+from aioswf.cli._common import (
+    CommandError,
+    Commands,
+    add_command,
+    import_module,
+    stop_on_signals,
+)
 
 if TYPE_CHECKING:
     from aioswf.worker import Worker
@@ -71,7 +77,19 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     modules = [import_module(name) for name in args.modules]
+    _check_definitions(args.modules, modules)
     return asyncio.run(_run_worker(args, modules))
+
+
+def _check_definitions(names: list[str], modules: list[ModuleType]) -> None:
+    from aioswf._discovery import activity_definitions, workflow_definitions
+
+    if not workflow_definitions(modules) and not activity_definitions(modules):
+        raise CommandError(
+            f"no @workflow.defn class or @activity.defn function in {', '.join(names)}; "
+            "name the modules that define them",
+            status=2,
+        )
 
 
 async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> int:

@@ -127,7 +127,11 @@ class LocalSWF:
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:  # a busy port: leave nothing open behind the error
+            await self.stop()
+            raise
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])
         self._timer_task = asyncio.get_running_loop().create_task(self._timer_loop())
