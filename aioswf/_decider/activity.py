@@ -133,16 +133,17 @@ class ActivityMachine:
     def failed(self, data: Any) -> None:
         converter = self.activities.host.converter
         failure = Failure.decode(data.get("reason"), data.get("details"), converter)
-        self._settle(
-            ActivityFailedError(
-                **self._ids(),
-                type_name=failure.type_name,
-                message=failure.message,
-                details=failure.details,
-                traceback=failure.traceback,
-                non_retryable=failure.non_retryable,
-            )
+        error = ActivityFailedError(
+            **self._ids(),
+            type_name=failure.type_name,
+            message=failure.message,
+            details=failure.details,
+            traceback=failure.traceback,
+            non_retryable=failure.non_retryable,
         )
+        if failure.cause is not None:  # what the activity's error was raised from
+            error.__cause__ = failure.cause.to_exception()
+        self._settle(error)
 
     def timed_out(self, data: Any) -> None:
         error = ActivityTimedOutError(

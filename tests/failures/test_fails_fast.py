@@ -82,6 +82,9 @@ async def test_an_activity_failure_comes_back_typed(client: Client) -> None:
     assert (cause.type_name, cause.message) == ("KeyError", "'no such order o-3'")
     assert cause.activity_type.startswith("refuse/")
     assert "raise KeyError" in cause.traceback
+    below = cause.__cause__  # the activity's own cause chain, rebuilt
+    assert isinstance(below, ApplicationError)
+    assert (below.type, below.message) == ("ConnectionError", "inventory unreachable")
 
 
 async def test_a_child_failure_comes_back_typed_all_the_way_down(client: Client) -> None:

@@ -106,6 +106,16 @@ async def test_nan_and_negative_durations_raise_at_the_call(client: Client, how:
     assert "nan" in message.lower() or "negative" in message or "-1" in message
 
 
+def test_a_retry_back_off_past_a_year_is_a_chained_timer() -> None:
+    sim = Simulation(wf.PatientRetries)
+    sim.decide()
+    sim.history.activity_failed("1", "KeyError", None)
+    decisions = sim.decide()
+    assert kinds(decisions) == ["StartTimer"]
+    assert attrs_of(decisions[0])["startToFireTimeout"] == str(365 * 86_400)
+    sim.close()
+
+
 def test_a_retry_back_off_past_a_year_is_capped_not_an_overflow() -> None:
     policy = RetryPolicy(initial_interval=timedelta(days=30), maximum_interval=timedelta(days=500))
     assert policy.delay_before(5000) == timedelta(days=500)

@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from aioswf import ApplicationError, activity, workflow
+from aioswf import ApplicationError, RetryPolicy, activity, workflow
 
 TIMEOUTS: dict[str, Any] = {
     "schedule_to_start_timeout": timedelta(seconds=60),
@@ -20,7 +20,10 @@ TIMEOUTS: dict[str, Any] = {
 
 @activity.defn(**TIMEOUTS)
 async def refuse(order: str) -> None:
-    raise KeyError(f"no such order {order}")
+    try:
+        {}[order]
+    except KeyError:
+        raise KeyError(f"no such order {order}") from ConnectionError("inventory unreachable")
 
 
 @activity.defn(**TIMEOUTS)
@@ -326,3 +329,11 @@ class BreaksLater:
     @workflow.signal
     def proceed(self) -> None:
         self.go = True
+
+
+@workflow.defn
+class PatientRetries:
+    @workflow.run
+    async def run(self) -> None:
+        policy = RetryPolicy(initial_interval=timedelta(days=400), maximum_attempts=2)
+        await workflow.execute_activity(refuse, "o-1", retry_policy=policy)
