@@ -35,6 +35,7 @@ from aioswf.exceptions import (
     WorkerError,
 )
 from aioswf.interceptors import Interceptor
+from aioswf.metrics import WorkerMetrics, default_meter
 
 __all__ = (
     "POOL_HEADROOM",
@@ -48,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 _REGISTER_BACKOFF_MAX = 30.0
 """The longest wait between two registration attempts while SWF is out of reach."""
+
+_GLOBAL_METER: Any = object()
+"""The default of ``Worker(meter=...)``: OpenTelemetry's global meter, if installed."""
 
 _POLL_MARGIN = 5.0
 """Seconds a poll may outlast the transport's read timeout before a shutdown cuts it."""
@@ -96,6 +100,9 @@ class Worker:
         shutdown_timeout: how long :meth:`shutdown` lets received tasks finish by default.
         interceptors: wrap the workflows and activities this worker runs, after (inside)
             the client's interceptors, which apply too.
+        meter: the OpenTelemetry ``Meter`` to record the worker's metrics on
+            (:mod:`aioswf.metrics` lists them); by default the global one when
+            ``opentelemetry-api`` is installed; ``None`` records nothing.
 
     Raises:
         WorkerError: nothing to run, or a connection pool too small for the pollers.
@@ -115,6 +122,7 @@ class Worker:
         decision_options: DecisionWorkerOptions | None = None,
         shutdown_timeout: timedelta = timedelta(seconds=30),
         interceptors: Sequence[Interceptor] = (),
+        meter: Any = _GLOBAL_METER,
     ) -> None:
         options = activity_options or ActivityWorkerOptions()
         if max_concurrent_activities is not None:
@@ -125,6 +133,9 @@ class Worker:
         self.decision_options = decision_options or DecisionWorkerOptions()
         self.shutdown_timeout = shutdown_timeout
         self.interceptors: tuple[Interceptor, ...] = (*client.interceptors, *interceptors)
+        chosen = default_meter() if meter is _GLOBAL_METER else meter
+        self.metrics = WorkerMetrics(chosen, task_list)
+        """What the worker records; :mod:`aioswf.metrics` lists the metrics."""
         self.workflows = workflow_definitions(workflows)
         self.activities = activity_definitions(activities)
         if not self.workflows and not self.activities:
@@ -324,7 +335,9 @@ class Worker:
             self.activity_options,
             self._executor,
             self.interceptors,
+            self.metrics,
         )
+        self.metrics.watch(poller)
         poller.on_crash = self._poll_loop_died
         self._activity_poller = poller
         self._spawn(poller.run(self._stopping), "activity poller")
@@ -332,8 +345,14 @@ class Worker:
 
     def _start_workflows(self) -> asyncio.Event:
         poller = DecisionPoller(
-            self.client, self.task_list, self.workflows, self.decision_options, self.interceptors
+            self.client,
+            self.task_list,
+            self.workflows,
+            self.decision_options,
+            self.interceptors,
+            self.metrics,
         )
+        self.metrics.watch(poller)
         self._decision_poller = poller
         self._spawn(poller.run(self._stopping), "decision poller")
         return poller.polling
@@ -420,6 +439,9 @@ class Worker:
             abandoned_decision_polls=abandoned_decisions,
         )
         self._log_report(report)
+        for part in (self._activity_poller, self._decision_poller):
+            if part is not None:
+                self.metrics.unwatch(part)
         self._finished.set()
         return report
 

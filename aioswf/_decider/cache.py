@@ -22,6 +22,8 @@ class InstanceCache:
             raise ValueError(f"the cache capacity must be >= 0, got {capacity}")
         self.capacity = capacity
         self._items: collections.OrderedDict[str, WorkflowInstance] = collections.OrderedDict()
+        self.evictions = 0
+        """Instances closed to make room for others."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -40,6 +42,7 @@ class InstanceCache:
         while len(self._items) > self.capacity:
             _, evicted = self._items.popitem(last=False)
             logger.debug("evicting %s from the cache", evicted.describe)
+            self.evictions += 1
             evicted.close()
 
     def clear(self) -> None:

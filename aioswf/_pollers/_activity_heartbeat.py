@@ -19,6 +19,7 @@ from aioswf import exceptions as exc
 from aioswf._transport import Transport
 from aioswf.activity import CancelReason
 from aioswf.converter import DataConverter
+from aioswf.metrics import OFF, WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Heartbeater:
             the heartbeat.
         describe: how logs name the activity.
         converter: stores the heartbeat details that go to its payload store.
+        metrics: where heartbeats sent and refused are counted.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class Heartbeater:
         on_cancel: Callable[[CancelReason], None],
         describe: str,
         converter: DataConverter | None = None,
+        metrics: WorkerMetrics = OFF,
     ) -> None:
         self._transport = transport
         self._token = task_token
@@ -55,6 +58,7 @@ class Heartbeater:
         self._on_cancel = on_cancel
         self._describe = describe
         self._converter = converter
+        self._metrics = metrics
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
@@ -135,6 +139,7 @@ class Heartbeater:
                 await self._converter.upload(params.get("details"))  # a stored payload's
             response = await self._transport.call("RecordActivityTaskHeartbeat", params)
         except exc.UnknownResourceError:
+            self._metrics.heartbeat(refused=True)
             logger.warning(
                 "%s: SWF refused its heartbeat (the task timed out or was closed elsewhere); "
                 "cancelling it locally, nothing more will be sent for it",
@@ -148,6 +153,7 @@ class Heartbeater:
             logger.warning("%s: heartbeat failed, will retry: %s", self._describe, error)
             return None
         self.sent += 1
+        self._metrics.heartbeat()
         if response.get("cancelRequested"):
             logger.info("%s: cancellation requested by the workflow", self._describe)
             return CancelReason.REQUESTED

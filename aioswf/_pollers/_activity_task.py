@@ -30,6 +30,7 @@ from aioswf.activity import (
 )
 from aioswf.converter import DataConverter, check_size
 from aioswf.interceptors import ActivityInboundInterceptor, ExecuteActivityInput
+from aioswf.metrics import OFF, WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class RunnerEnv:
     definitions: Mapping[tuple[str, str], ActivityDefinition]
     options: ActivityWorkerOptions
     executor: Executor
+    metrics: WorkerMetrics = OFF
     inbound: ActivityInboundInterceptor | None = None
     """The worker's activity interceptors, around :class:`ActivityCalls` (alone if ``None``)."""
 
@@ -111,6 +113,7 @@ class TaskRunner:
         self.activity_id: str = task.get("activityId", "?")
         type_ = task.get("activityType", {})
         self.type_key = (str(type_.get("name", "?")), str(type_.get("version", "?")))
+        self.type_name = "/".join(self.type_key)
         execution = task.get("workflowExecution", {})
         self.describe = (
             f"activity {self.activity_id} ({self.type_key[0]}/{self.type_key[1]}) of "
@@ -201,6 +204,7 @@ class TaskRunner:
             on_cancel=self.cancel,
             describe=self.describe,
             converter=self.env.converter,
+            metrics=self.env.metrics,
         )
         self._make_context(definition, heartbeater)
         try:

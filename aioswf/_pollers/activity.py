@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -27,6 +28,7 @@ from aioswf._pollers._activity_task import ActivityCalls, RunnerEnv, TaskRunner
 from aioswf.activity import CancelReason
 from aioswf.client import Client
 from aioswf.interceptors import Interceptor, chain_activity
+from aioswf.metrics import OFF, WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class ActivityPoller:
         options: pollers, limits, heartbeat and back-off settings.
         executor: the thread pool for sync activities.
         interceptors: wrap each activity task; the first is the outermost.
+        metrics: where polls, tasks, slots and heartbeats are counted.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class ActivityPoller:
         options: ActivityWorkerOptions,
         executor: Executor,
         interceptors: Sequence[Interceptor] = (),
+        metrics: WorkerMetrics = OFF,
     ) -> None:
         self.client = client
         self.task_list = task_list
@@ -84,7 +88,9 @@ class ActivityPoller:
             options=options,
             executor=executor,
             inbound=chain_activity(interceptors, ActivityCalls(executor)),
+            metrics=metrics,
         )
+        self.metrics = metrics
         self._running: dict[asyncio.Task[None], TaskRunner] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._in_poll: set[asyncio.Task[Any]] = set()
@@ -99,6 +105,14 @@ class ActivityPoller:
     def running(self) -> int:
         """How many activity tasks are being run now."""
         return len(self._running)
+
+    def observe(self) -> dict[str, tuple[int, dict[str, str]]]:
+        """Running tasks and free slots, for the metrics."""
+        attributes = self.metrics.attributes("activity")
+        return {
+            "aioswf.activity.running": (self.running, attributes),
+            "aioswf.activity.slots.free": (self.slots.limit - self.slots.in_use, attributes),
+        }
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Poll until ``stopping`` is set, then wait for every task received to finish."""
@@ -219,8 +233,9 @@ class ActivityPoller:
         # the concurrency limit wait for a slot and never poll at the same time as the rest.
         if len(self._in_poll) >= min(self.options.pollers, self.slots.limit):
             self.polling.set()
+        began = time.perf_counter()
         try:
-            return await self.client.transport.call(
+            task = await self.client.transport.call(
                 "PollForActivityTask",
                 {
                     "domain": self.client.domain,
@@ -229,8 +244,14 @@ class ActivityPoller:
                 },
                 retry=False,  # retried here, with a back-off that stops with the worker
             )
+        except Exception:
+            self.metrics.poll("activity", time.perf_counter() - began, error=True)
+            raise
         finally:
             self._in_poll.discard(loop_task)
+        empty = not task.get("taskToken")
+        self.metrics.poll("activity", time.perf_counter() - began, empty=empty)
+        return task
 
     async def _after_failure(
         self, number: int, error: Exception, delay: float, stopping: asyncio.Event
@@ -263,8 +284,10 @@ class ActivityPoller:
         job.add_done_callback(self._running.pop)
 
     async def _run_one(self, runner: TaskRunner) -> None:
+        began = time.perf_counter()
         try:
             await runner.run()
+            self.metrics.activity_task(runner.type_name, time.perf_counter() - began)
         except asyncio.CancelledError:
             runner.ended_by_shutdown = True
             logger.warning("%s abandoned without a report to SWF", runner.describe)

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -34,9 +35,11 @@ from aioswf._decider.history import Event
 from aioswf._decider.runtime import CONTINUE_AS_NEW_SUGGESTED_AT, HISTORY_EVENT_LIMIT
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
+from aioswf._pollers._decision_metrics import DecisionMeasures
 from aioswf._pollers.history_pages import PageSource, TaskHistory
 from aioswf.exceptions import PayloadError, ServiceError, WorkflowDeadlockError
 from aioswf.interceptors import Interceptor
+from aioswf.metrics import OFF, WorkerMetrics
 
 if TYPE_CHECKING:
     from aioswf.client import Client
@@ -208,6 +211,7 @@ class DecisionPoller:
         workflows: the workflow types this worker can decide.
         options: pollers, cache size and error policy.
         interceptors: wrap each workflow run; the first is the outermost.
+        metrics: where polls, tasks, the cache and failures are counted.
     """
 
     def __init__(
@@ -217,6 +221,7 @@ class DecisionPoller:
         workflows: Sequence[WorkflowDefinition],
         options: DecisionWorkerOptions,
         interceptors: Sequence[Interceptor] = (),
+        metrics: WorkerMetrics = OFF,
     ) -> None:
         self.client = client
         self.task_list = task_list
@@ -238,6 +243,8 @@ class DecisionPoller:
         self.pages = PageSource(client)
         """Sends the polls and reads the rest of each task's history."""
         self.counters = DecisionCounters()
+        self.metrics = metrics
+        self.measures = DecisionMeasures(metrics)
         self.sticky_task_list = sticky_task_list_name(task_list) if options.sticky else None
         """This worker's own task list for the runs it has cached, or ``None``."""
 
@@ -307,10 +314,29 @@ class DecisionPoller:
         self._in_poll += 1
         if self._in_poll >= self.options.long_polls:
             self.polling.set()
+        began = time.perf_counter()
         try:
-            return await self.pages.poll(task_list, page_size)
+            page = await self.pages.poll(task_list, page_size)
+        except Exception:
+            self.metrics.poll("decision", time.perf_counter() - began, error=True)
+            raise
         finally:
             self._in_poll -= 1
+        empty = not page.get("taskToken")
+        self.metrics.poll("decision", time.perf_counter() - began, empty=empty)
+        return page
+
+    def observe(self) -> dict[str, tuple[int, dict[str, str]]]:
+        """The cache's size and counts, for the metrics."""
+        attributes = self.metrics.attributes()
+        counters = self.counters
+        return {
+            "aioswf.cache.size": (len(self._cache), attributes),
+            "aioswf.cache.hits": (counters.cache_hits, attributes),
+            "aioswf.cache.misses": (counters.cache_misses, attributes),
+            "aioswf.cache.evictions": (self._cache.evictions, attributes),
+            "aioswf.sticky.hits": (counters.sticky_tasks - counters.sticky_misses, attributes),
+        }
 
     # --- deciding --------------------------------------------------------------------------
 
@@ -346,9 +372,13 @@ class DecisionPoller:
             return
         warn_of_history_growth(page)
         deadline = task_deadline(page, asyncio.get_running_loop().time())
+        began = time.perf_counter()
+        self.measures.task(page)
         async with self._run_lock(execution["runId"]):
             instance, activation = await self._decide(definition, history)
+            self.measures.answered(definition.type_key, activation)
             await self._answer(page["taskToken"], instance, activation, deadline)
+        self.metrics.decision_task(time.perf_counter() - began)
 
     async def _decide(
         self, definition: WorkflowDefinition, history: TaskHistory
@@ -362,7 +392,7 @@ class DecisionPoller:
                 if previous and previous == cached.last_started_id:
                     try:
                         new_events = await history.after(previous)
-                        await self._download(new_events)
+                        await self._prepare(page, new_events)
                         activation = await self.executor.activate(cached, new_events, started)
                     except CacheMiss as miss:
                         logger.debug("full replay: %s", miss)
@@ -376,14 +406,16 @@ class DecisionPoller:
                 self.counters.sticky_misses += 1
             instance = self._new_instance(definition, page["workflowExecution"])
             events = await history.after(0)
-            await self._download(events)
+            await self._prepare(page, events)
             return instance, await self.executor.activate(instance, events, started)
         finally:
             self.counters.history_pages += history.pages
             self.counters.history_events += history.events_read
 
-    async def _download(self, events: list[Event]) -> None:
-        """Read the stored payloads the workflow code may decode, before it runs."""
+    async def _prepare(self, page: dict[str, Any], events: list[Event]) -> None:
+        """Measure what the events say; read the payloads the code may decode, before it runs."""
+        run_id = page["workflowExecution"]["runId"]
+        self.measures.events(run_id, events, int(page.get("previousStartedEventId") or 0))
         converter = self.client.converter
         if converter.wire.store is not None:
             await converter.download(*(e for e in events if e["eventType"] not in _DECIDED))
