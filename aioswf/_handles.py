@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -166,7 +166,7 @@ class WorkflowHandle(Generic[R]):
 
     async def _result(self, timeout: timedelta | None, follow_runs: bool) -> Any:
         seconds = timeout.total_seconds() if timeout is not None else None
-        with self.timeout_named(seconds):
+        async with self.timeout_named(seconds):
             async with asyncio.timeout(seconds):
                 run_id = await self._run_id(first=True)
                 while True:
@@ -178,18 +178,33 @@ class WorkflowHandle(Generic[R]):
                         "newExecutionRunId"
                     ]
 
-    @contextlib.contextmanager
-    def timeout_named(self, seconds: float | None) -> Iterator[None]:
-        """Give a ``TimeoutError`` from ``result(timeout=...)`` a message naming the execution."""
+    @contextlib.asynccontextmanager
+    async def timeout_named(self, seconds: float | None) -> AsyncIterator[None]:
+        """Give a ``TimeoutError`` from ``result(timeout=...)`` a message naming the execution,
+        and why it is stuck when its decision tasks are failing."""
         try:
             yield
         except TimeoutError as error:
             if error.args:
                 raise
-            raise TimeoutError(
+            message = (
                 f"workflow {self.workflow_id!r} in domain {self.client.domain!r} did not close "
                 f"within {seconds:g} seconds"
-            ) from None
+            )
+            raise TimeoutError(message + await self._failing_decisions()) from None
+
+    async def _failing_decisions(self) -> str:
+        """``"; its decision tasks are failing…"`` when they are, else ``""``."""
+        try:
+            failure = (await self.describe()).decision_failure
+        except (exc.AioSWFError, TimeoutError):
+            return ""  # the timeout's message stands on its own
+        if failure is None:
+            return ""
+        return (
+            f"; its decision tasks are failing since {failure.since.isoformat()} "
+            f"({failure.attempts} attempt(s)): {failure.error_type}: {failure.message}"
+        )
 
     async def _wait_for_close(self, run_id: str) -> dict[str, Any]:
         # One watcher per client learns which awaited runs closed, for all of them at once.

@@ -270,8 +270,8 @@ class TimeSkippingHandle(WorkflowHandle[R]):
         See :meth:`aioswf.client.WorkflowHandle.result` for the arguments and errors.
         """
         seconds = timeout.total_seconds() if timeout is not None else None
-        with self.env.auto_time_skipping(), self.timeout_named(seconds):
-            async with asyncio.timeout(seconds):
+        with self.env.auto_time_skipping():
+            async with self.timeout_named(seconds), asyncio.timeout(seconds):
                 # Following runs, the chain ends when no run of the id is open any more.
                 watched = self.pinned_run_id or (None if follow_runs else self.first_run_id)
                 await self.env.wait_closed(self.workflow_id, watched)

@@ -61,3 +61,33 @@ def test_the_close_is_decided_again_with_the_news(cache: bool) -> None:
     assert replayed.failure is None
     assert replayed.decisions == []
     sim.close()
+
+
+@workflow.defn
+class Hops:
+    @workflow.run
+    async def run(self, n: int) -> None:
+        workflow.continue_as_new(n + 1)
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_a_close_refused_for_another_cause_fails_the_run_saying_why(cache: bool) -> None:
+    sim = Simulation(Hops, 0, cache=cache)
+    started = sim.history.start_decision_task()
+    activation = sim.activate(started)
+    assert kinds(activation.decisions) == ["ContinueAsNewWorkflowExecution"]
+    sim.history.complete_decision_task(started, [])
+    completed = max(
+        e["eventId"] for e in sim.history.events if e["eventType"] == "DecisionTaskCompleted"
+    )
+    sim.history.add(
+        "ContinueAsNewWorkflowExecutionFailed",
+        {"cause": "WORKFLOW_TYPE_DEPRECATED", "decisionTaskCompletedEventId": completed},
+    )
+    decisions = sim.decide()
+    assert kinds(decisions) == ["FailWorkflowExecution"]
+    assert attrs_of(decisions[0])["reason"] == "CloseRefused"
+    message = json.loads(attrs_of(decisions[0])["details"])["message"]
+    assert "ContinueAsNewWorkflowExecution" in message
+    assert "WORKFLOW_TYPE_DEPRECATED" in message
+    sim.close()

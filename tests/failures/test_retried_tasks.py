@@ -11,6 +11,7 @@ import pytest
 from aioswf import Client, DecisionFailure, DecisionWorkerOptions, WorkflowDescription
 from aioswf._decider import InstanceOptions
 from aioswf.local import VirtualClock
+from aioswf.testing import WorkflowEnvironment
 from aioswf.worker import Worker
 from tests.failures import workflows as wf
 from tests.workflow.histories import Simulation
@@ -87,3 +88,20 @@ def test_a_context_without_a_report_is_state(context: str | None) -> None:
     failure, state = DecisionFailure.from_context(context)
     assert failure is None
     assert state == context
+
+
+async def test_a_test_waiting_on_a_retrying_run_times_out_saying_why() -> None:
+    async with (
+        WorkflowEnvironment() as env,
+        Worker(env.client, task_list="n", workflows=[wf.ReadsTheClock]),
+    ):
+        handle = await env.client.start_workflow(
+            wf.ReadsTheClock.run, workflow_id="clock", task_list="n"
+        )
+        with pytest.raises(TimeoutError) as caught:
+            await handle.result(timeout=timedelta(seconds=2))
+    message = str(caught.value)
+    assert "did not close within 2 seconds" in message
+    assert "its decision tasks are failing since" in message
+    assert "NondeterminismError" in message
+    assert "time.time" in message
