@@ -181,7 +181,25 @@ def workflow_defn(
 
 
 def workflow_init(fn: F) -> F:
-    """Mark ``__init__`` as taking the run's arguments; see :func:`aioswf.workflow.init`."""
+    """Mark a workflow's ``__init__`` as taking the run's arguments, like the run method.
+
+    The object is created before any signal is delivered, so handlers can rely on the state
+    built from the arguments. ``__init__`` runs with the run's time, ``workflow.info()`` and
+    logger in place; an exception it raises fails the execution.
+
+    Example:
+        >>> @workflow.defn
+        ... class Order:
+        ...     @workflow.init
+        ...     def __init__(self, order_id: str) -> None:
+        ...         self.lines = {order_id: []}
+        ...
+        ...     @workflow.run
+        ...     async def run(self, order_id: str) -> None: ...
+
+    Raises:
+        DefinitionError: it decorates something other than ``__init__``.
+    """
     if getattr(fn, "__name__", None) != "__init__":
         raise DefinitionError(f"@workflow.init decorates __init__, not {fn.__qualname__}")
     setattr(fn, _INIT_ATTR, True)
@@ -215,7 +233,14 @@ def workflow_signal(
     name: str | None = None,
     unfinished_policy: HandlerUnfinishedPolicy | None = None,
 ) -> F | Callable[[F], F]:
-    """Mark a signal handler; see :func:`aioswf.workflow.signal`."""
+    """Mark a signal handler (sync or ``async``) of a workflow class.
+
+    Args:
+        name: the signal's name; the method's name by default.
+        unfinished_policy: what happens if ``run()`` returns while this handler is still
+            running (an ``async`` handler awaiting an activity, say): a warning by default,
+            or wait for it, or fail the execution; see ``HandlerUnfinishedPolicy``.
+    """
 
     def decorate(target: F) -> F:
         setattr(target, _SIGNAL_ATTR, name or target.__name__)

@@ -53,7 +53,7 @@ class WorkflowInfo:
         decision_task_count: how many decision tasks of this run have run code, the
             current one included (1 in the first).
         decision_task_attempt: the attempt of the current decision task: 1, or more after
-            earlier attempts timed out.
+            earlier attempts timed out or failed (and were retried).
         history_length: events in the run's history up to the current decision task; a
             workflow that runs for long continues as new before this nears SWF's 25,000
             (see :meth:`is_continue_as_new_suggested`).
