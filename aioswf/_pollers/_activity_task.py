@@ -20,6 +20,7 @@ from aioswf._envelope import unwrap
 from aioswf._failure import Failure
 from aioswf._pollers._activity_heartbeat import Heartbeater
 from aioswf._pollers._activity_options import ActivityWorkerOptions
+from aioswf._pollers._logging import task_fields
 from aioswf._transport import Transport
 from aioswf.activity import (
     ActivityContext,
@@ -93,6 +94,13 @@ class _Outcome(enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     ASYNC = "completes asynchronously"
+
+
+_REPORTED = {
+    "RespondActivityTaskCompleted": "completed",
+    "RespondActivityTaskFailed": "failed",
+    "RespondActivityTaskCanceled": "canceled",
+}
 
 
 class TaskRunner:
@@ -251,7 +259,7 @@ class TaskRunner:
         elif outcome is _Outcome.COMPLETED:
             await self._complete(value)
         elif outcome is _Outcome.FAILED:
-            logger.info("%s failed: %r", self.describe, value)
+            logger.debug("%s failed: %r", self.describe, value)
             await self._fail(Failure.from_exception(value))
         elif reason is CancelReason.REQUESTED:
             await self._respond("RespondActivityTaskCanceled", {})
@@ -298,6 +306,25 @@ class TaskRunner:
         seconds = [t.total_seconds() for t in declared or () if t is not None]
         return self.received + max(seconds) if seconds else math.inf
 
+    def _log_outcome(self, operation: str, params: Mapping[str, Any]) -> None:
+        """One INFO line per finished task, its context also as structured fields."""
+        execution = self.task.get("workflowExecution", {})
+        outcome = _REPORTED.get(operation, operation)
+        if "reason" in params:
+            outcome += f" ({params['reason']})"
+        logger.info(
+            "%s, run %s: %s after %.2fs",
+            self.describe,
+            execution.get("runId", "?"),
+            outcome,
+            asyncio.get_running_loop().time() - self.received,
+            extra=task_fields(
+                execution,
+                activity_id=self.activity_id,
+                activity_type=f"{self.type_key[0]}/{self.type_key[1]}",
+            ),
+        )
+
     async def _respond(self, operation: str, params: dict[str, Any]) -> None:
         # The answer carries finished work: an outage must not throw it away while the
         # task could still be accepted (a dropped answer would run the activity again).
@@ -305,6 +332,7 @@ class TaskRunner:
             await self.env.transport.call(
                 operation, {"taskToken": self.token, **params}, until=self.deadline()
             )
+            self._log_outcome(operation, params)
         except exc.UnknownResourceError:
             logger.warning(
                 "%s: SWF no longer knows the task (it timed out or was closed elsewhere); "

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from aioswf import exceptions as exc
 from aioswf._definitions import ActivityDefinition
 from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_slots import SlotLimiter
 from aioswf._pollers._activity_task import ActivityCalls, RunnerEnv, TaskRunner
+from aioswf._pollers._logging import PollHealth
 from aioswf.activity import CancelReason
 from aioswf.client import Client
 from aioswf.interceptors import Interceptor, chain_activity
@@ -94,6 +94,9 @@ class ActivityPoller:
         self._running: dict[asyncio.Task[None], TaskRunner] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._in_poll: set[asyncio.Task[Any]] = set()
+        self.health = PollHealth(
+            logger, f"activity tasks on {task_list!r}", options.max_poll_backoff.total_seconds()
+        )
         self._aborted: list[TaskRunner] = []
         self._refusing = False
         self.on_crash: Callable[[BaseException], None] | None = None
@@ -219,6 +222,7 @@ class ActivityPoller:
                 await self._after_failure(number, error, backoff.next_delay(), stopping)
                 continue
             backoff.reset()
+            self.health.succeeded()
             if task.get("taskToken"):
                 self._start(task)  # the runner releases the slot
             else:
@@ -256,17 +260,7 @@ class ActivityPoller:
     async def _after_failure(
         self, number: int, error: Exception, delay: float, stopping: asyncio.Event
     ) -> None:
-        transient = isinstance(error, exc.ThrottlingError | exc.ServiceUnavailableError)
-        level = logging.WARNING if transient else logging.ERROR
-        logger.log(
-            level,
-            "activity poller %d on task list %r: poll failed, retrying in %.2fs: %s",
-            number,
-            self.task_list,
-            delay,
-            error,
-            exc_info=not isinstance(error, exc.AioSWFError),
-        )
+        self.health.failed(error, delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), delay)
 

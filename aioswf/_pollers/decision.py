@@ -36,6 +36,7 @@ from aioswf._decider.runtime import CONTINUE_AS_NEW_SUGGESTED_AT, HISTORY_EVENT_
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
 from aioswf._pollers._decision_metrics import DecisionMeasures
+from aioswf._pollers._logging import PollHealth, decision_summary, task_fields
 from aioswf._pollers.history_pages import PageSource, TaskHistory
 from aioswf.exceptions import PayloadError, ServiceError, WorkflowDeadlockError
 from aioswf.interceptors import Interceptor
@@ -237,6 +238,7 @@ class DecisionPoller:
         self.executor = options.activation_executor()
         """Runs workflow code, off the host loop by default."""
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._healths: dict[str, PollHealth] = {}
         self._in_poll = 0
         self.polling = asyncio.Event()
         """Set once every poll loop has had a poll request out."""
@@ -296,19 +298,20 @@ class DecisionPoller:
             except Exception as error:
                 failures += 1
                 delay = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**failures))
-                logger.warning(
-                    "polling %r for decision tasks failed (%s: %s); next try in %.1fs",
-                    task_list,
-                    type(error).__name__,
-                    error,
-                    delay,
-                )
+                self._health(task_list).failed(error, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), delay)
                 continue
             failures = 0
+            self._health(task_list).succeeded()
             if page.get("taskToken"):
                 await self._handle_safely(self.pages.history(page, task_list, page_size))
+
+    def _health(self, task_list: str) -> PollHealth:
+        if task_list not in self._healths:
+            what = f"decision tasks on {task_list!r}"
+            self._healths[task_list] = PollHealth(logger, what, _BACKOFF_MAX)
+        return self._healths[task_list]
 
     async def _poll_once(self, task_list: str, page_size: int) -> dict[str, Any]:
         self._in_poll += 1
@@ -475,6 +478,15 @@ class DecisionPoller:
             logger.warning("%s: answering the decision task failed: %s", instance.describe, error)
             await self.executor.close(instance)
             return
+        logger.info(
+            "%s: decided %s",
+            instance.describe,
+            decision_summary(activation.decisions),
+            extra=task_fields(
+                {"workflowId": instance.workflow_id, "runId": instance.run_id},
+                workflow_type=instance.definition.type_key,
+            ),
+        )
         if activation.closing:
             # A result() of this process waiting for the run hears of it now.
             self.client.close_watcher.saw_close(instance.run_id)

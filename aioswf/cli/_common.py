@@ -211,3 +211,33 @@ def stop_on_signals() -> asyncio.Event:
         with contextlib.suppress(NotImplementedError):  # not available on Windows
             loop.add_signal_handler(signum, stop.set)
     return stop
+
+
+#: Libraries whose DEBUG logs (request signing, every HTTP exchange) drown a worker's own.
+NOISY_LIBRARIES = ("botocore", "aiobotocore", "urllib3", "aiohttp", "asyncio")
+
+
+def add_logging(parser: argparse.ArgumentParser) -> None:
+    """``--log-level`` and ``--log-libraries``."""
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="logging level (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-libraries",
+        action="store_true",
+        help="at DEBUG, show botocore's and aiohttp's debug logs too (left out by default)",
+    )
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    """Log at ``--log-level``, keeping the libraries' DEBUG noise out unless asked for it."""
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.log_level == "DEBUG" and not args.log_libraries:
+        for name in NOISY_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.INFO)

@@ -6,10 +6,16 @@ import argparse
 import asyncio
 import contextlib
 import errno
-import logging
 import sqlite3
 
-from aioswf.cli._common import CommandError, Commands, add_command, stop_on_signals
+from aioswf.cli._common import (
+    CommandError,
+    Commands,
+    add_command,
+    add_logging,
+    setup_logging,
+    stop_on_signals,
+)
 
 
 def register(commands: Commands) -> None:
@@ -43,14 +49,12 @@ def register(commands: Commands) -> None:
         metavar="N",
         help="how long an empty poll is held (default: %(default)s)",
     )
-    dev.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
+    add_logging(dev)
     dev.set_defaults(handler=_cmd_dev)
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(args)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
     return 0

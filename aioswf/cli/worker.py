@@ -15,7 +15,9 @@ from aioswf.cli._common import (
     CommandError,
     Commands,
     add_command,
+    add_logging,
     import_module,
+    setup_logging,
     stop_on_signals,
 )
 
@@ -68,14 +70,12 @@ def register(commands: Commands) -> None:
         metavar="N",
         help="how long received tasks may run after a stop signal (default: %(default)s)",
     )
-    worker.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
+    add_logging(worker)
     worker.set_defaults(handler=_cmd_worker)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(args)
     modules = [import_module(name) for name in args.modules]
     _check_definitions(args.modules, modules)
     return asyncio.run(_run_worker(args, modules))

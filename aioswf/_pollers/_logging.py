@@ -1,0 +1,103 @@
+"""What workers say about their tasks and their polls, for a person following the log.
+
+One INFO line per decided decision task and per finished activity task, with the context
+also as structured fields on the record (``workflow_id``, ``run_id``, ``workflow_type``,
+``activity_id``, ``activity_type``), so a JSON log formatter can index them. Poll failures
+are said once per outage, with the back-off, and again when polling works once more.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aioswf import exceptions as exc
+
+
+def decision_summary(decisions: Sequence[Mapping[str, Any]]) -> str:
+    """``2 ScheduleActivityTask, StartTimer``, or ``nothing new`` for no decisions."""
+    counts = collections.Counter(str(d.get("decisionType")) for d in decisions)
+    if not counts:
+        return "nothing new"
+    return ", ".join(name if n == 1 else f"{n} {name}" for name, n in counts.items())
+
+
+def task_fields(execution: Mapping[str, Any], **more: str | None) -> dict[str, str | None]:
+    """The structured fields of a log record about a task of ``execution``."""
+    return {
+        "workflow_id": execution.get("workflowId"),
+        "run_id": execution.get("runId"),
+        **more,
+    }
+
+
+def short_error(error: BaseException) -> str:
+    """An error in a few words, for a line that repeats: SWF's code and message."""
+    if isinstance(error, exc.ServiceError):
+        message = (error.service_message or "").splitlines()
+        return f"{error.code}: {message[0]}" if message else str(error.code)
+    return f"{type(error).__name__}: {error}"
+
+
+class PollHealth:
+    """Logs each kind of poll failure once per outage, and when polling works again.
+
+    Args:
+        logger: where to log.
+        what: what is polled, e.g. ``"activity tasks on 'orders'"``.
+        max_delay: the longest back-off, for the message.
+    """
+
+    def __init__(self, logger: logging.Logger, what: str, max_delay: float) -> None:
+        self.logger = logger
+        self.what = what
+        self.max_delay = max_delay
+        self.failures = 0
+        self._since = 0.0
+        self._seen: set[str] = set()
+
+    def failed(self, error: BaseException, delay: float) -> None:
+        """A poll failed: logged the first time this kind of failure is seen in an outage."""
+        self.failures += 1
+        if self.failures == 1:
+            self._since = time.monotonic()
+        kind = _kind(error)
+        if kind not in self._seen:
+            self._seen.add(kind)
+            transient = isinstance(error, exc.ThrottlingError | exc.ServiceUnavailableError)
+            self.logger.log(
+                logging.WARNING if transient else logging.ERROR,
+                "polling %s failed (%s); polling again with back-off (up to %gs apart) "
+                "until it works, which will be logged",
+                self.what,
+                short_error(error),
+                self.max_delay,
+                exc_info=not isinstance(error, exc.AioSWFError),
+            )
+        else:
+            self.logger.debug(
+                "polling %s failed again (%d in a row, next in %.1fs): %s",
+                self.what,
+                self.failures,
+                delay,
+                short_error(error),
+            )
+
+    def succeeded(self) -> None:
+        """A poll was answered; after an outage, say it is over."""
+        if self.failures:
+            self.logger.info(
+                "polling %s works again, after %d failed poll(s) over %.0fs",
+                self.what,
+                self.failures,
+                time.monotonic() - self._since,
+            )
+        self.failures = 0
+        self._seen.clear()
+
+
+def _kind(error: BaseException) -> str:
+    return str(error.code) if isinstance(error, exc.ServiceError) else type(error).__name__
