@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import Client
+from aioswf import Client, WorkflowFailedError
 from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf.worker import Worker
+from tests.failures.workflows import Flaky, RaisesValueError
 from tests.workflow.workflows import Approval, Hello, greet, shout
 
 pytestmark = pytest.mark.moto
@@ -46,3 +47,30 @@ async def test_signals_and_cancelled_timer_on_moto(moto_client: Client) -> None:
         await handle.signal(Approval.approve, "zoe")
         result = await handle.result(timeout=timedelta(seconds=20))
     assert result == "approved by zoe after ['n1']"
+
+
+async def test_a_failing_workflow_fails_fast_on_moto(moto_client: Client) -> None:
+    async with Worker(moto_client, task_list="moto", workflows=[RaisesValueError]):
+        handle = await moto_client.start_workflow(
+            RaisesValueError.run, "o-9", workflow_id="fails-moto", task_list="moto"
+        )
+        with pytest.raises(WorkflowFailedError) as caught:
+            await handle.result(timeout=timedelta(seconds=20))
+    assert (caught.value.reason, caught.value.message) == ("ValueError", "order 'o-9' is not valid")
+    assert "check_order" in caught.value.traceback
+
+
+async def test_a_retried_task_is_visible_on_moto(moto_client: Client) -> None:
+    options = DecisionWorkerOptions(retry_decision_task_on=(KeyError,))
+    async with Worker(moto_client, task_list="moto", workflows=[Flaky], decision_options=options):
+        handle = await moto_client.start_workflow(
+            Flaky.run, workflow_id="flaky-moto", task_list="moto"
+        )
+        for _ in range(200):
+            failure = (await handle.describe()).decision_failure
+            if failure is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert failure is not None
+        assert (failure.attempts, failure.error_type) == (1, "KeyError")
+        await handle.terminate("seen")
