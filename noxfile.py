@@ -20,6 +20,20 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def faults(session: nox.Session) -> None:
+    """The full fault-injection and fuzz runs (the default test run has their short form)."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/faults",
+        "-m",
+        "faults or not faults",
+        *session.posargs,
+        env={"AIOSWF_FULL_FAULTS": "1"},
+    )
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff's lint rules and formatting."""
     session.install("ruff")
