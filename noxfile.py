@@ -23,14 +23,7 @@ def tests(session: nox.Session) -> None:
 def faults(session: nox.Session) -> None:
     """The full fault-injection and fuzz runs (the default test run has their short form)."""
     session.install("-e", ".[test]")
-    session.run(
-        "pytest",
-        "tests/faults",
-        "-m",
-        "faults or not faults",
-        *session.posargs,
-        env={"AIOSWF_FULL_FAULTS": "1"},
-    )
+    session.run("pytest", "tests/faults", *session.posargs, env={"AIOSWF_FULL_FAULTS": "1"})
 
 
 @nox.session

@@ -68,15 +68,24 @@ class RetryOptions:
         max_attempts: attempts in all, the first included.
         base_delay: seconds; the n-th retry waits up to ``base_delay * 2**n``…
         max_delay: …but never more than this.
+        delivery_max_delay: seconds; the longest wait between two attempts of an answer
+            that carries finished work once ``max_attempts`` are spent.
     """
 
     max_attempts: int = 8
     base_delay: float = 0.05
     max_delay: float = 5.0
+    delivery_max_delay: float = 1.0
 
-    def delay(self, retry: int) -> float:
-        """A random delay before retry number ``retry`` (1-based)."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**retry))
+    def delay(self, retry: int, *, delivering: bool = False) -> float:
+        """A random delay before retry number ``retry`` (1-based).
+
+        ``delivering``: the call carries finished work past ``max_attempts`` (see
+        ``Transport.call(until=...)``); its waits are capped by ``delivery_max_delay``, so that
+        it lands soon after SWF is back, well within the task's own timeout.
+        """
+        cap = min(self.max_delay, self.delivery_max_delay) if delivering else self.max_delay
+        return random.uniform(0, min(cap, self.base_delay * 2 ** min(retry, 30)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +257,8 @@ class Transport:
                 if not isinstance(mapped, exc.ServiceError):
                     raise
                 retryable = may_retry(error, mapped, operation)
-                delay = self.options.retry.delay(min(attempt, 30))
+                delivering = until is not None and attempt >= attempts
+                delay = self.options.retry.delay(attempt, delivering=delivering)
                 persist = retry and until is not None and loop.time() + delay < until
                 if not retryable or (attempt >= attempts and not persist):
                     raise _explained(mapped, retryable, attempt, loop.time() - started) from error

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
+import random
 from typing import Any
 
 import aiohttp
@@ -29,6 +31,10 @@ class FaultProxy:
         self.down: frozenset[str] | None = None
         """While set, these operations (every one if empty) get their connection cut."""
         self.cut: collections.Counter[str] = collections.Counter()
+        self.chaos_rate = 0.0
+        """Share of requests that get a random fault (see :meth:`chaos`)."""
+        self.injected: collections.Counter[str] = collections.Counter()
+        self._random = random.Random(0)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -43,6 +49,12 @@ class FaultProxy:
     def come_up(self) -> None:
         """End the outage."""
         self.down = None
+
+    def chaos(self, rate: float, *, seed: int = 0) -> None:
+        """Give a share ``rate`` of all requests one random fault: dropped before it reaches
+        SWF, delayed, answered with a 500, or cut after SWF applied it (the answer lost)."""
+        self.chaos_rate = rate
+        self._random = random.Random(seed)
 
     def _is_down(self, operation: str) -> bool:
         return self.down is not None and (not self.down or operation in self.down)
@@ -83,11 +95,31 @@ class FaultProxy:
             return web.json_response(
                 payload, status=status, content_type="application/x-amz-json-1.0"
             )
+        fault = self._chaos_fault()
+        if fault == "drop":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        if fault == "500":
+            status, payload = SERVER_ERROR
+            return web.json_response(
+                payload, status=status, content_type="application/x-amz-json-1.0"
+            )
+        if fault == "delay":
+            await asyncio.sleep(self._random.uniform(0.05, 0.5))
         assert self._session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
         async with self._session.post(self.upstream, data=body, headers=headers) as answer:
-            return web.Response(
-                body=await answer.read(),
-                status=answer.status,
-                content_type=answer.content_type,
-            )
+            data = await answer.read()
+            if fault == "cut":
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            return web.Response(body=data, status=answer.status, content_type=answer.content_type)
+
+    def _chaos_fault(self) -> str | None:
+        if self._random.random() >= self.chaos_rate:
+            return None
+        fault = self._random.choice(["drop", "delay", "500", "cut"])
+        self.injected[fault] += 1
+        return fault
