@@ -56,10 +56,14 @@ class Chores:
         self.pokes: set[int] = set()
 
     @workflow.run
-    async def run(self, key: str, pokes: int) -> dict[str, Any]:
+    async def run(self, key: str, pokes: int, attempt_seconds: int = 30) -> dict[str, Any]:
+        # attempt_seconds: how soon an attempt lost with a killed worker is retried.
+        timeout = timedelta(seconds=attempt_seconds)
         doubled = await asyncio.gather(
             *(
-                workflow.execute_activity(double, f"{key}/{i}", i + 1, retry_policy=RETRY)
+                workflow.execute_activity(
+                    double, f"{key}/{i}", i + 1, retry_policy=RETRY, start_to_close_timeout=timeout
+                )
                 for i in range(ACTIVITIES_PER_RUN)
             )
         )
