@@ -34,6 +34,9 @@ MAIN_EXAMPLES = (
     "workers_activities",
     "workers_lifecycle",
     "payloads_codecs",
+    "payloads_s3",
+    "observability_tracing",
+    "observability_metrics",
 )
 """Examples whose `main()` runs their workflows on a LocalSWF of their own."""
 

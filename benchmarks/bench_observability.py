@@ -1,0 +1,163 @@
+"""The cost of tracing and metrics on workflow throughput, against the same run without them.
+
+The SWF endpoint is ``aioswf dev`` in a second process, as in ``bench_workflows.py``. Two
+shapes, each run plain (no interceptors, ``meter=None``) and observed (the
+``TracingInterceptor`` on an OpenTelemetry SDK tracer provider whose spans go through a
+``SimpleSpanProcessor`` to an exporter that drops them, and the worker's metrics on an SDK
+meter provider), interleaved round by round so that load on the machine hits both alike:
+
+* chain: one workflow running ``N`` activities one after another; the figure is the time from
+  the start to ``result()``, per step;
+* many: ``M`` one-activity workflows started at once, every ``result()`` awaited; the figure
+  is workflows per second.
+
+Each figure is the median of ``--repeat`` rounds; the cost is observed over plain, minus one.
+
+Run it with::
+
+    python benchmarks/bench_observability.py [--steps 200] [--many 200] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_workflows import DOMAIN, Chain, One, bare_client, interleaved, local_service, register
+from bench_workflows import step as step_activity
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+from aioswf import Client, Worker
+from aioswf.contrib.opentelemetry import TracingInterceptor
+from aioswf.interceptors import Interceptor
+
+_ids = itertools.count()
+
+
+class _Dropped(SpanExporter):
+    """Takes every span and keeps none: the SDK's work is measured, not an exporter's."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans += len(spans)
+        return SpanExportResult.SUCCESS
+
+
+class Observed:
+    """Tracing and metrics on the OpenTelemetry SDK."""
+
+    def __init__(self) -> None:
+        self.exporter = _Dropped()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.interceptors: list[Interceptor] = [TracingInterceptor(provider)]
+        self.reader = InMemoryMetricReader()
+        self.meter: Any = MeterProvider(metric_readers=[self.reader]).get_meter("bench")
+
+
+async def chain(endpoint: str, steps: int, observed: Observed | None) -> float:
+    interceptors = observed.interceptors if observed else []
+    async with Client(DOMAIN, endpoint_url=endpoint, interceptors=interceptors) as client:
+        task_list = f"chain-{next(_ids)}"
+        async with Worker(
+            client,
+            task_list=task_list,
+            workflows=[Chain],
+            activities=[step_activity],
+            meter=observed.meter if observed else None,
+        ):
+            began = time.perf_counter()
+            handle = await client.start_workflow(
+                Chain.run, steps, workflow_id=f"chain-{next(_ids)}", task_list=task_list
+            )
+            assert await handle.result() == steps
+            return (time.perf_counter() - began) / steps
+
+
+async def many(endpoint: str, count: int, observed: Observed | None) -> float:
+    interceptors = observed.interceptors if observed else []
+    async with Client(DOMAIN, endpoint_url=endpoint, interceptors=interceptors) as client:
+        task_list = f"many-{next(_ids)}"
+        async with Worker(
+            client,
+            task_list=task_list,
+            workflows=[One],
+            activities=[step_activity],
+            meter=observed.meter if observed else None,
+        ):
+            began = time.perf_counter()
+            handles = await asyncio.gather(
+                *(
+                    client.start_workflow(
+                        One.run, workflow_id=f"many-{next(_ids)}", task_list=task_list
+                    )
+                    for _ in range(count)
+                )
+            )
+            results = await asyncio.gather(*(h.result() for h in handles))
+            elapsed = time.perf_counter() - began
+    assert results == [1] * count
+    return count / elapsed
+
+
+async def main(args: argparse.Namespace) -> list[tuple[str, float, float, str]]:
+    rows: list[tuple[str, float, float, str]] = []
+    observed = Observed()
+    async with local_service() as endpoint:
+        async with bare_client(endpoint) as swf:
+            await register(swf)
+        await chain(endpoint, 3, observed)  # imports, registrations and connections are warm
+        await chain(endpoint, 3, None)
+        if args.steps:
+            plain, traced = await interleaved(
+                args.repeat,
+                lambda: chain(endpoint, args.steps, None),
+                lambda: chain(endpoint, args.steps, observed),
+            )
+            rows.append(
+                (f"chain of {args.steps} (ms/step)", *_medians(plain, traced, 1000), "time")
+            )
+        if args.many:
+            plain, traced = await interleaved(
+                args.repeat,
+                lambda: many(endpoint, args.many, None),
+                lambda: many(endpoint, args.many, observed),
+            )
+            rows.append((f"{args.many} workflows (wf/s)", *_medians(plain, traced, 1), "rate"))
+    assert observed.exporter.spans > 0, "the observed runs made no spans"
+    return rows
+
+
+def _medians(plain: list[float], traced: list[float], scale: float) -> tuple[float, float]:
+    return statistics.median(plain) * scale, statistics.median(traced) * scale
+
+
+def show(rows: list[tuple[str, float, float, str]]) -> None:
+    print(f"{'shape':<28} {'plain':>10} {'observed':>10} {'cost':>8}")
+    for name, plain, traced, kind in rows:
+        # A time grows with the cost; a rate shrinks.
+        cost = traced / plain - 1 if kind == "time" else plain / traced - 1
+        print(f"{name:<28} {plain:>10.2f} {traced:>10.2f} {cost:>+8.1%}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=200, help="0 skips the chain")
+    parser.add_argument("--many", type=int, default=200, help="0 skips the many")
+    parser.add_argument("--repeat", type=int, default=5)
+    show(asyncio.run(main(parser.parse_args())))
