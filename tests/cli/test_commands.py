@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -52,21 +53,24 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     run_id = json.loads(started.out)["runId"]
     assert run_id
 
-    listed = await aioswf("list", *d, endpoint=swf)
+    # Read-only commands run side by side: each is a process of its own.
+    listed, listed_json, counted, described, description_json = await asyncio.gather(
+        aioswf("list", *d, endpoint=swf),
+        aioswf("list", "--json", *d, endpoint=swf),
+        aioswf("count", "--json", *d, endpoint=swf),
+        aioswf("describe", "order-1", *d, endpoint=swf),
+        aioswf("describe", "order-1", "--json", *d, endpoint=swf),
+    )
     assert "order-1" in listed.out
     assert "Approval/1" in listed.out
     assert "OPEN" in listed.out
-    listed_json = json.loads((await aioswf("list", "--json", *d, endpoint=swf)).out)
-    assert [(e["workflowId"], e["runId"], e["status"]) for e in listed_json] == [
+    assert [(e["workflowId"], e["runId"], e["status"]) for e in json.loads(listed_json.out)] == [
         ("order-1", run_id, "OPEN")
     ]
-    counted = await aioswf("count", "--json", *d, endpoint=swf)
     assert json.loads(counted.out) == {"open": {"count": 1, "truncated": False}}
-
-    described = await aioswf("describe", "order-1", *d, endpoint=swf)
     assert "waiting for approval" in described.out
     assert run_id in described.out
-    description = json.loads((await aioswf("describe", "order-1", "--json", *d, endpoint=swf)).out)
+    description = json.loads(description_json.out)
     assert description["state"] == {"stage": "waiting for approval"}
     assert description["input"] == '["o-1"]'
 
@@ -76,7 +80,11 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     assert result.status == 0, result.err
     assert json.loads(result.out) == "o-1 approved by alice (finally)"
 
-    history = await aioswf("history", "order-1", *d, endpoint=swf)
+    history, as_json, closed_json = await asyncio.gather(
+        aioswf("history", "order-1", *d, endpoint=swf),
+        aioswf("history", "order-1", "--json", *d, endpoint=swf),
+        aioswf("list", "--closed", "--status", "COMPLETED", "--json", *d, endpoint=swf),
+    )
     assert history.status == 0, history.err
     out = history.out
     assert "approve" in out
@@ -87,7 +95,6 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     assert "COMPLETED" in out
 
     # --json writes what `aws swf get-workflow-execution-history` writes; replay reads it.
-    as_json = await aioswf("history", "order-1", "--json", *d, endpoint=swf)
     document = json.loads(as_json.out)
     assert document["events"][0]["eventType"] == "WorkflowExecutionStarted"
     assert isinstance(document["events"][0]["eventTimestamp"], float)
@@ -96,128 +103,125 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     replayed = await aioswf("replay", str(saved), "--workflows", "tests.cli.app")
     assert replayed.status == 0, replayed.out + replayed.err
 
-    closed = json.loads(
-        (await aioswf("list", "--closed", "--status", "COMPLETED", "--json", *d, endpoint=swf)).out
-    )
-    assert [e["workflowId"] for e in closed] == ["order-1"]
+    assert [e["workflowId"] for e in json.loads(closed_json.out)] == ["order-1"]
 
 
 async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
     d = ("-d", DOMAIN)
-    # A type started by its registered name (the worker registered it).
-    started = await aioswf(
-        "start", "Doomed", "-w", "doomed", "-i", '"no stock"', "-t", "cli", *d, endpoint=swf
+    # Types started by their registered names (the worker registered them).
+    started, *_ = await asyncio.gather(
+        aioswf(
+            "start", "Doomed", "-w", "doomed", "-i", '"no stock"', "-t", "cli", *d, endpoint=swf
+        ),
+        aioswf(
+            "start", "Approval", "-w", "to-cancel", "-i", '"o-2"', "-t", "cli", *d, endpoint=swf
+        ),
+        aioswf("start", "Approval", "-w", "to-end", "-i", '"o-3"', "-t", "cli", *d, endpoint=swf),
+        aioswf("start", "Pages", "-w", "pages", "-i", "0", "-t", "cli", *d, endpoint=swf),
     )
     assert started.status == 0, started.err
     assert "started doomed" in started.out
-    failed = await aioswf("result", "doomed", "--timeout", "30", *d, endpoint=swf)
+    cancelled, terminated = await asyncio.gather(
+        aioswf("cancel", "to-cancel", *d, endpoint=swf),
+        aioswf("terminate", "to-end", "--reason", "duplicate", *d, endpoint=swf),
+    )
+    assert cancelled.status == 0, cancelled.err
+    assert terminated.status == 0, terminated.err
+    failed, failed_json, ended, gone, pages = await asyncio.gather(
+        aioswf("result", "doomed", "--timeout", "30", *d, endpoint=swf),
+        aioswf("result", "doomed", "--timeout", "30", "--json", *d, endpoint=swf),
+        aioswf("result", "to-end", *d, endpoint=swf),
+        aioswf("result", "to-cancel", "--timeout", "30", *d, endpoint=swf),
+        aioswf("result", "pages", "--timeout", "30", *d, endpoint=swf),
+    )
     assert "cannot go on: no stock" in one_line_error(failed, "result")
-    failed_json = await aioswf("result", "doomed", "--timeout", "30", "--json", *d, endpoint=swf)
     assert failed_json.status == 1
     assert json.loads(failed_json.out)["error"] == "WorkflowFailedError"
-    history = await aioswf("history", "doomed", *d, endpoint=swf)
+    assert "duplicate" in one_line_error(ended, "result")
+    assert "cancel" in one_line_error(gone, "result")
+    assert json.loads(pages.out) == "read 3 pages"
+
+    history, last, counts, failed_only, by_type = await asyncio.gather(
+        aioswf("history", "doomed", *d, endpoint=swf),
+        aioswf("describe", "pages", "--json", *d, endpoint=swf),
+        aioswf("count", "--all", "--json", *d, endpoint=swf),
+        aioswf("list", "--status", "FAILED", "--json", *d, endpoint=swf),
+        aioswf("list", "--all", "--type", "Pages", *d, endpoint=swf),
+    )
     assert "FAILED" in history.out
     assert "cannot go on: no stock" in history.out
-
-    await aioswf(
-        "start", "Approval", "-w", "to-cancel", "-i", '"o-2"', "-t", "cli", *d, endpoint=swf
-    )
-    await aioswf("start", "Approval", "-w", "to-end", "-i", '"o-3"', "-t", "cli", *d, endpoint=swf)
-    cancelled = await aioswf("cancel", "to-cancel", *d, endpoint=swf)
-    assert cancelled.status == 0, cancelled.err
-    terminated = await aioswf("terminate", "to-end", "--reason", "duplicate", *d, endpoint=swf)
-    assert terminated.status == 0, terminated.err
-    ended = await aioswf("result", "to-end", *d, endpoint=swf)
-    assert "duplicate" in one_line_error(ended, "result")
-    gone = await aioswf("result", "to-cancel", "--timeout", "30", *d, endpoint=swf)
-    assert "cancel" in one_line_error(gone, "result")
-
-    await aioswf("start", "Pages", "-w", "pages", "-i", "0", "-t", "cli", *d, endpoint=swf)
-    assert json.loads(
-        (await aioswf("result", "pages", "--timeout", "30", *d, endpoint=swf)).out
-    ) == ("read 3 pages")
-    last = await aioswf("describe", "pages", "--json", *d, endpoint=swf)
     assert json.loads(last.out)["continuedFrom"]
-
-    counts = json.loads((await aioswf("count", "--all", "--json", *d, endpoint=swf)).out)
-    assert counts["closed"]["count"] == 6  # doomed, to-cancel, to-end, three runs of pages
-    failed_only = await aioswf("list", "--status", "FAILED", "--json", *d, endpoint=swf)
+    # doomed, to-cancel, to-end, three runs of pages
+    assert json.loads(counts.out)["closed"]["count"] == 6
     assert [e["workflowId"] for e in json.loads(failed_only.out)] == ["doomed"]
-    by_type = await aioswf("list", "--all", "--type", "Pages", *d, endpoint=swf)
     assert by_type.out.count("pages") == 3
 
 
 async def test_domains_and_types(swf: str) -> None:
     registered = await aioswf("domain", "register", "spare", "--retention-days", "3", endpoint=swf)
     assert registered.out.strip() == "registered domain spare"
-    again = await aioswf("domain", "register", "spare", endpoint=swf)
+    again, domains_json, described = await asyncio.gather(
+        aioswf("domain", "register", "spare", endpoint=swf),
+        aioswf("domain", "list", "--json", endpoint=swf),
+        aioswf("domain", "describe", "spare", endpoint=swf),
+    )
     assert again.status == 0
     assert "already registered" in again.out
-    domains = json.loads((await aioswf("domain", "list", "--json", endpoint=swf)).out)
-    assert {d["name"] for d in domains} == {DOMAIN, "spare"}
-    described = await aioswf("domain", "describe", "spare", endpoint=swf)
+    assert {d["name"] for d in json.loads(domains_json.out)} == {DOMAIN, "spare"}
     assert "retention 3 days" in described.out
     types = await aioswf("type", "register", "tests.cli.app", "-d", "spare", endpoint=swf)
     assert "registered Greet/1" in types.out
     assert "registered shout/1" in types.out
-    listed = json.loads((await aioswf("type", "list", "--json", "-d", "spare", endpoint=swf)).out)
+    listed_json, human = await asyncio.gather(
+        aioswf("type", "list", "--json", "-d", "spare", endpoint=swf),
+        aioswf("type", "list", "--kind", "workflow", "-d", "spare", endpoint=swf),
+    )
+    listed = json.loads(listed_json.out)
     assert {(t["kind"], t["name"]) for t in listed} >= {
         ("workflow", "Greet"),
         ("activity", "flaky"),
     }
-    human = await aioswf("type", "list", "--kind", "workflow", "-d", "spare", endpoint=swf)
     assert "Pages" in human.out
     assert "flaky" not in human.out
 
 
 async def test_expected_failures_are_one_line_and_a_non_zero_status(swf: str) -> None:
-    unknown_domain = await aioswf("list", "-d", "no-such-domain", endpoint=swf)
-    assert "no-such-domain" in one_line_error(unknown_domain, "list")
-    mistyped = await aioswf(
-        "start",
-        "tests.cli.app:Greet",
-        "-w",
-        "g",
-        "-i",
-        '"x"',
-        "-t",
-        "cli",
-        "-d",
-        "cli-comands",
-        endpoint=swf,
+    d = ("-d", DOMAIN)
+    greet = ("start", "tests.cli.app:Greet", "-w", "g", "-t", "cli")
+    (
+        unknown_domain,
+        mistyped,
+        unknown,
+        unreachable,
+        bad_json,
+        wrong_type,
+        no_type,
+        no_domain,
+        timed_out,
+        debug,
+    ) = await asyncio.gather(
+        aioswf("list", "-d", "no-such-domain", endpoint=swf),
+        aioswf(*greet, "-i", '"x"', "-d", "cli-comands", endpoint=swf),
+        aioswf("describe", "nobody", *d, endpoint=swf),
+        aioswf("list", *d, endpoint="http://127.0.0.1:9"),
+        aioswf("start", "Greet", "-w", "g", "-i", "ada", *d, endpoint=swf),
+        aioswf(*greet, "-i", "3", *d, endpoint=swf),
+        aioswf("start", "Nothing", "-w", "g", *d, endpoint=swf),
+        aioswf("list", endpoint=swf),
+        aioswf("result", "nobody", *d, "--timeout", "0.5", endpoint=swf),
+        aioswf("--debug", "describe", "x", *d, endpoint="http://127.0.0.1:9", traceback=True),
     )
+    assert "no-such-domain" in one_line_error(unknown_domain, "list")
     assert "domain 'cli-comands' does not exist" in one_line_error(mistyped, "start")
-    unknown = await aioswf("describe", "nobody", "-d", DOMAIN, endpoint=swf)
     assert "no execution with workflow id 'nobody'" in one_line_error(unknown, "describe")
-    unreachable = await aioswf("list", "-d", DOMAIN, endpoint="http://127.0.0.1:9")
     assert "could not be reached" in one_line_error(unreachable, "list")
-    bad_json = await aioswf("start", "Greet", "-w", "g", "-i", "ada", "-d", DOMAIN, endpoint=swf)
     assert bad_json.status == 2
     assert "--input 1 is not JSON" in bad_json.err
-    wrong_type = await aioswf(
-        "start",
-        "tests.cli.app:Greet",
-        "-w",
-        "g",
-        "-i",
-        "3",
-        "-t",
-        "cli",
-        "-d",
-        DOMAIN,
-        endpoint=swf,
-    )
     assert "argument 'name' of Greet.run does not fit str" in one_line_error(wrong_type, "start")
-    no_type = await aioswf("start", "Nothing", "-w", "g", "-d", DOMAIN, endpoint=swf)
     assert "no workflow type named 'Nothing'" in one_line_error(no_type, "start")
-    no_domain = await aioswf("list", endpoint=swf)
     assert no_domain.status == 2
     assert "AIOSWF_DOMAIN" in no_domain.err
-    timed_out = await aioswf("result", "nobody", "-d", DOMAIN, "--timeout", "0.5", endpoint=swf)
     assert timed_out.status != 0
-    debug = await aioswf(
-        "--debug", "describe", "nobody", "-d", DOMAIN, endpoint="http://127.0.0.1:9", traceback=True
-    )
     assert debug.status == 1
 
 
