@@ -37,6 +37,8 @@ MAIN_EXAMPLES = (
     "payloads_s3",
     "observability_tracing",
     "observability_metrics",
+    "embed_aiohttp",
+    "embed_fastapi",
 )
 """Examples whose `main()` runs their workflows on a LocalSWF of their own."""
 
