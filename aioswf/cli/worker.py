@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -70,15 +71,45 @@ def register(commands: Commands) -> None:
         metavar="N",
         help="how long received tasks may run after a stop signal (default: %(default)s)",
     )
+    worker.add_argument(
+        "--sticky-seconds",
+        type=int,
+        default=5,
+        metavar="N",
+        help="how long a cached run's next decision task waits for this process on its "
+        "sticky task list before SWF moves it back to the shared one; 0 turns sticky task "
+        "lists off (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N worker processes sharing the task list, to use N cores; one signal "
+        "stops them all (default: %(default)s)",
+    )
     add_logging(worker)
     worker.set_defaults(handler=_cmd_worker)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     setup_logging(args)
-    modules = [import_module(name) for name in args.modules]
+    modules = [import_module(name) for name in args.modules]  # bad names fail here, once
     _check_definitions(args.modules, modules)
-    return asyncio.run(_run_worker(args, modules))
+    if args.processes < 1:
+        raise CommandError(f"--processes must be at least 1, got {args.processes}", status=2)
+    if args.processes > 1:
+        from aioswf.processes import run_in_processes
+
+        return run_in_processes(functools.partial(_worker_process, args), args.processes)
+    return asyncio.run(_run_worker(args, modules, None))
+
+
+async def _worker_process(args: argparse.Namespace, stop: asyncio.Event) -> int:
+    """One of the ``--processes`` children: the same worker, told to stop by its parent."""
+    setup_logging(args)
+    modules = [import_module(name) for name in args.modules]
+    return await _run_worker(args, modules, stop)
 
 
 def _check_definitions(names: list[str], modules: list[ModuleType]) -> None:
@@ -92,7 +123,10 @@ def _check_definitions(names: list[str], modules: list[ModuleType]) -> None:
         )
 
 
-async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> int:
+async def _run_worker(
+    args: argparse.Namespace, modules: list[ModuleType], stop: asyncio.Event | None
+) -> int:
+    stop = stop or stop_on_signals()
     from datetime import timedelta
 
     from aioswf import (
@@ -108,7 +142,8 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
     activity = ActivityWorkerOptions(
         pollers=args.activity_pollers, max_concurrent=args.max_concurrent_activities
     )
-    decision = DecisionWorkerOptions(pollers=args.decision_pollers)
+    sticky = timedelta(seconds=args.sticky_seconds) if args.sticky_seconds > 0 else None
+    decision = DecisionWorkerOptions(pollers=args.decision_pollers, sticky_schedule_to_start=sticky)
     pool = activity.pollers + decision.long_polls + POOL_HEADROOM
     connection = ConnectionOptions(max_pool_connections=pool)
     async with Client(
@@ -123,7 +158,6 @@ async def _run_worker(args: argparse.Namespace, modules: list[ModuleType]) -> in
             decision_options=decision,
             shutdown_timeout=timedelta(seconds=args.shutdown_seconds),
         )
-        stop = stop_on_signals()
         try:
             if not await _start(worker, stop):
                 return 0
