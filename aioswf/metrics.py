@@ -6,29 +6,25 @@ configures an SDK), else nowhere. Every measurement carries ``aioswf.task_list``
 task and slot metrics also ``aioswf.task_kind`` (``decision`` or ``activity``), activity task
 metrics ``aioswf.activity_type`` (``name/version``).
 
-=============================================== =========== ======== ==============================
-name                                            instrument  unit     what
-=============================================== =========== ======== ==============================
-``aioswf.poll.requests``                        counter     {poll}   polls answered
-``aioswf.poll.empty``                           counter     {poll}   polls that brought no task
-``aioswf.poll.errors``                          counter     {poll}   polls that failed
-``aioswf.poll.latency``                         histogram   s        how long a poll took
-``aioswf.decision_task.latency``                histogram   s        poll answer to decisions sent
-``aioswf.decision_task.schedule_to_start``      histogram   s        scheduled to started, on SWF
-``aioswf.activity_task.latency``                histogram   s        poll answer to result sent
-``aioswf.activity_task.schedule_to_start``      histogram   s        scheduled to started, on SWF
-``aioswf.activity.running``                     gauge       {task}   activity tasks running
-``aioswf.activity.slots.free``                  gauge       {slot}   room for more activity tasks
-``aioswf.heartbeat.sent``                       counter     {beat}   heartbeats SWF recorded
-``aioswf.heartbeat.refused``                    counter     {beat}   heartbeats of tasks SWF dropped
-``aioswf.cache.size``                           gauge       {run}    workflow runs cached
-``aioswf.cache.hits``                           counter     {task}   tasks decided from the cache
-``aioswf.cache.misses``                         counter     {task}   tasks replayed in full
-``aioswf.cache.evictions``                      counter     {run}    runs dropped to make room
-``aioswf.sticky.hits``                          counter     {task}   sticky tasks found cached
-``aioswf.workflow.nondeterminism``              counter     {task}   tasks whose code left history
-``aioswf.workflow.failures``                    counter     {run}    runs the worker failed
-=============================================== =========== ======== ==============================
+- ``aioswf.poll.requests`` (counter, ``{poll}``): polls answered
+- ``aioswf.poll.empty`` (counter, ``{poll}``): polls that brought no task
+- ``aioswf.poll.errors`` (counter, ``{poll}``): polls that failed
+- ``aioswf.poll.latency`` (histogram, ``s``): how long a poll took
+- ``aioswf.decision_task.latency`` (histogram, ``s``): poll answer to decisions sent
+- ``aioswf.decision_task.schedule_to_start`` (histogram, ``s``): scheduled to started, on SWF
+- ``aioswf.activity_task.latency`` (histogram, ``s``): poll answer to result sent
+- ``aioswf.activity_task.schedule_to_start`` (histogram, ``s``): scheduled to started, on SWF
+- ``aioswf.activity.running`` (gauge, ``{task}``): activity tasks running
+- ``aioswf.activity.slots.free`` (gauge, ``{slot}``): room for more activity tasks
+- ``aioswf.heartbeat.sent`` (counter, ``{beat}``): heartbeats SWF recorded
+- ``aioswf.heartbeat.refused`` (counter, ``{beat}``): heartbeats of tasks SWF dropped
+- ``aioswf.cache.size`` (gauge, ``{run}``): workflow runs cached
+- ``aioswf.cache.hits`` (counter, ``{task}``): tasks decided from the cache
+- ``aioswf.cache.misses`` (counter, ``{task}``): tasks replayed in full
+- ``aioswf.cache.evictions`` (counter, ``{run}``): runs dropped to make room
+- ``aioswf.sticky.hits`` (counter, ``{task}``): sticky tasks found cached
+- ``aioswf.workflow.nondeterminism`` (counter, ``{task}``): tasks whose code left history
+- ``aioswf.workflow.failures`` (counter, ``{run}``): runs the worker failed
 
 Activity schedule-to-start is measured by the worker that decides the workflow, from the
 ``ActivityTaskScheduled`` and ``ActivityTaskStarted`` events (SWF does not tell the

@@ -6,12 +6,16 @@ shapes, each run plain (no interceptors, ``meter=None``) and observed (the
 ``SimpleSpanProcessor`` to an exporter that drops them, and the worker's metrics on an SDK
 meter provider), interleaved round by round so that load on the machine hits both alike:
 
-* chain: one workflow running ``N`` activities one after another; the figure is the time from
-  the start to ``result()``, per step;
-* many: ``M`` one-activity workflows started at once, every ``result()`` awaited; the figure
-  is workflows per second.
+* chain: one workflow running ``N`` activities one after another; the figures are the time
+  from the start to ``result()`` per step, and the CPU time this process (client and worker)
+  spent per step;
+* many: ``M`` one-activity workflows started at once, every ``result()`` awaited; the figures
+  are workflows per second, and this process's CPU time per workflow.
 
-Each figure is the median of ``--repeat`` rounds; the cost is observed over plain, minus one.
+The CPU time is what tracing and metrics add to a worker's own work: it is less disturbed by
+other load on the machine than the elapsed time, which also counts the service and the
+network. Each figure is the median of ``--repeat`` rounds; the cost is observed over plain,
+minus one.
 
 Run it with::
 
@@ -70,7 +74,7 @@ class Observed:
         self.meter: Any = MeterProvider(metric_readers=[self.reader]).get_meter("bench")
 
 
-async def chain(endpoint: str, steps: int, observed: Observed | None) -> float:
+async def chain(endpoint: str, steps: int, observed: Observed | None) -> tuple[float, float]:
     interceptors = observed.interceptors if observed else []
     async with Client(DOMAIN, endpoint_url=endpoint, interceptors=interceptors) as client:
         task_list = f"chain-{next(_ids)}"
@@ -81,15 +85,16 @@ async def chain(endpoint: str, steps: int, observed: Observed | None) -> float:
             activities=[step_activity],
             meter=observed.meter if observed else None,
         ):
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             handle = await client.start_workflow(
                 Chain.run, steps, workflow_id=f"chain-{next(_ids)}", task_list=task_list
             )
             assert await handle.result() == steps
-            return (time.perf_counter() - began) / steps
+            elapsed, used = time.perf_counter() - began, time.process_time() - cpu
+            return elapsed / steps, used / steps
 
 
-async def many(endpoint: str, count: int, observed: Observed | None) -> float:
+async def many(endpoint: str, count: int, observed: Observed | None) -> tuple[float, float]:
     interceptors = observed.interceptors if observed else []
     async with Client(DOMAIN, endpoint_url=endpoint, interceptors=interceptors) as client:
         task_list = f"many-{next(_ids)}"
@@ -100,7 +105,7 @@ async def many(endpoint: str, count: int, observed: Observed | None) -> float:
             activities=[step_activity],
             meter=observed.meter if observed else None,
         ):
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             handles = await asyncio.gather(
                 *(
                     client.start_workflow(
@@ -110,9 +115,9 @@ async def many(endpoint: str, count: int, observed: Observed | None) -> float:
                 )
             )
             results = await asyncio.gather(*(h.result() for h in handles))
-            elapsed = time.perf_counter() - began
+            elapsed, used = time.perf_counter() - began, time.process_time() - cpu
     assert results == [1] * count
-    return count / elapsed
+    return count / elapsed, used / count
 
 
 async def main(args: argparse.Namespace) -> list[tuple[str, float, float, str]]:
@@ -129,30 +134,37 @@ async def main(args: argparse.Namespace) -> list[tuple[str, float, float, str]]:
                 lambda: chain(endpoint, args.steps, None),
                 lambda: chain(endpoint, args.steps, observed),
             )
-            rows.append(
-                (f"chain of {args.steps} (ms/step)", *_medians(plain, traced, 1000), "time")
-            )
+            name = f"chain of {args.steps}"
+            rows.append((f"{name}, ms/step", *_medians(plain, traced, 0, 1000), "time"))
+            rows.append((f"{name}, CPU ms/step", *_medians(plain, traced, 1, 1000), "time"))
         if args.many:
             plain, traced = await interleaved(
                 args.repeat,
                 lambda: many(endpoint, args.many, None),
                 lambda: many(endpoint, args.many, observed),
             )
-            rows.append((f"{args.many} workflows (wf/s)", *_medians(plain, traced, 1), "rate"))
+            name = f"{args.many} workflows"
+            rows.append((f"{name}, wf/s", *_medians(plain, traced, 0, 1), "rate"))
+            rows.append((f"{name}, CPU ms/wf", *_medians(plain, traced, 1, 1000), "time"))
     assert observed.exporter.spans > 0, "the observed runs made no spans"
     return rows
 
 
-def _medians(plain: list[float], traced: list[float], scale: float) -> tuple[float, float]:
-    return statistics.median(plain) * scale, statistics.median(traced) * scale
+def _medians(
+    plain: list[tuple[float, float]], traced: list[tuple[float, float]], index: int, scale: float
+) -> tuple[float, float]:
+    return (
+        statistics.median(p[index] for p in plain) * scale,
+        statistics.median(t[index] for t in traced) * scale,
+    )
 
 
 def show(rows: list[tuple[str, float, float, str]]) -> None:
-    print(f"{'shape':<28} {'plain':>10} {'observed':>10} {'cost':>8}")
+    print(f"{'shape':<32} {'plain':>10} {'observed':>10} {'cost':>8}")
     for name, plain, traced, kind in rows:
         # A time grows with the cost; a rate shrinks.
         cost = traced / plain - 1 if kind == "time" else plain / traced - 1
-        print(f"{name:<28} {plain:>10.2f} {traced:>10.2f} {cost:>+8.1%}")
+        print(f"{name:<32} {plain:>10.2f} {traced:>10.2f} {cost:>+8.1%}")
 
 
 if __name__ == "__main__":

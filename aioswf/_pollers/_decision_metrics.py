@@ -33,12 +33,12 @@ class DecisionMeasures:
         """The decision task's wait on SWF, from its scheduled and started events."""
         if not self.metrics.enabled:
             return
-        started_id = int(page["startedEventId"])
-        by_id = {int(e["eventId"]): e for e in page.get("events", ())}
-        started = by_id.get(started_id)
+        # Both are among the newest events, at the head of the newest-first first page.
+        events = page.get("events", ())
+        started = _find(events, int(page["startedEventId"]))
         if started is None:
             return
-        scheduled = by_id.get(int(attrs(started).get("scheduledEventId") or 0))
+        scheduled = _find(events, int(attrs(started).get("scheduledEventId") or 0))
         if scheduled is not None:
             self.metrics.decision_schedule_to_start(timestamp(started) - timestamp(scheduled))
 
@@ -73,3 +73,7 @@ class DecisionMeasures:
                 if reason == "NondeterminismError":
                     self.metrics.nondeterminism(workflow_type)
                 self.metrics.workflow_failed(workflow_type, str(reason or ""))
+
+
+def _find(events: Sequence[Event], event_id: int) -> Event | None:
+    return next((e for e in events if int(e["eventId"]) == event_id), None)

@@ -21,6 +21,6 @@ def test_bench_observability_runs_and_prints_its_table() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["shape", "plain", "observed", "cost"]
-    assert len(lines) == 3
+    assert len(lines) == 5
     for line in lines[1:]:
         assert re.fullmatch(r".+\s+[\d.]+\s+[\d.]+\s+[+-][\d.]+%", line), line
