@@ -1,0 +1,44 @@
+"""The end-to-end benchmarks still run: smallest settings, in a subprocess, no timing checked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def run(script: str, *args: str) -> object:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_bench_workflows_runs_and_reports_every_figure() -> None:
+    report = run("bench_workflows.py", "--steps", "3", "--many", "4", "--repeat", "1")
+    assert isinstance(report, dict)
+    (chain,) = report["chain"]
+    assert chain["steps"] == 3
+    assert chain["aioswf_s"] > 0
+    assert chain["bare_s"] > 0
+    many = report["many"]
+    assert many["workflows"] == 4
+    assert many["aioswf_wf_per_s"] > 0
+    assert many["bare_wf_per_s"] > 0
+    assert many["history_calls"] >= 4  # each awaited run's close event, at least
+
+
+def test_bench_sticky_runs_with_and_without_sticky_task_lists() -> None:
+    rows = run("bench_sticky.py", "--processes", "2", "--steps", "3")
+    assert isinstance(rows, list)
+    assert [(r["processes"], r["sticky"]) for r in rows] == [(2, True), (2, False)]
+    assert all(r["tasks"] >= 2 * 4 for r in rows)  # 3 activities: 4 decision tasks per run
+    assert rows[1]["sticky_share"] == 0
