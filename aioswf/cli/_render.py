@@ -109,6 +109,7 @@ def description_json(description: WorkflowDescription, timeline: Timeline) -> di
         "taskStartToCloseTimeout": config.task_start_to_close_timeout,
         "childPolicy": str(config.child_policy),
         "state": description.state,
+        "decisionsFailing": _decision_failure_json(description),
         "openCounts": dataclasses.asdict(description.open_counts),
         "input": timeline.input,
         "result": timeline.result,
@@ -118,6 +119,30 @@ def description_json(description: WorkflowDescription, timeline: Timeline) -> di
         "continuedFrom": timeline.continued_from,
         "continuedTo": timeline.continued_to,
     }
+
+
+def _decision_failure_json(description: WorkflowDescription) -> dict[str, Any] | None:
+    failure = description.decision_failure
+    if failure is None:
+        return None
+    return {
+        "since": failure.since,
+        "attempts": failure.attempts,
+        "errorType": failure.error_type,
+        "message": failure.message,
+        "retryIn": failure.retry_in,
+    }
+
+
+def decision_failure_line(description: WorkflowDescription) -> str:
+    """``failing since … (N attempts): Type: message; next try in …``, or ``""``."""
+    failure = description.decision_failure
+    if failure is None:
+        return ""
+    return (
+        f"failing since {when(failure.since)} ({failure.attempts} attempt(s)): "
+        f"{failure.error_type}: {failure.message}; next try in {took(failure.retry_in)}"
+    )
 
 
 def _step_json(step: Step) -> dict[str, Any]:
@@ -146,6 +171,7 @@ def describe(description: WorkflowDescription, timeline: Timeline) -> None:
         ("parent", "/".join(info.parent) if info.parent else ""),
         ("continued from", timeline.continued_from or ""),
         ("continued as", timeline.continued_to or ""),
+        ("decisions", Text(decision_failure_line(description), style="bold red")),
         ("state", short(description.execution_context, 200)),
         ("input", short(timeline.input, 200)),
         ("result", short(timeline.result, 200)),

@@ -73,3 +73,12 @@ class Sleeper:
     @workflow.run
     async def run(self, seconds: float) -> str:
         return await workflow.execute_activity(slow, seconds)
+
+
+@workflow.defn
+class Misconfigured:
+    """Its decision tasks fail (a worker retrying KeyError keeps it open, visibly)."""
+
+    @workflow.run
+    async def run(self) -> None:
+        raise KeyError("PAYMENT_URL is not set")

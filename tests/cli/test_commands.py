@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from aioswf import Client, Worker
+from aioswf import Client, DecisionWorkerOptions, Worker
 from aioswf.cli import build_parser
 from aioswf.local import LocalSWF
-from tests.cli.app import Approval, Doomed, Greet, Pages, flaky, shout
+from tests.cli.app import Approval, Doomed, Greet, Misconfigured, Pages, flaky, shout
 from tests.cli.helpers import aioswf, one_line_error
 
 DOMAIN = "cli-commands"
@@ -27,8 +27,9 @@ async def swf() -> AsyncIterator[str]:
         Worker(
             client,
             task_list="cli",
-            workflows=[Greet, Approval, Doomed, Pages],
+            workflows=[Greet, Approval, Doomed, Pages, Misconfigured],
             activities=[shout, flaky],
+            decision_options=DecisionWorkerOptions(retry_decision_task_on=(KeyError,)),
         ),
     ):
         yield service.endpoint_url
@@ -281,3 +282,19 @@ async def test_the_timeout_names_the_execution() -> None:
             match="workflow 'late' in domain 'cli-commands' did not close within 0.2 seconds",
         ):
             await handle.result(timeout=timedelta(seconds=0.2))
+
+
+async def test_describe_says_when_decision_tasks_are_failing(swf: str) -> None:
+    d = ("-d", DOMAIN)
+    await aioswf("start", "Misconfigured", "-w", "stuck", "-t", "cli", *d, endpoint=swf)
+    for _ in range(100):
+        described = json.loads((await aioswf("describe", "stuck", "--json", *d, endpoint=swf)).out)
+        if described["decisionsFailing"]:
+            break
+        await asyncio.sleep(0.2)
+    failing = described["decisionsFailing"]
+    assert failing["errorType"] == "KeyError"
+    assert "PAYMENT_URL is not set" in failing["message"]
+    human = await aioswf("describe", "stuck", *d, endpoint=swf)
+    assert "failing since" in human.out
+    assert "KeyError" in human.out

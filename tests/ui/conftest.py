@@ -22,9 +22,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from aioswf import Client, Worker, WorkflowFailedError
+from aioswf import Client, DecisionWorkerOptions, Worker, WorkflowFailedError
 from aioswf.local import LocalSWF
-from tests.cli.app import Approval, Doomed, Greet, Pages, flaky, shout
+from tests.cli.app import Approval, Doomed, Greet, Misconfigured, Pages, flaky, shout
 
 DOMAIN = "shop"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -63,6 +63,7 @@ async def _populate(client: Client, site: Site) -> None:
     waiting = await client.start_workflow(
         Approval.run, "o-2", workflow_id="order-2", task_list="ui", tags=["vip"]
     )
+    await client.start_workflow(Misconfigured.run, workflow_id="stuck", task_list="ui")
     await client.start_workflow(Greet.run, "ada", workflow_id="greet", task_list="ui")
     await client.get_workflow_handle("greet").result(timeout=timedelta(seconds=30))
     site.runs.update(
@@ -84,8 +85,9 @@ def site() -> Iterator[Site]:
                 Worker(
                     client,
                     task_list="ui",
-                    workflows=[Greet, Approval, Doomed, Pages],
+                    workflows=[Greet, Approval, Doomed, Pages, Misconfigured],
                     activities=[shout, flaky],
+                    decision_options=DecisionWorkerOptions(retry_decision_task_on=(KeyError,)),
                 ),
             ):
                 site = Site(service.endpoint_url)

@@ -30,10 +30,10 @@ def test_domains_list_their_open_executions(site: Site, browser: webdriver.Chrom
     browser.get(site.url + "/")
     assert browser.title == "Domains · aioswf"
     rows = texts(browser, "#domains tbody tr")
-    assert rows == [f"{DOMAIN} 1"]  # order-2 waits for its approval
+    assert rows == [f"{DOMAIN} 2"]  # order-2 waits for its approval; stuck cannot go on
     screenshot(browser, "web-domains.png")
     browser.find_element(By.LINK_TEXT, DOMAIN).click()
-    assert texts(browser, "#executions a.execution") == ["order-2"]
+    assert sorted(texts(browser, "#executions a.execution")) == ["order-2", "stuck"]
 
 
 def test_closed_executions_and_filters(site: Site, browser: webdriver.Chrome) -> None:
@@ -136,3 +136,17 @@ def test_pages_fetch_nothing_from_elsewhere(
         ".map(e => e.src || e.href);"
     )
     assert sources == []
+
+
+def test_failing_decision_tasks_are_shown(site: Site, browser: webdriver.Chrome) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        browser.get(f"{site.url}/execution?domain={DOMAIN}&workflow_id=stuck")
+        banner = browser.find_elements(By.ID, "decisions-failing")
+        if banner or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert banner, "the failing decision tasks were never shown"
+    assert "Decision tasks are failing since" in banner[0].text
+    assert "KeyError" in banner[0].text
+    assert "PAYMENT_URL is not set" in banner[0].text
