@@ -1,7 +1,8 @@
 """The CLI reference page of the documentation, written from the parser itself.
 
-``python -m aioswf.cli._reference > docs/cli-reference.md`` refreshes it; a test checks that
-the page in the repository is what the parser says today.
+The docs build puts it in place of the marker in ``docs/cli-reference.md`` (see
+``docs/hooks.py``), so the page always says what the parser says; ``python -m
+aioswf.cli._reference`` prints it.
 """
 
 from __future__ import annotations
@@ -10,14 +11,6 @@ import argparse
 import os
 
 from aioswf.cli._main import build_parser
-
-_HEADER = """# CLI reference
-
-Every command of `aioswf`, as `aioswf COMMAND --help` prints it. This page is generated from
-the command's parser (`python -m aioswf.cli._reference > docs/cli-reference.md`); the guide is
-[The command line and the web view](cli.md).
-
-"""
 
 
 def cli_reference() -> str:
@@ -35,7 +28,7 @@ def cli_reference() -> str:
 
 def _reference() -> str:
     parser = build_parser()
-    parts = [_HEADER, _section("aioswf", parser, level=2)]
+    parts = [_section("aioswf", parser, level=2)]
     for name, command in _subcommands(parser):
         parts.append(_section(f"aioswf {name}", command, level=2))
         for sub, subcommand in _subcommands(command):
