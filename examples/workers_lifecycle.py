@@ -111,7 +111,9 @@ async def service(client: Client) -> ShutdownReport:
 
 async def main() -> None:
     async with LocalSWF(long_poll_seconds=1) as swf:
-        # Each long poll holds a connection: the pool must hold all pollers plus 4.
+        # Each long poll holds a connection: the pool must hold all pollers plus 4. Here:
+        # 30 activity polls, 2 decision polls on the shared task list and 2 on the worker's
+        # sticky one.
         async with Client("examples", endpoint_url=swf.endpoint_url) as small:
             try:
                 Worker(
@@ -124,7 +126,7 @@ async def main() -> None:
             except WorkerError as error:
                 print(f"refused: {error}")
 
-        connection = ConnectionOptions(endpoint_url=swf.endpoint_url, max_pool_connections=36)
+        connection = ConnectionOptions(endpoint_url=swf.endpoint_url, max_pool_connections=38)
         async with Client("examples", connection=connection) as client:
             await client.register_domain()
             report = await service(client)
