@@ -22,13 +22,15 @@ from aioswf.converter import truncate
 from aioswf.executions import DecisionFailure
 
 _FIRST_BACKOFF = 1.0
-_MAX_BACKOFF = 600.0
+_MAX_BACKOFF = 3_600.0
+"""Each attempt adds five events to the history, which SWF ends at 25,000: at one attempt an
+hour, a run waits about 200 days for its fix."""
 _MESSAGE_LIMIT = 2_000
 """Characters of the error message kept in the report; the worker log has the whole of it."""
 
 
 def backoff(attempts: int) -> timedelta:
-    """1 s after the first failed attempt, doubling, at most 10 minutes."""
+    """1 s after the first failed attempt, doubling, at most an hour."""
     return timedelta(seconds=min(_MAX_BACKOFF, _FIRST_BACKOFF * 2 ** min(attempts - 1, 32)))
 
 
