@@ -171,13 +171,20 @@ class DecisionBook:
             command.sent = True
         return taken
 
-    def remove_recorded(self, recorded: Sequence[Event], where: str, run: str) -> None:
+    def remove_recorded(
+        self,
+        recorded: Sequence[Event],
+        where: str,
+        run: str,
+        canonical: Callable[[Any], Any] = _compared,
+    ) -> None:
         """Take out of the step in progress the decisions that history already recorded.
 
         Raises:
             NondeterminismError: see :func:`match_recorded`.
         """
-        rest = match_recorded([c for c in self._current if not c.dropped], recorded, where, run)
+        current = [c for c in self._current if not c.dropped]
+        rest = match_recorded(current, recorded, where, run, canonical)
         for command in self._current:
             if command not in rest:
                 command.sent = True
@@ -240,7 +247,11 @@ def _shown(value: Any) -> str:
 
 
 def match_recorded(
-    commands: Sequence[Command], recorded: Sequence[Event], where: str, run: str
+    commands: Sequence[Command],
+    recorded: Sequence[Event],
+    where: str,
+    run: str,
+    canonical: Callable[[Any], Any] = _compared,
 ) -> list[Command]:
     """Find among ``commands`` those history already recorded; return the others.
 
@@ -258,7 +269,7 @@ def match_recorded(
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
                 "but the code, deciding again after its close was refused, made no such decision"
             )
-        name = found.differing_attribute(event)
+        name = found.differing_attribute(event, canonical)
         if name is not None:
             raise NondeterminismError(
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "

@@ -258,7 +258,9 @@ class WorkflowInstance:
             f"decision task {point.started_id}, deciding again the close refused in the task "
             f"completed in event {point.refused_until}"
         )
-        self.decisions.remove_recorded(point.refused_batch, where, self.describe)
+        self.decisions.remove_recorded(
+            point.refused_batch, where, self.describe, self.converter.canonical
+        )
         return end
 
     def _apply(
