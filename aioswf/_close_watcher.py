@@ -4,7 +4,9 @@ Every ``handle.result()`` of a client registers the run it waits for here. One t
 client then learns which of them closed:
 
 * a run is read once when first awaited (the newest event of its history): it may be closed
-  already, and if not, the event's timestamp tells where the service's clock stands;
+  already, and if not, the event's timestamp tells where the service's clock stands. A run
+  this client started itself is not, while the listings still reach back to its start: it
+  started after the service time the watcher knew of then, so they cover its whole life;
 * then, at each interval (0.05 s, growing to 1 s while nothing closes), one
   ``ListClosedWorkflowExecutions`` call (more pages only if many closed) lists what closed in
   the domain since then, and only the awaited runs among them are read for their close event;
@@ -59,6 +61,8 @@ close a little after it happened."""
 RECHECK = 300.0
 """Seconds between two reads of one awaited run's own history, whatever the listing says."""
 _CONCURRENT_READS = 16
+_STARTED_KEPT = 10_000
+"""How many runs started by this client are remembered as such."""
 _OUTAGES = (exc.ServiceUnavailableError, exc.ThrottlingError)
 
 
@@ -69,6 +73,8 @@ class _Waiter:
     futures: list[asyncio.Future[dict[str, Any]]] = field(default_factory=list)
     due: float = 0.0
     """Loop time at which the run's history is read directly (0: at the next look)."""
+    fresh: bool = False
+    """Started by this client: the listings cover it once the service's time is known."""
 
 
 class CloseWatcher:
@@ -88,6 +94,8 @@ class CloseWatcher:
         until a first run is read, and nothing is listed before that."""
         self._listing = True
         self._outage = False
+        self._started: dict[str, float] = {}
+        """Runs started by this client, oldest first, with the service time known then."""
         self.calls = 0
         """History and listing calls made so far (for benchmarks and metrics)."""
 
@@ -107,9 +115,10 @@ class CloseWatcher:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         waiter = self._waiters.get(run_id)
         if waiter is None:
-            waiter = self._waiters[run_id] = _Waiter(workflow_id, run_id)
+            known_then = self._started.get(run_id, 0.0)
+            fresh = bool(known_then) and known_then >= self._service_time - VISIBILITY_LAG
+            waiter = self._waiters[run_id] = _Waiter(workflow_id, run_id, fresh=fresh)
         waiter.futures.append(future)
-        waiter.due = 0.0
         self._start()
         try:
             return await future
@@ -119,6 +128,12 @@ class CloseWatcher:
                 if not waiter.futures and self._waiters.get(run_id) is waiter:
                     del self._waiters[run_id]
 
+    def started(self, run_id: str) -> None:
+        """This client started ``run_id`` just now (``StartWorkflowExecution`` answered)."""
+        self._started[run_id] = self._service_time
+        if len(self._started) > _STARTED_KEPT:
+            del self._started[next(iter(self._started))]
+
     def saw_close(self, run_id: str) -> None:
         """A decision task of ``run_id`` was answered with a close decision: look now.
 
@@ -127,7 +142,7 @@ class CloseWatcher:
         """
         waiter = self._waiters.get(run_id)
         if waiter is not None:
-            waiter.due = 0.0
+            waiter.due, waiter.fresh = 0.0, False
             self._wake.set()
 
     async def close(self) -> None:
@@ -169,6 +184,12 @@ class CloseWatcher:
         """One look: the listing, then the reads it and the clock call for; how many closed."""
         now = asyncio.get_running_loop().time()
         due = [w for w in self._waiters.values() if w.due <= now]
+        if self._listing:
+            for waiter in [w for w in due if w.fresh]:
+                # Started after any time known here: the listings cover its whole life.
+                waiter.fresh = False
+                waiter.due = now + RECHECK
+                due.remove(waiter)
         if self._listing and self._service_time:
             due += await self._closed_among_waiters()
         if not self._listing:

@@ -104,3 +104,27 @@ async def test_a_waiter_that_gives_up_is_forgotten(local_client: Client) -> None
     with pytest.raises(TimeoutError):
         await handle.result(timeout=timedelta(seconds=0.3))
     assert local_client.close_watcher.waiting == 0
+
+
+async def test_runs_started_here_are_read_only_for_their_close(
+    local_endpoint: str, domain_name: str
+) -> None:
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+        first = await client.start_workflow(Parked.run, workflow_id="first", task_list="none")
+        with pytest.raises(TimeoutError):  # one read tells the watcher the service's time
+            await first.result(timeout=timedelta(seconds=0.3))
+        handles = [
+            await client.start_workflow(Parked.run, workflow_id=f"later-{n}", task_list="none")
+            for n in range(10)
+        ]
+        calls = count_calls(client)
+        waiting = [asyncio.create_task(h.result(timeout=RESULT_TIMEOUT)) for h in handles]
+        await asyncio.sleep(0.5)
+        assert calls["GetWorkflowExecutionHistory"] == 0  # the listings cover them
+        async with Client(domain_name, endpoint_url=local_endpoint) as other:
+            for handle in handles:
+                await other.get_workflow_handle(handle.workflow_id).terminate("enough")
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        assert all(isinstance(o, WorkflowTerminatedError) for o in outcomes), outcomes
+        assert calls["GetWorkflowExecutionHistory"] == 10
