@@ -151,12 +151,17 @@ async def test_init_runs_with_the_runs_time_and_info(client: Client) -> None:
 
 
 async def test_init_takes_the_runs_arguments(client: Client) -> None:
+    # Started and signalled before any worker runs: the first task brings both, and the
+    # handler relies on what __init__ built from the arguments.
+    handle = await client.start_workflow(
+        wf.InitTakesArgs.run, "ann", 2, workflow_id="args", task_list="f"
+    )
+    await handle.signal(wf.InitTakesArgs.hear, "hi")
     async with Worker(client, task_list="f", workflows=[wf.InitTakesArgs]):
-        handle = await client.start_workflow(
-            wf.InitTakesArgs.run, "ann", 2, workflow_id="args", task_list="f"
-        )
-        await handle.signal(wf.InitTakesArgs.hear, "hi")
         assert await handle.result(timeout=RESULT_TIMEOUT) == ["ann x2", "ann x2: hi"]
+    first_task = [e["eventType"] async for e in handle.history()][:4]
+    assert first_task[:2] == ["WorkflowExecutionStarted", "DecisionTaskScheduled"]
+    assert "WorkflowExecutionSignaled" in first_task
 
 
 @pytest.mark.parametrize("cached", [1000, 0], ids=["cache", "no-cache"])
