@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import Client, ConnectionOptions, RetryOptions, activity
+from aioswf import Client, ConnectionOptions, RetryOptions, activity, workflow
 from aioswf.exceptions import WorkerError
 from aioswf.worker import ActivityWorkerOptions, Worker
 
@@ -143,3 +143,34 @@ async def test_result_waits_out_an_outage(
     )
     assert await asyncio.wait_for(waiting, 30) == "finished"
     assert len([r for r in caplog.records if "waits out an SWF outage" in r.getMessage()]) == 1
+
+
+@workflow.defn
+class Relay:
+    @workflow.run
+    async def run(self, text: str) -> str:
+        return await workflow.execute_activity(compute, text)
+
+
+async def test_a_decision_outlasts_an_outage(
+    proxied: Client, proxy: FaultProxy, task_list: str
+) -> None:
+    RUNS.clear()
+    async with Worker(
+        proxied,
+        task_list=task_list,
+        workflows=[Relay],
+        activities=[compute],
+        activity_options=OPTIONS,
+    ):
+        proxy.go_down("RespondDecisionTaskCompleted")
+        handle = await proxied.start_workflow(
+            Relay.run, "decided", workflow_id=f"relay-{task_list}", task_list=task_list
+        )
+        await until(lambda: proxy.cut["RespondDecisionTaskCompleted"] >= 5)
+        await asyncio.sleep(0.5)
+        proxy.come_up()
+        assert await handle.result(timeout=timedelta(seconds=30)) == "DECIDED"
+    kinds = [e["eventType"] async for e in handle.history()]
+    assert "DecisionTaskTimedOut" not in kinds
+    assert RUNS == ["decided"]

@@ -180,3 +180,24 @@ def test_replay_all_reports_every_history(tmp_path: Path) -> None:
 def test_the_fuzz_draws_from_most_recorded_histories() -> None:
     assert len(FILES) >= 20
     assert len(FILES) >= len(_ALL) * 3 // 4
+
+
+def test_the_replay_command_prints_the_event_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aioswf.cli import main
+
+    good = HISTORIES / "example_quickstart__order-o-1.json"
+    document = copy.deepcopy(DOCUMENTS[good])
+    event = next(e for e in document["events"] if e["eventType"] == "DecisionTaskCompleted")
+    del event["decisionTaskCompletedEventAttributes"]["startedEventId"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document))
+    assert main(["replay", str(broken), str(good), "--workflows", "examples.quickstart"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"FAIL {broken} (?): HistoryError: {broken}: event {event['eventId']} "
+        "(DecisionTaskCompleted): decisionTaskCompletedEventAttributes.startedEventId is missing"
+    ) in out
+    assert f"ok   {good}" in out
+    assert "1 of 2 histories replayed" in out
