@@ -238,8 +238,21 @@ class Client:
         workflows: Sequence[WorkflowDefinition] = (),
         activities: Sequence[ActivityDefinition] = (),
         task_list: str | None = None,
+        domain: bool = True,
     ) -> None:
-        """Register the domain and the given types once per client, if ``auto_register``."""
+        """Register the domain and the given types once per client, if ``auto_register``.
+
+        Args:
+            workflows: workflow types to register if missing.
+            activities: activity types to register if missing.
+            task_list: the default task list of types that name none.
+            domain: register the domain too if it is missing (what a worker, which serves the
+                domain, does). ``False`` refuses a missing domain instead: an execution
+                started there would wait for a worker that does not exist.
+
+        Raises:
+            UnknownResourceError: the domain does not exist and ``domain`` is ``False``.
+        """
         if not self.auto_register:
             return
         async with self._register_lock:
@@ -247,7 +260,18 @@ class Client:
                 try:
                     await self.transport.call("DescribeDomain", {"name": self.domain})
                 except exc.UnknownResourceError:
+                    if not domain:
+                        raise exc.UnknownResourceError(
+                            f"domain {self.domain!r} does not exist, so no worker polls it: "
+                            "check its name, or register it (a Worker does, as does "
+                            "`aioswf domain register`) before starting executions there",
+                            operation="DescribeDomain",
+                            code="UnknownResourceFault",
+                        ) from None
                     await self.register_domain()
+                    logger.warning(
+                        "domain %r did not exist; registered it (retention 7 days)", self.domain
+                    )
                 self._registered.add(("domain", self.domain, ""))
             for wf in workflows:
                 if wf.register and ("workflow", wf.name, wf.version) not in self._registered:
@@ -325,7 +349,9 @@ class Client:
         definition = input.workflow
         data = wrap(self.converter.encode_args(input.args), input.headers)
         input_ = check_size("input", data)
-        await self.ensure_registered(workflows=[definition], task_list=input.task_list)
+        await self.ensure_registered(
+            workflows=[definition], task_list=input.task_list, domain=False
+        )
         merged = input.options
         params: dict[str, Any] = {
             "domain": self.domain,

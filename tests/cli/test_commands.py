@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +16,7 @@ from aioswf import Client, DecisionWorkerOptions, Worker
 from aioswf.cli import build_parser
 from aioswf.local import LocalSWF
 from tests.cli.app import Approval, Doomed, Greet, Misconfigured, Pages, flaky, shout
-from tests.cli.helpers import aioswf, one_line_error
+from tests.cli.helpers import ROOT, aioswf, one_line_error
 
 DOMAIN = "cli-commands"
 
@@ -272,6 +274,7 @@ async def test_the_timeout_names_the_execution() -> None:
         LocalSWF(long_poll_seconds=1) as service,
         Client(DOMAIN, endpoint_url=service.endpoint_url) as client,
     ):
+        await client.register_domain()
         handle = await client.start_workflow(
             Approval.run, "o", workflow_id="late", task_list="none"
         )
@@ -298,3 +301,35 @@ async def test_describe_says_when_decision_tasks_are_failing(swf: str) -> None:
     human = await aioswf("describe", "stuck", *d, endpoint=swf)
     assert "failing since" in human.out
     assert "KeyError" in human.out
+
+
+async def test_history_follow_prints_steps_as_they_happen(swf: str) -> None:
+    d = ("-d", DOMAIN)
+    await aioswf(
+        "start", "Approval", "-w", "followed", "-i", '"o-9"', "-t", "cli", *d, endpoint=swf
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aioswf.cli",
+        "history",
+        "followed",
+        "--follow",
+        *d,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "AWS_ENDPOINT_URL_SWF": swf, "COLUMNS": "200"},
+    )
+    assert process.stdout is not None
+    first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    assert "following followed run" in first
+    await aioswf("signal", "followed", "approve", "-i", '"bob"', *d, endpoint=swf)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    lines = out.decode().splitlines()
+    assert process.returncode == 0, err.decode()
+    assert any("signal" in line and "approve" in line for line in lines)
+    assert any("flaky/1" in line and "failed" in line for line in lines)
+    assert any("flaky/1" in line and "completed" in line and "attempt 2" in line for line in lines)
+    assert lines[-1].startswith("COMPLETED after")
+    assert '"o-9 approved by bob (finally)"' in lines[-1]
