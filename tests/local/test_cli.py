@@ -100,3 +100,22 @@ async def test_ctrl_c_answers_a_parked_poll_and_exits_at_once() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_dev_serves_the_web_view_on_its_own_port() -> None:
+    import aiohttp
+
+    port = free_port()
+    process, _ = await run_dev(port)
+    client = boto3_client(f"http://127.0.0.1:{port}")
+    try:
+        await Driver(client).setup()  # a domain to list
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as page:
+            assert page.status == 200
+            assert page.content_type == "text/html"
+            html = await page.text()
+    finally:
+        client.close()
+        await stop(process)
+    assert "<title>Domains · aioswf</title>" in html
+    assert 'href="/executions?domain=' in html
