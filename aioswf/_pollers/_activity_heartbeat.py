@@ -68,6 +68,7 @@ class Heartbeater:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.sent = 0
+        self._failing = 0
         self.error: Exception | None = None
         """What stopped the heartbeats, if an unexpected error did (a bug, not a fault)."""
         if auto:
@@ -149,9 +150,17 @@ class Heartbeater:
         except exc.AioSWFError as error:
             # Transient faults were already retried by the transport; send again after the
             # next interval, even if the activity does not call heartbeat() again.
+            # One line for a whole outage, not one per interval.
             self._pending = True
-            logger.warning("%s: heartbeat failed, will retry: %s", self._describe, error)
+            self._failing += 1
+            log = logger.warning if self._failing == 1 else logger.debug
+            log("%s: heartbeat failed, will retry every interval: %s", self._describe, error)
             return None
+        if self._failing:
+            logger.info(
+                "%s: heartbeats go through again after %d failed", self._describe, self._failing
+            )
+            self._failing = 0
         self.sent += 1
         self._metrics.heartbeat()
         if response.get("cancelRequested"):

@@ -174,3 +174,34 @@ async def test_a_decision_outlasts_an_outage(
     kinds = [e["eventType"] async for e in handle.history()]
     assert "DecisionTaskTimedOut" not in kinds
     assert RUNS == ["decided"]
+
+
+@activity.defn(
+    start_to_close_timeout=timedelta(seconds=30), heartbeat_timeout=timedelta(seconds=10)
+)
+async def beating(text: str) -> str:
+    RUNS.append(text)
+    for _ in range(40):
+        activity.heartbeat()
+        await asyncio.sleep(0.05)
+    return text
+
+
+async def test_heartbeats_outlast_an_outage_in_one_line(
+    proxied: Client, proxy: FaultProxy, task_list: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    RUNS.clear()
+    caplog.set_level(logging.INFO, logger="aioswf")
+    flow = await Flow(proxied, task_list).start()
+    options = ActivityWorkerOptions(pollers=1, heartbeat_ratio=0.01)  # one every 0.1 s
+    async with Worker(proxied, task_list=task_list, activities=[beating], activity_options=options):
+        proxy.go_down("RecordActivityTaskHeartbeat")
+        [a] = await flow.schedule(beating, "steady")
+        await until(lambda: proxy.cut["RecordActivityTaskHeartbeat"] >= 6)
+        proxy.come_up()
+        outcomes = await flow.outcomes(1)
+    assert outcomes[a].kind == "Completed"
+    assert RUNS == ["steady"]
+    messages = [r.getMessage() for r in caplog.records if "heartbeat" in r.getMessage()]
+    assert len([m for m in messages if "heartbeat failed" in m and "will retry" in m]) == 1
+    assert any("heartbeats go through again" in m for m in messages)
