@@ -109,7 +109,7 @@ def mutated(draw: st.DrawFn) -> tuple[Path, dict[str, Any]]:
         if action == "delete" and isinstance(parent, dict):
             del parent[target[-1]]
         else:
-            parent[target[-1]] = draw(st.sampled_from(ODD_VALUES))
+            parent[target[-1]] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
     return path, document
 
 
