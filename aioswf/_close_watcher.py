@@ -94,6 +94,7 @@ class CloseWatcher:
         until a first run is read, and nothing is listed before that."""
         self._listing = True
         self._outage = False
+        self._new_waiters = False
         self._started: dict[str, float] = {}
         """Runs started by this client, oldest first, with the service time known then."""
         self.calls = 0
@@ -119,6 +120,7 @@ class CloseWatcher:
             fresh = bool(known_then) and known_then >= self._service_time - VISIBILITY_LAG
             waiter = self._waiters[run_id] = _Waiter(workflow_id, run_id, fresh=fresh)
         waiter.futures.append(future)
+        self._new_waiters = True
         self._start()
         try:
             return await future
@@ -171,16 +173,24 @@ class CloseWatcher:
             self._task = asyncio.create_task(self._run(), name="aioswf result watcher")
 
     async def _run(self) -> None:
-        interval = INTERVAL_MIN
+        loop = asyncio.get_running_loop()
+        interval, next_listing = INTERVAL_MIN, 0.0
         while self._waiters:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
-            woken = self._wake.is_set()
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_listing - loop.time()))
             self._wake.clear()
-            closed = await self._look()
-            interval = INTERVAL_MIN if closed or woken else min(interval * 1.5, INTERVAL_MAX)
+            if self._new_waiters:
+                self._new_waiters, interval = False, INTERVAL_MIN
+                next_listing = min(next_listing, loop.time() + interval)
+            # Woken early (a close answered here, a new waiter): read what is due, and list
+            # only when the interval has passed.
+            listing = loop.time() >= next_listing
+            closed = await self._look(listing)
+            if listing:
+                interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
+                next_listing = loop.time() + interval
 
-    async def _look(self) -> int:
+    async def _look(self, listing: bool) -> int:
         """One look: the listing, then the reads it and the clock call for; how many closed."""
         now = asyncio.get_running_loop().time()
         due = [w for w in self._waiters.values() if w.due <= now]
@@ -190,9 +200,9 @@ class CloseWatcher:
                 waiter.fresh = False
                 waiter.due = now + RECHECK
                 due.remove(waiter)
-        if self._listing and self._service_time:
+        if listing and self._listing and self._service_time:
             due += await self._closed_among_waiters()
-        if not self._listing:
+        if listing and not self._listing:
             due = list(self._waiters.values())  # no listing: read every awaited run
         reads = await self._read_all(_unique(due))
         return sum(reads)
