@@ -95,3 +95,32 @@ def test_sticky_task_list_names_fit_swf_rules() -> None:
     assert not any(c in name for c in ":/|")
     assert "arn" not in name
     assert sticky_task_list_name("a") != sticky_task_list_name("a")
+
+
+async def test_an_evicted_run_on_the_sticky_list_is_replayed_from_its_whole_history(
+    client: Client,
+) -> None:
+    # One cached run for two: each task of one evicts the other, whose next task still comes
+    # to this worker's sticky list and must be replayed; with tiny pages, the rest of its
+    # history is read in large pages of GetWorkflowExecutionHistory.
+    options = DecisionWorkerOptions(max_cached_workflows=1)
+    async with Worker(
+        client,
+        task_list="evict",
+        workflows=[Counter],
+        activities=[add_one],
+        decision_options=options,
+    ) as w:
+        poller = w._decision_poller
+        assert poller is not None
+        poller.pages.page_size = 2
+        handles = [
+            await client.start_workflow(Counter.run, STEPS, workflow_id=f"e{n}", task_list="evict")
+            for n in range(2)
+        ]
+        results = [await h.result(timeout=timedelta(seconds=60)) for h in handles]
+        counters = poller.counters
+    assert results == [STEPS, STEPS]
+    assert counters.sticky_misses > 0
+    # Poll pages hold two events at most: the rest came in the large pages.
+    assert counters.history_events > 2 * counters.history_pages
