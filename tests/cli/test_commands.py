@@ -112,7 +112,7 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
 async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
     d = ("-d", DOMAIN)
     # Types started by their registered names (the worker registered them).
-    started, *_ = await asyncio.gather(
+    started, *_, waited = await asyncio.gather(
         aioswf(
             "start", "Doomed", "-w", "doomed", "-i", '"no stock"', "-t", "cli", *d, endpoint=swf
         ),
@@ -121,9 +121,24 @@ async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
         ),
         aioswf("start", "Approval", "-w", "to-end", "-i", '"o-3"', "-t", "cli", *d, endpoint=swf),
         aioswf("start", "Pages", "-w", "pages", "-i", "0", "-t", "cli", *d, endpoint=swf),
+        aioswf(
+            "start",
+            "tests.cli.app:Greet",
+            "-w",
+            "waited",
+            "-i",
+            '"ann"',
+            "-t",
+            "cli",
+            "--wait",
+            "--json",
+            *d,
+            endpoint=swf,
+        ),
     )
     assert started.status == 0, started.err
     assert "started doomed" in started.out
+    assert json.loads(waited.out) == {"workflowId": "waited", "result": "HELLO ANN"}
     cancelled, terminated = await asyncio.gather(
         aioswf("cancel", "to-cancel", *d, endpoint=swf),
         aioswf("terminate", "to-end", "--reason", "duplicate", *d, endpoint=swf),
@@ -154,8 +169,8 @@ async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
     assert "FAILED" in history.out
     assert "cannot go on: no stock" in history.out
     assert json.loads(last.out)["continuedFrom"]
-    # doomed, to-cancel, to-end, three runs of pages
-    assert json.loads(counts.out)["closed"]["count"] == 6
+    # doomed, to-cancel, to-end, waited, three runs of pages
+    assert json.loads(counts.out)["closed"]["count"] == 7
     assert [e["workflowId"] for e in json.loads(failed_only.out)] == ["doomed"]
     assert by_type.out.count("pages") == 3
 
