@@ -33,6 +33,7 @@ def register(commands: Commands) -> None:
     _add_target(signal)
     signal.add_argument("signal", metavar="SIGNAL", help="the signal's name")
     _add_input(signal, "the signal's")
+    add_json(signal)
     signal.set_defaults(handler=_signal)
     cancel = add_command(
         commands,
@@ -43,6 +44,7 @@ def register(commands: Commands) -> None:
         example="aioswf cancel order-o-1 -d shop",
     )
     _add_target(cancel)
+    add_json(cancel)
     cancel.set_defaults(handler=_cancel)
     terminate = add_command(
         commands,
@@ -59,6 +61,7 @@ def register(commands: Commands) -> None:
         choices=("TERMINATE", "REQUEST_CANCEL", "ABANDON"),
         help="what happens to its open children (default: the execution's)",
     )
+    add_json(terminate)
     terminate.set_defaults(handler=_terminate)
     describe = add_command(
         commands,
@@ -253,7 +256,7 @@ def _signal(args: argparse.Namespace) -> int:
 
     async def body(client: Any) -> int:
         await _handle(client, args).signal(args.signal, *values)
-        _render.console().print(f"sent {args.signal!r} to {args.workflow_id}")
+        _done(args, f"sent {args.signal!r} to {args.workflow_id}", signal=args.signal)
         return 0
 
     return run_with_client(args, body)
@@ -262,7 +265,7 @@ def _signal(args: argparse.Namespace) -> int:
 def _cancel(args: argparse.Namespace) -> int:
     async def body(client: Any) -> int:
         await _handle(client, args).cancel()
-        _render.console().print(f"asked {args.workflow_id} to cancel")
+        _done(args, f"asked {args.workflow_id} to cancel", cancelRequested=True)
         return 0
 
     return run_with_client(args, body)
@@ -276,10 +279,18 @@ def _terminate(args: argparse.Namespace) -> int:
         await _handle(client, args).terminate(
             args.reason, details=args.details, child_policy=policy
         )
-        _render.console().print(f"terminated {args.workflow_id}")
+        _done(args, f"terminated {args.workflow_id}", terminated=True)
         return 0
 
     return run_with_client(args, body)
+
+
+def _done(args: argparse.Namespace, line: str, **fields: Any) -> None:
+    """Say what was done: one line, or JSON naming the execution."""
+    if args.json:
+        print_json({"workflowId": args.workflow_id, "runId": args.run_id, **fields})
+    else:
+        _render.console().print(line, markup=False)
 
 
 # --- describe and result -------------------------------------------------------------------

@@ -140,10 +140,15 @@ async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
     assert "started doomed" in started.out
     assert json.loads(waited.out) == {"workflowId": "waited", "result": "HELLO ANN"}
     cancelled, terminated = await asyncio.gather(
-        aioswf("cancel", "to-cancel", *d, endpoint=swf),
+        aioswf("cancel", "to-cancel", "--json", *d, endpoint=swf),
         aioswf("terminate", "to-end", "--reason", "duplicate", *d, endpoint=swf),
     )
     assert cancelled.status == 0, cancelled.err
+    assert json.loads(cancelled.out) == {
+        "workflowId": "to-cancel",
+        "runId": None,
+        "cancelRequested": True,
+    }
     assert terminated.status == 0, terminated.err
     failed, failed_json, ended, gone, pages = await asyncio.gather(
         aioswf("result", "doomed", "--timeout", "30", *d, endpoint=swf),
