@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -78,8 +79,9 @@ async def test_shutdown_lets_running_activities_finish(
 
 
 async def test_a_task_polled_after_shutdown_began_is_still_run(
-    slow_polls: Client, task_list: str
+    slow_polls: Client, task_list: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="aioswf.worker")
     flow = await Flow(slow_polls, task_list).start()
     options = ActivityWorkerOptions(pollers=1)
     worker = Worker(slow_polls, task_list=task_list, activities=[work], activity_options=options)
@@ -93,6 +95,8 @@ async def test_a_task_polled_after_shutdown_began_is_still_run(
     assert report.clean
     outcomes = await flow.outcomes(1)
     assert outcomes[a].result == "done"
+    # A service that cannot release polls: the worker says what it waits for, and how long.
+    assert "waiting up to 70 s for 1 long poll(s) in flight" in caplog.text
 
 
 async def test_leftovers_are_cancelled_and_reported_at_the_timeout(
