@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
+_OUTAGE_RETRY_SECONDS = 1.0
+"""How often ``result()`` tries again to find its run while SWF is out of reach."""
+
 
 def put_set(params: dict[str, Any], key: str, value: Any) -> None:
     """``params[key] = value``, unless the value is ``None`` (SWF's optional members)."""
@@ -168,7 +171,7 @@ class WorkflowHandle(Generic[R]):
         seconds = timeout.total_seconds() if timeout is not None else None
         async with self.timeout_named(seconds):
             async with asyncio.timeout(seconds):
-                run_id = await self._run_id(first=True)
+                run_id = await self._first_run_id()
                 while True:
                     event = await self._wait_for_close(run_id)
                     if event["eventType"] != "WorkflowExecutionContinuedAsNew" or not follow_runs:
@@ -177,6 +180,18 @@ class WorkflowHandle(Generic[R]):
                     run_id = event["workflowExecutionContinuedAsNewEventAttributes"][
                         "newExecutionRunId"
                     ]
+
+    async def _first_run_id(self) -> str:
+        """The run ``result()`` starts from, waiting out an SWF outage (logged once)."""
+        outage = False
+        while True:
+            try:
+                return await self._run_id(first=True)
+            except (exc.ServiceUnavailableError, exc.ThrottlingError) as error:
+                if not outage:
+                    logger.warning("%r: result() waits out an SWF outage: %s", self, error)
+                outage = True
+                await asyncio.sleep(_OUTAGE_RETRY_SECONDS)
 
     @contextlib.asynccontextmanager
     async def timeout_named(self, seconds: float | None) -> AsyncIterator[None]:

@@ -205,3 +205,22 @@ async def test_heartbeats_outlast_an_outage_in_one_line(
     messages = [r.getMessage() for r in caplog.records if "heartbeat" in r.getMessage()]
     assert len([m for m in messages if "heartbeat failed" in m and "will retry" in m]) == 1
     assert any("heartbeats go through again" in m for m in messages)
+
+
+async def test_result_of_a_handle_without_a_run_waits_out_an_outage(
+    proxied: Client, proxy: FaultProxy, task_list: str
+) -> None:
+    flow = await Flow(proxied, task_list).start()
+    proxy.go_down()
+    handle = proxied.get_workflow_handle(flow.workflow_id)  # the run is looked up first
+    waiting = asyncio.create_task(handle.result(timeout=timedelta(seconds=60)))
+    await until(lambda: sum(proxy.cut.values()) >= 8)
+    assert not waiting.done()
+    proxy.come_up()
+    await flow.decide(
+        {
+            "decisionType": "CompleteWorkflowExecution",
+            "completeWorkflowExecutionDecisionAttributes": {"result": '"found"'},
+        }
+    )
+    assert await asyncio.wait_for(waiting, 30) == "found"
