@@ -24,7 +24,17 @@ from selenium.webdriver.chrome.service import Service
 
 from aioswf import Client, DecisionWorkerOptions, Worker, WorkflowFailedError
 from aioswf.local import LocalSWF
-from tests.cli.app import Approval, Doomed, Greet, Misconfigured, Pages, flaky, shout
+from tests.cli.app import (
+    Approval,
+    Doomed,
+    Greet,
+    Misconfigured,
+    Pages,
+    Sleeper,
+    flaky,
+    shout,
+    slow,
+)
 
 DOMAIN = "shop"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -64,6 +74,7 @@ async def _populate(client: Client, site: Site) -> None:
         Approval.run, "o-2", workflow_id="order-2", task_list="ui", tags=["vip"]
     )
     await client.start_workflow(Misconfigured.run, workflow_id="stuck", task_list="ui")
+    await client.start_workflow(Sleeper.run, 600.0, workflow_id="sleeping", task_list="ui")
     await client.start_workflow(Greet.run, "ada", workflow_id="greet", task_list="ui")
     await client.get_workflow_handle("greet").result(timeout=timedelta(seconds=30))
     site.runs.update(
@@ -85,9 +96,10 @@ def site() -> Iterator[Site]:
                 Worker(
                     client,
                     task_list="ui",
-                    workflows=[Greet, Approval, Doomed, Pages, Misconfigured],
-                    activities=[shout, flaky],
+                    workflows=[Greet, Approval, Doomed, Pages, Misconfigured, Sleeper],
+                    activities=[shout, flaky, slow],
                     decision_options=DecisionWorkerOptions(retry_decision_task_on=(KeyError,)),
+                    shutdown_timeout=timedelta(0),  # the sleeping activity is cut at the end
                 ),
             ):
                 site = Site(service.endpoint_url)

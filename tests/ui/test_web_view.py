@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.ui.conftest import DOMAIN, Site
 
@@ -17,6 +20,13 @@ DOCS = Path(__file__).parents[2] / "docs" / "images"
 
 def texts(browser: webdriver.Chrome, selector: str) -> list[str]:
     return [element.text for element in browser.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def click(browser: webdriver.Chrome, element: WebElement) -> None:
+    """Click something that loads a page, and wait until the new page has replaced the old."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
 
 
 def screenshot(browser: webdriver.Chrome, name: str) -> None:
@@ -30,22 +40,22 @@ def test_domains_list_their_open_executions(site: Site, browser: webdriver.Chrom
     browser.get(site.url + "/")
     assert browser.title == "Domains · aioswf"
     rows = texts(browser, "#domains tbody tr")
-    assert rows == [f"{DOMAIN} 2"]  # order-2 waits for its approval; stuck cannot go on
+    assert rows == [f"{DOMAIN} 3"]  # order-2 waits for approval, stuck cannot go on, sleeping
     screenshot(browser, "web-domains.png")
-    browser.find_element(By.LINK_TEXT, DOMAIN).click()
-    assert sorted(texts(browser, "#executions a.execution")) == ["order-2", "stuck"]
+    click(browser, browser.find_element(By.LINK_TEXT, DOMAIN))
+    assert sorted(texts(browser, "#executions a.execution")) == ["order-2", "sleeping", "stuck"]
 
 
 def test_closed_executions_and_filters(site: Site, browser: webdriver.Chrome) -> None:
     browser.get(f"{site.url}/executions?domain={DOMAIN}")
-    browser.find_element(By.ID, "tab-closed").click()
+    click(browser, browser.find_element(By.ID, "tab-closed"))
     closed = texts(browser, "#executions a.execution")
     assert sorted(closed) == ["doomed", "greet", "order-1", "pages", "pages", "pages"]
     screenshot(browser, "web-executions.png")
     # Filter by close status, through the form as a person would.
     status = browser.find_element(By.NAME, "status")
     status.find_element(By.CSS_SELECTOR, "option[value=FAILED]").click()
-    browser.find_element(By.ID, "apply").click()
+    click(browser, browser.find_element(By.ID, "apply"))
     assert texts(browser, "#executions a.execution") == ["doomed"]
     # Then by type, and by workflow id.
     browser.get(f"{site.url}/executions?domain={DOMAIN}&show=closed&type=Pages")
@@ -64,7 +74,7 @@ def test_closed_executions_and_filters(site: Site, browser: webdriver.Chrome) ->
 
 def test_a_completed_run_shows_its_timeline(site: Site, browser: webdriver.Chrome) -> None:
     browser.get(f"{site.url}/executions?domain={DOMAIN}&show=closed&workflow_id=order-1")
-    browser.find_element(By.CSS_SELECTOR, "a.execution").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "a.execution"))
     assert browser.find_element(By.ID, "run-status").text == "COMPLETED"
     assert browser.find_element(By.ID, "input").text == '["o-1"]'
     assert browser.find_element(By.ID, "result").text == '"o-1 approved by alice (finally)"'
@@ -77,7 +87,7 @@ def test_a_completed_run_shows_its_timeline(site: Site, browser: webdriver.Chrom
 
 def test_a_failure_shows_its_message(site: Site, browser: webdriver.Chrome) -> None:
     browser.get(f"{site.url}/executions?domain={DOMAIN}&show=closed&status=FAILED")
-    browser.find_element(By.LINK_TEXT, "doomed").click()
+    click(browser, browser.find_element(By.LINK_TEXT, "doomed"))
     failure = browser.find_element(By.ID, "failure")
     assert "ApplicationError: cannot go on: no stock" in failure.text
 
@@ -88,12 +98,12 @@ def test_continue_as_new_links_lead_from_run_to_run(site: Site, browser: webdriv
     assert browser.find_element(By.ID, "run-status").text == "CONTINUED_AS_NEW"
     seen = [first]
     while browser.find_elements(By.CSS_SELECTOR, "#continued-to a"):
-        browser.find_element(By.CSS_SELECTOR, "#continued-to a").click()
+        click(browser, browser.find_element(By.CSS_SELECTOR, "#continued-to a"))
         seen.append(browser.find_element(By.CSS_SELECTOR, "dd.mono").text)
     assert len(seen) == 3
     assert browser.find_element(By.ID, "run-status").text == "COMPLETED"
     assert browser.find_element(By.ID, "result").text == '"read 3 pages"'
-    browser.find_element(By.CSS_SELECTOR, "#continued-from a").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "#continued-from a"))
     assert browser.find_element(By.CSS_SELECTOR, "dd.mono").text == seen[1]
 
 
@@ -150,3 +160,18 @@ def test_failing_decision_tasks_are_shown(site: Site, browser: webdriver.Chrome)
     assert "Decision tasks are failing since" in banner[0].text
     assert "KeyError" in banner[0].text
     assert "PAYMENT_URL is not set" in banner[0].text
+
+
+def test_an_activity_in_flight_shows_its_attempt_and_worker(
+    site: Site, browser: webdriver.Chrome
+) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        browser.get(f"{site.url}/execution?domain={DOMAIN}&workflow_id=sleeping")
+        rows = texts(browser, "#pending tbody tr")
+        if any("running" in row for row in rows) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    [row] = rows
+    assert row.startswith("activity slow/1 1 1 running")
+    assert "@" in row  # the worker's identity, pid@host
