@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
@@ -161,9 +161,10 @@ def _filter(query: Any, *, closed: bool) -> ExecutionFilter:
         if not text:
             return None
         try:
-            return datetime.fromisoformat(text)
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             raise _BadRequest(f"{name}: {text!r} is not a date (YYYY-MM-DD[THH:MM])") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # the page shows UTC
 
     workflow_type = None
     if query.get("type"):

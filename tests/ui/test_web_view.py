@@ -62,6 +62,10 @@ def test_closed_executions_and_filters(site: Site, browser: webdriver.Chrome) ->
     assert texts(browser, "#executions a.execution") == ["pages"] * 3
     browser.get(f"{site.url}/executions?domain={DOMAIN}&show=open&tag=vip")
     assert texts(browser, "#executions a.execution") == ["order-2"]
+    browser.get(f"{site.url}/executions?domain={DOMAIN}&show=closed&started_after=2999-01-01")
+    assert browser.find_element(By.ID, "no-executions").is_displayed()
+    browser.get(f"{site.url}/executions?domain={DOMAIN}&show=closed&started_after=2000-01-01")
+    assert len(texts(browser, "#executions a.execution")) == 6
     browser.get(f"{site.url}/executions?domain={DOMAIN}&show=closed&workflow_id=nobody")
     assert browser.find_element(By.ID, "no-executions").is_displayed()
     # Two filters at once are refused the way SWF refuses them: a clear message.
