@@ -246,6 +246,32 @@ def _shown(value: Any) -> str:
     return text[: _SHOWN_CHARACTERS - 1] + "…"
 
 
+_LET_GO = frozenset(
+    {
+        # Requests whose effect SWF has applied, and that nothing in the run waits on.
+        "ActivityTaskCancelRequested",
+        "RequestCancelExternalWorkflowExecutionInitiated",
+        "SignalExternalWorkflowExecutionInitiated",
+        "MarkerRecorded",
+    }
+)
+
+
+def _let_go(event: Event) -> bool:
+    """Whether a decision recorded beside a refused close may be missing from the decisions
+    made again with the news.
+
+    The news can make a decision moot: the activity whose cancellation was requested
+    completed, the timer to cancel fired. A decision SWF refused (its ``*Failed`` echo) changed
+    nothing; a request SWF applied, that the run does not wait on, is done either way (its
+    outcome, if any, finds no machine and is ignored). What SWF started for the run (an
+    activity, a timer, a child, a Lambda) or a cancelled timer the code still waits on is not
+    let go: the code would lose track of it.
+    """
+    kind: str = event["eventType"]
+    return kind.endswith("Failed") or kind in _LET_GO
+
+
 def match_recorded(
     commands: Sequence[Command],
     recorded: Sequence[Event],
@@ -255,15 +281,19 @@ def match_recorded(
 ) -> list[Command]:
     """Find among ``commands`` those history already recorded; return the others.
 
-    ``recorded`` are the decisions SWF applied beside a close it refused for news: the code,
-    deciding again with the news, makes them again (in any order, among new ones).
+    ``recorded`` are the decisions SWF recorded beside a close it refused for news: the code,
+    deciding again with the news, makes them again (in any order, among new ones), except
+    those the news made moot (see :func:`_let_go`).
 
     Raises:
-        NondeterminismError: a recorded decision that the code did not make again.
+        NondeterminismError: a recorded decision that the code did not make again and that
+            cannot be let go.
     """
     rest = list(commands)
     for event in recorded:
         found = next((c for c in rest if c.matches(event)), None)
+        if found is None and _let_go(event):
+            continue
         if found is None:
             raise NondeterminismError(
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "

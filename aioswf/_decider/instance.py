@@ -160,6 +160,7 @@ class WorkflowInstance:
             # Its close was refused (else no task would come): the code must run again from
             # the start, with the news before the close (see `RunPoint.refused_batch`).
             raise CacheMiss(f"{self.describe}: its close decision was refused")
+        self.context.seen(events)
         try:
             plan = make_plan(events, self.last_started_id, started_id)
             if plan.points:

@@ -14,10 +14,11 @@ many attempts failed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from aioswf._decider.commands import Command
-from aioswf._decider.history import RETRY_TIMER_PREFIX
+from aioswf._decider.history import RETRY_TIMER_PREFIX, Event, attrs
 from aioswf.converter import truncate
 from aioswf.executions import DecisionFailure
 
@@ -74,6 +75,18 @@ class ExecutionContext:
         self.failure: DecisionFailure | None = None
         """The report of the attempts that failed just before this task, if any."""
         self._sent: str | None = None
+        self._held: str | None = None
+        """The context SWF holds as of the newest event seen, for the streak of failures:
+        replay may fail before it reaches the events of the attempts that failed last."""
+
+    def seen(self, events: Sequence[Event]) -> None:
+        """Note the newest context among ``events`` (new events of an activation)."""
+        for event in reversed(events):
+            if event["eventType"] == "DecisionTaskCompleted":
+                context = attrs(event).get("executionContext")
+                if context is not None:
+                    self._held = context
+                    return
 
     def recorded(self, context: str | None) -> None:
         """A ``DecisionTaskCompleted`` recorded ``context`` (``None``: unchanged)."""
@@ -96,6 +109,6 @@ class ExecutionContext:
     def report(self, error: BaseException, now: float) -> tuple[DecisionFailure, str]:
         """The failure report of one more failed attempt, and the context that carries it
         (keeping the state SWF shows now)."""
-        failure = next_failure(self.failure, now, error)
-        _, state = DecisionFailure.from_context(self._sent)
+        previous, state = DecisionFailure.from_context(self._held)
+        failure = next_failure(previous, now, error)
         return failure, failure.to_context(state)
