@@ -57,14 +57,16 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     assert run_id
 
     # Read-only commands run side by side: each is a process of its own.
-    listed, listed_json, counted, described, description_json = await asyncio.gather(
+    listed, listed_json, counted, counted_human, described, description_json = await asyncio.gather(
         aioswf("list", *d, endpoint=swf),
         aioswf("list", "--json", *d, endpoint=swf),
         aioswf("count", "--json", *d, endpoint=swf),
+        aioswf("count", *d, endpoint=swf),
         aioswf("describe", "order-1", *d, endpoint=swf),
         aioswf("describe", "order-1", "--json", *d, endpoint=swf),
     )
     assert "order-1" in listed.out
+    assert counted_human.out.strip() == "1 open"
     assert "Approval/1" in listed.out
     assert "OPEN" in listed.out
     assert [(e["workflowId"], e["runId"], e["status"]) for e in json.loads(listed_json.out)] == [
@@ -77,8 +79,11 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     assert description["state"] == {"stage": "waiting for approval"}
     assert description["input"] == '["o-1"]'
 
-    signalled = await aioswf("signal", "order-1", "approve", "-i", '"alice"', *d, endpoint=swf)
+    signalled = await aioswf(
+        "signal", "order-1", "approve", "-i", '"alice"', "--json", *d, endpoint=swf
+    )
     assert signalled.status == 0, signalled.err
+    assert json.loads(signalled.out)["signal"] == "approve"
     result = await aioswf("result", "order-1", "--timeout", "30", *d, endpoint=swf)
     assert result.status == 0, result.err
     assert json.loads(result.out) == "o-1 approved by alice (finally)"
@@ -141,7 +146,7 @@ async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
     assert json.loads(waited.out) == {"workflowId": "waited", "result": "HELLO ANN"}
     cancelled, terminated = await asyncio.gather(
         aioswf("cancel", "to-cancel", "--json", *d, endpoint=swf),
-        aioswf("terminate", "to-end", "--reason", "duplicate", *d, endpoint=swf),
+        aioswf("terminate", "to-end", "--reason", "duplicate", "--json", *d, endpoint=swf),
     )
     assert cancelled.status == 0, cancelled.err
     assert json.loads(cancelled.out) == {
@@ -150,6 +155,7 @@ async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
         "cancelRequested": True,
     }
     assert terminated.status == 0, terminated.err
+    assert json.loads(terminated.out)["terminated"] is True
     failed, failed_json, ended, gone, pages = await asyncio.gather(
         aioswf("result", "doomed", "--timeout", "30", *d, endpoint=swf),
         aioswf("result", "doomed", "--timeout", "30", "--json", *d, endpoint=swf),
@@ -183,11 +189,17 @@ async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
 async def test_domains_and_types(swf: str) -> None:
     registered = await aioswf("domain", "register", "spare", "--retention-days", "3", endpoint=swf)
     assert registered.out.strip() == "registered domain spare"
-    again, domains_json, described = await asyncio.gather(
+    again, domains_json, domains, described, described_json = await asyncio.gather(
         aioswf("domain", "register", "spare", endpoint=swf),
         aioswf("domain", "list", "--json", endpoint=swf),
+        aioswf("domain", "list", endpoint=swf),
         aioswf("domain", "describe", "spare", endpoint=swf),
+        aioswf("domain", "describe", "spare", "--json", endpoint=swf),
     )
+    assert "spare" in domains.out
+    assert "REGISTERED" in domains.out
+    config = json.loads(described_json.out)["configuration"]
+    assert config["workflowExecutionRetentionPeriodInDays"] == "3"
     assert again.status == 0
     assert "already registered" in again.out
     assert {d["name"] for d in json.loads(domains_json.out)} == {DOMAIN, "spare"}
