@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -39,13 +41,16 @@ _STYLES = {
     "CONTINUED_AS_NEW": "cyan",
 }
 _console: Console | None = None
+_PIPED_WIDTH = 200
 
 
 def console() -> Console:
     """The console for stdout (colour only on a terminal)."""
     global _console
     if _console is None:
-        _console = Console(highlight=False, soft_wrap=True)
+        # Piped into grep or a file, a table is not squeezed into 80 columns and cut.
+        piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+        _console = Console(highlight=False, soft_wrap=True, width=_PIPED_WIDTH if piped else None)
     return _console
 
 
