@@ -10,8 +10,10 @@ and field, a ``NondeterminismError``, ...), and ``replay_all`` must report every
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ IDS: dict[Path, dict[str, str]] = {}
 
 
 def replay(path: Path, document: Any) -> ReplayResult:
-    return REPLAYERS[path].replay_result(document, **IDS.get(path, {}))
+    return corpus().replayers[path].replay_result(document, **IDS.get(path, {}))
 
 
 def _replayer_for(path: Path) -> Replayer | None:
@@ -61,10 +63,28 @@ def _replays_as_recorded(path: Path, replayer: Replayer | None) -> bool:
     return replayer.replay_result(document, **IDS.get(path, {})).error is None
 
 
-_ALL = {p: _replayer_for(p) for p in sorted(HISTORIES.glob("*_*.json"))}
-REPLAYERS = {p: r for p, r in _ALL.items() if r is not None and _replays_as_recorded(p, r)}
-FILES = sorted(REPLAYERS)
-DOCUMENTS = {p: json.loads(p.read_text()) for p in FILES}
+@dataclass
+class Corpus:
+    """The recorded histories to mutate, and their replayers."""
+
+    candidates: int
+    replayers: dict[Path, Replayer]
+    documents: dict[Path, dict[str, Any]]
+
+    @property
+    def files(self) -> list[Path]:
+        return sorted(self.replayers)
+
+
+@functools.cache
+def corpus() -> Corpus:
+    # Built on first use, not at import: replaying installs the workflow sandbox's guards,
+    # which other test modules must not see bound at their own import.
+    found = {p: _replayer_for(p) for p in sorted(HISTORIES.glob("*_*.json"))}
+    replayers = {p: r for p, r in found.items() if r is not None and _replays_as_recorded(p, r)}
+    documents = {p: json.loads(p.read_text()) for p in replayers}
+    return Corpus(len(found), replayers, documents)
+
 
 ODD_VALUES = [None, [], {}, [1], 1e20, -1, 0, 2**63, "x", "", True, 1.5, "\ud800", {"a": [1]}]
 
@@ -90,8 +110,8 @@ def _parent(document: Any, path: tuple[Any, ...]) -> Any:
 
 @st.composite
 def mutated(draw: st.DrawFn) -> tuple[Path, dict[str, Any]]:
-    path = draw(st.sampled_from(FILES))
-    document = copy.deepcopy(DOCUMENTS[path])
+    path = draw(st.sampled_from(corpus().files))
+    document = copy.deepcopy(corpus().documents[path])
     events: list[dict[str, Any]] = document["events"]
     for _ in range(draw(st.integers(1, 3))):
         if not events:
@@ -142,7 +162,7 @@ def test_a_mutated_history_replays_to_a_typed_result(case: tuple[Path, dict[str,
 )
 def test_the_issues_mutations_name_the_event_and_field(mutate: Any, field: str) -> None:
     path = HISTORIES / "example_quickstart__order-o-1.json"
-    document = copy.deepcopy(DOCUMENTS[path])
+    document = copy.deepcopy(corpus().documents[path])
     event = next(e for e in document["events"] if e["eventType"] == "DecisionTaskCompleted")
     mutate(event)
     result = replay(path, document)
@@ -153,7 +173,7 @@ def test_the_issues_mutations_name_the_event_and_field(mutate: Any, field: str) 
 
 def test_a_number_as_a_result_is_named() -> None:
     path = HISTORIES / "example_quickstart__order-o-1.json"
-    document = copy.deepcopy(DOCUMENTS[path])
+    document = copy.deepcopy(corpus().documents[path])
     event = next(e for e in document["events"] if e["eventType"] == "ActivityTaskCompleted")
     event["activityTaskCompletedEventAttributes"]["result"] = 42
     result = replay(path, document)
@@ -167,19 +187,21 @@ def test_a_number_as_a_result_is_named() -> None:
 def test_replay_all_reports_every_history(tmp_path: Path) -> None:
     good = HISTORIES / "example_quickstart__order-o-1.json"
     broken = tmp_path / "broken.json"
-    document = copy.deepcopy(DOCUMENTS[good])
+    document = copy.deepcopy(corpus().documents[good])
     del document["events"][3]["eventType"]
     broken.write_text(json.dumps(document))
     truncated = tmp_path / "truncated.json"
     truncated.write_text(good.read_text()[:500])
-    results = REPLAYERS[good].replay_all([broken, good, truncated, tmp_path / "missing.json"])
+    results = (
+        corpus().replayers[good].replay_all([broken, good, truncated, tmp_path / "missing.json"])
+    )
     assert [r.ok for r in results] == [False, True, False, False]
     assert all(isinstance(r.error, HistoryError) for r in results if not r.ok)
 
 
 def test_the_fuzz_draws_from_most_recorded_histories() -> None:
-    assert len(FILES) >= 20
-    assert len(FILES) >= len(_ALL) * 3 // 4
+    assert len(corpus().files) >= 20
+    assert len(corpus().files) >= corpus().candidates * 3 // 4
 
 
 def test_the_replay_command_prints_the_event_and_field(
@@ -188,7 +210,7 @@ def test_the_replay_command_prints_the_event_and_field(
     from aioswf.cli import main
 
     good = HISTORIES / "example_quickstart__order-o-1.json"
-    document = copy.deepcopy(DOCUMENTS[good])
+    document = copy.deepcopy(corpus().documents[good])
     event = next(e for e in document["events"] if e["eventType"] == "DecisionTaskCompleted")
     del event["decisionTaskCompletedEventAttributes"]["startedEventId"]
     broken = tmp_path / "broken.json"
