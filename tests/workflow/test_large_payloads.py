@@ -21,7 +21,7 @@ from aioswf import (
     workflow,
 )
 from aioswf.contrib.s3 import S3PayloadStore
-from aioswf.testing import WorkflowEnvironment
+from aioswf.testing import Replayer, WorkflowEnvironment
 from aioswf.worker import DecisionWorkerOptions
 
 MEGABYTE = 1_000_000
@@ -111,6 +111,12 @@ async def test_megabyte_payloads_round_trip_through_s3_and_history_holds_referen
         result = await handle.result(timeout=TIMEOUT)
         release.set()
         events = [e async for e in handle.history()]
+        # A replayer reads the stored payloads through a converter that downloaded them.
+        replaying = DataConverter(payload_store=store)
+        await replaying.download(*events)
+        Replayer([Big], converter=replaying).replay(
+            {"events": events}, workflow_id="big", run_id=handle.first_run_id
+        )
 
     assert result == {"activity result": big + "!", "heartbeat": True, "signal": True}
     payloads = {
