@@ -235,3 +235,18 @@ def test_a_payload_that_cannot_be_decoded_names_the_codec() -> None:
         DataConverter().decode_payload(text)
     with pytest.raises(ValueError, match="same name"):
         DataConverter(codecs=[ZlibCodec(), ZlibCodec()])
+
+
+def test_headers_travel_beside_an_encoded_payload() -> None:
+    from aioswf._envelope import wrap
+
+    converter = DataConverter(codecs=codecs())
+    data = wrap(converter.encode_args([SECRET, True]), {"trace": "t-1"})
+    assert data is not None
+    assert unwrap(data)[1] == {"trace": "t-1"}
+    assert converter.decode_args(_run, data) == [SECRET, True]
+    # Replay compares the decoded arguments: another nonce, no headers, the same input.
+    assert converter.canonical(data) == converter.canonical(converter.encode_args([SECRET, True]))
+
+
+def _run(text: str, flag: bool) -> None: ...
