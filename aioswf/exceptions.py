@@ -612,7 +612,15 @@ class ApplicationError(AioSWFError):
         *details: values that travel with the failure.
         type: a name for the kind of failure; defaults to the class name.
         non_retryable: if true, a retry policy does not retry it.
+
+    Attributes:
+        exceptions: when it stands for an exception group that crossed SWF (a
+            ``TaskGroup``'s failure, say), the group's members, each rebuilt the same way
+            (typed aioswf errors, or ``ApplicationError`` with the original ``type``);
+            empty otherwise.
     """
+
+    exceptions: tuple[BaseException, ...] = ()
 
     def __init__(
         self,

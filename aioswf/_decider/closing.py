@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aioswf._decider.commands import Command
 from aioswf._decider.outcome import ALWAYS_FAIL, Activation, ContinueAsNew, _TaskFailed
 from aioswf._envelope import wrap
-from aioswf._failure import Failure
+from aioswf._failure import Failure, error_text
 from aioswf.converter import check_size
 from aioswf.exceptions import (
     ApplicationError,
@@ -113,7 +113,7 @@ class Closing:
                 "%s failed: %s: %s",
                 self.host.describe,
                 type(error).__name__,
-                error,
+                error_text(error),
                 # A bug's traceback says where; a failure on purpose or from history does not.
                 exc_info=None
                 if isinstance(error, ALWAYS_FAIL)

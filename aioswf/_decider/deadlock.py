@@ -149,7 +149,7 @@ def deadlock_error(describe: str, limit: float, stack: list[str]) -> WorkflowDea
         f"{describe}: potential deadlock: the workflow code did not yield within {limit:g} s; "
         f"it was at:\n{where}\n"
         "A workflow step must not compute or block for long: move the work into an activity. "
-        "The decision task is left to time out and will be tried again; the worker's "
+        "The decision task is tried again after a back-off (see describe()); the worker's "
         "debug_mode turns this detector off (for stepping through code in a debugger).",
         limit=limit,
         stack=stack,

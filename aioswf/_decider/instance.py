@@ -219,6 +219,11 @@ class WorkflowInstance:
             decision_failure=failure,
         )
 
+    def retry_answer(self, error: BaseException) -> Activation:
+        """The answer that retries the task just decided, whose decisions could not be sent
+        as decided (``error``: a payload store refused them)."""
+        return self._retry(error, self.last_started_id)
+
     def run_to_completion(self, events: Sequence[Event], started_id: int | None) -> Activation:
         """:meth:`activate` without pauses, for replayers and tests."""
         steps = self.activate(events, started_id)

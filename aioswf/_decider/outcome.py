@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
+from aioswf._failure import error_text
 from aioswf.exceptions import (
     ActivityError,
     ApplicationError,
@@ -73,7 +74,7 @@ class _TaskFailed(Exception):
     ``error``."""
 
     def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
+        super().__init__(error_text(error))
         self.error = error
 
 

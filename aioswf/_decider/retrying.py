@@ -15,11 +15,13 @@ many attempts failed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import RETRY_TIMER_PREFIX, Event, attrs
-from aioswf.converter import truncate
+from aioswf._failure import error_text, wire_length
+from aioswf.converter import MAX_DATA_LENGTH, truncate
 from aioswf.executions import DecisionFailure
 
 _FIRST_BACKOFF = 1.0
@@ -45,7 +47,7 @@ def next_failure(
         since=since,
         attempts=attempts,
         error_type=type(error).__name__,
-        message=truncate(str(error), _MESSAGE_LIMIT),
+        message=truncate(error_text(error), _MESSAGE_LIMIT),
         retry_in=backoff(attempts),
     )
 
@@ -111,4 +113,13 @@ class ExecutionContext:
         (keeping the state SWF shows now)."""
         previous, state = DecisionFailure.from_context(self._held)
         failure = next_failure(previous, now, error)
-        return failure, failure.to_context(state)
+        context = failure.to_context(state)
+        # Escaped, a long state or a non-ASCII message may not fit in the field: SWF would
+        # refuse the answer, and the run would stall unseen. Cut the message, then the state
+        # (sent again once a task succeeds).
+        while wire_length(context) > MAX_DATA_LENGTH and len(failure.message) > 64:
+            failure = replace(failure, message=truncate(failure.message, len(failure.message) // 2))
+            context = failure.to_context(state)
+        if wire_length(context) > MAX_DATA_LENGTH:
+            context = failure.to_context(None)
+        return failure, context

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from aioswf._decider import Activation, CacheMiss, InstanceCache, InstanceOptions, WorkflowInstance
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
 from aioswf._decider.history import Event
+from aioswf._decider.retrying import ExecutionContext, retry_timer
 from aioswf._decider.runtime import CONTINUE_AS_NEW_SUGGESTED_AT, HISTORY_EVENT_LIMIT
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
@@ -346,14 +347,32 @@ class DecisionPoller:
     async def _handle_safely(self, history: TaskHistory) -> None:
         try:
             await self._handle(history)
-        except Exception:
+        except Exception as error:
             execution = history.first_page.get("workflowExecution", {})
             logger.exception(
-                "decision task of workflow_id=%r run_id=%r failed in the worker; it is left "
-                "to time out and will be retried",
+                "decision task of workflow_id=%r run_id=%r failed in the worker; it is retried "
+                "after a back-off",
                 execution.get("workflowId"),
                 execution.get("runId"),
             )
+            await self._answer_with_retry(history.first_page, error)
+
+    async def _answer_with_retry(self, page: dict[str, Any], error: Exception) -> None:
+        """Answer a task the worker could not decide with a back-off timer and a failure
+        report, as for a workflow's own error: never left to time out unseen."""
+        context = ExecutionContext()
+        # The poll's first page holds the newest events, newest first.
+        context.seen(sorted(page.get("events") or [], key=lambda event: int(event["eventId"])))
+        failure, text = context.report(error, time.time())
+        params = {
+            "taskToken": page["taskToken"],
+            "decisions": [retry_timer(int(page["startedEventId"]), failure).to_swf()],
+            "executionContext": text,
+        }
+        try:
+            await self.client.transport.call("RespondDecisionTaskCompleted", params)
+        except Exception as answer_error:  # the task timed out meanwhile, say: it comes back
+            logger.warning("answering the failed decision task failed too: %s", answer_error)
 
     async def _handle(self, history: TaskHistory) -> None:
         page = history.first_page
@@ -448,7 +467,7 @@ class DecisionPoller:
                 failed.since.isoformat(),
                 failed.retry_in,
                 failed.error_type,
-                error,
+                failed.message,
                 # A deadlock's message carries the stack that matters: the workflow code's.
                 exc_info=None
                 if error is None or isinstance(error, WorkflowDeadlockError)
@@ -466,8 +485,11 @@ class DecisionPoller:
         try:
             await self.client.converter.upload(activation.decisions)
         except PayloadError as error:
-            logger.error("%s: decision task left to time out: %s", instance.describe, error)
-            await self.executor.close(instance)
+            # The decisions cannot be sent as decided (the payload store refused them): the
+            # task is retried, visibly, like any other task that could not be decided.
+            if activation.failure is not None:  # already a retry: nothing to upload failed
+                raise
+            await self._answer(token, instance, instance.retry_answer(error), deadline)
             return
         try:
             # Kept trying through an outage until the task's own timeout: a dropped answer
