@@ -185,7 +185,12 @@ class CloseWatcher:
             # Woken early (a close answered here, a new waiter): read what is due, and list
             # only when the interval has passed.
             listing = loop.time() >= next_listing
-            closed = await self._look(listing)
+            try:
+                closed = await self._look(listing)
+            except Exception:
+                # Whatever went wrong, the waiters still wait: say it, and look again later.
+                logger.exception("result(): looking for closed executions failed")
+                closed, listing = 0, True
             if listing:
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval

@@ -15,7 +15,7 @@ def run(script: str, *args: str) -> object:
         [sys.executable, str(BENCHMARKS / script), *args, "--json"],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
