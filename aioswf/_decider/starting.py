@@ -120,7 +120,13 @@ class Starting:
             return
         self._cancel_requested = True
         task = self.run_task
-        if task is None or task.done():
+        if task is not None and task.done():
+            # run() has returned and its close waits for signal handlers (the WAIT policy):
+            # the request cancels them, so the run closes with what run() returned.
+            for handler in list(self.host.signals.running):
+                handler.cancel()
+            return
+        if task is None:
             return
         if self.host.info().decision_task_count == 0:
             # Requested before the first task ran: cancelling now would end `run()` before
