@@ -158,15 +158,19 @@ def workflow_defn(
     def decorate(target: type[T]) -> type[T]:
         if not inspect.isclass(target):
             raise DefinitionError(f"@workflow.defn decorates a class, not {target!r}")
+        run_method = _find_run_method(target)
+        init_takes_args = getattr(target.__init__, _INIT_ATTR, False)
+        if init_takes_args:
+            _check_init_fits_run(target, run_method)
         definition = WorkflowDefinition(
             name=name or target.__name__,
             version=_check_version(version, target.__qualname__),
             cls=target,
-            run_method=_find_run_method(target),
+            run_method=run_method,
             signals=_find_signals(target),
             options=options,
             register=register,
-            init_takes_args=getattr(target.__init__, _INIT_ATTR, False),
+            init_takes_args=init_takes_args,
         )
         setattr(target, _WORKFLOW_ATTR, definition)
         # Methods remember their class, so that `client.start_workflow(Order.run)` and
@@ -198,7 +202,9 @@ def workflow_init(fn: F) -> F:
         ...     async def run(self, order_id: str) -> None: ...
 
     Raises:
-        DefinitionError: it decorates something other than ``__init__``.
+        DefinitionError: it decorates something other than ``__init__``; and, from
+            ``@workflow.defn``, its parameters are not the run method's (names, kinds, which
+            have defaults).
     """
     if getattr(fn, "__name__", None) != "__init__":
         raise DefinitionError(f"@workflow.init decorates __init__, not {fn.__qualname__}")
@@ -249,6 +255,28 @@ def workflow_signal(
         return target
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _check_init_fits_run(cls: type[Any], run_method: str) -> None:
+    """A ``@workflow.init`` ``__init__`` is called with the run's arguments: its parameters
+    must be the run method's (names, kinds and which have defaults)."""
+
+    def shape(fn: Any) -> list[tuple[str, Any, bool]]:
+        parameters = list(inspect.signature(fn).parameters.values())[1:]  # without self
+        return [(p.name, p.kind, p.default is not p.empty) for p in parameters]
+
+    def shown(fn: Any) -> str:
+        signature = inspect.signature(fn)
+        bare = [p.replace(annotation=p.empty) for p in signature.parameters.values()]
+        return str(signature.replace(parameters=bare, return_annotation=signature.empty))
+
+    init, run = cls.__init__, getattr(cls, run_method)
+    if shape(init) != shape(run):
+        raise DefinitionError(
+            f"workflow class {cls.__qualname__}: @workflow.init __init__{shown(init)} must "
+            f"take the same parameters as {run_method}{shown(run)}, since it is called with "
+            "the run's arguments"
+        )
 
 
 def _find_run_method(cls: type[Any]) -> str:
