@@ -1,0 +1,62 @@
+"""A payload store that refuses the decisions' payloads: the decision task is retried
+visibly (describe() reports it, with a back-off), never left to time out unseen, and the run
+goes on once the store takes them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from aioswf import Client, DataConverter, workflow
+from aioswf.local import LocalSWF, VirtualClock
+from aioswf.worker import Worker
+
+
+class FlakyStore:
+    """Keeps payloads in memory; refuses them while ``down``."""
+
+    threshold = 1_000
+
+    def __init__(self) -> None:
+        self.down = True
+        self.data: dict[str, bytes] = {}
+
+    def reference(self, digest: str) -> str:
+        return f"mem://{digest}"
+
+    async def put(self, reference: str, data: bytes) -> None:
+        if self.down:
+            raise ConnectionError("the store is down")
+        self.data[reference] = data
+
+    async def get(self, reference: str) -> bytes:
+        return self.data[reference]
+
+
+@workflow.defn
+class ReturnsALot:
+    @workflow.run
+    async def run(self) -> str:
+        return "x" * 5_000
+
+
+async def test_a_store_refusing_the_result_retries_visibly(
+    local_swf: LocalSWF, domain_name: str, clock: VirtualClock
+) -> None:
+    store = FlakyStore()
+    converter = DataConverter(payload_store=store)
+    async with Client(domain_name, endpoint_url=local_swf.endpoint_url, converter=converter) as c:
+        await c.register_domain()
+        async with Worker(c, task_list="s", workflows=[ReturnsALot]):
+            handle = await c.start_workflow(ReturnsALot.run, workflow_id="s", task_list="s")
+            for _ in range(250):
+                failure = (await handle.describe()).decision_failure
+                if failure is not None:
+                    break
+                await asyncio.sleep(0.02)
+            assert failure is not None
+            assert failure.error_type == "PayloadError"
+            assert "store is down" in failure.message
+            store.down = False
+            clock.advance(failure.retry_in.total_seconds() + 1)
+            assert await handle.result(timeout=timedelta(seconds=10)) == "x" * 5_000
