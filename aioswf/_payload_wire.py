@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from aioswf._envelope import unwrap
-from aioswf.exceptions import PayloadConversionError, PayloadError
+from aioswf.exceptions import PayloadConversionError, PayloadError, PayloadStoreError
 from aioswf.payloads import PayloadCodec, PayloadStore
 
 ENCODING_KEY = "aioswf:encoding"
@@ -103,7 +103,8 @@ class PayloadWire:
         """Store every held payload that ``texts`` refer to, before they are sent.
 
         Raises:
-            PayloadError: a reference whose payload is not held here, or a store failure.
+            PayloadError: a reference whose payload is not held here.
+            PayloadStoreError: the store failed to write (transient: the request is retried).
         """
         store = self.store
         if store is None:
@@ -121,7 +122,9 @@ class PayloadWire:
             except Exception as error:
                 with self._lock:
                     self._held[reference] = data
-                raise PayloadError(f"storing the payload {reference} failed: {error}") from error
+                raise PayloadStoreError(
+                    f"storing the payload {reference} failed: {error}"
+                ) from error
             with self._lock:
                 self._stored[reference] = None
                 while len(self._stored) > _HELD_LIMIT * 16:
@@ -133,8 +136,9 @@ class PayloadWire:
         """Fetch every stored payload ``texts`` refer to, so that decoding needs no I/O.
 
         Raises:
-            PayloadConversionError: a reference with no store to read it from, or a read
-                that failed, naming the reference.
+            PayloadConversionError: a reference with no store to read it from.
+            PayloadStoreError: a read that failed, naming the reference (transient: the
+                task that needs it is retried).
         """
         wanted = references(texts)
         with self._lock:
@@ -151,7 +155,7 @@ class PayloadWire:
             try:
                 data = await store.get(reference)
             except Exception as error:
-                raise PayloadConversionError(
+                raise PayloadStoreError(
                     f"reading the payload stored at {reference} failed: {error}"
                 ) from error
             self._remember(reference, data)

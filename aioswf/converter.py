@@ -29,7 +29,7 @@ import pydantic_core
 
 from aioswf._envelope import unwrap
 from aioswf._payload_wire import PayloadWire
-from aioswf.exceptions import PayloadConversionError, PayloadTooLargeError
+from aioswf.exceptions import PayloadConversionError, PayloadError, PayloadTooLargeError
 from aioswf.payloads import PayloadCodec, PayloadStore
 
 MAX_DATA_LENGTH = 32_768
@@ -129,7 +129,8 @@ class DataConverter:
         before a request carrying them is sent. Nothing to do without a payload store.
 
         Raises:
-            PayloadError: the store failed, naming the reference.
+            PayloadStoreError: the store failed, naming the reference.
+            PayloadError: a reference whose payload is not held for upload.
         """
         await self.wire.upload(texts)
 
@@ -137,7 +138,8 @@ class DataConverter:
         """Read the stored payloads ``texts`` refer to, so that decoding them needs no I/O.
 
         Raises:
-            PayloadConversionError: the store failed or there is none, naming the reference.
+            PayloadConversionError: there is no store, naming the reference.
+            PayloadStoreError: the store failed, naming the reference.
         """
         await self.wire.download(texts)
 
@@ -153,7 +155,7 @@ class DataConverter:
         try:
             await self.download(plain)
             return self.wire.from_wire(plain)
-        except PayloadConversionError as error:
+        except PayloadError as error:
             return f"<encoded payload, not readable here: {error}>"
 
     def canonical(self, value: Any) -> Any:

@@ -20,7 +20,8 @@ Every exception the library raises derives from :class:`AioSWFError`::
     │   └── ServiceUnavailableError       5xx answers and network faults, after the retries
     ├── PayloadError
     │   ├── PayloadTooLargeError          a field over SWF's size limit, before any request
-    │   └── PayloadConversionError        a value that cannot be encoded or decoded
+    │   ├── PayloadConversionError        a value that cannot be encoded or decoded
+    │   └── PayloadStoreError             the payload store failed to read or write (transient)
     ├── DefinitionError                   a workflow or activity declared wrongly
     ├── WorkflowExecutionError            how an execution ended, seen by a client
     │   ├── WorkflowFailedError
@@ -191,6 +192,15 @@ class PayloadTooLargeError(PayloadError):
 
 class PayloadConversionError(PayloadError):
     """A value could not be encoded to, or decoded from, its wire form."""
+
+
+class PayloadStoreError(PayloadError):
+    """The payload store failed to read or write a payload (an outage, throttling…).
+
+    Unlike :class:`PayloadConversionError`, the payload itself is fine: workers treat this
+    as transient, and retry the task that needed it (an activity by its retry policy, a
+    decision task after a back-off).
+    """
 
 
 # --- Definitions and workers -------------------------------------------------------------------

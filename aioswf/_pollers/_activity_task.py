@@ -170,6 +170,12 @@ class TaskRunner:
         try:
             await self.env.converter.download(data)
             args = self.env.converter.decode_args(definition.fn, data)
+        except exc.PayloadStoreError as error:
+            # The payload is fine, the store is not (an outage, throttling): a retryable
+            # failure, so the retry policy tries again.
+            logger.warning("%s: cannot read its input: %s", self.describe, error)
+            await self._fail(Failure.from_exception(error))
+            return
         except exc.PayloadConversionError as error:
             logger.error("%s: cannot decode its input: %s", self.describe, error)
             failure = Failure.from_exception(error)

@@ -55,7 +55,7 @@ async def test_a_store_refusing_the_result_retries_visibly(
                     break
                 await asyncio.sleep(0.02)
             assert failure is not None
-            assert failure.error_type == "PayloadError"
+            assert failure.error_type == "PayloadStoreError"
             assert "store is down" in failure.message
             store.down = False
             clock.advance(failure.retry_in.total_seconds() + 1)
