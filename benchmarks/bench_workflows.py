@@ -94,17 +94,23 @@ async def local_service() -> AsyncIterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                connecting = asyncio.open_connection("127.0.0.1", port)
+                _, writer = await asyncio.wait_for(connecting, 1)
                 writer.close()
                 break
-            except OSError:
+            except (OSError, TimeoutError):
                 if time.monotonic() > deadline or process.returncode is not None:
                     raise RuntimeError("aioswf dev did not start") from None
                 await asyncio.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        await process.wait()
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            print("aioswf dev did not stop within 15 s of SIGTERM; killed", file=sys.stderr)
+            process.kill()
+            await process.wait()
 
 
 @contextlib.asynccontextmanager
