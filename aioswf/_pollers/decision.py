@@ -39,7 +39,12 @@ from aioswf._pollers._activation import ActivationExecutor, InlineActivations, T
 from aioswf._pollers._decision_metrics import DecisionMeasures
 from aioswf._pollers._logging import PollHealth, decision_summary, task_fields
 from aioswf._pollers.history_pages import PageSource, TaskHistory
-from aioswf.exceptions import PayloadError, ServiceError, WorkflowDeadlockError
+from aioswf.exceptions import (
+    PayloadError,
+    ServiceError,
+    ValidationError,
+    WorkflowDeadlockError,
+)
 from aioswf.interceptors import Interceptor
 from aioswf.metrics import OFF, WorkerMetrics
 
@@ -495,6 +500,14 @@ class DecisionPoller:
             # Kept trying through an outage until the task's own timeout: a dropped answer
             # costs a decision timeout and a replay.
             await self.client.transport.call("RespondDecisionTaskCompleted", params, until=deadline)
+        except ValidationError as error:
+            if activation.failure is not None:
+                raise
+            # SWF refused the decisions themselves (a value it does not accept): another
+            # answer with the same decisions would be refused too, so the task is retried,
+            # visibly, saying why.
+            await self._answer(token, instance, instance.retry_answer(error), deadline)
+            return
         except ServiceError as error:
             # The task may have timed out meanwhile; the next task replays from history.
             logger.warning("%s: answering the decision task failed: %s", instance.describe, error)

@@ -1,6 +1,6 @@
-"""A payload store that refuses the decisions' payloads: the decision task is retried
-visibly (describe() reports it, with a back-off), never left to time out unseen, and the run
-goes on once the store takes them."""
+"""Decisions that cannot be sent as decided — a payload store refuses their payloads, SWF
+refuses a value in them — retry the decision task visibly (describe() reports it, with a
+back-off), never left to time out unseen; the run goes on once they can be sent."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 from aioswf import Client, DataConverter, workflow
 from aioswf.local import LocalSWF, VirtualClock
 from aioswf.worker import Worker
+from tests.failures.workflows import note
 
 
 class FlakyStore:
@@ -60,3 +61,23 @@ async def test_a_store_refusing_the_result_retries_visibly(
             store.down = False
             clock.advance(failure.retry_in.total_seconds() + 1)
             assert await handle.result(timeout=timedelta(seconds=10)) == "x" * 5_000
+
+
+@workflow.defn
+class BadTaskList:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity(note, "x", task_list="bad\u0001list")
+
+
+async def test_decisions_swf_refuses_retry_visibly(client: Client) -> None:
+    async with Worker(client, task_list="b", workflows=[BadTaskList]):
+        handle = await client.start_workflow(BadTaskList.run, workflow_id="b", task_list="b")
+        for _ in range(250):
+            failure = (await handle.describe()).decision_failure
+            if failure is not None:
+                break
+            await asyncio.sleep(0.02)
+    assert failure is not None
+    assert failure.error_type == "ValidationError"
+    assert "taskList" in failure.message
