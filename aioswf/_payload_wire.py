@@ -2,7 +2,9 @@
 
 Encoding is synchronous (workflow code encodes inside its deterministic step): a payload
 going to the store is *held* with its reference, and uploaded by whoever sends the request
-that carries the reference (:meth:`PayloadWire.upload`). Decoding is synchronous too: the
+that carries the reference (:meth:`PayloadWire.upload`). A workflow run holds its payloads
+apart (:meth:`PayloadWire.scoped`), so that no other work can push them out before its
+decisions are sent. Decoding is synchronous too: the
 payloads a task refers to are *downloaded* before its code runs (:meth:`PayloadWire.download`).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import copy
 import hashlib
 import json
 import re
@@ -28,8 +31,8 @@ REF_KEY = "aioswf:ref"
 SIZE_KEY = "aioswf:size"
 
 _REFERENCE = re.compile(r'"aioswf:ref"\s*:\s*"([^"\\]+)"')
-_HELD_LIMIT = 256
-"""Payloads held for upload; those of replayed decisions are never sent, and age out."""
+_STORED_LIMIT = 4096
+"""References known to be in the store already (most recent), so they are not put again."""
 _CACHE_BYTES = 64 * 1024 * 1024
 """Downloaded payloads kept (least recently used out)."""
 
@@ -63,10 +66,29 @@ class PayloadWire:
         if len(self._by_name) != len(self.codecs):
             raise ValueError("two codecs have the same name; a reader could not tell them apart")
         self._lock = threading.Lock()  # workflow code encodes on its own thread
-        self._held: collections.OrderedDict[str, bytes] = collections.OrderedDict()
-        self._stored: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._fetched: collections.OrderedDict[str, bytes] = collections.OrderedDict()
-        self._fetched_bytes = 0
+        self._held: dict[str, bytes] = {}
+        self._cache = _Cache()
+
+    def scoped(self) -> PayloadWire:
+        """A wire sharing this one's codecs, store and caches, holding its own payloads.
+
+        A workflow run encodes with one: what it holds for upload is uploaded with the
+        decisions that refer to it, and let go by :meth:`release` - never pushed out by
+        another run's payloads.
+        """
+        wire = copy.copy(self)
+        wire._held = {}
+        return wire
+
+    def release(self, keep: Iterable[Any] = ()) -> None:
+        """Let go of the held payloads, but those that ``keep`` refers to.
+
+        After a decision task is answered, what is still held belongs to decisions that were
+        never sent (replayed ones, already stored) or to decisions that wait (``keep``).
+        """
+        wanted = references(keep)
+        with self._lock:
+            self._held = {r: d for r, d in self._held.items() if r in wanted}
 
     @property
     def active(self) -> bool:
@@ -94,8 +116,6 @@ class PayloadWire:
             reference = store.reference(digest)
             with self._lock:
                 self._held[reference] = data
-                while len(self._held) > _HELD_LIMIT:
-                    self._held.popitem(last=False)
             wire = _dumps({ENCODING_KEY: names, REF_KEY: reference, SIZE_KEY: len(data)})
         return wire
 
@@ -112,23 +132,22 @@ class PayloadWire:
         for reference in references(texts):
             with self._lock:
                 data = self._held.pop(reference, None)
-                known = reference in self._stored or reference in self._fetched
+                known = self._cache.knows(reference)
             if known:  # the same content, under its own name: once is enough
                 continue
             if data is None:
-                raise PayloadError(f"the payload of {reference} is no longer held for upload")
+                raise PayloadError(
+                    f"the payload of {reference} is not held for upload: it was encoded by "
+                    "another converter, or already sent"
+                )
             try:
                 await store.put(reference, data)
-            except Exception as error:
-                with self._lock:
-                    self._held[reference] = data
+            except Exception as error:  # a retried request encodes it again
                 raise PayloadStoreError(
                     f"storing the payload {reference} failed: {error}"
                 ) from error
             with self._lock:
-                self._stored[reference] = None
-                while len(self._stored) > _HELD_LIMIT * 16:
-                    self._stored.popitem(last=False)
+                self._cache.stored(reference)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -142,7 +161,7 @@ class PayloadWire:
         """
         wanted = references(texts)
         with self._lock:
-            missing = [r for r in wanted if r not in self._fetched and r not in self._held]
+            missing = [r for r in wanted if not self._cache.has(r) and r not in self._held]
         if not missing:
             return
         store = self.store
@@ -158,15 +177,8 @@ class PayloadWire:
                 raise PayloadStoreError(
                     f"reading the payload stored at {reference} failed: {error}"
                 ) from error
-            self._remember(reference, data)
-
-    def _remember(self, reference: str, data: bytes) -> None:
-        with self._lock:
-            self._fetched[reference] = data
-            self._fetched_bytes += len(data)
-            while self._fetched_bytes > _CACHE_BYTES and len(self._fetched) > 1:
-                _, old = self._fetched.popitem(last=False)
-                self._fetched_bytes -= len(old)
+            with self._lock:
+                self._cache.fetched(reference, data)
 
     def from_wire(self, text: str) -> str:
         """The payload's JSON text, its reference resolved and its codecs undone.
@@ -207,11 +219,9 @@ class PayloadWire:
 
     def _fetched_data(self, reference: str) -> bytes:
         with self._lock:
-            data = self._fetched.get(reference)
+            data = self._cache.get(reference)
             if data is None:
                 data = self._held.get(reference)
-            else:
-                self._fetched.move_to_end(reference)
         if data is None:
             if self.store is None:
                 raise PayloadConversionError(
@@ -238,6 +248,40 @@ class PayloadWire:
             return self.from_wire(plain)
         except PayloadError:
             return plain
+
+
+class _Cache:
+    """What one converter knows of its store, shared by its scoped wires (under their lock):
+    the payloads read back (least recently used out), and references known to be stored."""
+
+    def __init__(self) -> None:
+        self._fetched: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._fetched_bytes = 0
+        self._stored: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def has(self, reference: str) -> bool:
+        return reference in self._fetched
+
+    def knows(self, reference: str) -> bool:
+        return reference in self._stored or reference in self._fetched
+
+    def get(self, reference: str) -> bytes | None:
+        data = self._fetched.get(reference)
+        if data is not None:
+            self._fetched.move_to_end(reference)
+        return data
+
+    def fetched(self, reference: str, data: bytes) -> None:
+        self._fetched[reference] = data
+        self._fetched_bytes += len(data)
+        while self._fetched_bytes > _CACHE_BYTES and len(self._fetched) > 1:
+            _, old = self._fetched.popitem(last=False)
+            self._fetched_bytes -= len(old)
+
+    def stored(self, reference: str) -> None:
+        self._stored[reference] = None
+        while len(self._stored) > _STORED_LIMIT:
+            self._stored.popitem(last=False)
 
 
 def _wire_form(text: str) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ SWF's size limits are checked here, before any request is sent.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import json
@@ -91,6 +92,16 @@ class DataConverter:
         self, *, codecs: Sequence[PayloadCodec] = (), payload_store: PayloadStore | None = None
     ) -> None:
         self.wire = PayloadWire(codecs, payload_store)
+
+    def scoped(self) -> DataConverter:
+        """This converter, holding what it encodes for upload apart from any other user's.
+
+        A workflow run encodes with its own: the payloads its decisions refer to wait for
+        the answer that carries them, whatever else the worker encodes meanwhile.
+        """
+        scoped = copy.copy(self)
+        scoped.wire = self.wire.scoped()
+        return scoped
 
     # --- payloads: JSON, then codecs and store ---------------------------------------------------
 

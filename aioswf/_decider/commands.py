@@ -156,6 +156,10 @@ class DecisionBook:
         self._current.append(command)
         return command
 
+    def carried(self) -> list[dict[str, Any]]:
+        """The decisions (SWF shape) waiting for the next task, a batch being too large."""
+        return [c.to_swf() for c in self._carried if not c.dropped]
+
     def take(self, started_id: int = 0) -> list[Command]:
         """The decisions decision task ``started_id`` sends, without the dropped ones.
 

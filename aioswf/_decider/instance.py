@@ -85,7 +85,7 @@ class WorkflowInstance:
         self.domain = domain
         self.workflow_id = workflow_id
         self.run_id = run_id
-        self.converter = converter
+        self.converter = converter.scoped()  # holds this run's payloads until sent
         self.options = options or InstanceOptions()
         self.describe = (
             f"workflow {definition.type_key} (workflow_id={workflow_id!r}, run_id={run_id!r})"

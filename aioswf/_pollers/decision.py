@@ -488,7 +488,7 @@ class DecisionPoller:
             params["taskList"] = {"name": self.sticky_task_list}
             params["taskListScheduleToStartTimeout"] = str(int(sticky.total_seconds()))
         try:
-            await self.client.converter.upload(activation.decisions)
+            await instance.converter.upload(activation.decisions)
         except PayloadError as error:
             # The decisions cannot be sent as decided (the payload store refused them): the
             # task is retried, visibly, like any other task that could not be decided.
@@ -496,6 +496,9 @@ class DecisionPoller:
                 raise
             await self._answer(token, instance, instance.retry_answer(error), deadline)
             return
+        finally:
+            # What is still held was replayed (stored long ago) or waits for the next task.
+            instance.converter.wire.release(keep=instance.decisions.carried())
         try:
             # Kept trying through an outage until the task's own timeout: a dropped answer
             # costs a decision timeout and a replay.
