@@ -66,7 +66,13 @@ from aioswf.executions import (
     WorkflowDescription,
     WorkflowExecutionInfo,
 )
-from aioswf.options import ActivityOptions, ChildPolicy, RetryPolicy, WorkflowOptions
+from aioswf.options import (
+    ActivityOptions,
+    CancellationType,
+    ChildPolicy,
+    RetryPolicy,
+    WorkflowOptions,
+)
 from aioswf.worker import ActivityWorkerOptions, DecisionWorkerOptions, ShutdownReport, Worker
 
 __version__ = "0.1.0.dev0"
@@ -82,6 +88,7 @@ __all__ = (
     "AioSWFError",
     "ApplicationError",
     "AsyncActivityHandle",
+    "CancellationType",
     "ChildPolicy",
     "ChildWorkflowCanceledError",
     "ChildWorkflowError",

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, overload
 from aioswf.exceptions import DefinitionError
 from aioswf.options import (
     ActivityOptions,
+    CancellationType,
     ChildPolicy,
     HandlerUnfinishedPolicy,
     RetryPolicy,
@@ -334,6 +335,7 @@ def activity_defn(
     task_priority: int | None = None,
     retry_policy: RetryPolicy | None = None,
     description: str | None = None,
+    cancellation_type: CancellationType | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -353,6 +355,7 @@ def activity_defn(
     task_priority: int | None = None,
     retry_policy: RetryPolicy | None = None,
     description: str | None = None,
+    cancellation_type: CancellationType | None = None,
 ) -> F | Callable[[F], F]:
     """Declare an activity; see :func:`aioswf.activity.defn`."""
     options = ActivityOptions(
@@ -364,6 +367,7 @@ def activity_defn(
         task_priority=task_priority,
         retry_policy=retry_policy,
         description=description,
+        cancellation_type=cancellation_type,
     )
     options.swf_timeouts()
 

@@ -53,6 +53,8 @@ class Failure:
     cause: Failure | None = None
     members: tuple[Failure, ...] = ()
     """The failures an exception group held (``BaseExceptionGroup.exceptions``)."""
+    heartbeat_details: str | None = None
+    """An activity's last heartbeat details (encoded), for the next attempt."""
 
     @classmethod
     def from_exception(cls, exc: BaseException, *, _depth: int = 0) -> Failure:
@@ -176,6 +178,8 @@ class Failure:
             body["cause"] = self.cause._body(converter)
         if self.members:
             body["exceptions"] = [member._body(converter) for member in self.members]
+        if self.heartbeat_details is not None:
+            body["heartbeat_details"] = self.heartbeat_details
         return body
 
     @classmethod
@@ -222,6 +226,7 @@ class Failure:
                 for member in (members if isinstance(members, list) else [])
                 if isinstance(member, dict)
             ),
+            heartbeat_details=body.get("heartbeat_details"),
         )
 
 

@@ -58,10 +58,14 @@ class ActivityInfo:
         started_event_id: the id of the ``ActivityTaskStarted`` event of this task.
         domain: the SWF domain.
         task_list: the task list the task was polled from.
-        heartbeat_timeout: the heartbeat timeout declared on the activity, if any. SWF does
-            not send a per-call override to the worker, so this is the declared value.
+        heartbeat_timeout: the heartbeat timeout of this task, if any: the per-call value
+            when an aioswf workflow set one, else the declared one, else (for tasks scheduled
+            by other SWF clients) the registered type's default. Heartbeats are paced to it.
         attempt: the attempt number (1 for the first) when an aioswf workflow scheduled the
             activity, else ``None``: SWF itself does not count attempts.
+        heartbeat_details: the last details the previous attempt passed to
+            :func:`heartbeat` (decoded JSON), when an aioswf workflow retries it; ``None``
+            for a first attempt. Resume from them.
     """
 
     task_token: str
@@ -75,6 +79,7 @@ class ActivityInfo:
     task_list: str
     heartbeat_timeout: timedelta | None = None
     attempt: int | None = None
+    heartbeat_details: Any = None
 
 
 class CancelReason(enum.StrEnum):

@@ -347,6 +347,8 @@ class ActivityFailedError(ActivityError):
         details: the details it carried (``ApplicationError`` details), decoded.
         traceback: the activity's formatted traceback, possibly truncated.
         non_retryable: whether the activity asked not to be retried.
+        heartbeat_details: the last heartbeat details the attempt sent (encoded), if any;
+            a retry reads them as ``activity.info().heartbeat_details``.
     """
 
     def __init__(
@@ -359,6 +361,7 @@ class ActivityFailedError(ActivityError):
         details: Sequence[Any] = (),
         traceback: str = "",
         non_retryable: bool = False,
+        heartbeat_details: str | None = None,
     ) -> None:
         super().__init__(
             f"activity {activity_type} (id {activity_id!r}) failed: {type_name}: {message}",
@@ -370,6 +373,7 @@ class ActivityFailedError(ActivityError):
         self.details = tuple(details)
         self.traceback = traceback
         self.non_retryable = non_retryable
+        self.heartbeat_details = heartbeat_details
 
 
 class ActivityTimedOutError(ActivityError):

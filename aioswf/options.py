@@ -39,6 +39,24 @@ class HandlerUnfinishedPolicy(enum.StrEnum):
     FAIL = "FAIL"
 
 
+class CancellationType(enum.StrEnum):
+    """What cancelling the code that waits on an activity or a child workflow does.
+
+    The meanings are Temporal's.
+    """
+
+    TRY_CANCEL = "TRY_CANCEL"
+    """Ask SWF to cancel it, and raise ``asyncio.CancelledError`` in the waiting code at once,
+    without waiting for the activity or child to acknowledge (the default)."""
+    WAIT_CANCELLATION_COMPLETED = "WAIT_CANCELLATION_COMPLETED"
+    """Ask SWF to cancel it, and wait until it has closed: the waiting code then gets
+    ``ActivityCanceledError`` / ``ChildWorkflowCanceledError`` (with the details it sent),
+    or its result or failure if it finished otherwise."""
+    ABANDON = "ABANDON"
+    """Ask nothing: it runs on, its outcome is ignored, and the waiting code gets
+    ``asyncio.CancelledError`` at once."""
+
+
 def duration_to_swf(value: timedelta | None, *, what: str) -> str | None:
     """SWF's duration string for ``value``: whole seconds, rounded up.
 
@@ -145,6 +163,7 @@ class ActivityOptions(_Mergeable):
         task_priority: higher runs first, within a task list.
         retry_policy: retries carried out by the workflow.
         description: the registered type's description.
+        cancellation_type: what cancelling the waiting code does; ``TRY_CANCEL`` by default.
     """
 
     task_list: str | None = None
@@ -155,6 +174,7 @@ class ActivityOptions(_Mergeable):
     task_priority: int | None = None
     retry_policy: RetryPolicy | None = None
     description: str | None = None
+    cancellation_type: CancellationType | None = None
 
     def swf_timeouts(self) -> dict[str, str]:
         """The timeouts as SWF's ``ScheduleActivityTask``/registration keys, set ones only."""
@@ -251,6 +271,7 @@ class ActivityOverrides(TypedDict, total=False):
     heartbeat_timeout: timedelta | None
     task_priority: int | None
     retry_policy: RetryPolicy | None
+    cancellation_type: CancellationType | None
 
 
 class WorkflowOverrides(TypedDict, total=False):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aioswf._decider.commands import Command
@@ -27,7 +28,7 @@ from aioswf.exceptions import (
     PayloadConversionError,
     ScheduleActivityFailedError,
 )
-from aioswf.options import ActivityOptions
+from aioswf.options import ActivityOptions, CancellationType
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -36,12 +37,19 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
+HEARTBEAT_TIMEOUT_HEADER = "aioswf-heartbeat-timeout"
+"""The effective heartbeat timeout (SWF duration text) when it differs from the declared one:
+SWF does not tell the activity worker a task's timeouts."""
+HEARTBEAT_DETAILS_HEADER = "aioswf-heartbeat-details"
+"""The previous attempt's last heartbeat details (encoded), so a retry resumes from them."""
+
 
 class ActivityHandle(Generic[R]):
     """An activity started with ``workflow.start_activity``.
 
-    Await it for the result (after any retries); :meth:`cancel` asks SWF to cancel the
-    activity and makes the awaiting code see ``asyncio.CancelledError``.
+    Await it for the result (after any retries); :meth:`cancel` cancels the awaiting code,
+    with the activity's :class:`~aioswf.options.CancellationType`: by default SWF is asked
+    to cancel the activity and the awaiting code sees ``asyncio.CancelledError`` at once.
     """
 
     def __init__(self, task: asyncio.Task[R], activity_id: str, definition: ActivityDefinition):
@@ -78,8 +86,10 @@ class ActivityMachine:
         definition: ActivityDefinition,
         activity_id: str,
         attributes: dict[str, Any],
+        cancellation: CancellationType,
     ) -> None:
         self.activities = activities
+        self.cancellation = cancellation
         self.definition = definition
         self.activity_id = activity_id
         self.scheduled_id: int | None = None
@@ -96,18 +106,35 @@ class ActivityMachine:
 
     def _future_done(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() and not self.closed:
-            self._request_cancel()
+            if self.cancellation is CancellationType.ABANDON:
+                self._abandon()
+            else:
+                self.request_cancel()
 
-    def _request_cancel(self) -> None:
+    def _drop_unsent(self) -> bool:
+        if self.command.sent:
+            return False
+        # Scheduled and cancelled within one decision task: SWF never hears of it.
         self.closed = True
-        if not self.command.sent:
-            # Scheduled and cancelled within one decision task: SWF never hears of it.
-            self.command.dropped = True
-            self.activities.forget(self)
+        self.command.dropped = True
+        self.activities.forget(self)
+        self.future.cancel()
+        return True
+
+    def request_cancel(self) -> None:
+        """Decide ``RequestCancelActivityTask``; its outcome still settles the future."""
+        if self.closed or self._drop_unsent():
             return
+        self.closed = True
         self.activities.host.decisions.add(
             Command("RequestCancelActivityTask", {"activityId": self.activity_id})
         )
+
+    def _abandon(self) -> None:
+        # It runs on without us; whatever it ends with concerns nobody.
+        if not self._drop_unsent():
+            self.closed = True
+            self.activities.forget(self)
 
     def _settle(self, error: BaseException | None = None, result: Any = None) -> None:
         self.closed = True
@@ -140,6 +167,7 @@ class ActivityMachine:
             details=failure.details,
             traceback=failure.traceback,
             non_retryable=failure.non_retryable,
+            heartbeat_details=failure.heartbeat_details,
         )
         if failure.cause is not None:  # what the activity's error was raised from
             error.__cause__ = failure.cause.to_exception()
@@ -166,6 +194,18 @@ class ActivityMachine:
     def schedule_failed(self, data: Any) -> None:
         cause = str(data.get("cause", "UNKNOWN"))
         self._settle(ScheduleActivityFailedError(**self._ids(), cause=cause))
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What every attempt of one activity call schedules."""
+
+    definition: ActivityDefinition
+    data: str | None
+    """The encoded arguments, without headers."""
+    options: ActivityOptions
+    headers: dict[str, str]
+    """The interceptors' headers; each attempt adds its own."""
 
 
 class Activities:
@@ -211,11 +251,12 @@ class Activities:
         merged = definition.options.merged(options)
         data = check_size(
             f"input of activity {definition.type_key}",
-            wrap(self.host.converter.encode_args(list(args)), headers),
+            self.host.converter.encode_args(list(args)),
         )
+        call = _Call(definition, data, merged, dict(headers))
         number = self.host.decisions.next_id("activity")
-        current = [self._schedule(definition, data, merged, str(number))]
-        task = self.host.loop.create_task(self._attempts(definition, data, merged, number, current))
+        current = [self._schedule(call, str(number), None)]
+        task = self.host.loop.create_task(self._attempts(call, number, current))
 
         def cancel_attempt(done: asyncio.Task[Any]) -> None:
             # A handle cancelled before its task first ran never awaited the attempt.
@@ -226,12 +267,16 @@ class Activities:
         return ActivityHandle(task, current[0].activity_id, definition)
 
     def _schedule(
-        self,
-        definition: ActivityDefinition,
-        data: str | None,
-        options: ActivityOptions,
-        activity_id: str,
+        self, call: _Call, activity_id: str, heartbeat_details: str | None
     ) -> ActivityMachine:
+        definition, options = call.definition, call.options
+        headers = dict(call.headers)
+        timeout = options.swf_timeouts().get("heartbeatTimeout")
+        if timeout != definition.options.swf_timeouts().get("heartbeatTimeout"):
+            headers[HEARTBEAT_TIMEOUT_HEADER] = timeout or "NONE"
+        if heartbeat_details is not None:
+            headers[HEARTBEAT_DETAILS_HEADER] = heartbeat_details
+        data = check_size(f"input of activity {definition.type_key}", wrap(call.data, headers))
         attributes: dict[str, Any] = {
             "activityType": definition.swf_type(),
             "activityId": activity_id,
@@ -242,33 +287,52 @@ class Activities:
             attributes["input"] = data
         if options.task_priority is not None:
             attributes["taskPriority"] = str(options.task_priority)
-        machine = ActivityMachine(self, definition, activity_id, attributes)
+        cancellation = options.cancellation_type or CancellationType.TRY_CANCEL
+        machine = ActivityMachine(self, definition, activity_id, attributes, cancellation)
         self.by_id[activity_id] = machine
         return machine
 
-    async def _attempts(
-        self,
-        definition: ActivityDefinition,
-        data: str | None,
-        options: ActivityOptions,
-        number: int,
-        current: list[ActivityMachine],
-    ) -> Any:
-        policy = options.retry_policy
+    async def _attempts(self, call: _Call, number: int, current: list[ActivityMachine]) -> Any:
+        policy = call.options.retry_policy
         attempt = 1
+        progress: str | None = None
         while True:
             try:
-                return await current[0].future
+                return await _outcome(current[0])
             except ActivityFailedError as error:
                 retry = policy is not None and policy.should_retry(
                     attempt, error.type_name, non_retryable=error.non_retryable
                 )
                 if not retry:
                     raise
-            except ActivityTimedOutError:
+                progress = error.heartbeat_details or progress
+            except ActivityTimedOutError as error:
                 if policy is None or not policy.should_retry(attempt, "ActivityTimedOutError"):
                     raise
+                progress = error.details or progress
             assert policy is not None
             attempt += 1
             await asyncio.sleep(policy.delay_before(attempt).total_seconds())
-            current[0] = self._schedule(definition, data, options, f"{number}.{attempt}")
+            activity_id = f"{number}.{attempt}"
+            current[0] = self._schedule(call, activity_id, progress)
+
+
+async def _outcome(machine: ActivityMachine) -> Any:
+    """The attempt's result, waiting as its cancellation type says when the waiter is
+    cancelled."""
+    if machine.cancellation is not CancellationType.WAIT_CANCELLATION_COMPLETED:
+        return await machine.future  # cancelling this await cancels the future
+    try:
+        return await asyncio.shield(machine.future)
+    except asyncio.CancelledError:
+        if machine.future.done():
+            raise
+        machine.request_cancel()
+    while True:
+        # Until the activity closes: ActivityCanceledError (with its details) if it
+        # acknowledged the request, or its result or failure if it finished otherwise.
+        try:
+            return await asyncio.shield(machine.future)
+        except asyncio.CancelledError:
+            if machine.future.done():
+                raise

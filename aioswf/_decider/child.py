@@ -3,7 +3,8 @@
 A child is started by one decision, recorded by ``StartChildWorkflowExecutionInitiated``;
 every later event about it (started, completed, failed, timed out, canceled, terminated, or
 could not start) names that event in ``initiatedEventId``. Cancelling the code that waits on
-a child asks SWF to cancel the child, as for activities.
+a child acts by the child's cancellation type, as for activities. A child with a retry policy
+that fails or times out is started again, with the same workflow id, after a durable delay.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from aioswf.exceptions import (
     PayloadConversionError,
     StartChildWorkflowFailedError,
 )
-from aioswf.options import ChildPolicy
+from aioswf.options import CancellationType, ChildPolicy
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -59,12 +60,12 @@ class ChildWorkflowHandle(ExternalWorkflowHandle, Generic[R]):
         run_id: the child's first run id.
     """
 
-    def __init__(self, machine: ChildMachine) -> None:
+    def __init__(self, machine: ChildMachine, outcome: asyncio.Future[Any]) -> None:
         # Signals and cancel requests go to the child's open run, which is a later one after
-        # the child continued as new.
+        # the child continued as new (or was retried).
         super().__init__(machine.children.host.externals, machine.workflow_id, None)
         self.run_id = machine.run_id
-        self._machine = machine
+        self._outcome = outcome
         self.definition = machine.definition
 
     def __repr__(self) -> str:
@@ -74,16 +75,16 @@ class ChildWorkflowHandle(ExternalWorkflowHandle, Generic[R]):
         )
 
     def __await__(self) -> Generator[Any, None, R]:
-        result: R = yield from self._machine.result.__await__()
+        result: R = yield from self._outcome.__await__()
         return result
 
     def done(self) -> bool:
         """Whether the child has closed (or its outcome no longer matters here)."""
-        return self._machine.result.done()
+        return self._outcome.done()
 
     def result(self) -> R:
         """The result of a closed child; raises what awaiting it would."""
-        value: R = self._machine.result.result()
+        value: R = self._outcome.result()
         return value
 
     async def cancel(self) -> None:
@@ -107,8 +108,10 @@ class ChildMachine:
         definition: WorkflowDefinition,
         workflow_id: str,
         attributes: dict[str, Any],
+        cancellation: CancellationType = CancellationType.TRY_CANCEL,
     ) -> None:
         self.children = children
+        self.cancellation = cancellation
         self.definition = definition
         self.workflow_id = workflow_id
         self.run_id: str | None = None
@@ -129,9 +132,10 @@ class ChildMachine:
 
     def _future_done(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() and not self.closed:
-            self._abandon()
+            self._let_go(request=self.cancellation is not CancellationType.ABANDON)
 
-    def _abandon(self) -> None:
+    def _let_go(self, *, request: bool) -> None:
+        """Stop waiting for the child; ask SWF to cancel it if ``request``."""
         self.closed = True
         self.started.cancel()
         self.result.cancel()
@@ -139,6 +143,16 @@ class ChildMachine:
             # Started and cancelled within one decision task: SWF never hears of it.
             self.command.dropped = True
             self.children.forget(self)
+            return
+        if not request:
+            self.children.forget(self)  # abandoned: it runs on, its outcome ignored
+            return
+        self.request_cancel()
+
+    def request_cancel(self) -> None:
+        """Ask SWF to cancel the child; its outcome still settles ``result``."""
+        if not self.command.sent:
+            self._let_go(request=False)
             return
         request = self.children.host.externals.request_cancel_now(self.workflow_id, None)
         # Nobody waits for this request: a child that already closed is no news.
@@ -213,6 +227,27 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+async def _outcome(machine: ChildMachine) -> Any:
+    """The child's result, waiting as its cancellation type says when the waiter is
+    cancelled."""
+    if machine.cancellation is not CancellationType.WAIT_CANCELLATION_COMPLETED:
+        return await machine.result  # cancelling this await cancels the future
+    try:
+        return await asyncio.shield(machine.result)
+    except asyncio.CancelledError:
+        if machine.result.done():
+            raise
+        machine.request_cancel()
+    while True:
+        # Until the child closes: ChildWorkflowCanceledError (with its details) once its
+        # cleanup is done, or its result or failure if it finished otherwise.
+        try:
+            return await asyncio.shield(machine.result)
+        except asyncio.CancelledError:
+            if machine.result.done():
+                raise
+
+
 class Children:
     """The child workflows of one run, and the history events that concern them."""
 
@@ -247,10 +282,40 @@ class Children:
                 f"SWF accepts {MAX_WORKFLOW_ID_LENGTH}: pass a shorter workflow_id="
             )
         attributes = self._attributes(definition, args, options, workflow_id, headers)
-        machine = ChildMachine(self, definition, workflow_id, attributes)
-        self.pending[workflow_id] = machine
+        machine = self._start(definition, workflow_id, attributes, options)
         await machine.started
-        return ChildWorkflowHandle(machine)
+        outcome = self.host.loop.create_task(self._attempts(machine, attributes, options))
+        return ChildWorkflowHandle(machine, outcome)
+
+    def _start(
+        self,
+        definition: WorkflowDefinition,
+        workflow_id: str,
+        attributes: dict[str, Any],
+        options: ChildOptions,
+    ) -> ChildMachine:
+        machine = ChildMachine(self, definition, workflow_id, attributes, options.cancellation_type)
+        self.pending[workflow_id] = machine
+        return machine
+
+    async def _attempts(
+        self, machine: ChildMachine, attributes: dict[str, Any], options: ChildOptions
+    ) -> Any:
+        policy = options.retry_policy
+        attempt = 1
+        while True:
+            try:
+                return await _outcome(machine)
+            except ChildWorkflowFailedError as error:
+                if policy is None or not policy.should_retry(attempt, error.reason):
+                    raise
+            except ChildWorkflowTimedOutError:
+                if policy is None or not policy.should_retry(attempt, "ChildWorkflowTimedOutError"):
+                    raise
+            attempt += 1
+            await asyncio.sleep(policy.delay_before(attempt).total_seconds())
+            machine = self._start(machine.definition, machine.workflow_id, attributes, options)
+            await machine.started
 
     def _attributes(
         self,

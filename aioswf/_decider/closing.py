@@ -22,7 +22,9 @@ from aioswf._envelope import wrap
 from aioswf._failure import Failure, error_text
 from aioswf.converter import check_size
 from aioswf.exceptions import (
+    ActivityCanceledError,
     ApplicationError,
+    ChildWorkflowCanceledError,
     NondeterminismError,
     PayloadConversionError,
     PayloadError,
@@ -50,10 +52,10 @@ class Closing:
         """Decide how the run ends now that its task is done."""
         if not task.cancelled() and self._held_by_handlers(task):
             return
-        if task.cancelled():
+        error = None if task.cancelled() else task.exception()
+        if task.cancelled() or self._is_cancellation(error):
             self._add(Command("CancelWorkflowExecution", {}))
             return
-        error = task.exception()
         if error is not None:
             self.close_with_error(error)
             return
@@ -100,6 +102,13 @@ class Closing:
                 names,
             )
         return False
+
+    def _is_cancellation(self, error: BaseException | None) -> bool:
+        # An activity or child cancelled with WAIT_CANCELLATION_COMPLETED reports how it
+        # ended; after the workflow itself was asked to cancel, that is its cancellation.
+        return self.host.cancel_requested and isinstance(
+            error, ActivityCanceledError | ChildWorkflowCanceledError
+        )
 
     def close_with_error(self, error: BaseException) -> None:
         """Fail (or continue) the run because of ``error``, or retry the decision task."""

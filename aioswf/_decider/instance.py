@@ -370,6 +370,11 @@ class WorkflowInstance:
     # --- the runtime protocol --------------------------------------------------------------
 
     @property
+    def cancel_requested(self) -> bool:
+        """Whether SWF recorded a request to cancel this execution."""
+        return self.starting.cancel_requested
+
+    @property
     def is_replaying(self) -> bool:
         """Whether the code is re-running a decision task that history already records."""
         return self._replaying

@@ -15,7 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
-from aioswf.options import ActivityOptions, WorkflowOptions, duration_from_swf
+from aioswf.options import (
+    ActivityOptions,
+    CancellationType,
+    RetryPolicy,
+    WorkflowOptions,
+    duration_from_swf,
+)
 
 if TYPE_CHECKING:
     from aioswf._decider.activity import ActivityHandle
@@ -124,11 +130,15 @@ class ChildOptions:
         workflow: merged settings (decorator defaults, then ``options``, then keywords).
         workflow_id: the child's workflow id; derived from the parent's when ``None``.
         tags: the child's tags.
+        retry_policy: start the child again (same workflow id) after it fails or times out.
+        cancellation_type: what cancelling the code that waits on the child does.
     """
 
     workflow: WorkflowOptions
     workflow_id: str | None = None
     tags: tuple[str, ...] = ()
+    retry_policy: RetryPolicy | None = None
+    cancellation_type: CancellationType = CancellationType.TRY_CANCEL
 
 
 class WorkflowRuntime(Protocol):

@@ -38,7 +38,8 @@ class Starting:
         self.info: WorkflowInfo | None = None
         self.run_task: asyncio.Task[Any] | None = None
         self._init_failed = False
-        self._cancel_requested = False
+        self.cancel_requested = False
+        """Whether SWF recorded a request to cancel this execution."""
 
     def handlers(self) -> dict[str, Callable[[Event], None]]:
         """The events this part reacts to."""
@@ -116,9 +117,9 @@ class Starting:
 
     def _on_cancel_requested(self, event: Event) -> None:
         # Once: a second request must not interrupt the cleanup the first one started.
-        if self._cancel_requested:
+        if self.cancel_requested:
             return
-        self._cancel_requested = True
+        self.cancel_requested = True
         task = self.run_task
         if task is not None and task.done():
             # run() has returned and its close waits for signal handlers (the WAIT policy):

@@ -91,6 +91,11 @@ class Heartbeater:
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             self._loop.call_soon_threadsafe(self._ensure_running)
 
+    @property
+    def last_details(self) -> str | None:
+        """The latest details the activity gave (encoded), sent or not."""
+        return self._details
+
     async def close(self) -> None:
         """Stop sending; nothing is sent after this returns."""
         self._closed = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import enum
 import inspect
 import logging
@@ -12,14 +13,17 @@ import re
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aioswf import exceptions as exc
+from aioswf._decider.activity import HEARTBEAT_DETAILS_HEADER, HEARTBEAT_TIMEOUT_HEADER
 from aioswf._definitions import ActivityDefinition
 from aioswf._envelope import unwrap
 from aioswf._failure import Failure
 from aioswf._pollers._activity_heartbeat import Heartbeater
 from aioswf._pollers._activity_options import ActivityWorkerOptions
+from aioswf._pollers._activity_types import RegisteredDefaults
 from aioswf._pollers._logging import task_fields
 from aioswf._transport import Transport
 from aioswf.activity import (
@@ -32,6 +36,7 @@ from aioswf.activity import (
 from aioswf.converter import DataConverter, check_size
 from aioswf.interceptors import ActivityInboundInterceptor, ExecuteActivityInput
 from aioswf.metrics import OFF, WorkerMetrics
+from aioswf.options import duration_from_swf
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +89,8 @@ class RunnerEnv:
     definitions: Mapping[tuple[str, str], ActivityDefinition]
     options: ActivityWorkerOptions
     executor: Executor
+    registered: RegisteredDefaults
+    """The registered defaults of activity types, read when a task states no timeout."""
     metrics: WorkerMetrics = OFF
     inbound: ActivityInboundInterceptor | None = None
     """The worker's activity interceptors, around :class:`ActivityCalls` (alone if ``None``)."""
@@ -130,6 +137,7 @@ class TaskRunner:
         self.received = asyncio.get_running_loop().time()
         """When the task arrived (the loop's clock): its start-to-close timeout runs from here."""
         self._context: ActivityContext | None = None
+        self._heartbeater: Heartbeater | None = None
         self._inner: asyncio.Future[Any] | None = None
         self._is_async = True
         self.headers: dict[str, str] = {}
@@ -184,7 +192,34 @@ class TaskRunner:
         outcome, value = await self._execute(definition, args)
         await self._report(outcome, value)
 
-    def _make_context(self, definition: ActivityDefinition, heartbeater: Heartbeater) -> None:
+    async def _heartbeat_timeout(self, definition: ActivityDefinition) -> timedelta | None:
+        """The task's heartbeat timeout: what the scheduling workflow said, else the declared
+        one, else (for tasks scheduled by other SWF clients) the registered type's default."""
+        text = self.headers.get(HEARTBEAT_TIMEOUT_HEADER)
+        if text is not None:
+            try:
+                return duration_from_swf(text)
+            except ValueError:
+                logger.warning("%s: ignoring a malformed %s header", self.describe, text)
+        declared = definition.options.heartbeat_timeout
+        if declared is not None or attempt_of(self.activity_id) is not None:
+            # An aioswf workflow states every timeout in its decision; no header: declared.
+            return declared
+        return await self.env.registered.heartbeat_timeout(definition)
+
+    def _previous_progress(self) -> Any:
+        text = self.headers.get(HEARTBEAT_DETAILS_HEADER)
+        if text is None:
+            return None
+        try:
+            return self.env.converter.decode(text, what="previous heartbeat details")
+        except exc.PayloadConversionError as error:
+            logger.warning("%s: %s", self.describe, error)
+            return None
+
+    def _make_context(
+        self, definition: ActivityDefinition, heartbeater: Heartbeater, timeout: timedelta | None
+    ) -> None:
         execution = self.task.get("workflowExecution", {})
         info = ActivityInfo(
             task_token=self.token,
@@ -196,13 +231,13 @@ class TaskRunner:
             started_event_id=int(self.task.get("startedEventId", 0) or 0),
             domain=self.env.domain,
             task_list=self.env.task_list,
-            heartbeat_timeout=definition.options.heartbeat_timeout,
+            heartbeat_timeout=timeout,
             attempt=attempt_of(self.activity_id),
+            heartbeat_details=self._previous_progress(),
         )
         self._context = ActivityContext(info, self.env.converter, heartbeater.record)
 
-    def _heartbeat_interval(self, definition: ActivityDefinition) -> float:
-        timeout = definition.options.heartbeat_timeout
+    def _heartbeat_interval(self, timeout: timedelta | None) -> float:
         if timeout is None or timeout.total_seconds() <= 0:
             return self.env.options.heartbeat_interval.total_seconds()
         return timeout.total_seconds() * self.env.options.heartbeat_ratio
@@ -210,17 +245,18 @@ class TaskRunner:
     async def _execute(
         self, definition: ActivityDefinition, args: list[Any]
     ) -> tuple[_Outcome, Any]:
-        heartbeater = Heartbeater(
+        timeout = await self._heartbeat_timeout(definition)
+        heartbeater = self._heartbeater = Heartbeater(
             self.env.transport,
             self.token,
-            interval=self._heartbeat_interval(definition),
+            interval=self._heartbeat_interval(timeout),
             auto=definition.auto_heartbeat,
             on_cancel=self.cancel,
             describe=self.describe,
             converter=self.env.converter,
             metrics=self.env.metrics,
         )
-        self._make_context(definition, heartbeater)
+        self._make_context(definition, heartbeater, timeout)
         try:
             outcome, value = await self._call(definition, args)
         finally:
@@ -266,9 +302,17 @@ class TaskRunner:
             await self._complete(value)
         elif outcome is _Outcome.FAILED:
             logger.debug("%s failed: %r", self.describe, value)
-            await self._fail(Failure.from_exception(value))
+            failure = Failure.from_exception(value)
+            if self._heartbeater is not None:
+                progress = self._heartbeater.last_details
+                failure = dataclasses.replace(failure, heartbeat_details=progress)
+            await self._fail(failure)
         elif reason is CancelReason.REQUESTED:
-            await self._respond("RespondActivityTaskCanceled", {})
+            # The details the workflow sees: the progress it had reported when it stopped.
+            progress = self._heartbeater.last_details if self._heartbeater else None
+            await self._respond(
+                "RespondActivityTaskCanceled", {} if progress is None else {"details": progress}
+            )
         else:
             self.ended_by_shutdown = True
             message = f"the worker shut down before {self.describe} finished"

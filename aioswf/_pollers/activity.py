@@ -24,6 +24,7 @@ from aioswf._definitions import ActivityDefinition
 from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_slots import SlotLimiter
 from aioswf._pollers._activity_task import ActivityCalls, RunnerEnv, TaskRunner
+from aioswf._pollers._activity_types import RegisteredDefaults
 from aioswf._pollers._logging import PollHealth
 from aioswf.activity import CancelReason
 from aioswf.client import Client
@@ -89,6 +90,7 @@ class ActivityPoller:
             executor=executor,
             inbound=chain_activity(interceptors, ActivityCalls(executor)),
             metrics=metrics,
+            registered=RegisteredDefaults(client.transport, client.domain),
         )
         self.metrics = metrics
         self._running: dict[asyncio.Task[None], TaskRunner] = {}

@@ -51,11 +51,14 @@ def start_activity(
             task may wait for a worker), ``start_to_close_timeout`` (how long one attempt
             may run), ``schedule_to_close_timeout`` (how long one attempt may take in all),
             ``heartbeat_timeout`` (how long it may go without a heartbeat),
-            ``task_priority`` (higher runs first within the task list) and
-            ``retry_policy`` (retry failed or timed-out attempts after durable delays).
+            ``task_priority`` (higher runs first within the task list),
+            ``retry_policy`` (retry failed or timed-out attempts after durable delays) and
+            ``cancellation_type`` (:class:`~aioswf.options.CancellationType`: what
+            cancelling the awaiting code does: ``TRY_CANCEL``, ``WAIT_CANCELLATION_COMPLETED``
+            or ``ABANDON``).
 
     Returns:
-        A handle: ``await`` it for the result; ``cancel()`` requests cancellation.
+        A handle: ``await`` it for the result; ``cancel()`` cancels it, by its type.
 
     Raises:
         PayloadTooLargeError: the encoded arguments are over SWF's limit.
@@ -93,7 +96,9 @@ async def execute_activity(
     Raises:
         ActivityFailedError: the activity raised (type name, message and details kept).
         ActivityTimedOutError: it ran out of time (``timeout_type`` says which).
-        ActivityCanceledError: it acknowledged a cancellation it was not asked for here.
+        ActivityCanceledError: it acknowledged a cancellation: one it was not asked for
+            here, or, with ``WAIT_CANCELLATION_COMPLETED``, the one this code asked for
+            (``details`` holds what it reported).
         ScheduleActivityFailedError: SWF refused to schedule it (``cause`` says why).
     """
     return await start_activity(activity, *args, options=options, **overrides)

@@ -9,7 +9,13 @@ from aioswf._decider.child import ChildWorkflowHandle
 from aioswf._decider.external import ExternalWorkflowHandle
 from aioswf._decider.runtime import ChildOptions
 from aioswf._definitions import WorkflowDefinition, workflow_definition
-from aioswf.options import WorkflowOptions, WorkflowOverrides, with_workflow_overrides
+from aioswf.options import (
+    CancellationType,
+    RetryPolicy,
+    WorkflowOptions,
+    WorkflowOverrides,
+    with_workflow_overrides,
+)
 from aioswf.workflow._core import _runtime
 
 R = TypeVar("R")
@@ -22,6 +28,8 @@ async def start_child_workflow(
     workflow_id: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
     **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[R]: ...
 
@@ -33,6 +41,8 @@ async def start_child_workflow(
     workflow_id: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
     **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[Any]: ...
 
@@ -43,6 +53,8 @@ async def start_child_workflow(
     workflow_id: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
     **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[Any]:
     """Start a child workflow and return its handle once SWF has started it.
@@ -64,10 +76,16 @@ async def start_child_workflow(
             ``child_policy`` (what happens to the child's own children when it is
             terminated or times out), ``task_priority`` (higher runs first within the task
             list) and ``lambda_role`` (the IAM role its Lambda tasks run with).
+        retry_policy: when the child fails or times out, start it again (same workflow
+            id, new run) after a durable delay; awaiting the handle gives the last
+            attempt's outcome.
+        cancellation_type: what cancelling the code that waits on the child does:
+            ``TRY_CANCEL`` (ask SWF to cancel it, raise at once), ``WAIT_CANCELLATION_COMPLETED``
+            (ask, then wait for the child to close: ``ChildWorkflowCanceledError``) or
+            ``ABANDON`` (leave it running, raise at once).
 
     Returns:
         A handle: ``await`` it for the result; ``signal()`` and ``cancel()`` the child.
-        Cancelling code that waits on it asks SWF to cancel the child.
 
     Raises:
         StartChildWorkflowFailedError: SWF refused to start it (``cause`` says why, e.g.
@@ -75,7 +93,13 @@ async def start_child_workflow(
         PayloadTooLargeError: the encoded arguments are over SWF's limit.
     """
     merged = with_workflow_overrides(options, overrides)
-    child = ChildOptions(workflow=merged, workflow_id=workflow_id, tags=tuple(tags))
+    child = ChildOptions(
+        workflow=merged,
+        workflow_id=workflow_id,
+        tags=tuple(tags),
+        retry_policy=retry_policy,
+        cancellation_type=CancellationType(cancellation_type),
+    )
     return await _runtime().start_child_workflow(workflow_definition(workflow), args, child)
 
 
@@ -86,6 +110,8 @@ async def execute_child_workflow(
     workflow_id: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
     **overrides: Unpack[WorkflowOverrides],
 ) -> R: ...
 
@@ -97,6 +123,8 @@ async def execute_child_workflow(
     workflow_id: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
     **overrides: Unpack[WorkflowOverrides],
 ) -> Any: ...
 
@@ -107,6 +135,8 @@ async def execute_child_workflow(
     workflow_id: str | None = None,
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
     **overrides: Unpack[WorkflowOverrides],
 ) -> Any:
     """Run a child workflow and return its result; see :func:`start_child_workflow`.
@@ -119,7 +149,14 @@ async def execute_child_workflow(
         StartChildWorkflowFailedError: SWF refused to start it.
     """
     handle = await start_child_workflow(
-        workflow, *args, workflow_id=workflow_id, tags=tags, options=options, **overrides
+        workflow,
+        *args,
+        workflow_id=workflow_id,
+        tags=tags,
+        options=options,
+        retry_policy=retry_policy,
+        cancellation_type=cancellation_type,
+        **overrides,
     )
     return await handle
 

@@ -14,6 +14,7 @@ from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_slots import SlotLimiter
 from aioswf._pollers._activity_task import RunnerEnv, TaskRunner, attempt_of
 from aioswf._pollers._activity_threads import DaemonThreadPool
+from aioswf._pollers._activity_types import RegisteredDefaults
 from aioswf._pollers.activity import _Backoff
 from aioswf.converter import DataConverter
 
@@ -123,6 +124,7 @@ async def test_an_unexpected_heartbeat_error_fails_the_task() -> None:
         definitions={(definition.name, definition.version): definition},
         options=ActivityWorkerOptions(),
         executor=DaemonThreadPool(1),
+        registered=RegisteredDefaults(transport, "d"),  # type: ignore[arg-type]
     )
     task = {
         "taskToken": "token",

@@ -14,6 +14,7 @@ EXPECTED = {
     "AioSWFError",
     "ApplicationError",
     "AsyncActivityHandle",
+    "CancellationType",
     "ChildPolicy",
     "ChildWorkflowCanceledError",
     "ChildWorkflowError",
