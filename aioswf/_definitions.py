@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -63,6 +64,8 @@ class WorkflowDefinition:
     register: bool = True
     init_takes_args: bool = False
     """``__init__`` is marked ``@workflow.init``: it receives the run's arguments."""
+    sandboxed: bool = True
+    """Its code runs with the sandbox's guards (``@workflow.defn(sandboxed=False)``: without)."""
 
     @property
     def type_key(self) -> str:
@@ -126,6 +129,7 @@ def workflow_defn(
     task_priority: int | None = None,
     lambda_role: str | None = None,
     description: str | None = None,
+    sandboxed: bool = True,
 ) -> Callable[[type[T]], type[T]]: ...
 
 
@@ -143,6 +147,7 @@ def workflow_defn(
     task_priority: int | None = None,
     lambda_role: str | None = None,
     description: str | None = None,
+    sandboxed: bool = True,
 ) -> type[T] | Callable[[type[T]], type[T]]:
     """Declare a workflow class; see :func:`aioswf.workflow.defn`."""
     options = WorkflowOptions(
@@ -172,8 +177,17 @@ def workflow_defn(
             options=options,
             register=register,
             init_takes_args=init_takes_args,
+            sandboxed=sandboxed,
         )
         setattr(target, _WORKFLOW_ATTR, definition)
+        if sandboxed:
+            from aioswf._decider import sandbox  # the runtime imports this module
+
+            # Names its module bound before the guards existed are guarded from now on.
+            sandbox.install()
+            module = sys.modules.get(target.__module__)
+            if module is not None:
+                sandbox.rebind(module)
         # Methods remember their class, so that `client.start_workflow(Order.run)` and
         # `handle.signal(Order.approve)` find the definition even for classes in functions.
         for attr in (definition.run_method, *definition.signals.values()):

@@ -102,7 +102,12 @@ class WorkflowInstance:
         self.closing = Closing(self)
         self.starting = Starting(self)
         self.context = ExecutionContext()
-        self.loop = WorkflowLoop(self.timers, self.describe, self.options.deadlock_timeout)
+        self.loop = WorkflowLoop(
+            self.timers,
+            self.describe,
+            self.options.deadlock_timeout,
+            sandboxed=definition.sandboxed,
+        )
         self.inbound: WorkflowInboundInterceptor = WorkflowCalls(self)
         """Calls into the run (its run method, its signal handlers), through interceptors."""
         self.outbound: WorkflowOutboundInterceptor = WorkflowOutboundCalls(self)

@@ -109,11 +109,18 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         describe: names the run in error messages.
         deadlock_timeout: seconds a step may run without waiting on history; ``None`` for
             no limit.
+        sandboxed: run the code with the sandbox's guards.
     """
 
     def __init__(
-        self, timers: TimerScheduler, describe: str, deadlock_timeout: float | None = None
+        self,
+        timers: TimerScheduler,
+        describe: str,
+        deadlock_timeout: float | None = None,
+        *,
+        sandboxed: bool = True,
     ) -> None:
+        self._sandboxed = sandboxed
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         self._now = 0.0
@@ -149,8 +156,12 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter, finalizer=self._finalize)
         self._stepping = True
         try:
-            with self.watch.step(), guarding(self._describe):
-                yield
+            with self.watch.step():
+                if self._sandboxed:
+                    with guarding(self._describe):
+                        yield
+                else:
+                    yield
         finally:
             self._stepping = False
             sys.set_asyncgen_hooks(*host_hooks)

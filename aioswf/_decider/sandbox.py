@@ -1,37 +1,37 @@
-"""Refusing, inside workflow code, what replay cannot reproduce: real time, threads, I/O.
+"""Refusing, inside workflow code, what replay cannot reproduce: clocks, randomness, the
+environment, files, threads, I/O.
 
 The workflow loop already refuses threads, sockets and subprocesses asked for through asyncio
 (``run_in_executor``, ``open_connection``…). Workflow code can also reach for the standard
-library directly; these guards catch that while a workflow step runs on the current thread:
+library directly; the guards listed in :mod:`aioswf._decider.restrictions` catch that while a
+workflow step runs on the current thread, each with an error that names what to use instead
+(``workflow.now()``, ``workflow.random()``, ``workflow.uuid4()``, an activity).
 
-- an audit hook refuses sockets, DNS look-ups, subprocesses, ``os.system``, ``exec``,
-  ``spawn`` and ``fork``;
-- ``threading.Thread.start`` is refused (Python raises no audit event for it);
-- ``time.time``, ``time.monotonic``, ``time.perf_counter`` (and their ``_ns`` forms) and
-  ``time.sleep`` are refused, pointing at ``workflow.now()`` and ``asyncio.sleep``. Calls made
-  by the ``logging`` module (record timestamps) and by aioswf itself are let through;
-- ``asyncio.wait`` and ``asyncio.as_completed`` are refused, pointing at ``workflow.wait`` and
-  ``workflow.as_completed``: they put what they are given in a set, whose order depends on
-  object ids, so the same code would schedule things in another order on replay.
+How the guards work:
 
-Outside workflow steps each guard costs one thread-local read. The guards are installed once
-per process, by the first workflow loop, so programs that only use the client are untouched.
-``datetime.datetime.now()`` cannot be intercepted (it is a built-in type); the docs say to
-use ``workflow.now()``. Names bound with ``from time import time`` before the guards were
-installed keep the unguarded function.
+- a guard is a thin wrapper installed in place of the function (``time.time``,
+  ``random.random``, ``uuid.uuid4``…), or an audit hook for what Python audits (sockets,
+  subprocesses, ``open``, ``os.listdir``…). Outside workflow steps it costs one thread-local
+  read, so the host program is not slowed down;
+- names bound before the guards were installed (``from time import time`` at the top of a
+  module imported earlier) are rebound to the guarded function in every module loaded so far,
+  except the standard library's own and the pass-through modules; modules imported later get
+  the guarded function from the start;
+- calls made by a *pass-through* module (``logging``, ``pydantic``… and any the worker names)
+  are let through: they are known not to feed what they read into workflow decisions;
+- a workflow declared with ``@workflow.defn(sandboxed=False)`` runs without the guards.
+
+The guards are installed once per process, when the first workflow is declared or run, so
+programs that only use the client are untouched.
 """
 
 from __future__ import annotations
 
-import asyncio
-import asyncio.tasks
-import functools
-import inspect
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType, ModuleType
 from typing import Any
 
 from aioswf.exceptions import NondeterminismError
@@ -40,38 +40,28 @@ _state = threading.local()
 _install_lock = threading.Lock()
 _installed = False
 
-_AUDITED = {
-    "socket.__new__": "sockets",
-    "socket.connect": "network connections",
-    "socket.getaddrinfo": "DNS resolution",
-    "socket.gethostbyname": "DNS resolution",
-    "subprocess.Popen": "subprocesses",
-    "os.system": "subprocesses",
-    "os.exec": "subprocesses",
-    "os.spawn": "subprocesses",
-    "os.posix_spawn": "subprocesses",
-    "os.fork": "fork",
-}
+DEFAULT_PASS_THROUGH = frozenset(
+    {
+        "logging",
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "typing_extensions",
+        "dataclasses",
+        "enum",
+        "json",
+        "decimal",
+    }
+)
+"""Modules whose calls are never refused: they do not feed what they read into decisions
+(``logging`` stamps records with the real time, which no decision depends on)."""
 
-_ASYNCIO_FUNCTIONS = {
-    "wait": "workflow.wait()",
-    "as_completed": "workflow.as_completed()",
-}
+_pass_through: set[str] = set(DEFAULT_PASS_THROUGH)
+_OWN_PACKAGE = "aioswf"
 
-_TIME_FUNCTIONS = {
-    "time": "workflow.now()",
-    "time_ns": "workflow.now()",
-    "monotonic": "workflow.now()",
-    "monotonic_ns": "workflow.now()",
-    "perf_counter": "workflow.now()",
-    "perf_counter_ns": "workflow.now()",
-    "sleep": "await asyncio.sleep(), a durable timer",
-}
-
-# Modules whose use of the clock does not reach workflow logic: log record timestamps, and
-# aioswf's own bookkeeping.
-_TRUSTED_MODULES = frozenset({"logging"})
-_TRUSTED_PACKAGES = ("logging.", "aioswf.")
+# The guarded versions of functions, by the id of the original: what the rebinding scan
+# puts in place of a name bound to an original.
+_replacements: dict[int, tuple[Any, Any]] = {}
 
 
 def running_workflow() -> str | None:
@@ -104,6 +94,16 @@ def unguarded() -> Iterator[None]:
         _state.active = outer
 
 
+def pass_through(modules: Iterable[str]) -> None:
+    """Let calls made by ``modules`` (and their submodules) through the guards.
+
+    Process-wide, like the guards themselves.
+    """
+    names = set(modules) - _pass_through
+    if names:
+        _pass_through.update(names)
+
+
 def install() -> None:
     """Install the guards in this process; later calls do nothing."""
     global _installed
@@ -112,75 +112,110 @@ def install() -> None:
     with _install_lock:
         if _installed:
             return
-        sys.addaudithook(_audit)
-        _guard_thread_start()
-        for name, instead in _TIME_FUNCTIONS.items():
-            setattr(time, name, _guarded(getattr(time, name), f"time.{name}()", instead))
-        for name, instead in _ASYNCIO_FUNCTIONS.items():
-            guarded = _guarded(getattr(asyncio, name), f"asyncio.{name}()", instead)
-            setattr(asyncio, name, guarded)
-            setattr(asyncio.tasks, name, guarded)
+        from aioswf._decider import restrictions
+
+        restrictions.install_all()
+        _rebind_loaded_modules()
         _installed = True
 
 
-def _refusal(describe: str, what: str, instead: str = "an activity") -> NondeterminismError:
+def refusal(describe: str, what: str, instead: str = "an activity") -> NondeterminismError:
+    """The error for ``what``, called by the workflow code of ``describe``."""
     return NondeterminismError(
         f"{describe}: {what} cannot be used inside a workflow, because a replay would not see "
         f"the same thing; use {instead} instead"
     )
 
 
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    describe = getattr(_state, "active", None)
-    if describe is None:
-        return
-    what = _AUDITED.get(event)
-    if what is not None:
-        raise _refusal(describe, what)
-
-
-def _guard_thread_start() -> None:
-    start = threading.Thread.start
-
-    @functools.wraps(start)
-    def guarded_start(self: threading.Thread) -> None:
-        describe = getattr(_state, "active", None)
-        if describe is not None:
-            raise _refusal(describe, "starting a thread")
-        start(self)
-
-    threading.Thread.start = guarded_start  # type: ignore[method-assign]
-
-
-def _guarded(function: Callable[..., Any], what: str, instead: str) -> Callable[..., Any]:
+def guard(
+    function: Callable[..., Any],
+    what: str,
+    instead: str,
+    *,
+    refuse_if: Callable[[tuple[Any, ...], dict[str, Any]], bool] | None = None,
+) -> Callable[..., Any]:
+    """``function``, refused inside workflow steps (only when ``refuse_if(args, kwargs)``,
+    if given) unless a pass-through module calls it."""
     if getattr(function, "__aioswf_guarded__", False):
         return function
 
-    def check() -> None:
-        describe = getattr(_state, "active", None)
-        if describe is not None and not _trusted_caller(depth=3):
-            raise _refusal(describe, what, instead)
-
-    if inspect.iscoroutinefunction(function):
-
-        @functools.wraps(function)
-        async def guarded_coroutine(*args: Any, **kwargs: Any) -> Any:
-            check()
-            return await function(*args, **kwargs)
-
-        guarded_coroutine.__aioswf_guarded__ = True  # type: ignore[attr-defined]
-        return guarded_coroutine
-
-    @functools.wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        check()
+        describe = getattr(_state, "active", None)
+        if (
+            describe is not None
+            and (refuse_if is None or refuse_if(args, kwargs))
+            and not trusted_caller(depth=1)
+        ):
+            raise refusal(describe, what, instead)
         return function(*args, **kwargs)
 
+    for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+        with suppress(AttributeError, TypeError):
+            setattr(guarded, attribute, getattr(function, attribute))
+    guarded.__wrapped__ = function  # type: ignore[attr-defined]
     guarded.__aioswf_guarded__ = True  # type: ignore[attr-defined]
+    _replacements[id(function)] = (function, guarded)
     return guarded
 
 
-def _trusted_caller(depth: int) -> bool:
-    """Whether the code ``depth`` frames up is logging's or aioswf's own."""
-    caller = sys._getframe(depth).f_globals.get("__name__", "")
-    return caller in _TRUSTED_MODULES or str(caller).startswith(_TRUSTED_PACKAGES)
+def replace(owner: Any, name: str, guarded: Callable[..., Any]) -> None:
+    """Put ``guarded`` in place of ``owner.name``."""
+    setattr(owner, name, guarded)
+
+
+def trusted_caller(depth: int) -> bool:
+    """Whether the call made ``depth`` frames above the function calling this one comes from
+    a pass-through module or from aioswf, or from a module being imported.
+
+    The standard library's own frames are looked through (``os.getenv`` called by pydantic
+    is pydantic's call); the first other frame decides. A module imported for the first
+    time during a workflow step runs its top-level code there, once per process
+    (``sysconfig`` reads the environment at import): that is no decision of the run's.
+    """
+    frame: FrameType | None = sys._getframe(depth + 1)
+    decided = False
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True  # an import in progress
+        module = str(frame.f_globals.get("__name__", ""))
+        if not decided:
+            if is_pass_through(module):
+                return True
+            # The first frame outside the standard library is workflow code (or a library
+            # it called): refused, unless an import is in progress further up.
+            decided = not _is_stdlib(module)
+        frame = frame.f_back
+    return False
+
+
+def _is_stdlib(module: str) -> bool:
+    top = module.partition(".")[0]
+    return top in sys.stdlib_module_names or top.startswith("_frozen_importlib")
+
+
+def is_pass_through(module: str) -> bool:
+    """Whether ``module`` is aioswf's, or a pass-through module or one of its submodules."""
+    top = module.partition(".")[0]
+    return top == _OWN_PACKAGE or top in _pass_through or module in _pass_through
+
+
+def _rebind_loaded_modules() -> None:
+    """Point names bound to an unguarded function in loaded modules at the guarded one."""
+    stdlib = sys.stdlib_module_names
+    for name, module in list(sys.modules.items()):
+        if not isinstance(module, ModuleType) or name.partition(".")[0] in stdlib:
+            continue
+        if is_pass_through(name):
+            continue
+        rebind(module)
+
+
+def rebind(module: ModuleType) -> None:
+    """Point ``module``'s globals bound to an unguarded function at the guarded one."""
+    namespace = getattr(module, "__dict__", None)
+    if not isinstance(namespace, dict):
+        return
+    for key, value in list(namespace.items()):
+        found = _replacements.get(id(value))
+        if found is not None and found[0] is value:
+            namespace[key] = found[1]

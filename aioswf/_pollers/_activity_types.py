@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from aioswf import exceptions as exc
@@ -33,17 +34,29 @@ class RegisteredDefaults:
         self._domain = domain
         self._heartbeat: dict[tuple[str, str], asyncio.Future[timedelta | None]] = {}
 
+    def prefetch(self, definitions: Iterable[ActivityDefinition]) -> None:
+        """Start reading the types that declare no heartbeat timeout, in the background."""
+        for definition in definitions:
+            if definition.options.heartbeat_timeout is None:
+                self._lookup(definition)
+
     async def heartbeat_timeout(self, definition: ActivityDefinition) -> timedelta | None:
         """The registered ``defaultTaskHeartbeatTimeout`` of ``definition``'s type, if any.
 
         A failed look-up is logged and read as "none" (the worker then paces heartbeats by
         its ``heartbeat_interval``); it is not retried for this type.
         """
+        known = self._lookup(definition)
+        if known.done():
+            return known.result()  # without handing the loop over
+        return await asyncio.shield(known)
+
+    def _lookup(self, definition: ActivityDefinition) -> asyncio.Future[timedelta | None]:
         key = (definition.name, definition.version)
         known = self._heartbeat.get(key)
         if known is None:
             known = self._heartbeat[key] = asyncio.ensure_future(self._describe(definition))
-        return await asyncio.shield(known)
+        return known
 
     async def _describe(self, definition: ActivityDefinition) -> timedelta | None:
         params = {"domain": self._domain, "activityType": definition.swf_type()}

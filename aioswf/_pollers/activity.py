@@ -121,6 +121,8 @@ class ActivityPoller:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Poll until ``stopping`` is set, then wait for every task received to finish."""
+        # Read ahead, so that a task from another SWF client does not wait for it.
+        self.env.registered.prefetch(self.env.definitions.values())
         closer = asyncio.create_task(self._close_on(stopping), name="activity slots closer")
         self._loops = [
             asyncio.create_task(self._poll_loop(n, stopping), name=f"activity poller {n}")

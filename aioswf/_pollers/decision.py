@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from aioswf._decider import Activation, CacheMiss, InstanceCache, InstanceOptions, WorkflowInstance
+from aioswf._decider import (
+    Activation,
+    CacheMiss,
+    InstanceCache,
+    InstanceOptions,
+    WorkflowInstance,
+    sandbox,
+)
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
 from aioswf._decider.history import Event
 from aioswf._decider.retrying import ExecutionContext, retry_timer
@@ -106,6 +113,7 @@ class DecisionWorkerOptions:
     deadlock_timeout: timedelta | None = timedelta(seconds=DEFAULT_DEADLOCK_TIMEOUT)
     debug_mode: bool = False
     workflow_threads: bool = True
+    sandbox_pass_through: tuple[str, ...] = ()
     sticky_schedule_to_start: timedelta | None = timedelta(seconds=5)
 
     def __post_init__(self) -> None:
@@ -241,6 +249,7 @@ class DecisionPoller:
             deadlock_timeout=options.deadlock_seconds(),
             interceptors=tuple(interceptors),
         )
+        sandbox.pass_through(options.sandbox_pass_through)
         self.executor = options.activation_executor()
         """Runs workflow code, off the host loop by default."""
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}

@@ -1,0 +1,267 @@
+"""What the workflow sandbox refuses, and how each refusal is put in place.
+
+Each entry names the call and what to use instead; :func:`install_all` puts the guards in
+place (see :mod:`aioswf._decider.sandbox` for how a guard decides). Refused inside workflow
+steps:
+
+- clocks: ``time.time/time_ns/monotonic/perf_counter/process_time/thread_time`` (and their
+  ``_ns`` forms), ``time.sleep``, and ``time.localtime/gmtime/ctime/asctime/strftime`` when
+  they would read the clock (no time given); ``datetime.now/utcnow/today``;
+- randomness: the ``random`` module's functions, ``random.Random()`` without a seed,
+  ``random.SystemRandom``, ``os.urandom``, ``secrets``, ``uuid.uuid1/uuid4``;
+- the environment and files: ``os.environ`` (and ``os.getenv``), ``open()``, listing,
+  creating, removing or renaming files and directories;
+- threads, sockets, DNS, subprocesses (through asyncio or directly);
+- ``asyncio.wait`` / ``asyncio.as_completed``, whose sets iterate in an order that depends on
+  object ids (``workflow.wait`` / ``workflow.as_completed`` are the deterministic versions);
+- an asyncio primitive (``Lock``, ``Event``, ``Condition``, ``Semaphore``, ``Queue``,
+  ``Barrier``) made outside the run that uses it, such as one made at module level: it would
+  tie every run to the first run's loop, and carry state from one run into another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.mixins
+import asyncio.tasks
+import ctypes
+import datetime
+import gc
+import os
+import random
+import secrets
+import sys
+import threading
+import time
+import uuid
+from asyncio import events
+from typing import Any
+
+from aioswf._decider.sandbox import guard, refusal, replace, running_workflow, trusted_caller
+from aioswf.exceptions import NondeterminismError
+
+NOW = "workflow.now()"
+RANDOM = "workflow.random()"
+UUID = "workflow.uuid4()"
+ACTIVITY = "an activity"
+
+_AUDITED = {
+    "socket.__new__": "sockets",
+    "socket.connect": "network connections",
+    "socket.getaddrinfo": "DNS resolution",
+    "socket.gethostbyname": "DNS resolution",
+    "subprocess.Popen": "subprocesses",
+    "os.system": "subprocesses",
+    "os.exec": "subprocesses",
+    "os.spawn": "subprocesses",
+    "os.posix_spawn": "subprocesses",
+    "os.fork": "fork",
+    "open": "open() (file access)",
+    "os.listdir": "os.listdir() (file access)",
+    "os.scandir": "os.scandir() (file access)",
+    "glob.glob": "glob (file access)",
+    "os.mkdir": "creating directories",
+    "os.rmdir": "removing directories",
+    "os.remove": "removing files",
+    "os.rename": "renaming files",
+    "os.truncate": "truncating files",
+    "os.chmod": "changing file modes",
+    "os.chdir": "changing the working directory",
+    "shutil.copyfile": "copying files",
+    "shutil.rmtree": "removing directories",
+    "os.putenv": "os.environ",
+    "os.unsetenv": "os.environ",
+}
+
+_CLOCKS = (
+    "time",
+    "time_ns",
+    "monotonic",
+    "monotonic_ns",
+    "perf_counter",
+    "perf_counter_ns",
+    "process_time",
+    "process_time_ns",
+    "thread_time",
+    "thread_time_ns",
+)
+
+
+def _no_time_given(position: int) -> Any:
+    """A ``refuse_if`` for calls that read the clock unless given a time at ``position``."""
+
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        return len(args) <= position or args[position] is None
+
+    return check
+
+
+def install_all() -> None:
+    """Put every guard in place; called once per process by :func:`sandbox.install`."""
+    sys.addaudithook(_audit)
+    _guard_thread_start()
+    _guard_time()
+    _guard_randomness()
+    _guard_datetime()
+    _guard_environment()
+    _guard_asyncio()
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    describe = running_workflow()
+    if describe is None:
+        return
+    what = _AUDITED.get(event)
+    if what is None or trusted_caller(depth=1):
+        return  # a pass-through module, or an import reading a module's code
+    raise refusal(describe, what, "an activity (or pass the value in as an input)")
+
+
+def _guard_thread_start() -> None:
+    start = threading.Thread.start
+
+    def guarded_start(self: threading.Thread) -> None:
+        describe = running_workflow()
+        if describe is not None:
+            raise refusal(describe, "starting a thread")
+        start(self)
+
+    threading.Thread.start = guarded_start  # type: ignore[method-assign]
+
+
+def _guard_time() -> None:
+    for name in _CLOCKS:
+        replace(time, name, guard(getattr(time, name), f"time.{name}()", NOW))
+    replace(time, "sleep", guard(time.sleep, "time.sleep()", "await asyncio.sleep()"))
+    for name, position in (("localtime", 0), ("gmtime", 0), ("ctime", 0), ("asctime", 0)):
+        guarded = guard(
+            getattr(time, name),
+            f"time.{name}() without a time",
+            f"{NOW} (or pass the time)",
+            refuse_if=_no_time_given(position),
+        )
+        replace(time, name, guarded)
+    strftime = guard(
+        time.strftime,
+        "time.strftime() without a time",
+        f"{NOW}.strftime()",
+        refuse_if=_no_time_given(1),
+    )
+    replace(time, "strftime", strftime)
+
+
+def _guard_randomness() -> None:
+    for name in dir(random):
+        value = getattr(random, name)
+        if getattr(value, "__self__", None) is random._inst:
+            replace(random, name, guard(value, f"random.{name}()", RANDOM))
+    seed = guard(
+        random.Random.seed,
+        "random.Random() without a seed",
+        f"{RANDOM}, or random.Random(seed)",
+        refuse_if=lambda args, kwargs: (args[1] if len(args) > 1 else kwargs.get("a")) is None,
+    )
+    replace(random.Random, "seed", seed)
+    urandom = guard(os.urandom, "os.urandom() (and random.SystemRandom)", RANDOM)
+    replace(os, "urandom", urandom)
+    replace(random, "_urandom", urandom)
+    for name in ("token_bytes", "token_hex", "token_urlsafe", "choice", "randbelow", "randbits"):
+        replace(secrets, name, guard(getattr(secrets, name), f"secrets.{name}()", RANDOM))
+    for name in ("uuid1", "uuid4"):
+        replace(uuid, name, guard(getattr(uuid, name), f"uuid.{name}()", UUID))
+
+
+def _guard_datetime() -> None:
+    # ``datetime`` is a built-in type: its class methods cannot be set as attributes, so
+    # the guard goes into the type's own dictionary, and the type's method cache is reset.
+    for cls, name in (
+        (datetime.datetime, "now"),
+        (datetime.datetime, "utcnow"),
+        (datetime.date, "today"),
+    ):
+        namespace: dict[str, Any] = gc.get_referents(cls.__dict__)[0]
+        original = namespace[name]
+        what = f"{cls.__name__}.{name}()"
+
+        def guarded(klass: type, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            return _original.__get__(None, klass)(*args, **kwargs)
+
+        checked = guard(guarded, what, NOW)
+        namespace[name] = classmethod(checked)
+        ctypes.pythonapi.PyType_Modified(ctypes.py_object(cls))
+
+
+def _guard_environment() -> None:
+    environ_type = type(os.environ)
+    for name in ("__getitem__", "__setitem__", "__delitem__", "__iter__", "__len__"):
+        original = getattr(environ_type, name)
+        replace(environ_type, name, guard(original, "os.environ", f"{ACTIVITY}, or an input"))
+
+
+def _guard_asyncio() -> None:
+    for name, instead in (("wait", "workflow.wait()"), ("as_completed", "workflow.as_completed()")):
+        guarded = guard(getattr(asyncio, name), f"asyncio.{name}()", instead)
+        replace(asyncio, name, guarded)
+        replace(asyncio.tasks, name, guarded)
+    # Where a primitive waits (or would bind to a loop), it must belong to the running run:
+    # an uncontended Lock never touches its loop, so binding alone would go unnoticed.
+    waits = {
+        asyncio.Lock: ("acquire",),
+        asyncio.Event: ("wait",),
+        asyncio.Condition: ("wait", "wait_for"),
+        asyncio.Semaphore: ("acquire",),
+        asyncio.Queue: ("get", "put", "join"),
+        asyncio.Barrier: ("wait",),
+    }
+    for cls, methods in waits.items():
+        _remember_the_maker(cls)
+        for name in methods:
+            setattr(cls, name, _owned(getattr(cls, name)))
+    mixin: Any = asyncio.mixins._LoopBoundMixin
+    original = mixin._get_loop
+
+    def get_loop(self: Any) -> Any:
+        _check_owner(self)
+        return original(self)
+
+    mixin._get_loop = get_loop
+
+
+def _check_owner(primitive: Any) -> None:
+    describe = running_workflow()
+    if describe is not None and getattr(primitive, "_aioswf_loop", None) is not (
+        events._get_running_loop()
+    ):
+        raise _shared_primitive(describe, primitive)
+
+
+def _owned(method: Any) -> Any:
+    async def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_owner(self)
+        return await method(self, *args, **kwargs)
+
+    checked.__name__ = method.__name__
+    checked.__qualname__ = method.__qualname__
+    checked.__doc__ = method.__doc__
+    return checked
+
+
+def _remember_the_maker(cls: type) -> None:
+    """Have instances of ``cls`` remember the loop running where they were made."""
+    init = cls.__init__  # type: ignore[misc]
+
+    def remembering_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._aioswf_loop = events._get_running_loop() if running_workflow() else None
+
+    cls.__init__ = remembering_init  # type: ignore[misc]
+
+
+def _shared_primitive(describe: str, primitive: Any) -> NondeterminismError:
+    kind = type(primitive).__name__
+    return NondeterminismError(
+        f"{describe}: an asyncio.{kind} made outside this run (at module level, or in another "
+        "run) is used by its code: it would tie the run to another loop and share state "
+        f"between runs, which replay cannot reproduce; make the {kind} in the workflow's "
+        "__init__ or run method instead"
+    )
