@@ -15,9 +15,12 @@ network and the answer (RespondDecisionTaskCompleted).
 * cache off: no instance is cached, so every page (1,000 events each) is read and the whole
   history replayed;
 * botocore: cache off again, the answers parsed by botocore's standard parser instead of the
-  transport's, the baseline of the parsing.
+  transport's, the baseline of the parsing;
+* no sandbox: cache off again, the workflow declared ``sandboxed=False``: the cost of the
+  sandbox's guards is the difference.
 
-Replay throughput is the history's length over the cache-off time.
+Replay throughput is the history's length over the cache-off time, with and without the
+sandbox.
 
 Run it with::
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import statistics
 import sys
@@ -157,7 +161,7 @@ async def cpu(
     return statistics.median(samples)
 
 
-async def measure(events: int, repeat: int) -> tuple[int, float, float, float]:
+async def measure(events: int, repeat: int) -> tuple[int, float, float, float, float]:
     sim, started = build(events)
     previous = sim.instance
     assert previous is not None
@@ -176,15 +180,16 @@ async def measure(events: int, repeat: int) -> tuple[int, float, float, float]:
     async def nothing() -> None:
         cached_instance.clear()
 
-    def deciding(parser: Any) -> Callable[[], Awaitable[None]]:
+    def deciding(parser: Any, sandboxed: bool = True) -> Callable[[], Awaitable[None]]:
         service = PagedHistory(sim, started, last, parser)
+        definition = dataclasses.replace(sim.definition, sandboxed=sandboxed)
 
         async def decide() -> None:
             size = SMALL_PAGE if cached_instance else PAGE_SIZE
             poller.client = poller.pages.client = service  # type: ignore[assignment]
             first = await service.parse(size, 0)
             history = poller.pages.history(first, "bench", size)
-            instance, activation = await poller._decide(sim.definition, history)
+            instance, activation = await poller._decide(definition, history)
             assert activation.failure is None
             assert activation.decisions
             # The cached path must not have fallen back to a full replay.
@@ -204,21 +209,23 @@ async def measure(events: int, repeat: int) -> tuple[int, float, float, float]:
     cached = await cpu(cache_live_instance, deciding(ours), repeat)
     replay = await cpu(nothing, deciding(ours), repeat)
     replay_botocore = await cpu(nothing, deciding(standard), repeat)
+    unguarded = await cpu(nothing, deciding(ours, sandboxed=False), repeat)
     sim.close()
-    return len(sim.history.events), cached, replay, replay_botocore
+    return len(sim.history.events), cached, replay, replay_botocore, unguarded
 
 
 async def run(sizes: list[int], repeat: int) -> None:
     print(
         f"{'events':>8} {'cache on (ms)':>14} {'cache off (ms)':>15} {'replay events/s':>16}"
-        f" {'botocore (ms)':>14}"
+        f" {'botocore (ms)':>14} {'no-sandbox events/s':>20}"
     )
     for target in sizes:
-        count, cached, replay, standard = await measure(target, repeat)
+        count, cached, replay, standard, unguarded = await measure(target, repeat)
         rate = count / replay if replay else float("inf")
+        bare = count / unguarded if unguarded else float("inf")
         print(
             f"{count:>8} {cached * 1000:>14.3f} {replay * 1000:>15.2f} {rate:>16,.0f}"
-            f" {standard * 1000:>14.2f}"
+            f" {standard * 1000:>14.2f} {bare:>20,.0f}"
         )
 
 

@@ -28,7 +28,7 @@ from aioswf.exceptions import (
     PayloadConversionError,
     ScheduleActivityFailedError,
 )
-from aioswf.options import ActivityOptions, CancellationType
+from aioswf.options import ActivityOptions, CancellationType, duration_to_swf
 
 if TYPE_CHECKING:
     from aioswf._decider.instance import WorkflowInstance
@@ -271,9 +271,11 @@ class Activities:
     ) -> ActivityMachine:
         definition, options = call.definition, call.options
         headers = dict(call.headers)
-        timeout = options.swf_timeouts().get("heartbeatTimeout")
-        if timeout != definition.options.swf_timeouts().get("heartbeatTimeout"):
-            headers[HEARTBEAT_TIMEOUT_HEADER] = timeout or "NONE"
+        timeout = options.heartbeat_timeout
+        if timeout != definition.options.heartbeat_timeout:
+            headers[HEARTBEAT_TIMEOUT_HEADER] = (
+                duration_to_swf(timeout, what="heartbeat_timeout") or "NONE"
+            )
         if heartbeat_details is not None:
             headers[HEARTBEAT_DETAILS_HEADER] = heartbeat_details
         data = check_size(f"input of activity {definition.type_key}", wrap(call.data, headers))

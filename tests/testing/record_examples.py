@@ -26,6 +26,7 @@ MAIN_EXAMPLES = (
     "client_tour",
     "workflows_basics",
     "workflows_cancellation",
+    "workflows_cancellation_types",
     "workflows_children",
     "workflows_continue_as_new",
     "workflows_lambda",

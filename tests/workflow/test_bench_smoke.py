@@ -32,7 +32,12 @@ def test_bench_decider_runs_and_prints_its_table() -> None:
         "events/s",
         "botocore",
         "(ms)",
+        "no-sandbox",
+        "events/s",
     ]
     assert len(lines) == 2
-    # events, cache on, cache off, replay rate, cache off with botocore's parser
-    assert re.fullmatch(r"\s*\d+\s+[\d.]+\s+[\d.]+\s+([\d,]+|inf)\s+[\d.]+", lines[1])
+    # events, cache on, cache off, replay rate, cache off with botocore's parser, replay rate
+    # without the sandbox
+    assert re.fullmatch(
+        r"\s*\d+\s+[\d.]+\s+[\d.]+\s+([\d,]+|inf)\s+[\d.]+\s+([\d,]+|inf)", lines[1]
+    )

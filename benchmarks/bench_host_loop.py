@@ -1,0 +1,235 @@
+"""The host loop's worst stall while a worker decides heavy workflow tasks.
+
+A worker embedded in an asyncio service shares the service's event loop. A ticker task on
+that loop wakes every millisecond and records the longest gap between two wake-ups (beyond
+the millisecond asked for) while the worker decides:
+
+* (a) a workflow step that burns 1 s of CPU before it completes;
+* (b) one decision task that replays a history of about 25,000 events (a workflow that
+  received 24,980 signals before any worker looked at it), with the cache off.
+
+Each is measured with workflow code run on the host loop (``workflow_threads=False``, how
+aioswf ran it before activations got their own thread) and on the activation executor's
+thread (the default). End to end: the local SWF service runs in a subprocess (so its own
+work does not stall the measured loop), the worker talks to it over loopback HTTP, pages of
+history are fetched and parsed as in production. Goal: a worst stall of 50 ms or less.
+
+Run it with::
+
+    python benchmarks/bench_host_loop.py [--repeat N] [--signals N] [--cpu SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aioswf import Client, Worker, WorkflowHandle, workflow
+from aioswf._pollers.decision import DecisionWorkerOptions
+
+DOMAIN = "bench-host-loop"
+SIGNALS = 24_980  # with the other events of the run, just under SWF's 25,000
+MODES = {"on the host loop": False, "on a workflow thread": True}
+_clock = time.perf_counter  # bound before the workflow sandbox guards the module
+
+
+@workflow.defn(name="Tally", execution_start_to_close_timeout=timedelta(hours=1))
+class Tally:
+    def __init__(self) -> None:
+        self.total = 0
+
+    @workflow.run
+    async def run(self, goal: int) -> int:
+        await workflow.wait_condition(lambda: self.total >= goal)
+        return self.total
+
+    @workflow.signal
+    def add(self, n: int) -> None:
+        self.total += n
+
+
+@workflow.defn(name="Burn", sandboxed=False)  # it reads the clock to burn a set time
+class Burn:
+    @workflow.run
+    async def run(self, seconds: float) -> int:
+        deadline = _clock() + seconds
+        spins = 0
+        while _clock() < deadline:
+            spins += 1
+        return spins
+
+
+# --- the service, in its own process ----------------------------------------------------------
+
+
+def serve(task_lists: list[str], signals: int) -> None:
+    """Serve the local SWF service with a ``Tally`` run waiting on each of ``task_lists``."""
+    from aioswf.local import LocalSWF
+
+    async def main() -> None:
+        async with LocalSWF(long_poll_seconds=1.0) as service:
+            service.call(
+                "RegisterDomain", {"name": DOMAIN, "workflowExecutionRetentionPeriodInDays": "1"}
+            )
+            service.call(
+                "RegisterWorkflowType",
+                {
+                    "domain": DOMAIN,
+                    "name": "Tally",
+                    "version": "1",
+                    "defaultChildPolicy": "TERMINATE",
+                },
+            )
+            for task_list in task_lists:
+                run = service.call(
+                    "StartWorkflowExecution",
+                    {
+                        "domain": DOMAIN,
+                        "workflowId": f"tally-{task_list}",
+                        "workflowType": {"name": "Tally", "version": "1"},
+                        "taskList": {"name": task_list},
+                        "input": json.dumps([signals]),
+                        "executionStartToCloseTimeout": "3600",
+                        "taskStartToCloseTimeout": "60",
+                        "childPolicy": "TERMINATE",
+                    },
+                )
+                for _ in range(signals):
+                    service.call(
+                        "SignalWorkflowExecution",
+                        {
+                            "domain": DOMAIN,
+                            "workflowId": f"tally-{task_list}",
+                            "runId": run["runId"],
+                            "signalName": "add",
+                            "input": "[1]",
+                        },
+                    )
+            print(service.endpoint_url, flush=True)
+            await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# --- the host ------------------------------------------------------------------------------
+
+
+async def worst_stall(work: Callable[[], Awaitable[Any]]) -> float:
+    """The longest the host loop went without running the ticker while ``work`` ran (s)."""
+    worst = 0.0
+    running = True
+
+    async def tick() -> None:
+        nonlocal worst
+        last = _clock()
+        while running:
+            await asyncio.sleep(0.001)
+            now = _clock()
+            worst = max(worst, now - last - 0.001)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.01)
+    try:
+        await work()
+    finally:
+        running = False
+        await ticker
+    return worst
+
+
+async def replay(client: Client, task_list: str, threads: bool) -> float:
+    options = DecisionWorkerOptions(max_cached_workflows=0, workflow_threads=threads)
+    handle: WorkflowHandle[int] = client.get_workflow_handle(f"tally-{task_list}")
+
+    async def decide() -> None:
+        async with Worker(client, task_list=task_list, workflows=[Tally], decision_options=options):
+            await handle.result(timeout=timedelta(minutes=5))
+
+    return await worst_stall(decide)
+
+
+async def burn(client: Client, task_list: str, threads: bool, seconds: float) -> float:
+    options = DecisionWorkerOptions(workflow_threads=threads)
+    async with Worker(client, task_list=task_list, workflows=[Burn], decision_options=options):
+        handle = await client.start_workflow(
+            Burn.run, seconds, workflow_id=f"burn-{task_list}", task_list=task_list
+        )
+        return await worst_stall(lambda: handle.result(timeout=timedelta(minutes=5)))
+
+
+async def idle(client: Client, task_list: str, seconds: float) -> float:
+    """The stall with a worker that has nothing to decide: the machine's own noise."""
+    async with Worker(client, task_list=task_list, workflows=[Burn]):
+        return await worst_stall(lambda: asyncio.sleep(seconds))
+
+
+async def run(endpoint: str, repeat: int, signals: int, seconds: float) -> None:
+    results: dict[tuple[str, bool], list[float]] = {}
+    async with Client(DOMAIN, endpoint_url=endpoint) as client:
+        for n in range(repeat):  # interleaved, so that load hits both modes alike
+            for threads in MODES.values():
+                task_list = f"{'thread' if threads else 'host'}-{n}"
+                stalls = {
+                    "idle": await idle(client, f"idle-{task_list}", seconds),
+                    "a": await burn(client, f"burn-{task_list}", threads, seconds),
+                    "b": await replay(client, task_list, threads),
+                }
+                for key, stall in stalls.items():
+                    results.setdefault((key, threads), []).append(stall)
+    rows = {
+        "idle": f"an idle worker, {seconds:g} s (the noise)",
+        "a": f"(a) a step burning {seconds:g} s of CPU",
+        "b": f"(b) replaying {signals + 6:,} events",
+    }
+    print(f"{'worst stall of the host loop (ms, median)':<42} {'host loop':>10} {'thread':>10}")
+    for key, title in rows.items():
+        host = statistics.median(results[key, False]) * 1000
+        thread = statistics.median(results[key, True]) * 1000
+        print(f"{title:<42} {host:>10.1f} {thread:>10.1f}")
+
+
+def main() -> None:
+    assert __doc__ is not None
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="samples per measurement")
+    parser.add_argument("--signals", type=int, default=SIGNALS, help="signals in the history")
+    parser.add_argument("--cpu", type=float, default=1.0, help="seconds the step burns")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("task_lists", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.task_lists, args.signals)
+        return
+    if args.repeat < 1 or args.signals < 1 or args.cpu <= 0:
+        parser.error("--repeat, --signals and --cpu must be positive")
+    lists = [f"{mode}-{n}" for n in range(args.repeat) for mode in ("host", "thread")]
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--signals", str(args.signals), *lists],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        endpoint = server.stdout.readline().strip()
+        asyncio.run(run(endpoint, args.repeat, args.signals, args.cpu))
+    finally:
+        server.terminate()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+if __name__ == "__main__":
+    main()

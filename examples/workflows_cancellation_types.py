@@ -1,0 +1,63 @@
+"""Cancellation types: what cancelling the code that waits on an activity does.
+
+`TRY_CANCEL` (the default) asks SWF to cancel the activity and goes on at once;
+`WAIT_CANCELLATION_COMPLETED` asks, then waits until the activity has stopped and hears how
+far it got; `ABANDON` asks nothing and leaves the activity to finish on its own.
+Run it with `python examples/workflows_cancellation_types.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from aioswf import ActivityCanceledError, CancellationType, Client, Worker, activity, workflow
+from aioswf.local import LocalSWF
+
+
+@activity.defn(start_to_close_timeout=timedelta(minutes=1), heartbeat_timeout=timedelta(seconds=1))
+async def pack(box: str) -> str:
+    for items in range(1, 16):
+        activity.heartbeat(f"{items} items in {box}")  # the answer tells it of a cancel
+        await asyncio.sleep(0.1)  # cancelled here, once the workflow asks
+    return f"{box} full"
+
+
+WAIT = CancellationType.WAIT_CANCELLATION_COMPLETED
+
+
+@workflow.defn
+class Packing:
+    @workflow.run
+    async def run(self) -> list[str]:
+        outcomes = []
+        # The abandoned activity goes first: it finishes while the others are cancelled.
+        for kind in (CancellationType.ABANDON, CancellationType.TRY_CANCEL, WAIT):
+            handle = workflow.start_activity(pack, f"box {kind.name}", cancellation_type=kind)
+            await asyncio.sleep(1)  # a durable timer: let it pack for a while
+            handle.cancel()
+            try:
+                outcomes.append(f"{kind.name}: {await handle}")
+            except asyncio.CancelledError:
+                outcomes.append(f"{kind.name}: the workflow went on at once")
+            except ActivityCanceledError as error:
+                outcomes.append(f"{kind.name}: stopped, with {error.details}")
+        return outcomes
+
+
+async def main() -> None:
+    async with (
+        LocalSWF(long_poll_seconds=1) as swf,
+        Client("examples", endpoint_url=swf.endpoint_url) as client,
+    ):
+        await client.register_domain()
+        async with Worker(client, task_list="main", workflows=[Packing], activities=[pack]):
+            handle = await client.start_workflow(
+                Packing.run, workflow_id="packing", task_list="main"
+            )
+            for line in await handle.result():
+                print(line)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
