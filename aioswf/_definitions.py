@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
+from aioswf import _sandbox as sandbox
 from aioswf.exceptions import DefinitionError
 from aioswf.options import (
     ActivityOptions,
@@ -181,8 +182,6 @@ def workflow_defn(
         )
         setattr(target, _WORKFLOW_ATTR, definition)
         if sandboxed:
-            from aioswf._decider import sandbox  # the runtime imports this module
-
             # Names its module bound before the guards existed are guarded from now on.
             sandbox.install()
             module = sys.modules.get(target.__module__)

@@ -22,7 +22,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Iter
 from typing import Any, Protocol, TypeVar
 
 from aioswf._decider.deadlock import StepWatch, coroutine_stack
-from aioswf._decider.sandbox import guarding
+from aioswf._sandbox.core import guarding
 from aioswf.exceptions import NondeterminismError
 
 logger = logging.getLogger(__name__)

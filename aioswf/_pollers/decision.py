@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from aioswf import _sandbox as sandbox
 from aioswf._decider import (
     Activation,
     CacheMiss,
     InstanceCache,
     InstanceOptions,
     WorkflowInstance,
-    sandbox,
 )
 from aioswf._decider.deadlock import DEFAULT_DEADLOCK_TIMEOUT
 from aioswf._decider.history import Event

@@ -30,7 +30,7 @@ def burn(seconds: float) -> int:
 _clock = time.perf_counter
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)  # it reads the clock to burn a set time
 class Spins:
     @workflow.run
     async def run(self, seconds: float) -> str:

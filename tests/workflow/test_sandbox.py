@@ -14,8 +14,8 @@ import pytest
 
 from aioswf import NondeterminismError, workflow
 from aioswf._decider import WorkflowInstance
-from aioswf._decider.sandbox import running_workflow
 from aioswf._definitions import workflow_definition
+from aioswf._sandbox.core import running_workflow
 from aioswf.converter import DataConverter
 from tests.workflow.histories import Simulation, kinds, retried
 from tests.workflow.workflows import greet

@@ -22,7 +22,7 @@ from typing import Any, cast
 import pytest
 
 from aioswf import Client, NondeterminismError, workflow
-from aioswf._decider import sandbox
+from aioswf import _sandbox as sandbox
 from aioswf._definitions import workflow_definition
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from tests.workflow.histories import Simulation, kinds, retried
@@ -117,10 +117,14 @@ class UsesModuleLevelLock:
     @workflow.run
     async def run(self, what: str) -> str:
         if what == "lock":
-            async with SHARED_LOCK:
-                return "locked"
+            await asyncio.gather(self.hold(), self.hold())  # the second one waits
+            return "locked"
         await SHARED_EVENT.wait()
         return "waited"
+
+    async def hold(self) -> None:
+        async with SHARED_LOCK:
+            await asyncio.sleep(0)
 
 
 @pytest.mark.parametrize("what", ["lock", "event"])

@@ -33,7 +33,7 @@ from opentelemetry.trace import (
 )
 
 from aioswf import workflow
-from aioswf._decider.sandbox import unguarded
+from aioswf._sandbox import unguarded
 from aioswf.interceptors import (
     ActivityInboundInterceptor,
     ClientOutboundInterceptor,

@@ -1,7 +1,7 @@
 """What the workflow sandbox refuses, and how each refusal is put in place.
 
 Each entry names the call and what to use instead; :func:`install_all` puts the guards in
-place (see :mod:`aioswf._decider.sandbox` for how a guard decides). Refused inside workflow
+place (see :mod:`aioswf._sandbox.core` for how a guard decides). Refused inside workflow
 steps:
 
 - clocks: ``time.time/time_ns/monotonic/perf_counter/process_time/thread_time`` (and their
@@ -15,8 +15,8 @@ steps:
 - ``asyncio.wait`` / ``asyncio.as_completed``, whose sets iterate in an order that depends on
   object ids (``workflow.wait`` / ``workflow.as_completed`` are the deterministic versions);
 - an asyncio primitive (``Lock``, ``Event``, ``Condition``, ``Semaphore``, ``Queue``,
-  ``Barrier``) made outside the run that uses it, such as one made at module level: it would
-  tie every run to the first run's loop, and carry state from one run into another.
+  ``Barrier``) made outside the run that uses it, such as one made at module level, as soon
+  as it has to wait: it would tie every run to the first run's loop.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import uuid
 from asyncio import events
 from typing import Any
 
-from aioswf._decider.sandbox import guard, refusal, replace, running_workflow, trusted_caller
+from aioswf._sandbox.core import guard, refusal, replace, running_workflow, trusted_caller
 from aioswf.exceptions import NondeterminismError
 
 NOW = "workflow.now()"
@@ -203,47 +203,30 @@ def _guard_asyncio() -> None:
         guarded = guard(getattr(asyncio, name), f"asyncio.{name}()", instead)
         replace(asyncio, name, guarded)
         replace(asyncio.tasks, name, guarded)
-    # Where a primitive waits (or would bind to a loop), it must belong to the running run:
-    # an uncontended Lock never touches its loop, so binding alone would go unnoticed.
-    waits = {
-        asyncio.Lock: ("acquire",),
-        asyncio.Event: ("wait",),
-        asyncio.Condition: ("wait", "wait_for"),
-        asyncio.Semaphore: ("acquire",),
-        asyncio.Queue: ("get", "put", "join"),
-        asyncio.Barrier: ("wait",),
-    }
-    for cls, methods in waits.items():
+    # A primitive binds to a loop the first time it has to wait (an uncontended Lock never
+    # does): that is where one made outside the run is caught. Checking every acquire would
+    # slow down the host's own locks and queues, which share these classes.
+    for cls in (
+        asyncio.Lock,
+        asyncio.Event,
+        asyncio.Condition,
+        asyncio.Semaphore,
+        asyncio.Queue,
+        asyncio.Barrier,
+    ):
         _remember_the_maker(cls)
-        for name in methods:
-            setattr(cls, name, _owned(getattr(cls, name)))
     mixin: Any = asyncio.mixins._LoopBoundMixin
     original = mixin._get_loop
 
     def get_loop(self: Any) -> Any:
-        _check_owner(self)
+        describe = running_workflow()
+        if describe is not None and getattr(self, "_aioswf_loop", None) is not (
+            events._get_running_loop()
+        ):
+            raise _shared_primitive(describe, self)
         return original(self)
 
     mixin._get_loop = get_loop
-
-
-def _check_owner(primitive: Any) -> None:
-    describe = running_workflow()
-    if describe is not None and getattr(primitive, "_aioswf_loop", None) is not (
-        events._get_running_loop()
-    ):
-        raise _shared_primitive(describe, primitive)
-
-
-def _owned(method: Any) -> Any:
-    async def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_owner(self)
-        return await method(self, *args, **kwargs)
-
-    checked.__name__ = method.__name__
-    checked.__qualname__ = method.__qualname__
-    checked.__doc__ = method.__doc__
-    return checked
 
 
 def _remember_the_maker(cls: type) -> None:

@@ -3,7 +3,7 @@ environment, files, threads, I/O.
 
 The workflow loop already refuses threads, sockets and subprocesses asked for through asyncio
 (``run_in_executor``, ``open_connection``…). Workflow code can also reach for the standard
-library directly; the guards listed in :mod:`aioswf._decider.restrictions` catch that while a
+library directly; the guards listed in :mod:`aioswf._sandbox.restrictions` catch that while a
 workflow step runs on the current thread, each with an error that names what to use instead
 (``workflow.now()``, ``workflow.random()``, ``workflow.uuid4()``, an activity).
 
@@ -85,7 +85,8 @@ def guarding(describe: str) -> Iterator[None]:
 @contextmanager
 def unguarded() -> Iterator[None]:
     """Lift the guards on this thread, for aioswf's own work on a workflow's behalf that
-    replay does not see (exporting a span that is only emitted the first time)."""
+    replay does not see or that is not part of the workflow's logic (exporting a span that
+    is only emitted the first time, a payload codec's random nonce)."""
     outer = running_workflow()
     _state.active = None
     try:
@@ -112,7 +113,7 @@ def install() -> None:
     with _install_lock:
         if _installed:
             return
-        from aioswf._decider import restrictions
+        from aioswf._sandbox import restrictions
 
         restrictions.install_all()
         _rebind_loaded_modules()

@@ -1,0 +1,27 @@
+"""The workflow sandbox: what workflow code may not call, and the guards that refuse it.
+
+:mod:`aioswf._sandbox.core` decides (which thread runs which run's code, who is trusted);
+:mod:`aioswf._sandbox.restrictions` lists what is refused and installs the guards.
+"""
+
+from aioswf._sandbox.core import (
+    DEFAULT_PASS_THROUGH,
+    guarding,
+    install,
+    is_pass_through,
+    pass_through,
+    rebind,
+    running_workflow,
+    unguarded,
+)
+
+__all__ = (
+    "DEFAULT_PASS_THROUGH",
+    "guarding",
+    "install",
+    "is_pass_through",
+    "pass_through",
+    "rebind",
+    "running_workflow",
+    "unguarded",
+)
