@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -184,9 +183,7 @@ def workflow_defn(
         if sandboxed:
             # Names its module bound before the guards existed are guarded from now on.
             sandbox.install()
-            module = sys.modules.get(target.__module__)
-            if module is not None:
-                sandbox.rebind(module)
+            sandbox.rebind_module_of(target)
         # Methods remember their class, so that `client.start_workflow(Order.run)` and
         # `handle.signal(Order.approve)` find the definition even for classes in functions.
         for attr in (definition.run_method, *definition.signals.values()):

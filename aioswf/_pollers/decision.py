@@ -250,6 +250,9 @@ class DecisionPoller:
             interceptors=tuple(interceptors),
         )
         sandbox.pass_through(options.sandbox_pass_through)
+        for definition in workflows:
+            if definition.sandboxed:  # its module is fully imported by now
+                sandbox.rebind_module_of(definition.cls)
         self.executor = options.activation_executor()
         """Runs workflow code, off the host loop by default."""
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}

@@ -11,6 +11,7 @@ from aioswf._sandbox.core import (
     is_pass_through,
     pass_through,
     rebind,
+    rebind_module_of,
     running_workflow,
     unguarded,
 )
@@ -22,6 +23,7 @@ __all__ = (
     "is_pass_through",
     "pass_through",
     "rebind",
+    "rebind_module_of",
     "running_workflow",
     "unguarded",
 )

@@ -14,9 +14,10 @@ How the guards work:
   subprocesses, ``open``, ``os.listdir``…). Outside workflow steps it costs one thread-local
   read, so the host program is not slowed down;
 - names bound before the guards were installed (``from time import time`` at the top of a
-  module imported earlier) are rebound to the guarded function in every module loaded so far,
-  except the standard library's own and the pass-through modules; modules imported later get
-  the guarded function from the start;
+  workflow's module) are rebound to the guarded function in the module of each workflow, when
+  it is declared and when a worker starts; modules imported after the guards get the guarded
+  function from the start. Other modules are left as they are: tools that run in any thread
+  (a garbage-collection callback, a test plugin) keep the functions they bound;
 - calls made by a *pass-through* module (``logging``, ``pydantic``… and any the worker names)
   are let through: they are known not to feed what they read into workflow decisions;
 - a workflow declared with ``@workflow.defn(sandboxed=False)`` runs without the guards.
@@ -51,10 +52,15 @@ DEFAULT_PASS_THROUGH = frozenset(
         "enum",
         "json",
         "decimal",
+        "linecache",
+        "tokenize",
+        "traceback",
+        "warnings",
     }
 )
 """Modules whose calls are never refused: they do not feed what they read into decisions
-(``logging`` stamps records with the real time, which no decision depends on)."""
+(``logging`` stamps records with the real time; ``traceback`` reads source files to show
+lines of a traceback)."""
 
 _pass_through: set[str] = set(DEFAULT_PASS_THROUGH)
 _OWN_PACKAGE = "aioswf"
@@ -116,7 +122,6 @@ def install() -> None:
         from aioswf._sandbox import restrictions
 
         restrictions.install_all()
-        _rebind_loaded_modules()
         _installed = True
 
 
@@ -200,14 +205,10 @@ def is_pass_through(module: str) -> bool:
     return top == _OWN_PACKAGE or top in _pass_through or module in _pass_through
 
 
-def _rebind_loaded_modules() -> None:
-    """Point names bound to an unguarded function in loaded modules at the guarded one."""
-    stdlib = sys.stdlib_module_names
-    for name, module in list(sys.modules.items()):
-        if not isinstance(module, ModuleType) or name.partition(".")[0] in stdlib:
-            continue
-        if is_pass_through(name):
-            continue
+def rebind_module_of(cls: type) -> None:
+    """:func:`rebind` the module that defines ``cls``."""
+    module = sys.modules.get(cls.__module__)
+    if module is not None:
         rebind(module)
 
 
