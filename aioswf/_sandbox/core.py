@@ -28,6 +28,7 @@ programs that only use the client are untouched.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -122,7 +123,23 @@ def install() -> None:
         from aioswf._sandbox import restrictions
 
         restrictions.install_all()
+        # A garbage collection runs where it is triggered, workflow steps included, with the
+        # callbacks and finalizers of anyone's objects: none of that is the workflow's code.
+        gc.callbacks.insert(0, _collection_starts)
+        gc.callbacks.append(_collection_ends)
         _installed = True
+
+
+def _collection_starts(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _state.paused = getattr(_state, "active", None)
+        _state.active = None
+
+
+def _collection_ends(phase: str, info: dict[str, Any]) -> None:
+    if phase == "stop":
+        _state.active = getattr(_state, "paused", None)
+        _state.paused = None
 
 
 def refusal(describe: str, what: str, instead: str = "an activity") -> NondeterminismError:
