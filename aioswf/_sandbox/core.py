@@ -197,9 +197,12 @@ def trusted_caller(depth: int) -> bool:
     """
     frame: FrameType | None = sys._getframe(depth + 1)
     decided = False
+    collecting = {getattr(callback, "__code__", None) for callback in gc.callbacks}
     while frame is not None:
         if frame.f_code.co_filename.startswith("<frozen importlib"):
             return True  # an import in progress
+        if frame.f_code in collecting:
+            return True  # a garbage-collection callback, run where the collection began
         module = str(frame.f_globals.get("__name__", ""))
         if not decided:
             if is_pass_through(module):
