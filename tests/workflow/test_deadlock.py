@@ -116,7 +116,7 @@ def test_no_limit_lets_a_long_step_finish() -> None:
 
 async def test_the_host_loop_keeps_running_while_a_step_computes() -> None:
     async def worst_stall(executor: ThreadActivations | InlineActivations) -> float:
-        sim = sim_of(Spins, 0.6, limit=None)
+        sim = sim_of(Spins, 1.0, limit=None)  # wall time: the same on a loaded machine
         started = sim.history.start_decision_task()
         instance = sim.new_instance()
         worst = 0.0
@@ -146,7 +146,7 @@ async def test_the_host_loop_keeps_running_while_a_step_computes() -> None:
     finally:
         threaded.shutdown()
     inline = await worst_stall(InlineActivations())
-    assert inline >= 0.5  # the step held the host loop
+    assert inline >= 0.9  # the step held the host loop for all of its second
     assert on_thread < inline / 2  # margins for a loaded machine; the benchmark measures
 
 
