@@ -115,8 +115,9 @@ class PayloadWire:
             wire = _dumps({ENCODING_KEY: names, DATA_KEY: base64.b64encode(data).decode()})
         store = self.store
         if store is not None and len(wire) > min(limit, store.threshold):
-            # Named by what it holds and how, so a replay decides the same reference.
-            digest = hashlib.sha256(_dumps(names).encode() + b"\n" + text.encode()).hexdigest()
+            # Named by the bytes it holds (encrypted ones, if a codec encrypts): never by the
+            # plain text. Replay compares stored payloads by content (see canonical()).
+            digest = hashlib.sha256(data).hexdigest()
             reference = store.reference(digest)
             with self._lock:
                 self._held[reference] = data
@@ -150,8 +151,9 @@ class PayloadWire:
                 raise PayloadStoreError(
                     f"storing the payload {reference} failed: {error}"
                 ) from error
-            with self._lock:
+            with self._lock:  # its echo in history is compared by content: keep it at hand
                 self._cache.stored(reference)
+                self._cache.fetched(reference, data)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -237,17 +239,17 @@ class PayloadWire:
         return data
 
     def canonical(self, value: Any) -> Any:
-        """What replay compares of a payload: headers set aside, codecs undone.
+        """What replay compares of a payload: headers set aside, codecs undone, a stored
+        payload read back (so that changing the codecs, or a random nonce, changes nothing).
 
-        References stay as they are: they name their content.
+        A payload this converter cannot decode compares as it is written.
         """
         if not isinstance(value, str):
             return value
         plain, _ = unwrap(value)
         if plain is None:
             return None
-        form = _wire_form(plain)
-        if form is None or DATA_KEY not in form:
+        if _wire_form(plain) is None:
             return plain
         try:
             return self.from_wire(plain)

@@ -94,9 +94,9 @@ class ZlibCodec:
 class PayloadStore(Protocol):
     """Keeps payloads too large for SWF elsewhere, by reference.
 
-    References name the content (a digest of the payload's JSON), so that the same payload
-    decided again on replay gets the same reference, and a store that already holds it is not
-    written twice.
+    References name the stored bytes (a digest of the payload after the codecs, so never of
+    its plain text when a codec encrypts): the same bytes are not written twice. Replay
+    compares stored payloads by their decoded content, not by reference.
 
     Attributes:
         threshold: payloads whose text is longer than this many characters are stored
@@ -106,7 +106,7 @@ class PayloadStore(Protocol):
     threshold: int
 
     def reference(self, digest: str) -> str:
-        """The reference of the payload whose SHA-256 hex digest is ``digest``."""
+        """The reference of the payload whose stored bytes have SHA-256 hex digest ``digest``."""
         ...
 
     async def put(self, reference: str, data: bytes) -> None:

@@ -60,16 +60,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_DECIDED = frozenset(
-    {
-        "ActivityTaskScheduled",
-        "StartChildWorkflowExecutionInitiated",
-        "SignalExternalWorkflowExecutionInitiated",
-        "WorkflowExecutionContinuedAsNew",
-        "LambdaFunctionScheduled",
-    }
-)
-"""Events that repeat what the code decided: their payloads are compared, never decoded."""
 _BACKOFF_FIRST = 0.2
 _BACKOFF_MAX = 30.0
 
@@ -457,7 +447,8 @@ class DecisionPoller:
         self.measures.events(run_id, events, int(page.get("previousStartedEventId") or 0))
         converter = self.client.converter
         if converter.wire.store is not None:
-            await converter.download(*(e for e in events if e["eventType"] not in _DECIDED))
+            # Decided payloads too: replay compares them by content (read once, then cached).
+            await converter.download(*events)
 
     def _new_instance(
         self, definition: WorkflowDefinition, execution: dict[str, Any]

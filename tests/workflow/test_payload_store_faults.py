@@ -9,14 +9,15 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import DataConverter, RetryPolicy, Worker, activity, workflow
+from aioswf import Client, DataConverter, RetryPolicy, Worker, activity, workflow
 from aioswf.exceptions import PayloadStoreError
+from aioswf.payloads import ZlibCodec
 from aioswf.testing import WorkflowEnvironment
+from aioswf.worker import DecisionWorkerOptions
 
 
 class FlakyReads:
-    """Keeps payloads in memory; if ``flaky``, the first read of each reference after the
-    first one fails."""
+    """Keeps payloads in memory; if ``flaky``, the first read of each reference fails."""
 
     threshold = 1_000
 
@@ -33,7 +34,7 @@ class FlakyReads:
         self.data[reference] = data
 
     async def get(self, reference: str) -> bytes:
-        if self.flaky and self.read and reference not in self.read and reference not in self.failed:
+        if self.flaky and reference not in self.read and reference not in self.failed:
             self.failed.append(reference)
             raise ConnectionError("connection reset by the store")
         self.read.append(reference)
@@ -63,9 +64,12 @@ class Measures:
 
 async def test_a_failed_read_of_an_activity_input_is_retried() -> None:
     store = FlakyReads()
+    reader = DataConverter(payload_store=store)  # the activity worker's: it reads the input
     async with (
         WorkflowEnvironment(converter=DataConverter(payload_store=store)) as env,
-        Worker(env.client, task_list="t", workflows=[Measures], activities=[measure]),
+        Client(env.client.domain, endpoint_url=env.endpoint_url, converter=reader) as other,
+        Worker(env.client, task_list="t", workflows=[Measures]),
+        Worker(other, task_list="t", activities=[measure]),
     ):
         handle = await env.client.start_workflow(
             Measures.run, "b" * 5_000, workflow_id="flaky-read", task_list="t"
@@ -81,9 +85,12 @@ async def test_a_store_failure_is_its_own_error_and_retryable() -> None:
     first = converter.encode_payload("a" * 2_000)
     second = converter.encode_payload("c" * 2_000)
     await converter.upload(first, second)
-    await converter.download(first)
-    with pytest.raises(PayloadStoreError, match="connection reset"):
-        await converter.download(second)
+    reader = DataConverter(payload_store=store)
+    for text in (first, second):
+        with pytest.raises(PayloadStoreError, match="connection reset"):
+            await reader.download(text)
+        await reader.download(text)  # the outage is over
+    assert reader.decode_payload(second) == "c" * 2_000
 
 
 @activity.defn(start_to_close_timeout=timedelta(seconds=30))
@@ -121,3 +128,59 @@ def test_payloads_held_for_one_run_are_not_pushed_out_by_other_work() -> None:
         converter.scoped().encode_payload(f"{i}" + "o" * 2_000)
         converter.encode_payload(f"{i}" + "p" * 2_000)
     asyncio.run(run.upload(mine))
+
+
+@workflow.defn(execution_start_to_close_timeout=timedelta(hours=1))
+class WaitsToFinish:
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go = True
+
+    @workflow.run
+    async def run(self) -> int:
+        n = await workflow.execute_activity(size, "z" * 3_000)
+        await workflow.wait_condition(lambda: self.go)
+        return n
+
+
+async def test_a_run_with_stored_payloads_replays_after_the_codecs_change() -> None:
+    store = FlakyReads(flaky=False)
+    async with WorkflowEnvironment(converter=DataConverter(payload_store=store)) as env:
+        unsticky = DecisionWorkerOptions(sticky_schedule_to_start=None)  # no wait for it
+        async with Worker(
+            env.client,
+            task_list="r",
+            workflows=[WaitsToFinish],
+            activities=[size],
+            decision_options=unsticky,
+        ):
+            await env.client.start_workflow(
+                WaitsToFinish.run, workflow_id="codec-change", task_list="r"
+            )
+            for _ in range(200):  # until the activity ran: its input was stored and read
+                if store.read:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+        zipped = DataConverter(codecs=[ZlibCodec()], payload_store=store)
+        async with (
+            Client(env.client.domain, endpoint_url=env.endpoint_url, converter=zipped) as client,
+            Worker(client, task_list="r", workflows=[WaitsToFinish], activities=[size]),
+        ):
+            await client.get_workflow_handle("codec-change").signal(WaitsToFinish.proceed)
+            result = client.get_workflow_handle("codec-change").result
+            assert await result(timeout=timedelta(seconds=30)) == 3_000
+
+
+def test_a_stored_payload_is_not_named_by_its_plain_text() -> None:
+    import hashlib
+
+    converter = DataConverter(codecs=[ZlibCodec()], payload_store=FlakyReads(flaky=False))
+    text = "".join(hashlib.sha256(bytes([i])).hexdigest() for i in range(60))  # compresses badly
+    wire = converter.encode_payload(text)
+    plain = converter.encode(text)
+    for digest_of in (plain.encode(), b'["zlib"]\n' + plain.encode()):
+        assert hashlib.sha256(digest_of).hexdigest() not in wire
