@@ -60,12 +60,23 @@ def _strings(values: Iterable[Any]) -> Iterator[str]:
 class PayloadWire:
     """The codecs and store of one converter, and the payloads in transit to and from it."""
 
-    def __init__(self, codecs: Sequence[PayloadCodec], store: PayloadStore | None) -> None:
+    def __init__(
+        self,
+        codecs: Sequence[PayloadCodec],
+        store: PayloadStore | None,
+        decode_only: Sequence[PayloadCodec] = (),
+    ) -> None:
         self.codecs = tuple(codecs)
         self.store = store
-        self._by_name = {codec.name: codec for codec in self.codecs}
-        if len(self._by_name) != len(self.codecs):
-            raise ValueError("two codecs have the same name; a reader could not tell them apart")
+        readers = (*self.codecs, *decode_only)
+        self._by_name = {codec.name: codec for codec in readers}
+        if len(self._by_name) != len(readers):
+            names = [codec.name for codec in readers]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(
+                f"two codecs have the same name, {', '.join(map(repr, twice))}: a reader could "
+                "not tell them apart (a codec used for writing need not be kept for reading too)"
+            )
         self._lock = threading.Lock()  # workflow code encodes on its own thread
         self._held: dict[str, bytes] = {}
         self._cache = _Cache()

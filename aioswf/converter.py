@@ -82,6 +82,11 @@ class DataConverter:
         payload_store: where payloads over SWF's limits go, replaced by a reference (e.g.
             :class:`aioswf.contrib.s3.S3PayloadStore`). Without one, an oversized payload
             raises ``PayloadTooLargeError``.
+        decode_only_codecs: codecs kept only to read what was written with them (the old
+            key after a key rotation): never applied when writing.
+
+    Raises:
+        ValueError: two codecs (for writing or reading) share a name.
     """
 
     wire: PayloadWire = PayloadWire((), None)
@@ -89,9 +94,13 @@ class DataConverter:
     ``__init__``: none)."""
 
     def __init__(
-        self, *, codecs: Sequence[PayloadCodec] = (), payload_store: PayloadStore | None = None
+        self,
+        *,
+        codecs: Sequence[PayloadCodec] = (),
+        payload_store: PayloadStore | None = None,
+        decode_only_codecs: Sequence[PayloadCodec] = (),
     ) -> None:
-        self.wire = PayloadWire(codecs, payload_store)
+        self.wire = PayloadWire(codecs, payload_store, decode_only_codecs)
 
     def scoped(self) -> DataConverter:
         """This converter, holding what it encodes for upload apart from any other user's.

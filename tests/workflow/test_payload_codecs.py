@@ -250,3 +250,30 @@ def test_headers_travel_beside_an_encoded_payload() -> None:
 
 
 def _run(text: str, flag: bool) -> None: ...
+
+
+class XorKey:
+    """A toy cipher whose name carries its key id, as a key-rotation codec's would."""
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.name = f"xor-{key}"
+
+    def encode(self, data: bytes) -> bytes:
+        return bytes(b ^ self.key for b in data)
+
+    def decode(self, data: bytes) -> bytes:
+        return self.encode(data)
+
+
+def test_a_rotated_key_is_kept_for_reading_only() -> None:
+    old, new = XorKey(7), XorKey(9)
+    written_before = DataConverter(codecs=[old]).encode_payload({"card": "4111"})
+    rotated = DataConverter(codecs=[new], decode_only_codecs=[old])
+    written_after = rotated.encode_payload({"card": "4111"})
+    assert '"xor-9"' in written_after
+    assert "xor-7" not in written_after
+    assert rotated.decode_payload(written_before) == {"card": "4111"}
+    assert DataConverter(codecs=[new]).decode_payload(written_after) == {"card": "4111"}
+    with pytest.raises(ValueError, match="xor-9"):
+        DataConverter(codecs=[new], decode_only_codecs=[XorKey(9)])
