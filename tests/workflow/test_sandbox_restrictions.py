@@ -68,6 +68,7 @@ ALLOWED: dict[str, Callable[[], Any]] = {
     "workflow.random()": lambda: workflow.random().random(),
     "workflow.uuid4()": lambda: workflow.uuid4(),
     "workflow.now()": lambda: workflow.now(),
+    "side_effect(secrets)": lambda: workflow.side_effect(lambda: secrets.token_hex(4)),
 }
 
 
