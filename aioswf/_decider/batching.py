@@ -18,6 +18,7 @@ import logging
 from collections.abc import Sequence
 
 from aioswf._decider.commands import Command
+from aioswf._decider.history import CONTINUE_TIMER_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ REQUEST_LIMIT_BYTES = 1_000_000
 DECISIONS_BUDGET_BYTES = REQUEST_LIMIT_BYTES - 100_000
 """What the decisions of one answer may take: the rest is kept for the task token (up to
 1,024 characters), the execution context (up to 32,768), headers and JSON framing."""
-CONTINUE_TIMER_PREFIX = "aioswf-continue-"
-"""Timer ids of continuation timers; the code's own timers are numbered, so they never clash."""
 
 
 def encoded_size(decisions: Sequence[dict[str, object]]) -> int:

@@ -187,12 +187,15 @@ class DecisionBook:
         Raises:
             NondeterminismError: see :func:`match_recorded`.
         """
-        current = [c for c in self._current if not c.dropped]
-        rest = match_recorded(current, recorded, where, run, canonical)
-        for command in self._current:
+        # The refused task may have sent the tail of a split batch: decisions carried over
+        # from an earlier step are matched like the ones of the step in progress.
+        pending = [c for c in (*self._carried, *self._current) if not c.dropped]
+        rest = match_recorded(pending, recorded, where, run, canonical)
+        for command in pending:
             if command not in rest:
                 command.sent = True
-        self._current = rest
+        self._carried = [c for c in self._carried if c in rest]
+        self._current = [c for c in self._current if c in rest]
 
     def discard(self) -> None:
         """Forget the decisions of the step in progress (the task is not answered)."""

@@ -83,6 +83,9 @@ _ECHO_UNLESS_INITIATED = frozenset(
 _ATTRIBUTE_KEYS: dict[str, str] = {}
 
 RETRY_TIMER_PREFIX = "aioswf-retry-"
+CONTINUE_TIMER_PREFIX = "aioswf-continue-"
+"""Timer ids of continuation timers (see :mod:`~aioswf._decider.batching`); the code's own
+timers are numbered, so they never clash."""
 """Timer ids of the back-off timers of retried decision tasks (see ``retrying``); the code's
 own timers are numbered, so they never clash."""
 _TIMER_EVENTS = frozenset(
@@ -227,7 +230,11 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         if _retried(recorded):
             continue
         if _close_refused_for_news(recorded):
-            refused += [e for e in recorded if e["eventType"] not in CLOSE_REFUSED_EVENTS]
+            refused += [
+                e
+                for e in recorded
+                if e["eventType"] not in CLOSE_REFUSED_EVENTS and not is_continuation_event(e)
+            ]
             refused_until = completed_id
             continue
         time = started_times.get(started, fallback)
@@ -260,3 +267,10 @@ def is_retry_event(event: Event) -> bool:
     if event["eventType"] not in _TIMER_EVENTS:
         return False
     return str(attrs(event).get("timerId", "")).startswith(RETRY_TIMER_PREFIX)
+
+
+def is_continuation_event(event: Event) -> bool:
+    """Whether ``event`` belongs to the continuation timer of a split batch."""
+    if event["eventType"] not in _TIMER_EVENTS:
+        return False
+    return str(attrs(event).get("timerId", "")).startswith(CONTINUE_TIMER_PREFIX)

@@ -73,3 +73,35 @@ def test_every_part_fits_the_budget(count: int) -> None:
     flat = [c for part in parts for c in part if c.decision_type == "ScheduleActivityTask"]
     assert flat == commands
     assert len(json.dumps([c.to_swf() for c in parts[0]])) < 1_000_000
+
+
+@workflow.defn
+class WideThenReturn:
+    """Schedules activities without awaiting them and returns in the same step: the close
+    decided with them must go out in the last part, after all of them."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        for i in range(count):
+            asyncio.ensure_future(workflow.execute_activity(measure, i, INPUT))  # noqa: RUF006
+        return -1
+
+
+async def test_a_split_batch_ending_in_a_close_schedules_everything_then_closes(
+    client: Client,
+) -> None:
+    async with Worker(
+        client, task_list="wide-return", workflows=[WideThenReturn], activities=[measure]
+    ):
+        handle = await client.start_workflow(
+            WideThenReturn.run, 60, workflow_id="wide-return", task_list="wide-return"
+        )
+        assert await handle.result(timeout=timedelta(seconds=60)) == -1
+    events = [e async for e in handle.history()]
+    kinds = [e["eventType"] for e in events]
+    scheduled = [e for e in events if e["eventType"] == "ActivityTaskScheduled"]
+    assert len({e["activityTaskScheduledEventAttributes"]["activityId"] for e in scheduled}) == 60
+    assert kinds.index("WorkflowExecutionCompleted") > kinds.index("ActivityTaskScheduled")
+    assert "DecisionTaskTimedOut" not in kinds
+    result = Replayer([WideThenReturn]).replay_result(events)
+    assert result.error is None, result.error
