@@ -95,7 +95,7 @@ def test_each_listed_call_is_refused_naming_its_replacement(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(ALLOWED))
 def test_their_deterministic_forms_work(name: str) -> None:
     sim = Simulation(Calls, name)
-    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    assert kinds(sim.decide())[-1:] == ["CompleteWorkflowExecution"]  # after a side effect's
     sim.close()
 
 
