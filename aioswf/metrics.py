@@ -85,6 +85,8 @@ class _Instruments:
 
     def __init__(self, meter: Any) -> None:
         self.sources: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.retired: dict[str, dict[tuple[tuple[str, str], ...], int]] = {}
+        """Counts of the sources no longer observed, by metric name and attributes."""
         counter, histogram = meter.create_counter, meter.create_histogram
         self.polls = counter("aioswf.poll.requests", unit="{poll}", description="polls answered")
         self.empty = counter("aioswf.poll.empty", unit="{poll}", description="empty polls")
@@ -114,18 +116,37 @@ class _Instruments:
                 if kind == "gauge"
                 else (meter.create_observable_counter)
             )
-            create(name, callbacks=[self._callback(name)], unit=unit)
+            create(name, callbacks=[self._callback(name, kind == "counter")], unit=unit)
 
-    def _callback(self, name: str) -> Callable[[Any], Iterable[Any]]:
+    def _callback(self, name: str, counter: bool) -> Callable[[Any], Iterable[Any]]:
         def observe(_options: Any) -> Iterable[Any]:
             from opentelemetry.metrics import Observation
 
+            # Workers on one meter and task list report one series: their sum. A counter
+            # keeps what stopped workers counted, so it never goes back.
+            totals = dict(self.retired.get(name, {})) if counter else {}
             for source in list(self.sources):
                 value = source.observe().get(name)
                 if value is not None:
-                    yield Observation(value[0], value[1])
+                    key = tuple(sorted(value[1].items()))
+                    totals[key] = totals.get(key, 0) + value[0]
+            for key, total in totals.items():
+                yield Observation(total, dict(key))
 
         return observe
+
+    def retire(self, source: MetricSource) -> None:
+        """Stop observing ``source``, its counters' last values kept in the totals."""
+        if source not in self.sources:
+            return
+        self.sources.discard(source)
+        observed = source.observe()
+        for name, _unit, kind in _OBSERVED:
+            value = observed.get(name)
+            if kind == "counter" and value is not None:
+                kept = self.retired.setdefault(name, {})
+                key = tuple(sorted(value[1].items()))
+                kept[key] = kept.get(key, 0) + value[0]
 
 
 _OBSERVED = (
@@ -176,7 +197,7 @@ class WorkerMetrics:
     def unwatch(self, source: MetricSource) -> None:
         """Stop reporting ``source``."""
         if self._on is not None:
-            self._on.sources.discard(source)
+            self._on.retire(source)
 
     def poll(self, kind: str, seconds: float, *, empty: bool = False, error: bool = False) -> None:
         """A poll answered (or failed) after ``seconds``."""

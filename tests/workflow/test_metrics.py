@@ -162,3 +162,48 @@ def _metrics(reader: InMemoryMetricReader) -> Iterator[Any]:
 
 def _total(points: list[Any]) -> float:
     return sum(getattr(point, "value", getattr(point, "count", 0)) for point in points)
+
+
+class Cache:
+    """A worker's observable values, as its decision poller reports them."""
+
+    def __init__(self, size: int, misses: int) -> None:
+        self.size, self.misses = size, misses
+
+    def observe(self) -> dict[str, tuple[int, dict[str, str]]]:
+        attributes = {"aioswf.task_list": "shared"}
+        return {
+            "aioswf.cache.size": (self.size, attributes),
+            "aioswf.cache.misses": (self.misses, attributes),
+        }
+
+
+def observed(reader: InMemoryMetricReader) -> dict[str, list[int | float]]:
+    found: dict[str, list[int | float]] = {}
+    data = reader.get_metrics_data()
+    assert data is not None
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                points = metric.data.data_points
+                found[metric.name] = [p.value for p in points]  # type: ignore[union-attr]
+    return found
+
+
+def test_workers_sharing_a_task_list_and_a_meter_add_up() -> None:
+    reader = InMemoryMetricReader()
+    meter = MeterProvider(metric_readers=[reader]).get_meter("two-workers")
+    one, two = WorkerMetrics(meter, "shared"), WorkerMetrics(meter, "shared")
+    first, second = Cache(size=2, misses=3), Cache(size=4, misses=5)
+    one.watch(first)
+    two.watch(second)
+    values = observed(reader)
+    assert values["aioswf.cache.size"] == [6]
+    assert values["aioswf.cache.misses"] == [8]
+    one.unwatch(first)  # a worker stops; another starts on the same meter
+    three = WorkerMetrics(meter, "shared")
+    third = Cache(size=1, misses=1)  # watched weakly: kept here, as a worker keeps its own
+    three.watch(third)
+    values = observed(reader)
+    assert values["aioswf.cache.size"] == [5]
+    assert values["aioswf.cache.misses"] == [9]  # counted on, never back
