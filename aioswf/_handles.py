@@ -31,7 +31,7 @@ from aioswf.interceptors import (
     StartWorkflowInput,
     TerminateWorkflowInput,
 )
-from aioswf.options import ChildPolicy
+from aioswf.options import ChildPolicy, seconds_of
 
 if TYPE_CHECKING:
     from aioswf.client import Client
@@ -168,7 +168,7 @@ class WorkflowHandle(Generic[R]):
         return result
 
     async def _result(self, timeout: timedelta | None, follow_runs: bool) -> Any:
-        seconds = timeout.total_seconds() if timeout is not None else None
+        seconds = None if timeout is None else seconds_of(timeout, "result(timeout=...)")
         async with self.timeout_named(seconds):
             async with asyncio.timeout(seconds):
                 run_id = await self._first_run_id()

@@ -53,7 +53,7 @@ from aioswf.interceptors import (
     StartWorkflowInput,
     chain_client,
 )
-from aioswf.options import ChildPolicy, WorkflowOptions, swf_task_list
+from aioswf.options import ChildPolicy, WorkflowOptions, seconds_of, swf_task_list
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class Client:
         params: dict[str, Any] = {
             "name": self.domain,
             "workflowExecutionRetentionPeriodInDays": str(
-                max(int(retention.total_seconds() // 86400), 0)
+                max(int(seconds_of(retention, "register_domain(retention=...)") // 86400), 0)
             ),
         }
         if description:

@@ -57,6 +57,23 @@ class CancellationType(enum.StrEnum):
     ``asyncio.CancelledError`` at once."""
 
 
+def seconds_of(value: timedelta, what: str) -> float:
+    """The seconds of ``value``, a public API's ``timedelta`` parameter named ``what``.
+
+    Raises:
+        TypeError: ``value`` is not a timedelta (a number of seconds, say): the message names
+            the parameter, so the mistake is found where it was made.
+    """
+    if not isinstance(value, timedelta):
+        raise TypeError(
+            f"{what} takes a datetime.timedelta, got {type(value).__name__} {value!r}; "
+            f"e.g. timedelta(seconds={value!r})"
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else f"{what} takes a datetime.timedelta, got {type(value).__name__} {value!r}"
+        )
+    return value.total_seconds()
+
+
 def duration_to_swf(value: timedelta | None, *, what: str) -> str | None:
     """SWF's duration string for ``value``: whole seconds, rounded up.
 

@@ -36,6 +36,7 @@ from aioswf.exceptions import (
 )
 from aioswf.interceptors import Interceptor
 from aioswf.metrics import WorkerMetrics, default_meter
+from aioswf.options import seconds_of
 
 __all__ = (
     "POOL_HEADROOM",
@@ -131,6 +132,7 @@ class Worker:
         self.task_list = task_list
         self.activity_options = options
         self.decision_options = decision_options or DecisionWorkerOptions()
+        seconds_of(shutdown_timeout, "Worker(shutdown_timeout=...)")
         self.shutdown_timeout = shutdown_timeout
         self.interceptors: tuple[Interceptor, ...] = (*client.interceptors, *interceptors)
         chosen = default_meter() if meter is _GLOBAL_METER else meter
@@ -268,7 +270,11 @@ class Worker:
 
     def _begin_shutdown(self, timeout: timedelta | None) -> asyncio.Task[ShutdownReport]:
         if self._shutdown is None:
-            grace = (self.shutdown_timeout if timeout is None else timeout).total_seconds()
+            grace = (
+                seconds_of(self.shutdown_timeout, "shutdown_timeout")
+                if timeout is None
+                else seconds_of(timeout, "shutdown(timeout=...)")
+            )
             self._shutdown = asyncio.create_task(self._shut_down(grace), name="worker shutdown")
         return self._shutdown
 

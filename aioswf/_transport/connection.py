@@ -321,7 +321,10 @@ def _log_retry(
     until: float | None,
 ) -> None:
     if attempt < attempts:
-        logger.warning(
+        # DEBUG: the component that owns the loop around this call (a poller, start-up
+        # registration, the result watcher) says once per outage that SWF is out of reach;
+        # a line per retry of every call in flight would flood the log.
+        logger.debug(
             "%s failed (%s); retry %d of %d in %.2fs",
             operation,
             mapped.code,

@@ -16,6 +16,7 @@ from aioswf.client import Client, WorkflowHandle
 from aioswf.converter import DataConverter
 from aioswf.interceptors import Interceptor
 from aioswf.local import LocalSWF
+from aioswf.options import seconds_of
 from aioswf.testing._clock import SkippingClock
 from aioswf.testing._skipping import TimeSkipper
 
@@ -102,10 +103,10 @@ class WorkflowEnvironment:
         self._start = start.timestamp() if start is not None else None
         self._converter = converter
         self._interceptors = tuple(interceptors)
-        self._long_poll = long_poll.total_seconds()
-        self._grace = skip_grace.total_seconds()
-        self._stuck_after = stuck_after.total_seconds()
-        self._stall_after = stall_after.total_seconds()
+        self._long_poll = seconds_of(long_poll, "long_poll")
+        self._grace = seconds_of(skip_grace, "skip_grace")
+        self._stuck_after = seconds_of(stuck_after, "stuck_after")
+        self._stall_after = seconds_of(stall_after, "stall_after")
         self._service: LocalSWF | None = None
         self._client: Client | None = None
         self._clock: SkippingClock | None = None
@@ -153,7 +154,7 @@ class WorkflowEnvironment:
             RuntimeError: time stayed held, with nothing changing, for ``stall_after`` (a
                 decision task taken and never answered, say); the message says what held it.
         """
-        seconds = duration.total_seconds()
+        seconds = seconds_of(duration, "sleep(duration)")
         if seconds < 0:
             raise ValueError(f"cannot sleep a negative duration: {duration}")
         await _started(self._skipper).sleep(seconds)
@@ -269,7 +270,7 @@ class TimeSkippingHandle(WorkflowHandle[R]):
 
         See :meth:`aioswf.client.WorkflowHandle.result` for the arguments and errors.
         """
-        seconds = timeout.total_seconds() if timeout is not None else None
+        seconds = None if timeout is None else seconds_of(timeout, "result(timeout=...)")
         with self.env.auto_time_skipping():
             async with self.timeout_named(seconds), asyncio.timeout(seconds):
                 # Following runs, the chain ends when no run of the id is open any more.

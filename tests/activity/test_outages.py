@@ -224,3 +224,17 @@ async def test_result_of_a_handle_without_a_run_waits_out_an_outage(
         }
     )
     assert await asyncio.wait_for(waiting, 30) == "found"
+
+
+async def test_an_outage_is_one_warning_per_poller_not_one_per_retry(
+    proxied: Client, proxy: FaultProxy, task_list: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="aioswf")
+    async with Worker(proxied, task_list=task_list, activities=[compute], activity_options=OPTIONS):
+        proxy.go_down()
+        await until(lambda: proxy.cut["PollForActivityTask"] >= 12, timeout=20)
+        proxy.come_up()
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r.getMessage() for r in warned if r.name.startswith("aioswf._transport")]
+    polling = [r.getMessage() for r in warned if "polling activity tasks" in r.getMessage()]
+    assert len(polling) == 1, polling

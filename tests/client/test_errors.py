@@ -164,3 +164,19 @@ async def test_a_signal_that_never_left_is_sent_again() -> None:
         ) as client:
             with pytest.raises(ServiceUnavailableError, match="gave up after 3 attempts"):
                 await client.get_workflow_handle("w").signal("nudge")
+
+
+@pytest.mark.parametrize("number", [0.5, 3])
+async def test_a_number_where_a_timedelta_is_expected_is_a_type_error_naming_it(
+    client: Client, number: float
+) -> None:
+    from aioswf.worker import Worker
+
+    handle = await client.start_workflow(Echo.run, "hi", workflow_id="td", task_list="td")
+    bad = number  # a number of seconds, the mistake a user makes
+    with pytest.raises(TypeError, match=r"result\(timeout=...\) takes a datetime.timedelta"):
+        await handle.result(timeout=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"retention=...\) takes a datetime.timedelta"):
+        await client.register_domain(retention=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"shutdown_timeout=...\) takes a datetime.timedelta"):
+        Worker(client, task_list="td", workflows=[Echo], shutdown_timeout=bad)  # type: ignore[arg-type]
