@@ -135,6 +135,23 @@ class PayloadWire:
             wire = _dumps({ENCODING_KEY: names, REF_KEY: reference, SIZE_KEY: len(data)})
         return wire
 
+    def to_store(self, wire: str) -> str:
+        """``wire`` (written by :meth:`to_wire`) as a stored payload's reference, held for
+        upload: for a payload that fits alone but not with what is sent beside it."""
+        store = self.store
+        form = _wire_form(wire)
+        if store is None or (form is not None and REF_KEY in form):
+            return wire
+        names: list[str] = []
+        data = wire.encode()
+        if form is not None:
+            names = list(form[ENCODING_KEY])
+            data = base64.b64decode(form[DATA_KEY])
+        reference = store.reference(hashlib.sha256(data).hexdigest())
+        with self._lock:
+            self._held[reference] = data
+        return _dumps({ENCODING_KEY: names, REF_KEY: reference, SIZE_KEY: len(data)})
+
     async def upload(self, texts: Iterable[Any]) -> None:
         """Store every held payload that ``texts`` refer to, before they are sent.
 

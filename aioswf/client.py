@@ -34,13 +34,11 @@ from aioswf._definitions import (
     activity_definition,
     workflow_definition,
 )
-from aioswf._envelope import wrap
 from aioswf._handles import AsyncActivityHandle, ClientCalls, WorkflowHandle, put_set
 from aioswf._transport import ConnectionOptions, Transport
 from aioswf._transport.connection import POOL_HEADROOM
 from aioswf.converter import (
     DataConverter,
-    check_size,
 )
 from aioswf.executions import (
     ExecutionCount,
@@ -347,8 +345,9 @@ class Client:
     async def _start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any]:
         """The start itself, at the end of the interceptor chain."""
         definition = input.workflow
-        data = wrap(self.converter.encode_args(input.args), input.headers)
-        input_ = check_size("input", data)
+        input_ = self.converter.fit_input(
+            "input", self.converter.encode_args(input.args), input.headers
+        )
         await self.ensure_registered(
             workflows=[definition], task_list=input.task_list, domain=False
         )

@@ -22,13 +22,13 @@ import functools
 import inspect
 import json
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pydantic
 import pydantic_core
 
-from aioswf._envelope import unwrap
+from aioswf._envelope import unwrap, wrap
 from aioswf._payload_wire import PayloadWire
 from aioswf.exceptions import PayloadConversionError, PayloadError, PayloadTooLargeError
 from aioswf.payloads import PayloadCodec, PayloadStore
@@ -121,6 +121,33 @@ class DataConverter:
             PayloadConversionError: if the value cannot be represented as JSON.
         """
         return self.wire.to_wire(self.encode(value), limit)
+
+    def fit_input(self, field: str, data: str | None, headers: Mapping[str, str]) -> str | None:
+        """``data`` (from :meth:`encode_args`) with ``headers`` beside it, within SWF's limit:
+        stored when the headers are what make it too long and there is a payload store.
+
+        Raises:
+            PayloadTooLargeError: naming ``field``, and the headers when they are the reason.
+        """
+        text = wrap(data, headers)
+        if text is None or len(text) <= MAX_DATA_LENGTH:
+            return text
+        if data is not None and self.wire.store is not None:
+            data = self.wire.to_store(data)
+            text = wrap(data, headers)
+            if text is not None and len(text) <= MAX_DATA_LENGTH:
+                return text
+        assert text is not None
+        if data is not None and len(data) <= MAX_DATA_LENGTH:
+            size = len(text) - len(data)
+            raise PayloadTooLargeError(
+                f"{field} with its headers ({', '.join(map(repr, headers))}: {size:,} characters)",
+                len(text),
+                MAX_DATA_LENGTH,
+                advice="The headers, set by interceptors, are what make it too long: carry "
+                "less in them.",
+            )
+        raise PayloadTooLargeError(field, len(text), MAX_DATA_LENGTH)
 
     def decode_payload(self, data: str | None, hint: Any = Any, *, what: str = "payload") -> Any:
         """The value of wire text written by :meth:`encode_payload` (or plain JSON).

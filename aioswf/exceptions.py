@@ -178,12 +178,15 @@ class PayloadTooLargeError(PayloadError):
         limit: SWF's limit in characters.
     """
 
-    def __init__(self, field: str, size: int, limit: int) -> None:
+    def __init__(self, field: str, size: int, limit: int, *, advice: str | None = None) -> None:
         super().__init__(
             f"{field} is {size:,} characters long; SWF accepts at most {limit:,}. "
-            "Pass a reference (an object-store key, a database id) instead of the data itself, "
-            "or give the converter a payload store that does it for you: "
-            "DataConverter(payload_store=S3PayloadStore(...))."
+            + (
+                advice
+                or "Pass a reference (an object-store key, a database id) instead of the data "
+                "itself, or give the converter a payload store that does it for you: "
+                "DataConverter(payload_store=S3PayloadStore(...))."
+            )
         )
         self.field = field
         self.size = size

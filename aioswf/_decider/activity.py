@@ -18,7 +18,6 @@ from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
 from aioswf._decider.recorded import Recorded
 from aioswf._definitions import ActivityDefinition
-from aioswf._envelope import wrap
 from aioswf._failure import Failure
 from aioswf.converter import check_size
 from aioswf.exceptions import (
@@ -278,7 +277,9 @@ class Activities:
             )
         if heartbeat_details is not None:
             headers[HEARTBEAT_DETAILS_HEADER] = heartbeat_details
-        data = check_size(f"input of activity {definition.type_key}", wrap(call.data, headers))
+        data = self.host.converter.fit_input(
+            f"input of activity {definition.type_key}", call.data, headers
+        )
         attributes: dict[str, Any] = {
             "activityType": definition.swf_type(),
             "activityId": activity_id,

@@ -20,9 +20,7 @@ from aioswf._decider.history import Event, attrs
 from aioswf._decider.recorded import Recorded
 from aioswf._decider.runtime import ChildOptions
 from aioswf._definitions import DEFAULT_WORKFLOW_OPTIONS, WorkflowDefinition
-from aioswf._envelope import wrap
 from aioswf._failure import Failure
-from aioswf.converter import check_size
 from aioswf.exceptions import (
     ChildWorkflowCanceledError,
     ChildWorkflowFailedError,
@@ -336,9 +334,11 @@ class Children:
             "childPolicy": str(merged.child_policy or ChildPolicy.TERMINATE),
             **merged.swf_timeouts(),
         }
-        data = check_size(
+        converter = self.host.converter
+        data = converter.fit_input(
             f"input of child workflow {definition.type_key}",
-            wrap(self.host.converter.encode_args(list(args)), headers),
+            converter.encode_args(list(args)),
+            headers,
         )
         if data is not None:
             attributes["input"] = data

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.commands import Command
 from aioswf._decider.outcome import ALWAYS_FAIL, Activation, ContinueAsNew, _TaskFailed
-from aioswf._envelope import wrap
 from aioswf._failure import Failure, error_text
 from aioswf.converter import check_size
 from aioswf.exceptions import (
@@ -210,9 +209,10 @@ def continue_as_new_attributes(
         "taskPriority": str(merged.task_priority) if merged.task_priority is not None else None,
         "lambdaRole": merged.lambda_role,
         "tagList": list(info.tags if tags is None else tags) or None,
-        "input": check_size(
+        "input": host.converter.fit_input(
             f"input of the next run of {definition.type_key}",
-            wrap(host.converter.encode_args(list(args)), headers),
+            host.converter.encode_args(list(args)),
+            headers,
         ),
     }
     attributes.update({key: value for key, value in optional.items() if value is not None})

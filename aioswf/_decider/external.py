@@ -17,8 +17,6 @@ from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
 from aioswf._decider.recorded import Recorded
 from aioswf._definitions import signal_name
-from aioswf._envelope import wrap
-from aioswf.converter import check_size
 from aioswf.exceptions import (
     ExternalWorkflowError,
     RequestCancelExternalWorkflowFailedError,
@@ -162,8 +160,10 @@ class Externals:
         attributes: dict[str, Any] = {"workflowId": workflow_id, "signalName": name}
         if run_id:
             attributes["runId"] = run_id
-        data = wrap(self.host.converter.encode_args(args), headers)
-        data = check_size(f"input of signal {name!r}", data)
+        converter = self.host.converter
+        data = converter.fit_input(
+            f"input of signal {name!r}", converter.encode_args(args), headers
+        )
         if data is not None:
             attributes["input"] = data
         await self._start(_SIGNAL, attributes).future

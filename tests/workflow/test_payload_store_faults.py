@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from aioswf import Client, DataConverter, RetryPolicy, Worker, activity, workflow
-from aioswf.exceptions import PayloadStoreError
+from aioswf.exceptions import PayloadStoreError, PayloadTooLargeError
 from aioswf.payloads import ZlibCodec
 from aioswf.testing import WorkflowEnvironment
 from aioswf.worker import DecisionWorkerOptions
@@ -184,3 +184,27 @@ def test_a_stored_payload_is_not_named_by_its_plain_text() -> None:
     plain = converter.encode(text)
     for digest_of in (plain.encode(), b'["zlib"]\n' + plain.encode()):
         assert hashlib.sha256(digest_of).hexdigest() not in wire
+
+
+def test_headers_that_push_an_input_over_the_limit_send_it_to_the_store() -> None:
+    store = FlakyReads(flaky=False)
+    store.threshold = 32_768  # only what SWF would refuse is stored
+    converter = DataConverter(payload_store=store)
+    data = converter.encode_args(["a" * 32_700])
+    assert data is not None
+    assert "aioswf:ref" not in data  # it fits alone
+    headers = {"myorg.trace": "x" * 100}
+    text = converter.fit_input("input", data, headers)
+    assert text is not None
+    assert len(text) < 1_000  # a reference, with the headers beside it
+    assert "myorg.trace" in text
+    asyncio.run(converter.upload(text))
+    assert converter.decode_args(size, text) == ["a" * 32_700]
+
+
+def test_headers_that_push_an_input_over_the_limit_are_named() -> None:
+    converter = DataConverter()
+    data = converter.encode_args(["a" * 32_700])
+    with pytest.raises(PayloadTooLargeError, match="'myorg.trace'") as caught:
+        converter.fit_input("input", data, {"myorg.trace": "x" * 100})
+    assert "payload_store" not in str(caught.value)
