@@ -49,6 +49,8 @@ __all__ = (
 logger = logging.getLogger(__name__)
 
 _REGISTER_BACKOFF_MAX = 30.0
+# While start-up waits out an outage, a short reminder this often (seconds), not a line a try.
+_REGISTER_REMINDER_EVERY = 60.0
 """The longest wait between two registration attempts while SWF is out of reach."""
 
 _GLOBAL_METER: Any = object()
@@ -295,6 +297,8 @@ class Worker:
         domain with auto-registration off, refused credentials, a malformed request.
         """
         failures = 0
+        loop = asyncio.get_running_loop()
+        since = reminded = 0.0
         while True:
             try:
                 if self.client.auto_register:
@@ -316,11 +320,21 @@ class Worker:
             except (ServiceUnavailableError, ThrottlingError) as error:
                 failures += 1
                 delay = random.uniform(0, min(_REGISTER_BACKOFF_MAX, 0.5 * 2**failures))
+                now = loop.time()
                 if failures == 1:
+                    since = reminded = now
                     logger.warning(
                         "worker on task list %r cannot register yet; it keeps trying: %s",
                         self.task_list,
                         error,
+                    )
+                elif now - reminded >= _REGISTER_REMINDER_EVERY:
+                    reminded = now
+                    logger.warning(
+                        "worker on task list %r still cannot reach SWF at %s after %.0fs; retrying",
+                        self.task_list,
+                        self.client.transport.options.effective_endpoint() or "the AWS default",
+                        now - since,
                     )
                 await asyncio.sleep(delay)
 

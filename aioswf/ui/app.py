@@ -14,7 +14,7 @@ from aioswf import exceptions as exc
 from aioswf.client import Client
 from aioswf.executions import ExecutionFilter
 from aioswf.timeline import format_duration, format_time, shorten, step_detail
-from aioswf.ui.reader import Reader
+from aioswf.ui.reader import BadQuery, Reader
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +75,13 @@ def _page(page: Page, reader: Callable[[], Awaitable[Reader]]) -> Any:
     async def handler(request: web.Request) -> web.Response:
         try:
             body = await page(await reader(), request)
-        except _BadRequest as error:
+        except BadQuery as error:
             return _error(400, "Bad request", str(error))
         except exc.UnknownResourceError as error:
             return _error(404, "Not found", str(error))
+        except exc.ValidationError as error:
+            # SWF refused a request the page built from its query: the query is at fault.
+            return _error(400, "Bad request", str(error))
         except exc.ServiceError as error:
             logger.warning("web view: %s", error)
             return _error(502, "SWF answered with an error", str(error))
@@ -88,10 +91,6 @@ def _page(page: Page, reader: Callable[[], Awaitable[Reader]]) -> Any:
         return web.Response(text=body, content_type="text/html")
 
     return handler
-
-
-class _BadRequest(Exception):
-    pass
 
 
 def _error(status: int, title: str, message: str) -> web.Response:
@@ -109,7 +108,7 @@ async def _executions(reader: Reader, request: web.Request) -> str:
     domain = _required(request, "domain")
     show = query.get("show", "open")
     if show not in ("open", "closed"):
-        raise _BadRequest(f"show must be open or closed, not {show!r}")
+        raise BadQuery(f"show must be open or closed, not {show!r}")
     chosen = _filter(query, closed=show == "closed")
     listing = await reader.executions(
         domain, chosen, closed=show == "closed", page=query.get("page") or None
@@ -151,7 +150,7 @@ async def _execution(reader: Reader, request: web.Request) -> str:
 def _required(request: web.Request, name: str) -> str:
     value = request.query.get(name)
     if not value:
-        raise _BadRequest(f"the page needs ?{name}=…")
+        raise BadQuery(f"the page needs ?{name}=…")
     return value
 
 
@@ -163,7 +162,7 @@ def _filter(query: Any, *, closed: bool) -> ExecutionFilter:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise _BadRequest(f"{name}: {text!r} is not a date (YYYY-MM-DD[THH:MM])") from None
+            raise BadQuery(f"{name}: {text!r} is not a date (YYYY-MM-DD[THH:MM])") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # the page shows UTC
 
     workflow_type = None
@@ -181,7 +180,7 @@ def _filter(query: Any, *, closed: bool) -> ExecutionFilter:
     try:
         chosen.to_swf(closed=closed)
     except ValueError as error:
-        raise _BadRequest(str(error)) from None
+        raise BadQuery(str(error)) from None
     return chosen
 
 

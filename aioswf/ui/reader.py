@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aioswf import exceptions as exc
 from aioswf.client import Client
 from aioswf.executions import ExecutionFilter, WorkflowDescription, WorkflowExecutionInfo
 from aioswf.timeline import Timeline, build_timeline, fetch_payloads
 
 PAGE_SIZE = 50
+
+
+class BadQuery(Exception):
+    """The page's query asks for something that cannot be: the client's mistake (400)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,15 @@ class Reader:
         }
         if page:
             params["nextPageToken"] = page
-        response = await self.client.transport.call(operation, params)
+        try:
+            response = await self.client.transport.call(operation, params)
+        except exc.ValidationError as error:
+            if not page:
+                raise
+            raise BadQuery(
+                f"the page token {page!r} is not one SWF gave for this listing (or it has "
+                f"expired): start again from the first page. SWF said: {error.service_message}"
+            ) from error
         infos = [WorkflowExecutionInfo.from_swf(i) for i in response.get("executionInfos", ())]
         return Listing(infos, response.get("nextPageToken"))
 

@@ -238,3 +238,38 @@ async def test_an_outage_is_one_warning_per_poller_not_one_per_retry(
     assert not [r.getMessage() for r in warned if r.name.startswith("aioswf._transport")]
     polling = [r.getMessage() for r in warned if "polling activity tasks" in r.getMessage()]
     assert len(polling) == 1, polling
+
+
+async def test_start_up_through_a_long_outage_says_so_once_then_in_short_reminders(
+    proxy: FaultProxy,
+    domain_name: str,
+    task_list: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import aioswf.worker
+
+    monkeypatch.setattr(aioswf.worker, "_REGISTER_REMINDER_EVERY", 0.3)
+    monkeypatch.setattr(aioswf.worker, "_REGISTER_BACKOFF_MAX", 0.05)
+    caplog.set_level(logging.INFO, logger="aioswf")
+    retry = RetryOptions(max_attempts=3, base_delay=0.01, max_delay=0.02)
+    async with Client(
+        domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
+    ) as swf:
+        proxy.go_down()
+        worker = Worker(swf, task_list=task_list, activities=[compute], activity_options=OPTIONS)
+        starting = asyncio.create_task(worker.start())
+        await asyncio.sleep(1.2)
+        proxy.come_up()
+        await asyncio.wait_for(starting, 30)
+        await worker.shutdown()
+    warned = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and "did not exist; registered it" not in r.getMessage()
+    ]
+    assert len([m for m in warned if "cannot register yet" in m]) == 1, warned
+    reminders = [m for m in warned if "still cannot reach SWF at " + proxy.url in m]
+    assert 2 <= len(reminders) <= 5, warned
+    assert len(warned) == 1 + len(reminders), warned
+    assert any("SWF reachable again" in r.getMessage() for r in caplog.records)

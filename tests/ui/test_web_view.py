@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,15 @@ def test_an_activity_in_flight_shows_its_attempt_and_worker(
     [row] = rows
     assert row.startswith("activity slow/1 1 1 running")
     assert "@" in row  # the worker's identity, pid@host
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["show=open&page=garbage", "show=closed&page=garbage", "show=open&page=%00"],
+)
+def test_a_bad_page_token_is_the_clients_mistake(site: Site, query: str) -> None:
+    url = f"{site.url}/executions?domain={DOMAIN}&{query}"
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(url, timeout=30)
+    assert answer.value.code == 400
+    assert "page token" in answer.value.read().decode()
