@@ -18,8 +18,9 @@ client then learns which of them closed:
 
 The listing's time window is kept in the service's own time (event and close timestamps), so a
 service whose clock differs from this machine's, such as the local service on a virtual clock,
-is watched the same way. SWF outages are waited out, said once in the log: the executions go
-on without their callers.
+is watched the same way. SWF outages (throttling, 5xx answers, network faults) are waited
+out, said once in the log: the executions go on without their callers. A fault that will not
+heal (the client closed, no such domain, access denied) ends the waits with its exception.
 """
 
 from __future__ import annotations
@@ -111,8 +112,13 @@ class CloseWatcher:
         Raises:
             aioswf.exceptions.ServiceError: reading the run failed other than by an outage
                 (e.g. ``UnknownResourceError``: no such run).
-            aioswf.exceptions.WorkerError: the client was closed meanwhile.
+            aioswf.exceptions.WorkerError: the client is not open, or was closed meanwhile.
         """
+        if not self.client.transport.is_open:
+            raise exc.WorkerError(
+                f"result() of workflow {workflow_id!r} (run {run_id!r}): the SWF client is not "
+                "open; use 'async with'"
+            )
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         waiter = self._waiters.get(run_id)
         if waiter is None:
@@ -187,10 +193,12 @@ class CloseWatcher:
             listing = loop.time() >= next_listing
             try:
                 closed = await self._look(listing)
-            except Exception:
-                # Whatever went wrong, the waiters still wait: say it, and look again later.
-                logger.exception("result(): looking for closed executions failed")
-                closed, listing = 0, True
+            except Exception as error:
+                # Outages are waited out inside the look; anything reaching here (the client
+                # closed under the watcher, a fault no retry heals) would fail again at every
+                # look, so the waits end with it rather than loop for ever.
+                self._fail_all(error)
+                return
             if listing:
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval
@@ -282,6 +290,10 @@ class CloseWatcher:
             return True
         waiter.due = asyncio.get_running_loop().time() + RECHECK
         return False
+
+    def _fail_all(self, error: BaseException) -> None:
+        for waiter in list(self._waiters.values()):
+            self._finish(waiter, error)
 
     def _finish(self, waiter: _Waiter, outcome: dict[str, Any] | BaseException) -> None:
         if self._waiters.get(waiter.run_id) is waiter:

@@ -128,3 +128,35 @@ async def test_runs_started_here_are_read_only_for_their_close(
         outcomes = await asyncio.gather(*waiting, return_exceptions=True)
         assert all(isinstance(o, WorkflowTerminatedError) for o in outcomes), outcomes
         assert calls["GetWorkflowExecutionHistory"] == 10
+
+
+async def test_result_on_a_closed_client_fails_at_once(
+    local_endpoint: str, domain_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+    handle = client.get_workflow_handle("any", run_id="r1")
+    with pytest.raises(WorkerError, match="the SWF client is not open"):
+        await asyncio.wait_for(handle.result(), 5)
+    assert client.close_watcher.waiting == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_an_error_that_will_not_heal_ends_every_wait(
+    local_endpoint: str, domain_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The watcher's look fails for good: every waiter gets the error, no retry loop."""
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+        handles = [
+            await client.start_workflow(Parked.run, workflow_id=f"stuck-{n}", task_list="none")
+            for n in range(3)
+        ]
+        waits = [asyncio.create_task(h.result()) for h in handles]
+        await asyncio.sleep(0.2)
+        await client.transport.close()  # the connection goes away under the watcher
+        outcomes = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 5)
+        await client.transport.open()
+    assert all(isinstance(o, WorkerError) for o in outcomes), outcomes
+    assert all("the SWF client is not open" in str(o) for o in outcomes)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
