@@ -199,6 +199,12 @@ class CloseWatcher:
                 # look, so the waits end with it rather than loop for ever.
                 self._fail_all(error)
                 return
+            if not self.client.transport.is_open:
+                # Closed under a call in flight, whose fault then looked like an outage.
+                self._fail_all(
+                    exc.WorkerError("result(): the SWF client is not open; use 'async with'")
+                )
+                return
             if listing:
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval

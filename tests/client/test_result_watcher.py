@@ -155,7 +155,7 @@ async def test_an_error_that_will_not_heal_ends_every_wait(
         waits = [asyncio.create_task(h.result()) for h in handles]
         await asyncio.sleep(0.2)
         await client.transport.close()  # the connection goes away under the watcher
-        outcomes = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 5)
+        outcomes = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 20)
         await client.transport.open()
     assert all(isinstance(o, WorkerError) for o in outcomes), outcomes
     assert all("the SWF client is not open" in str(o) for o in outcomes)
