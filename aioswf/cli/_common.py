@@ -67,6 +67,50 @@ def add_connection(parser: argparse.ArgumentParser, *, domain: bool = True) -> N
         help="SWF's endpoint, e.g. aioswf dev's (default: $AWS_ENDPOINT_URL_SWF, else AWS)",
     )
     parser.add_argument("--region", default=None, help="the AWS region (default: AWS chain)")
+    add_converter(parser)
+
+
+def add_converter(parser: argparse.ArgumentParser) -> None:
+    """``--converter MODULE:ATTR``: the application's DataConverter (codecs, payload store)."""
+    parser.add_argument(
+        "--converter",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="the application's DataConverter (or a function returning one), to read and "
+        "write its payloads: codecs, payload store (default: plain JSON)",
+    )
+
+
+def load_converter(args: argparse.Namespace) -> Any:
+    """The converter ``--converter`` names, or ``None`` for the default.
+
+    Raises:
+        CommandError: the module or attribute cannot be found, or is no DataConverter.
+    """
+    from aioswf import DataConverter
+
+    spec = getattr(args, "converter", None)
+    if not spec:
+        return None
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise CommandError(f"--converter {spec!r}: expected MODULE:ATTR", status=2)
+    value = getattr(import_module(module_name), attribute, None)
+    if value is None:
+        raise CommandError(f"--converter {spec!r}: {module_name} has no {attribute!r}", status=2)
+    if not isinstance(value, DataConverter) and callable(value):
+        try:
+            value = value()
+        except Exception as error:
+            raise CommandError(
+                f"--converter {spec!r}: calling it failed: {type(error).__name__}: {error}",
+                status=2,
+            ) from error
+    if not isinstance(value, DataConverter):
+        raise CommandError(
+            f"--converter {spec!r} is a {type(value).__name__}, not a DataConverter", status=2
+        )
+    return value
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +137,8 @@ def run_with_client(
         # Retries are the transport's business; the person hears the outcome in one line.
         logging.getLogger("aioswf").setLevel(logging.ERROR)
 
+    converter = load_converter(args)
+
     async def main() -> int:
         async with Client(
             chosen,
@@ -100,6 +146,7 @@ def run_with_client(
             region_name=args.region,
             connection=connection,
             auto_register=False,
+            converter=converter,
         ) as client:
             return await body(client)
 

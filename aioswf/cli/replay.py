@@ -6,7 +6,13 @@ import argparse
 import logging
 import sys
 
-from aioswf.cli._common import Commands, add_command, import_module
+from aioswf.cli._common import (
+    Commands,
+    add_command,
+    add_converter,
+    import_module,
+    load_converter,
+)
 
 
 def register(commands: Commands) -> None:
@@ -29,6 +35,7 @@ def register(commands: Commands) -> None:
         help="module or package whose @workflow.defn classes to use (repeatable); "
         "the current directory is searched first",
     )
+    add_converter(replay)
     replay.set_defaults(handler=_cmd_replay)
 
 
@@ -38,7 +45,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         modules = [import_module(name) for name in args.workflows]
-        replayer = Replayer(modules)
+        replayer = Replayer(modules, converter=load_converter(args))
     except Exception as error:
         print(f"aioswf replay: {error}", file=sys.stderr)
         return 2

@@ -7,7 +7,14 @@ import asyncio
 import logging
 from typing import Any
 
-from aioswf.cli._common import CommandError, Commands, add_command, add_connection, stop_on_signals
+from aioswf.cli._common import (
+    CommandError,
+    Commands,
+    add_command,
+    add_connection,
+    load_converter,
+    stop_on_signals,
+)
 
 
 def register(commands: Commands) -> None:
@@ -40,8 +47,12 @@ async def _serve(args: argparse.Namespace) -> None:
     from aioswf import Client
     from aioswf.ui import web_view_app
 
+    converter = load_converter(args)
+
     def client() -> Any:
-        return Client("-", endpoint_url=args.endpoint_url, region_name=args.region)
+        return Client(
+            "-", endpoint_url=args.endpoint_url, region_name=args.region, converter=converter
+        )
 
     runner = web.AppRunner(web_view_app(client), access_log=None)
     await runner.setup()

@@ -16,8 +16,10 @@ from aioswf.cli._common import (
     CommandError,
     Commands,
     add_command,
+    add_converter,
     add_logging,
     import_module,
+    load_converter,
     setup_logging,
     stop_on_signals,
 )
@@ -43,6 +45,7 @@ def register(commands: Commands) -> None:
     worker.add_argument("--task-list", required=True, help="the task list to poll")
     worker.add_argument("--endpoint-url", default=None, help="SWF's endpoint, e.g. aioswf dev's")
     worker.add_argument("--region", default=None, help="the AWS region")
+    add_converter(worker)
     worker.add_argument(
         "--max-concurrent-activities",
         type=int,
@@ -147,7 +150,11 @@ async def _run_worker(
     pool = activity.pollers + decision.long_polls + POOL_HEADROOM
     connection = ConnectionOptions(max_pool_connections=pool)
     async with Client(
-        args.domain, endpoint_url=args.endpoint_url, region_name=args.region, connection=connection
+        args.domain,
+        endpoint_url=args.endpoint_url,
+        region_name=args.region,
+        connection=connection,
+        converter=load_converter(args),
     ) as client:
         worker = Worker(
             client,
