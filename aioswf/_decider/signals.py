@@ -51,8 +51,9 @@ class Signals:
         try:
             args = host.converter.decode_args(method, text)
         except PayloadConversionError as error:
-            if not host.is_replaying:
-                logger.warning("%s: signal %r dropped: %s", host.describe, name, error)
+            # Never dropped unseen: the run fails (or its task is retried) by the failure
+            # policy, saying which signal could not be read and why.
+            host.fail_run(PayloadConversionError(f"signal {name!r} cannot be delivered: {error}"))
             return
         # Sync handlers too run in a task (through the interceptors), started in delivery
         # order: the task's first step runs the handler where a plain callback would have.

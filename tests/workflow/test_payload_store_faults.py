@@ -9,7 +9,15 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import Client, DataConverter, RetryPolicy, Worker, activity, workflow
+from aioswf import (
+    Client,
+    DataConverter,
+    RetryPolicy,
+    Worker,
+    WorkflowFailedError,
+    activity,
+    workflow,
+)
 from aioswf.exceptions import PayloadStoreError, PayloadTooLargeError
 from aioswf.payloads import ZlibCodec
 from aioswf.testing import WorkflowEnvironment
@@ -208,3 +216,33 @@ def test_headers_that_push_an_input_over_the_limit_are_named() -> None:
     with pytest.raises(PayloadTooLargeError, match="'myorg.trace'") as caught:
         converter.fit_input("input", data, {"myorg.trace": "x" * 100})
     assert "payload_store" not in str(caught.value)
+
+
+@workflow.defn(execution_start_to_close_timeout=timedelta(minutes=1))
+class Listens:
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    @workflow.signal
+    def tell(self, text: str) -> None:
+        self.heard.append(text)
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.wait_condition(lambda: bool(self.heard))
+        return self.heard
+
+
+async def test_a_signal_that_cannot_be_decoded_is_not_dropped_unseen() -> None:
+    async with WorkflowEnvironment() as env:
+        zipped = DataConverter(codecs=[ZlibCodec(min_size=0)])  # a codec the worker lacks
+        async with (
+            Client(env.client.domain, endpoint_url=env.endpoint_url, converter=zipped) as other,
+            Worker(env.client, task_list="l", workflows=[Listens]),
+        ):
+            handle = await env.client.start_workflow(
+                Listens.run, workflow_id="listens", task_list="l"
+            )
+            await other.get_workflow_handle("listens").signal(Listens.tell, "unreadable")
+            with pytest.raises(WorkflowFailedError, match="signal 'tell' cannot be delivered"):
+                await handle.result(timeout=timedelta(seconds=20))
