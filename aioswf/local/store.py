@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -29,23 +30,42 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+class DatabaseInUseError(sqlite3.OperationalError):
+    """Another process serves from the same database file."""
+
+
 class Store:
     """Saves the engine's changes to an SQLite file after every operation.
 
+    The file is held for the store's life (an exclusive lock on ``<file>.lock``): two services
+    writing one file would each overwrite what the other saved.
+
     Args:
         path: The database file; created if missing.
+
+    Raises:
+        DatabaseInUseError: another process holds the file.
     """
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path)
+        self._hold = _hold(path)
+        try:
+            self._db = sqlite3.connect(path)
+        except BaseException:
+            if self._hold is not None:
+                os.close(self._hold)
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._saved_events: dict[str, int] = {}
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database and let go of the file."""
         self._db.close()
+        if self._hold is not None:
+            os.close(self._hold)  # closing the descriptor ends the lock
+            self._hold = None
 
     def flush(self, engine: Engine) -> None:
         """Write what changed since the last flush, in one transaction."""
@@ -93,6 +113,31 @@ class Store:
             self._saved_events[run_id] = len(history)
         _rebuild(engine)
         logger.info("loaded %d executions from the store", len(engine.executions))
+
+
+def _hold(path: Path) -> int | None:
+    """Lock ``<path>.lock`` for this process; the descriptor that holds it (``None`` where
+    the platform has no ``flock``).
+
+    Raises:
+        DatabaseInUseError: another process holds it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise sqlite3.OperationalError(f"unable to open {path}.lock: {error.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise DatabaseInUseError(
+            f"another process (another aioswf dev?) is using {path}; stop it, or give another file"
+        ) from None
+    return fd
 
 
 def _registry(engine: Engine) -> dict[str, list[dict[str, object]]]:

@@ -42,6 +42,22 @@ async def test_a_database_in_a_missing_folder_or_not_a_database(tmp_path: Path) 
     assert "not an SQLite database" in one_line_error(wrong, "dev")
 
 
+async def test_a_database_another_service_is_using(tmp_path: Path) -> None:
+    # Two services on one file would each overwrite what the other saved: the second refuses.
+    db = tmp_path / "state.db"
+    async with LocalSWF(db_path=db) as first:
+        ran = await aioswf("dev", "--port", "0", "--db", str(db), timeout=15)
+        assert "another process (another aioswf dev?) is using" in one_line_error(ran, "dev")
+        first.call(
+            "RegisterDomain", {"name": "kept", "workflowExecutionRetentionPeriodInDays": "1"}
+        )
+    async with LocalSWF(db_path=db) as again:  # let go of on stop
+        assert "kept" in {
+            d["name"]
+            for d in again.call("ListDomains", {"registrationStatus": "REGISTERED"})["domainInfos"]
+        }
+
+
 async def test_a_module_with_no_definitions(tmp_path: Path) -> None:
     (tmp_path / "empty.py").write_text("from aioswf import workflow\n")
     ran = await aioswf("worker", "./empty.py", "--domain", "d", "--task-list", "t", cwd=tmp_path)
