@@ -10,6 +10,7 @@ takes a real decision task and answers it with fuzzed decisions.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -236,7 +237,13 @@ def _snapshot(client: RawClient) -> dict[str, Any]:
 def test_a_db_reload_brings_back_the_same_state(swf: RawClient, db: Path) -> None:
     before = _snapshot(swf)
     assert before["domains REGISTERED"] or before["domains DEPRECATED"]
-    with ServiceThread(db) as reloaded:
+    # The running service holds its file: a copy of what it saved is reloaded.
+    copy = db.with_name("reloaded.db")
+    with sqlite3.connect(db) as saved, sqlite3.connect(copy) as target:
+        saved.backup(target)
+    saved.close()
+    target.close()
+    with ServiceThread(copy) as reloaded:
         client = RawClient(reloaded.port)
         try:
             after = _snapshot(client)
