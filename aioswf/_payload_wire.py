@@ -103,6 +103,11 @@ class PayloadWire:
             self._held = {r: d for r, d in self._held.items() if r in wanted}
 
     @property
+    def codec_names(self) -> list[str]:
+        """The names of the codecs this wire reads."""
+        return list(self._by_name)
+
+    @property
     def active(self) -> bool:
         """Whether payload text is transformed at all."""
         return bool(self.codecs) or self.store is not None
@@ -265,6 +270,17 @@ class PayloadWire:
                 )
             raise PayloadConversionError(f"the payload stored at {reference} was not downloaded")
         return data
+
+    def missing_codec(self, value: Any) -> str | None:
+        """The name of a codec that payload text ``value`` was encoded with and this wire
+        lacks; ``None`` when it has them all (or ``value`` is no encoded payload)."""
+        if not isinstance(value, str):
+            return None
+        plain, _ = unwrap(value)
+        form = _wire_form(plain) if plain is not None else None
+        if form is None:
+            return None
+        return next((str(n) for n in form[ENCODING_KEY] if n not in self._by_name), None)
 
     def canonical(self, value: Any) -> Any:
         """What replay compares of a payload: headers set aside, codecs undone, a stored

@@ -13,7 +13,12 @@ from aioswf._definitions import WorkflowDefinition
 from aioswf._discovery import workflow_definitions
 from aioswf._history import History, HistorySource, load_history
 from aioswf.converter import DataConverter
-from aioswf.exceptions import HistoryError, NondeterminismError, WorkerError
+from aioswf.exceptions import (
+    HistoryError,
+    NondeterminismError,
+    PayloadConversionError,
+    WorkerError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +134,9 @@ class Replayer:
             definition = self._definition_for(loaded)
         except (HistoryError, WorkerError) as unusable:
             return ReplayResult(loaded.name, _UNKNOWN_TYPE, unusable)
+        undecodable = self._undecodable(loaded)
+        if undecodable is not None:  # said as such, not as the code deciding otherwise
+            return ReplayResult(loaded.name, definition.type_key, undecodable)
         instance = WorkflowInstance(
             definition,
             domain=_REPLAY_DOMAIN,
@@ -151,6 +159,25 @@ class Replayer:
         if error is not None:
             logger.info("%s did not replay: %s", loaded.name, error)
         return ReplayResult(loaded.name, definition.type_key, error)
+
+    def _undecodable(self, history: History) -> PayloadConversionError | None:
+        """An error naming the first payload the converter cannot decode (a codec it
+        lacks), with its event; ``None`` when it can decode them all."""
+        for event in history.events:
+            for key, attributes in event.items():
+                if not key.endswith("EventAttributes") or not isinstance(attributes, dict):
+                    continue
+                for field, value in attributes.items():
+                    codec = self.converter.wire.missing_codec(value)
+                    if codec is not None:
+                        have = ", ".join(repr(n) for n in self.converter.wire.codec_names)
+                        return PayloadConversionError(
+                            f"{history.name}: cannot decode the {field} of event "
+                            f"{event.get('eventId')} ({event.get('eventType')}): it was encoded "
+                            f"with codec {codec!r}, which the converter does not have (its "
+                            f"codecs: {have or 'none'}); pass the application's converter"
+                        )
+        return None
 
     def _definition_for(self, history: History) -> WorkflowDefinition:
         if not history.events or history.events[0]["eventType"] != "WorkflowExecutionStarted":

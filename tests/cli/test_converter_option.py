@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from aioswf import Worker, workflow
 from aioswf.cli._main import main
-from aioswf.testing import WorkflowEnvironment
+from aioswf.exceptions import PayloadConversionError
+from aioswf.testing import Replayer, WorkflowEnvironment
 from tests.cli.zipped import converter
 
 
@@ -52,3 +54,18 @@ def test_a_wrong_converter_is_said_in_one_line(
     common = ["--domain", "d", "--endpoint-url", "http://127.0.0.1:9"]
     assert main(["result", "w", *common, "--converter", spec]) == 2
     assert says in capsys.readouterr().err
+
+
+async def test_replay_without_the_codec_says_it_cannot_decode(tmp_path: Path) -> None:
+    async with WorkflowEnvironment(converter=converter) as env:
+        async with Worker(env.client, task_list="z", workflows=[Says]):
+            handle = await env.client.start_workflow(
+                Says.run, "hey", workflow_id="zipped-replay", task_list="z"
+            )
+            await handle.result(timeout=timedelta(seconds=20))
+        history = await handle.fetch_history(tmp_path / "zipped.json")
+    plain = Replayer([Says]).replay_result(history)
+    assert isinstance(plain.error, PayloadConversionError)
+    assert "codec 'zlib'" in str(plain.error)
+    assert "event 1 (WorkflowExecutionStarted)" in str(plain.error)
+    assert Replayer([Says], converter=converter).replay_result(history).error is None
