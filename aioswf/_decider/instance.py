@@ -224,6 +224,23 @@ class WorkflowInstance:
             decision_failure=failure,
         )
 
+    def failed_answer(self, error: BaseException, started_id: int) -> Activation:
+        """The answer that retries task ``started_id``, whose code failed where no retry
+        answer was built: interrupted outside of workflow code, or still running on a
+        thread that was given up.
+
+        Only what was settled before the code ran is read (the context SWF holds, the task's
+        time): the rest of the instance may belong to that thread. The answer has a failure,
+        so the poller closes the instance and the next attempt replays on a fresh one.
+        """
+        failure, context = self.context.report(error, self._task_time)
+        return Activation(
+            [retry_timer(started_id, failure).to_swf()],
+            context,
+            failure=error,
+            decision_failure=failure,
+        )
+
     def retry_answer(self, error: BaseException) -> Activation:
         """The answer that retries the task just decided, whose decisions could not be sent
         as decided (``error``: a payload store refused them)."""
@@ -494,12 +511,12 @@ class WorkflowInstance:
         if self._closed:
             return
         self._closed = True
+        self.loop.silent = True
         if self.loop.is_running():
             # Its code is still running on another thread (a step stuck in a call that
             # cannot be interrupted): that thread owns it; it is dropped, never resumed.
             return
         self._replaying = True
-        self.loop.silent = True
         evicted: set[asyncio.Task[Any]] = set()
         with self.loop.stepping():
             # A `finally` block may start new work on its way out (an activity in a cleanup

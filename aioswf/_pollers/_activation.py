@@ -111,7 +111,7 @@ class ThreadActivations:
                     instance.describe,
                 )
                 self._replace_pool()
-                return Activation(failure=watch.error)
+                return instance.failed_answer(watch.error, started)
 
     async def close(self, instance: WorkflowInstance) -> None:
         if instance.loop.is_running():
@@ -138,4 +138,4 @@ def _activate(instance: WorkflowInstance, events: Sequence[Event], started: int)
         # The interrupt surfaced in the runtime rather than in workflow code.
         error = instance.loop.watch.error
         assert error is not None
-        return Activation(failure=error)
+        return instance.failed_answer(error, started)

@@ -405,6 +405,11 @@ class DecisionPoller:
         self.measures.task(page)
         async with self._run_lock(execution["runId"]):
             instance, activation = await self._decide(definition, history)
+            failed = activation.failure
+            if failed and activation.decision_failure is None and not activation.closing:
+                # A failed task is never answered with nothing: that leaves the run waiting,
+                # unseen, for its timeout.
+                activation = instance.failed_answer(failed, int(page["startedEventId"]))
             self.measures.answered(definition.type_key, activation)
             await self._answer(page["taskToken"], instance, activation, deadline)
         self.metrics.decision_task(time.perf_counter() - began)

@@ -4,13 +4,14 @@ loop keeps running meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 
 from aioswf import Client, WorkflowDeadlockError, WorkflowOptions, workflow
-from aioswf._decider import InstanceOptions
+from aioswf._decider import CacheMiss, InstanceOptions
 from aioswf._pollers._activation import InlineActivations, ThreadActivations
 from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf.local import VirtualClock
@@ -202,3 +203,50 @@ async def test_a_deadlocked_task_is_retried_and_the_execution_stays_open(
             assert await handle.result(timeout=timedelta(seconds=30)) == "fixed"
         finally:
             FIXED = False
+
+
+RELEASE = threading.Event()
+
+
+@workflow.defn(sandboxed=False)  # it blocks on a thread event
+class BlockedInC:
+    @workflow.run
+    async def run(self) -> str:
+        RELEASE.wait(30)  # an interrupt cannot reach a blocking C call
+        return "done"
+
+
+@workflow.defn(sandboxed=False)  # it reads the clock to burn a set time
+class SwallowsTheInterrupt:
+    @workflow.run
+    async def run(self) -> str:
+        deadline = _clock() + 30
+        while _clock() < deadline:
+            try:
+                burn(0.05)
+            except BaseException:  # swallows the interrupt: the point of the test
+                continue
+        return "done"
+
+
+@pytest.mark.parametrize("workflow_class", [BlockedInC, SwallowsTheInterrupt])
+async def test_a_step_that_cannot_be_interrupted_is_retried_visibly(workflow_class: type) -> None:
+    sim = sim_of(workflow_class, limit=0.2)
+    started = sim.history.start_decision_task()
+    instance = sim.new_instance()
+    executor = ThreadActivations(1, check_interval=0.05)
+    try:
+        activation = await executor.activate(instance, sim.history.events, started)
+        await executor.close(instance)
+    finally:
+        RELEASE.set()
+        executor.shutdown()
+    RELEASE.clear()
+    assert isinstance(activation.failure, WorkflowDeadlockError)
+    assert retried(activation.decisions)  # a back-off timer, not an empty answer
+    assert activation.decision_failure is not None
+    assert activation.decision_failure.error_type == "WorkflowDeadlockError"
+    assert activation.decision_failure.attempts == 1
+    assert activation.execution_context
+    with pytest.raises(CacheMiss):  # the abandoned instance is never used again
+        next(instance.activate(sim.history.events, started))
