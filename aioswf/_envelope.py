@@ -16,8 +16,11 @@ transparently, so code that does not care about headers never sees them.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 HEADERS_KEY = "aioswf:headers"
 ARGS_KEY = "aioswf:args"
@@ -50,6 +53,12 @@ def unwrap(data: str | None) -> tuple[str | None, dict[str, str]]:
         return data, {}
     headers = wrapped[HEADERS_KEY]
     if not isinstance(headers, dict):
-        return data, {}
+        # Written by another client: the arguments are still delivered, without headers.
+        logger.warning(
+            "an input's %s is a %s, not an object of header names and values; set aside",
+            HEADERS_KEY,
+            type(headers).__name__,
+        )
+        headers = {}
     plain = json.dumps(wrapped[ARGS_KEY], separators=(",", ":"), ensure_ascii=False)
     return plain, {str(key): str(value) for key, value in headers.items()}

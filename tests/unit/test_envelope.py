@@ -44,3 +44,11 @@ def test_an_object_of_named_arguments_is_never_taken_for_headers() -> None:
 
 def test_text_that_is_not_json_is_left_for_the_decoder_to_report() -> None:
     assert unwrap('{"aioswf:headers": oops') == ('{"aioswf:headers": oops', {})
+
+
+def test_headers_that_are_not_an_object_are_set_aside_saying_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = '{"aioswf:headers":"trace-1","aioswf:args":["ann",2]}'
+    assert unwrap(text) == ('["ann",2]', {})
+    assert "aioswf:headers is a str, not an object" in caplog.text
