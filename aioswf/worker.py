@@ -494,8 +494,8 @@ class Worker:
             )
             if activities or polls:
                 logger.info(
-                    "worker on task list %r shutting down for %.0fs: waiting for %d running "
-                    "activit(y/ies) and %d long poll(s) in flight",
+                    "worker on task list %r still shutting down after %.0fs: waiting for %d "
+                    "running activit(y/ies) and %d long poll(s) in flight",
                     self.task_list,
                     loop.time() - begun,
                     activities,

@@ -34,13 +34,16 @@ def add_command(
     commands: Commands, name: str, *, help: str, description: str, example: str
 ) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` ends with an example of its use."""
-    return commands.add_parser(
+    parser = commands.add_parser(
         name,
         help=help,
         description=description,
         epilog=f"example:\n  {example}",
         formatter_class=_Formatter,
     )
+    # The innermost command's parser reports arguments it does not know, with its own usage.
+    parser.set_defaults(command_parser=parser)
+    return parser
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):

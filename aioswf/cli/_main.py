@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from importlib import metadata
@@ -43,12 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     argument) are one line on stderr and a non-zero status; ``--debug`` shows the traceback.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    # Not left on args: they go to worker processes, and a parser does not pickle.
+    command: argparse.ArgumentParser = vars(args).pop("command_parser", parser)
+    if unknown:
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 0
     try:
         status: int = args.handler(args)
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): what it wanted was written.
+        _quiet_stdout()
+        return 0
     except KeyboardInterrupt:
         print(f"aioswf {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -59,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         _report(args, error)
         return 1
     return status
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit does not fail on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _report(args: argparse.Namespace, error: Exception) -> None:

@@ -44,13 +44,22 @@ _console: Console | None = None
 _PIPED_WIDTH = 200
 
 
+class _Console(Console):
+    """Leaves a closed stdout (``| head``) to the CLI's entry point, which exits 0 for every
+    command alike; rich's own handling exits 1."""
+
+    def on_broken_pipe(self) -> None:
+        del self._buffer[:]
+        raise BrokenPipeError
+
+
 def console() -> Console:
     """The console for stdout (colour only on a terminal)."""
     global _console
     if _console is None:
         # Piped into grep or a file, a table is not squeezed into 80 columns and cut.
         piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-        _console = Console(highlight=False, soft_wrap=True, width=_PIPED_WIDTH if piped else None)
+        _console = _Console(highlight=False, soft_wrap=True, width=_PIPED_WIDTH if piped else None)
     return _console
 
 

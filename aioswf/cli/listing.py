@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from aioswf.cli import _render
@@ -33,7 +34,12 @@ def register(commands: Commands) -> None:
     )
     _add_filters(listing)
     listing.add_argument(
-        "--limit", type=int, default=100, metavar="N", help="at most N (default: %(default)s)"
+        "--limit",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="at most N, the newest (default: %(default)s); a note on stderr (and "
+        '"truncated" in --json) says when there are more',
     )
     add_json(listing)
     listing.set_defaults(handler=_list)
@@ -68,6 +74,16 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--type", metavar="NAME[/VERSION]", help="executions of this type")
     parser.add_argument("--tag", help="executions with this tag")
     parser.add_argument("--status", choices=CLOSE_STATUSES, help="close status (closed only)")
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def _filter(args: argparse.Namespace, which: str) -> Any:
@@ -111,18 +127,31 @@ def _which(args: argparse.Namespace) -> list[str]:
 def _list(args: argparse.Namespace) -> int:
     async def body(client: Any) -> int:
         found = []
+        truncated = False
         for which in _which(args):
             listing = (
                 client.list_open_workflows if which == "open" else client.list_closed_workflows
             )
+            # Up to the limit from each listing: the newest of both are merged below.
+            taken = 0
             async for info in listing(_filter(args, which)):
-                found.append(info)
-                if len(found) >= args.limit:
+                if taken == args.limit:
+                    truncated = True
                     break
+                found.append(info)
+                taken += 1
         found.sort(key=lambda info: info.start_time, reverse=True)
+        truncated = truncated or len(found) > args.limit
         found = found[: args.limit]
+        if truncated:
+            print(
+                f"aioswf list: showing the newest {args.limit} executions; there are more "
+                "(use --limit N, or narrow the filters)",
+                file=sys.stderr,
+            )
         if args.json:
-            print_json([_render.execution_json(info) for info in found])
+            executions = [_render.execution_json(info) for info in found]
+            print_json({"executions": executions, "truncated": truncated})
         elif found:
             _render.executions(found)
         else:

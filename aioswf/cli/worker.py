@@ -41,8 +41,15 @@ def register(commands: Commands) -> None:
         "AWS chain (AWS_ENDPOINT_URL_SWF for the local service) unless given here.",
     )
     worker.add_argument("modules", nargs="+", metavar="MODULE", help="modules or packages to run")
-    worker.add_argument("--domain", required=True, help="the SWF domain")
-    worker.add_argument("--task-list", required=True, help="the task list to poll")
+    domain = os.environ.get("AIOSWF_DOMAIN")
+    worker.add_argument(
+        "--domain",
+        "-d",
+        default=domain,
+        required=domain is None,
+        help="the SWF domain (default: $AIOSWF_DOMAIN)",
+    )
+    worker.add_argument("--task-list", "-t", required=True, help="the task list to poll")
     worker.add_argument("--endpoint-url", default=None, help="SWF's endpoint, e.g. aioswf dev's")
     worker.add_argument("--region", default=None, help="the AWS region")
     add_converter(worker)

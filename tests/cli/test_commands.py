@@ -69,9 +69,10 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     assert counted_human.out.strip() == "1 open"
     assert "Approval/1" in listed.out
     assert "OPEN" in listed.out
-    assert [(e["workflowId"], e["runId"], e["status"]) for e in json.loads(listed_json.out)] == [
-        ("order-1", run_id, "OPEN")
-    ]
+    assert [
+        (e["workflowId"], e["runId"], e["status"])
+        for e in json.loads(listed_json.out)["executions"]
+    ] == [("order-1", run_id, "OPEN")]
     assert json.loads(counted.out) == {"open": {"count": 1, "truncated": False}}
     assert "waiting for approval" in described.out
     assert run_id in described.out
@@ -111,7 +112,7 @@ async def test_an_execution_from_start_to_result_in_both_modes(swf: str, tmp_pat
     replayed = await aioswf("replay", str(saved), "--workflows", "tests.cli.app")
     assert replayed.status == 0, replayed.out + replayed.err
 
-    assert [e["workflowId"] for e in json.loads(closed_json.out)] == ["order-1"]
+    assert [e["workflowId"] for e in json.loads(closed_json.out)["executions"]] == ["order-1"]
 
 
 async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
@@ -182,7 +183,7 @@ async def test_failures_cancel_terminate_and_continue_as_new(swf: str) -> None:
     assert json.loads(last.out)["continuedFrom"]
     # doomed, to-cancel, to-end, waited, three runs of pages
     assert json.loads(counts.out)["closed"]["count"] == 7
-    assert [e["workflowId"] for e in json.loads(failed_only.out)] == ["doomed"]
+    assert [e["workflowId"] for e in json.loads(failed_only.out)["executions"]] == ["doomed"]
     assert by_type.out.count("pages") == 3
 
 
