@@ -8,7 +8,10 @@ dies hands its runs back to the others within the sticky schedule-to-start timeo
 
 One SIGINT or SIGTERM to the parent stops them all cleanly: each copy is told to stop
 (SIGTERM), stops polling and lets its received tasks finish, and the parent returns once the
-last has exited. A copy that exits on its own before that is started again.
+last has exited. A copy that exits on its own before that is started again. A terminal's
+Ctrl-C reaches every process of the group, so a copy takes any number of SIGINT and SIGTERM
+as the one request to stop cleanly; only the parent counts signals, and on its second tells
+the copies to stop at once (``SIGUSR1``).
 
 Example::
 
@@ -43,6 +46,8 @@ Target = Callable[[asyncio.Event], Coroutine[Any, Any, int | None]]
 """A worker's main: runs until the event is set, returns an exit status (``None`` is 0)."""
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_STOP_NOW = signal.SIGUSR1
+"""Sent by the parent to its children on its second stop signal: stop without waiting."""
 
 
 def run_in_processes(
@@ -59,7 +64,9 @@ def run_in_processes(
 
     Args:
         target: the async function each child runs; ``stop`` is set when the child is told to
-            stop (SIGTERM or SIGINT), and it should then shut its worker down and return.
+            stop (SIGTERM or SIGINT), and it should then shut its worker down and return. A
+            target that clears ``stop`` after it is set sees it set again if the parent gets
+            a second signal (stop at once); a target that does not is ended at once then.
         processes: how many children, at least 1.
         restart_delay: how long after a child exits unasked another takes its place.
 
@@ -135,13 +142,20 @@ class _Group:
                 self._start(index)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if not self._stopping:
-            logger.info("stopping %d worker processes", len(self._children))
+        # One signal here is one request, however many of the children also received it.
+        if self._stopping:
+            logger.info("stopping %d worker processes at once", len(self._children))
+            self._tell_children(_STOP_NOW)
+            return
+        logger.info("stopping %d worker processes", len(self._children))
         self._stopping = True
+        self._tell_children(signal.SIGTERM)
+
+    def _tell_children(self, signum: int) -> None:
         for child in self._children.values():
             if child.pid is not None and child.exitcode is None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(child.pid, signal.SIGTERM)
+                    os.kill(child.pid, signum)
 
 
 def _status(exitcode: int) -> int:
@@ -151,14 +165,32 @@ def _status(exitcode: int) -> int:
 
 def _child_main(target: Target) -> None:
     """The body of each child process."""
-    # SIGINT from a terminal reaches the whole process group; the parent forwards SIGTERM
-    # too, and either one means "stop".
     sys.exit(asyncio.run(_serve(target)) or 0)
 
 
 async def _serve(target: Target) -> int | None:
     stop = asyncio.Event()
+    requested = False
+
+    def request() -> None:
+        # SIGINT from a terminal reaches the whole process group and the parent forwards a
+        # SIGTERM as well: all of them together are one request to stop cleanly.
+        nonlocal requested
+        if not requested:
+            requested = True
+            stop.set()
+
+    def stop_now() -> None:
+        nonlocal requested
+        if not requested:  # came before the parent's SIGTERM was handled: a clean stop, then
+            requested = True
+        elif stop.is_set():  # the target is not listening for a second request
+            logging.shutdown()
+            os._exit(130)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in _SIGNALS:
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, request)
+    loop.add_signal_handler(_STOP_NOW, stop_now)
     return await target(stop)

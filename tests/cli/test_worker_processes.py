@@ -5,16 +5,19 @@ the sticky schedule-to-start timeout, and one signal stops them all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sys
 from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 from aioswf import Client
 from aioswf.local import LocalSWF
+from tests.cli.app import Sleeper
 from tests.cli.sticky_app import Tally
-from tests.cli.test_worker_command import start_worker
+from tests.cli.test_worker_command import ROOT, start_worker
 
 RUNS = 8
 STICKY_SECONDS = 3
@@ -121,3 +124,70 @@ async def test_a_killed_process_hands_its_runs_to_the_other_and_one_signal_stops
     assert process.returncode == 0, err.decode()
     assert err.decode().count("shut down cleanly") == 2
     assert "exited unasked" in err.decode()
+
+
+async def ctrl_c_run(endpoint: str, presses: int) -> tuple[int, str, list[bool]]:
+    """Ctrl-C ``presses`` times, as a terminal sends it (SIGINT to the whole process group),
+    to ``aioswf worker --processes 2`` while two 4 s activities run."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-c", "import sys; from aioswf.cli import main; sys.exit(main())"),
+        *("worker", "tests.cli.app", "--domain", "ctrlc", "--task-list", "naps"),
+        *("--processes", "2", "--shutdown-seconds", "60", "--endpoint-url", endpoint),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        assert process.stdout is not None
+        for _ in range(2):
+            banner = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+            assert "polling 'naps'" in banner
+        async with Client("ctrlc", endpoint_url=endpoint) as client:
+            handles = [
+                await client.start_workflow(Sleeper.run, 4, workflow_id=f"nap{n}", task_list="naps")
+                for n in range(2)
+            ]
+
+            async def both_running() -> bool:
+                for handle in handles:
+                    types = [e["eventType"] for e in await events_of(client, handle.workflow_id)]
+                    if "ActivityTaskStarted" not in types:
+                        return False
+                return True
+
+            await until(both_running)
+            for press in range(presses):
+                if press:
+                    await asyncio.sleep(0.5)
+                os.killpg(process.pid, signal.SIGINT)
+            _, err = await asyncio.wait_for(process.communicate(), 60)
+            # The workers are gone, so the runs stay open: did each activity finish?
+            finished = [
+                "ActivityTaskCompleted"
+                in [e["eventType"] for e in await events_of(client, handle.workflow_id)]
+                for handle in handles
+            ]
+        assert process.returncode is not None
+        return process.returncode, err.decode(), finished
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+async def test_one_ctrl_c_lets_every_process_finish_its_activities() -> None:
+    async with LocalSWF(long_poll_seconds=1) as swf:
+        status, err, finished = await ctrl_c_run(swf.endpoint_url, presses=1)
+    assert "cut" not in err, err
+    assert status == 0, err
+    assert finished == [True, True]
+
+
+async def test_a_second_ctrl_c_stops_every_process_at_once() -> None:
+    async with LocalSWF(long_poll_seconds=1) as swf:
+        status, err, finished = await ctrl_c_run(swf.endpoint_url, presses=2)
+    assert "stopping now; cut activity" in err, err
+    assert status != 0
+    assert finished == [False, False]
