@@ -6,7 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import logging
+import os
+import signal
 import sqlite3
+import sys
 
 from aioswf.cli._common import (
     CommandError,
@@ -82,9 +86,26 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         _announce(service.endpoint_url, args.db)
         await stop.wait()
-        print("aioswf dev: shutting down", flush=True)
+        print("aioswf dev: shutting down (a second Ctrl-C stops at once)", flush=True)
+        _exit_on_next_signal()
     finally:
         await service.stop()
+
+
+def _exit_on_next_signal() -> None:
+    """A second stop signal during the shutdown leaves at once: every change is already
+    saved (the store writes after each operation), so nothing is lost but the requests in
+    flight, which clients retry."""
+
+    def now() -> None:
+        print("aioswf dev: stopping now", file=sys.stderr, flush=True)
+        logging.shutdown()
+        os._exit(130)
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not available on Windows
+            loop.add_signal_handler(signum, now)
 
 
 def _database_problem(error: sqlite3.Error) -> str:

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+_STOP_GRACE = 2.0
+"""Seconds :meth:`LocalSWF.stop` lets requests in flight finish before cutting them."""
+
+
 class _Functions:
     """Adapts the Lambda runner to the engine, keeping the engine's in-flight count."""
 
@@ -124,7 +128,12 @@ class LocalSWF:
 
         app = self.frontend.make_app()
         add_web_view(app, self._web_view_client)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        # Requests in flight get a short grace on stop (each is answered in milliseconds, and
+        # parked polls are answered at once): clients that keep sending on open connections
+        # must not hold the service up for aiohttp's default minute.
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=_STOP_GRACE
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         try:

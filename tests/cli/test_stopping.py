@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 import time
+
+import aiohttp
 
 from aioswf import Client
 from aioswf.local import LocalSWF
@@ -105,3 +108,45 @@ async def test_a_second_signal_forces_the_exit_saying_what_it_cut() -> None:
         # The run waits for SWF's timeout, as the message says; nothing claims it finished.
         description = await client.get_workflow_handle("stubborn").describe()
         assert description.info.status == "OPEN"
+
+
+async def test_aioswf_dev_stops_promptly_while_clients_keep_sending() -> None:
+    # Clients that keep sending on open connections must not hold the service up.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aioswf.cli",
+        "dev",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    endpoint = banner.split("listening on ")[1].split()[0]
+    headers = {"Content-Type": "application/x-amz-json-1.0"}
+    target = "SimpleWorkflowService."
+
+    async def flood(session: aiohttp.ClientSession) -> None:
+        body = {"name": "flood", "workflowExecutionRetentionPeriodInDays": "1"}
+        with contextlib.suppress(aiohttp.ClientError, OSError):
+            while True:
+                request = {**headers, "X-Amz-Target": target + "DescribeDomain"}
+                async with session.post(endpoint, json=body, headers=request) as answer:
+                    await answer.read()
+
+    async with aiohttp.ClientSession() as session:
+        senders = [asyncio.ensure_future(flood(session)) for _ in range(40)]
+        await asyncio.sleep(0.5)
+        try:
+            took, out, _ = await stopped_within(process, signal.SIGTERM)
+        finally:
+            for sender in senders:
+                sender.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+    assert took < 10, f"took {took:.1f}s"
+    assert process.returncode == 0
+    assert "a second Ctrl-C stops at once" in out
