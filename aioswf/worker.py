@@ -78,6 +78,10 @@ class ShutdownReport:
         abandoned_polls: activity polls that had not returned one long poll (plus a margin)
             into the shutdown, and were cut.
         abandoned_decision_polls: decision polls cut for the same reason.
+        abandoned_decisions: the workflows (``workflow_id (run run_id)``) whose code was
+            still running at the timeout (a step that never yields, with the deadlock
+            detector off in debug mode); their threads are given up and their tasks time out
+            and are decided again.
     """
 
     clean: bool
@@ -85,6 +89,7 @@ class ShutdownReport:
     refused_activities: tuple[str, ...] = ()
     abandoned_polls: int = 0
     abandoned_decision_polls: int = 0
+    abandoned_decisions: tuple[str, ...] = ()
 
 
 class Worker:
@@ -429,6 +434,7 @@ class Worker:
         pending: set[asyncio.Task[None]] = set()
         if pollers:
             _, pending = await asyncio.wait(pollers, timeout=grace)
+        stuck = self._abandon_decisions(pending, grace)
         if pending and poller is not None:
             poller.abort()
             await self._await_reports(poller)
@@ -452,11 +458,14 @@ class Worker:
         cancelled = tuple(poller.cancelled) if poller is not None else ()
         refused = tuple(poller.refused) if poller is not None else ()
         report = ShutdownReport(
-            clean=not (cancelled or refused or abandoned or abandoned_decisions or self._crash),
+            clean=not (
+                cancelled or refused or abandoned or abandoned_decisions or stuck or self._crash
+            ),
             cancelled_activities=cancelled,
             refused_activities=refused,
             abandoned_polls=abandoned,
             abandoned_decision_polls=abandoned_decisions,
+            abandoned_decisions=stuck,
         )
         self._log_report(report)
         for part in (self._activity_poller, self._decision_poller):
@@ -464,6 +473,25 @@ class Worker:
                 self.metrics.unwatch(part)
         self._finished.set()
         return report
+
+    def _abandon_decisions(self, pending: set[asyncio.Task[None]], grace: float) -> tuple[str, ...]:
+        """Stop waiting, at the timeout, for workflow code that still runs: no long poll's
+        end will end it (a step that never yields, in debug mode, runs on forever)."""
+        deciding = self._decision_poller
+        if not pending or deciding is None or not deciding.deciding:
+            return ()
+        stuck = tuple(f"{wid} (run {rid})" for rid, wid in deciding.deciding.items())
+        logger.warning(
+            "worker on task list %r: workflow code still running %.1fs into the shutdown is "
+            "abandoned (its decision task times out and is decided again): %s",
+            self.task_list,
+            grace,
+            ", ".join(stuck),
+        )
+        for task in pending:
+            if self._components.get(task) == "decision poller":
+                task.cancel()
+        return stuck
 
     async def _end_idle_polls(self) -> None:
         """Have the polls in flight answered now where the service can; else say the wait."""

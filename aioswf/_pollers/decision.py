@@ -246,6 +246,8 @@ class DecisionPoller:
         self.executor = options.activation_executor()
         """Runs workflow code, off the host loop by default."""
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.deciding: dict[str, str] = {}
+        """The runs whose decision tasks are being decided now: run id to workflow id."""
         self._healths: dict[str, PollHealth] = {}
         self._in_poll = 0
         self.polling = asyncio.Event()
@@ -403,7 +405,7 @@ class DecisionPoller:
         deadline = task_deadline(page, asyncio.get_running_loop().time())
         began = time.perf_counter()
         self.measures.task(page)
-        async with self._run_lock(execution["runId"]):
+        async with self._run_lock(execution["runId"]), self._deciding(execution):
             instance, activation = await self._decide(definition, history)
             failed = activation.failure
             if failed and activation.decision_failure is None and not activation.closing:
@@ -540,6 +542,14 @@ class DecisionPoller:
             await self.executor.close(instance)
         else:
             self._cache.put(instance)
+
+    @contextlib.asynccontextmanager
+    async def _deciding(self, execution: dict[str, Any]) -> AsyncIterator[None]:
+        self.deciding[execution["runId"]] = execution["workflowId"]
+        try:
+            yield
+        finally:
+            self.deciding.pop(execution["runId"], None)
 
     @contextlib.asynccontextmanager
     async def _run_lock(self, run_id: str) -> AsyncIterator[None]:

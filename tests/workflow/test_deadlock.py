@@ -250,3 +250,37 @@ async def test_a_step_that_cannot_be_interrupted_is_retried_visibly(workflow_cla
     assert activation.execution_context
     with pytest.raises(CacheMiss):  # the abandoned instance is never used again
         next(instance.activate(sim.history.events, started))
+
+
+SPIN = threading.Event()
+
+
+@workflow.defn
+class SpinsUntilReleased:
+    @workflow.run
+    async def run(self) -> str:
+        while not SPIN.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0)  # never waits on history
+        return "released"
+
+
+async def test_in_debug_mode_shutdown_gives_up_a_step_that_never_yields(client: Client) -> None:
+    options = DecisionWorkerOptions(debug_mode=True)
+    worker = Worker(
+        client, task_list="spin", workflows=[SpinsUntilReleased], decision_options=options
+    )
+    await worker.start()
+    try:
+        await client.start_workflow(SpinsUntilReleased.run, workflow_id="spinner", task_list="spin")
+        for _ in range(200):
+            if worker._decision_poller and worker._decision_poller.deciding:
+                break
+            await asyncio.sleep(0.05)
+        began = time.monotonic()
+        report = await asyncio.wait_for(worker.shutdown(timeout=timedelta(seconds=1)), 30)
+        assert time.monotonic() - began < 15  # the timeout, not a long poll's end
+        assert not report.clean
+        assert len(report.abandoned_decisions) == 1
+        assert report.abandoned_decisions[0].startswith("spinner (run ")
+    finally:
+        SPIN.set()
