@@ -53,6 +53,10 @@ class _Console(Console):
         raise BrokenPipeError
 
 
+# Narrower than this, the run id column is left out of `aioswf list` (see --json).
+_RUN_ID_MIN_WIDTH = 12
+
+
 def console() -> Console:
     """The console for stdout (colour only on a terminal)."""
     global _console
@@ -90,18 +94,33 @@ def execution_json(info: WorkflowExecutionInfo) -> dict[str, Any]:
 
 def executions(infos: list[WorkflowExecutionInfo]) -> None:
     """A table of executions."""
-    table = Table(box=None, header_style="bold")
-    for column in ("WORKFLOW ID", "TYPE", "STATUS", "STARTED", "CLOSED", "RUN ID"):
-        table.add_column(column, no_wrap=column == "RUN ID")
-    for info in infos:
-        table.add_row(
+    rows = [
+        (
             info.workflow_id,
             "/".join(info.workflow_type),
-            status_text(info.close_status or info.status),
+            info.close_status or info.status,
             when(info.start_time),
             when(info.close_time),
-            info.run_id,
         )
+        for info in infos
+    ]
+    heads = ("WORKFLOW ID", "TYPE", "STATUS", "STARTED", "CLOSED")
+    natural = [max(len(head), *(len(row[i]) for row in rows)) for i, head in enumerate(heads)]
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    # The workflow id and the status stay readable; the run id (long, and rarely typed by
+    # hand) gets what room is left, cut with an ellipsis, and goes when there is too little.
+    table.add_column("WORKFLOW ID", overflow="fold", min_width=min(natural[0], 16))
+    table.add_column("TYPE", overflow="fold", min_width=min(natural[1], 8))
+    table.add_column("STATUS", no_wrap=True, min_width=natural[2])
+    table.add_column("STARTED", min_width=10)
+    table.add_column("CLOSED", min_width=10)
+    room = console().width - sum(natural) - 2 * len(heads)
+    with_run_id = room >= _RUN_ID_MIN_WIDTH
+    if with_run_id:
+        table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=room)
+    for info, row in zip(infos, rows, strict=True):
+        cells: list[Text | str] = [*row[:2], status_text(row[2]), *row[3:]]
+        table.add_row(*cells, *((info.run_id,) if with_run_id else ()))
     console().print(table)
 
 
@@ -212,7 +231,8 @@ def steps(items: list[Step]) -> None:
     """A table of timeline steps."""
     table = Table(box=None, header_style="bold")
     for column in ("STARTED", "KIND", "WHAT", "ID", "STATUS", "TOOK", "DETAIL"):
-        table.add_column(column, overflow="fold")
+        # A header is never split mid-word; the cells fold when the terminal is narrow.
+        table.add_column(column, overflow="fold", min_width=len(column))
     for step in items:
         table.add_row(
             when(step.started),

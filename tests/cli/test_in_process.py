@@ -99,3 +99,31 @@ async def test_a_reader_that_goes_away_is_not_a_failure(
         monkeypatch.undo()
         closed_pipe.close()
     assert statuses == [0, 0, 0]
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+async def test_a_narrow_terminal_keeps_workflow_ids_and_statuses_readable(
+    swf: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    from aioswf.cli import _render
+
+    async with Client(DOMAIN, endpoint_url=swf) as client:
+        await client.start_workflow(Greet.run, "x", workflow_id="order-2026-11-29", task_list="t")
+        handle = await client.start_workflow(Greet.run, "x", workflow_id="big1", task_list="t")
+    monkeypatch.setattr(_render, "_console", _render._Console(width=width, soft_wrap=True))
+    assert await run(swf, "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line.rstrip()) <= width for line in lines), lines
+    assert "WORKFLOW ID" in lines[0]
+    assert "STATUS" in lines[0]
+    table = "\n".join(lines)
+    assert "order-2026-11-29" in table
+    for workflow_id in ("w0", "w1", "w2", "big1"):
+        assert f"\n{workflow_id} " in table
+    assert (handle.run_id or "")[:8] in table or width < 100
+    assert table.count(" OPEN ") >= 5, table
+    assert await run(swf, "history", "big1") == 0
+    headers = capsys.readouterr().out.splitlines()
+    assert any(
+        all(word in line for word in ("STARTED", "KIND", "STATUS", "DETAIL")) for line in headers
+    ), headers
