@@ -198,8 +198,11 @@ class LocalSWF:
             timeout = None
             if due is not None and not self.clock.is_virtual:
                 timeout = max(0.0, due - self.clock.now())
+            # Not wait_for: on Python 3.11 it can swallow a cancellation that arrives as the
+            # kick does (a busy service), and stop() would wait for this loop for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._kick.wait()
 
     async def _maybe_skip(self, due: float | None) -> bool:
         clock = self.clock
