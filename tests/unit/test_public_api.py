@@ -42,6 +42,7 @@ EXPECTED = {
     "OpenCounts",
     "OperationNotPermittedError",
     "PayloadConversionError",
+    "PayloadStoreError",
     "PayloadError",
     "PayloadTooLargeError",
     "RequestCancelExternalWorkflowFailedError",
