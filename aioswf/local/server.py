@@ -195,7 +195,12 @@ async def _read(request: web.Request) -> bytes:
 
 def _parse(raw: bytes) -> Json:
     try:
-        body: Any = json.loads(raw or b"{}")
+        # Strictly UTF-8, as SWF reads it: json.loads on bytes would let encoded surrogates in.
+        text = raw.decode("utf-8") if raw else "{}"
+    except UnicodeDecodeError as exc:
+        raise SerializationError(f"The request body is not valid UTF-8: {exc.reason}") from None
+    try:
+        body: Any = json.loads(text)
     except RecursionError:
         raise SerializationError("The request body is nested too deeply") from None
     except ValueError as exc:

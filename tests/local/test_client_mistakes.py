@@ -65,6 +65,24 @@ async def test_a_surrogate_pair_is_text(local_swf: LocalSWF) -> None:
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        b"raw-\xed\xa0\x80",  # a surrogate encoded as if it were text
+        b"raw-\xed\xbf\xbf",
+        b"cut-\xe2\x82",  # a character cut short
+        b"latin-\xe9",  # not UTF-8 at all
+    ],
+)
+async def test_bytes_that_are_not_utf8_are_refused(local_swf: LocalSWF, name: bytes) -> None:
+    body = b'{"name": "' + name + b'", "workflowExecutionRetentionPeriodInDays": "1"}'
+    status, answer = await raw(local_swf, TARGET + "RegisterDomain", body)
+    assert status == 400
+    assert answer["__type"] == "com.amazon.coral.service#SerializationException"
+    listed = await raw(local_swf, TARGET + "ListDomains", {"registrationStatus": "REGISTERED"})
+    assert listed == (200, {"domainInfos": []})
+
+
+@pytest.mark.parametrize(
     ("request_body", "found"),
     [
         ({"name": 7, "workflowExecutionRetentionPeriodInDays": "1"}, "NUMBER_VALUE"),
