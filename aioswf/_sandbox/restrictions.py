@@ -15,8 +15,9 @@ steps:
 - ``asyncio.wait`` / ``asyncio.as_completed``, whose sets iterate in an order that depends on
   object ids (``workflow.wait`` / ``workflow.as_completed`` are the deterministic versions);
 - an asyncio primitive (``Lock``, ``Event``, ``Condition``, ``Semaphore``, ``Queue``,
-  ``Barrier``) made outside the run that uses it, such as one made at module level, as soon
-  as it has to wait: it would tie every run to the first run's loop.
+  ``Barrier``) made outside the run that uses it, such as one made at module level, when it
+  is taken, released, set or waited on: it would share state between runs and tie every run
+  to the first run's loop.
 """
 
 from __future__ import annotations
@@ -227,6 +228,35 @@ def _guard_asyncio() -> None:
         return original(self)
 
     mixin._get_loop = get_loop
+    # A lock taken without contention, or an event set, never waits: without these, runs
+    # would share such a primitive's state unseen (one run's lock held across another's
+    # replay). The check costs the host's own primitives one thread-local read.
+    for cls, names in (
+        (asyncio.Lock, ("acquire", "release")),
+        (asyncio.Event, ("set", "clear", "wait")),
+        (asyncio.Semaphore, ("acquire", "release")),
+        (asyncio.Queue, ("put_nowait", "get_nowait")),
+    ):
+        for name in names:
+            _check_the_owner(cls, name)
+
+
+def _check_the_owner(cls: type, name: str) -> None:
+    """Refuse ``cls.name`` in a workflow step on a primitive made outside its run."""
+    method = getattr(cls, name)
+
+    def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        describe = running_workflow()
+        if describe is not None and getattr(self, "_aioswf_loop", None) is not (
+            events._get_running_loop()
+        ):
+            raise _shared_primitive(describe, self)
+        return method(self, *args, **kwargs)
+
+    checked.__name__ = method.__name__
+    checked.__qualname__ = method.__qualname__
+    checked.__doc__ = method.__doc__
+    setattr(cls, name, checked)
 
 
 def _remember_the_maker(cls: type) -> None:

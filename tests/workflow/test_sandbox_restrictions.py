@@ -120,6 +120,13 @@ class UsesModuleLevelLock:
         if what == "lock":
             await asyncio.gather(self.hold(), self.hold())  # the second one waits
             return "locked"
+        if what == "uncontended lock":
+            async with SHARED_LOCK:  # never waits, yet held across runs
+                await asyncio.sleep(0)
+            return "locked"
+        if what == "set event":
+            SHARED_EVENT.set()
+            return "set"
         await SHARED_EVENT.wait()
         return "waited"
 
@@ -128,14 +135,14 @@ class UsesModuleLevelLock:
             await asyncio.sleep(0)
 
 
-@pytest.mark.parametrize("what", ["lock", "event"])
+@pytest.mark.parametrize("what", ["lock", "event", "uncontended lock", "set event"])
 def test_a_module_level_asyncio_primitive_gives_a_clear_error(what: str) -> None:
     for _ in range(2):  # the same on every run, not only after the first one bound it
         sim = Simulation(UsesModuleLevelLock, what)
         assert retried(sim.decide())
         error = sim.activations[-1].failure
         assert isinstance(error, NondeterminismError)
-        kind = "Lock" if what == "lock" else "Event"
+        kind = "Lock" if "lock" in what else "Event"
         assert f"asyncio.{kind} made outside this run" in str(error)
         assert "__init__" in str(error)
         sim.close()
