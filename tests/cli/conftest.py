@@ -9,12 +9,15 @@ tree, children of children included — is killed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from aioswf.cli._common import NOISY_LIBRARIES
 
 PROC = Path("/proc")
 
@@ -56,3 +59,16 @@ def no_process_outlives_its_test() -> Iterator[None]:
     for pid in _descendants() - before:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """Commands run in this process set log levels (a terminal wants one line, not retries):
+    put them back, so that later tests' log captures see what the library logs."""
+    loggers = [logging.getLogger(), *map(logging.getLogger, ("aioswf", *NOISY_LIBRARIES))]
+    levels = [logger.level for logger in loggers]
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+    logging.getLogger().handlers[:] = handlers
