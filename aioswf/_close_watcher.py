@@ -197,17 +197,22 @@ class CloseWatcher:
                 # Outages are waited out inside the look; anything reaching here (the client
                 # closed under the watcher, a fault no retry heals) would fail again at every
                 # look, so the waits end with it rather than loop for ever.
-                self._fail_all(error)
+                self._fail_all(self._closed_error() or error)
                 return
-            if not self.client.transport.is_open:
+            if (closed_error := self._closed_error()) is not None:
                 # Closed under a call in flight, whose fault then looked like an outage.
-                self._fail_all(
-                    exc.WorkerError("result(): the SWF client is not open; use 'async with'")
-                )
+                self._fail_all(closed_error)
                 return
             if listing:
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval
+
+    def _closed_error(self) -> exc.WorkerError | None:
+        """The error for waits on a client that was closed (whatever a call in flight then
+        raised, botocore's own errors included), or ``None`` while it is open."""
+        if self.client.transport.is_open:
+            return None
+        return exc.WorkerError("result(): the SWF client is not open; use 'async with'")
 
     async def _look(self, listing: bool) -> int:
         """One look: the listing, then the reads it and the clock call for; how many closed."""
