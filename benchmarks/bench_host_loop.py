@@ -8,9 +8,15 @@ the millisecond asked for) while the worker decides:
 * (b) one decision task that replays a history of about 25,000 events (a workflow that
   received 24,980 signals before any worker looked at it), with the cache off.
 
-Each is measured with workflow code run on the host loop (``workflow_threads=False``, how
-aioswf ran it before activations got their own thread) and on the activation executor's
-thread (the default). End to end: the local SWF service runs in a subprocess (so its own
+Each is measured in three modes, in the same run: workflow code run on the host loop
+(``workflow_threads=False``, how aioswf ran it before activations got their own thread); on
+the activation executor's thread with the garbage collector left alone
+(``hold_full_collections=False``: each full collection, triggered by whichever thread,
+holds the GIL while it walks every object of the process); and the default, with full
+collections held while decision tasks are decided. Before each measurement the process's
+garbage is collected, so that no mode pays for a collection another one made due. The last
+row is what that full collection costs in this process: once per burst of decided tasks, a
+held collection runs when they are over. End to end: the local SWF service runs in a subprocess (so its own
 work does not stall the measured loop), the worker talks to it over loopback HTTP, pages of
 history are fetched and parsed as in production. Goal: a worst stall of 50 ms or less.
 
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import gc
 import json
 import statistics
 import subprocess
@@ -40,7 +48,11 @@ from aioswf._pollers.decision import DecisionWorkerOptions
 
 DOMAIN = "bench-host-loop"
 SIGNALS = 24_980  # with the other events of the run, just under SWF's 25,000
-MODES = {"on the host loop": False, "on a workflow thread": True}
+MODES = {
+    "host loop": DecisionWorkerOptions(workflow_threads=False, hold_full_collections=False),
+    "thread, gc unheld": DecisionWorkerOptions(hold_full_collections=False),
+    "thread": DecisionWorkerOptions(),
+}
 _clock = time.perf_counter  # bound before the workflow sandbox guards the module
 
 
@@ -139,6 +151,7 @@ async def worst_stall(work: Callable[[], Awaitable[Any]]) -> float:
             worst = max(worst, now - last - 0.001)
             last = now
 
+    gc.collect()  # nothing left due from the measurement before
     ticker = asyncio.create_task(tick())
     await asyncio.sleep(0.01)
     try:
@@ -149,8 +162,8 @@ async def worst_stall(work: Callable[[], Awaitable[Any]]) -> float:
     return worst
 
 
-async def replay(client: Client, task_list: str, threads: bool) -> float:
-    options = DecisionWorkerOptions(max_cached_workflows=0, workflow_threads=threads)
+async def replay(client: Client, task_list: str, mode: DecisionWorkerOptions) -> float:
+    options = dataclasses.replace(mode, max_cached_workflows=0)
     handle: WorkflowHandle[int] = client.get_workflow_handle(f"tally-{task_list}")
 
     async def decide() -> None:
@@ -160,9 +173,10 @@ async def replay(client: Client, task_list: str, threads: bool) -> float:
     return await worst_stall(decide)
 
 
-async def burn(client: Client, task_list: str, threads: bool, seconds: float) -> float:
-    options = DecisionWorkerOptions(workflow_threads=threads)
-    async with Worker(client, task_list=task_list, workflows=[Burn], decision_options=options):
+async def burn(
+    client: Client, task_list: str, mode: DecisionWorkerOptions, seconds: float
+) -> float:
+    async with Worker(client, task_list=task_list, workflows=[Burn], decision_options=mode):
         handle = await client.start_workflow(
             Burn.run, seconds, workflow_id=f"burn-{task_list}", task_list=task_list
         )
@@ -175,29 +189,38 @@ async def idle(client: Client, task_list: str, seconds: float) -> float:
         return await worst_stall(lambda: asyncio.sleep(seconds))
 
 
+def full_collection() -> float:
+    """Seconds one full garbage collection of this process takes."""
+    began = _clock()
+    gc.collect()
+    return _clock() - began
+
+
 async def run(endpoint: str, repeat: int, signals: int, seconds: float) -> None:
-    results: dict[tuple[str, bool], list[float]] = {}
+    results: dict[tuple[str, str], list[float]] = {}
     async with Client(DOMAIN, endpoint_url=endpoint) as client:
-        for n in range(repeat):  # interleaved, so that load hits both modes alike
-            for threads in MODES.values():
-                task_list = f"{'thread' if threads else 'host'}-{n}"
+        for n in range(repeat):  # interleaved, so that load hits every mode alike
+            for m, (name, mode) in enumerate(MODES.items()):
+                task_list = f"{m}-{n}"
                 stalls = {
                     "idle": await idle(client, f"idle-{task_list}", seconds),
-                    "a": await burn(client, f"burn-{task_list}", threads, seconds),
-                    "b": await replay(client, task_list, threads),
+                    "a": await burn(client, f"burn-{task_list}", mode, seconds),
+                    "b": await replay(client, task_list, mode),
+                    "gc": full_collection(),
                 }
                 for key, stall in stalls.items():
-                    results.setdefault((key, threads), []).append(stall)
+                    results.setdefault((key, name), []).append(stall)
     rows = {
         "idle": f"an idle worker, {seconds:g} s (the noise)",
         "a": f"(a) a step burning {seconds:g} s of CPU",
         "b": f"(b) replaying {signals + 6:,} events",
+        "gc": "one full collection of this process",
     }
-    print(f"{'worst stall of the host loop (ms, median)':<42} {'host loop':>10} {'thread':>10}")
+    print(f"{'worst stall of the host loop (ms, median)':<42}", end="")
+    print("".join(f"{name:>19}" for name in MODES))
     for key, title in rows.items():
-        host = statistics.median(results[key, False]) * 1000
-        thread = statistics.median(results[key, True]) * 1000
-        print(f"{title:<42} {host:>10.1f} {thread:>10.1f}")
+        print(f"{title:<42}", end="")
+        print("".join(f"{statistics.median(results[key, name]) * 1000:>19.1f}" for name in MODES))
 
 
 def main() -> None:
@@ -214,7 +237,7 @@ def main() -> None:
         return
     if args.repeat < 1 or args.signals < 1 or args.cpu <= 0:
         parser.error("--repeat, --signals and --cpu must be positive")
-    lists = [f"{mode}-{n}" for n in range(args.repeat) for mode in ("host", "thread")]
+    lists = [f"{m}-{n}" for n in range(args.repeat) for m in range(len(MODES))]
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--signals", str(args.signals), *lists],
         stdout=subprocess.PIPE,

@@ -43,6 +43,7 @@ from aioswf._decider.retrying import ExecutionContext, retry_timer
 from aioswf._decider.runtime import CONTINUE_AS_NEW_SUGGESTED_AT, HISTORY_EVENT_LIMIT
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
+from aioswf._pollers._collector import COLLECTOR_HOLD
 from aioswf._pollers._decision_metrics import DecisionMeasures
 from aioswf._pollers._logging import PollHealth, decision_summary, task_fields
 from aioswf._pollers.history_pages import PageSource, TaskHistory
@@ -90,6 +91,13 @@ class DecisionWorkerOptions:
         workflow_threads: run workflow code on dedicated threads, so that a step that
             computes never holds the host's event loop (and a step that never yields can be
             interrupted); ``False`` runs it on the host loop, as a measurement baseline.
+        hold_full_collections: postpone the garbage collector's full collections while
+            decision tasks are being decided (at most 10 s at a time; young collections
+            still run). A full collection walks every object of the process while holding
+            the GIL, and replaying a long history keeps enough objects alive to trigger
+            several, each stalling the host loop for tens of milliseconds; once no task is
+            being decided those objects are gone. ``False`` leaves the collector's
+            thresholds alone (for a service that manages its collector itself).
         sticky_schedule_to_start: how long the next decision task of a cached run waits on
             this worker's own (sticky) task list before SWF moves it back to the shared
             one (``taskListScheduleToStartTimeout``, whole seconds); ``None`` turns sticky
@@ -103,6 +111,7 @@ class DecisionWorkerOptions:
     deadlock_timeout: timedelta | None = timedelta(seconds=DEFAULT_DEADLOCK_TIMEOUT)
     debug_mode: bool = False
     workflow_threads: bool = True
+    hold_full_collections: bool = True
     sandbox_pass_through: tuple[str, ...] = ()
     sticky_schedule_to_start: timedelta | None = timedelta(seconds=5)
 
@@ -315,7 +324,13 @@ class DecisionPoller:
             failures = 0
             self._health(task_list).succeeded()
             if page.get("taskToken"):
-                await self._handle_safely(self.pages.history(page, task_list, page_size))
+                with self._collections_held():
+                    await self._handle_safely(self.pages.history(page, task_list, page_size))
+
+    def _collections_held(self) -> contextlib.AbstractContextManager[None]:
+        if self.options.hold_full_collections:
+            return COLLECTOR_HOLD.held()
+        return contextlib.nullcontext()
 
     def _health(self, task_list: str) -> PollHealth:
         if task_list not in self._healths:

@@ -1,0 +1,125 @@
+"""Full garbage collections are held while decision tasks are decided, and given back."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from aioswf._pollers._collector import CollectorHold
+
+
+@pytest.fixture(autouse=True)
+def thresholds() -> Iterator[tuple[int, int, int]]:
+    found = gc.get_threshold()
+    yield found
+    gc.set_threshold(*found)
+    gc.enable()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def full_collections_during(hold: CollectorHold | None, objects: int = 400_000) -> int:
+    """Full collections the collector made by itself while ``objects`` lists piled up."""
+    seen = 0
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        nonlocal seen
+        if phase == "start" and info["generation"] == 2:
+            seen += 1
+
+    async def pile_up() -> None:
+        # Alive all at once, as the events and tasks of a long replay are.
+        alive = [[n] for n in range(objects)]
+        del alive
+
+    async def main() -> None:
+        if hold is None:
+            await pile_up()
+        else:
+            with hold.held():
+                await pile_up()
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        asyncio.run(main())
+    finally:
+        gc.callbacks.remove(count)
+    return seen
+
+
+def test_no_full_collection_runs_while_held() -> None:
+    assert full_collections_during(None) >= 1  # what the hold prevents
+    assert full_collections_during(CollectorHold()) == 0
+
+
+async def test_the_thresholds_are_given_back_after_the_last_holder(
+    thresholds: tuple[int, int, int],
+) -> None:
+    hold = CollectorHold()
+    with hold.held():
+        assert hold.holding
+        assert gc.get_threshold()[:2] == thresholds[:2]  # young collections run as before
+        assert gc.get_threshold()[2] > 1_000_000
+        with hold.held():
+            pass
+        assert hold.holding  # the first holder still holds
+    assert not hold.holding
+    assert gc.get_threshold() == thresholds
+
+
+async def test_thresholds_set_by_the_process_meanwhile_stand() -> None:
+    hold = CollectorHold()
+    with hold.held():
+        gc.set_threshold(5000, 20, 20)
+    assert gc.get_threshold() == (5000, 20, 20)
+
+
+async def test_a_disabled_collector_is_left_alone(thresholds: tuple[int, int, int]) -> None:
+    gc.disable()
+    hold = CollectorHold()
+    with hold.held():
+        assert not hold.holding
+        assert gc.get_threshold() == thresholds
+    assert not gc.isenabled()
+
+
+async def test_a_hold_that_lasted_its_longest_lets_one_full_collection_through(
+    thresholds: tuple[int, int, int],
+) -> None:
+    clock = Clock()
+    hold = CollectorHold(longest=10.0, clock=clock)
+    with hold.held():
+        clock.now = 9.0
+        hold.check()
+        assert hold.holding
+        clock.now = 10.5
+        hold.check()
+        assert not hold.holding
+        assert gc.get_threshold() == thresholds
+        with hold.held():  # a new holder does not hold before a full collection has run
+            assert not hold.holding
+        gc.collect()
+        with hold.held():  # one has: the hold resumes
+            assert hold.holding
+        assert hold.holding  # for as long as a holder is left
+    assert not hold.holding
+    assert gc.get_threshold() == thresholds
+
+
+async def test_the_event_loop_checks_the_length_of_a_hold() -> None:
+    hold = CollectorHold(longest=0.05)
+    with hold.held():
+        assert hold.holding
+        await asyncio.sleep(0.3)
+        assert not hold.holding
