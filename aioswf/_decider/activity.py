@@ -39,6 +39,11 @@ R = TypeVar("R")
 HEARTBEAT_TIMEOUT_HEADER = "aioswf-heartbeat-timeout"
 """The effective heartbeat timeout (SWF duration text) when it differs from the declared one:
 SWF does not tell the activity worker a task's timeouts."""
+START_TO_CLOSE_TIMEOUT_HEADER = "aioswf-start-to-close-timeout"
+"""The effective start-to-close timeout when it differs from the declared one: the worker
+keeps trying to deliver the task's result until it has passed."""
+SCHEDULE_TO_CLOSE_TIMEOUT_HEADER = "aioswf-schedule-to-close-timeout"
+"""The effective schedule-to-close timeout when it differs from the declared one."""
 HEARTBEAT_DETAILS_HEADER = "aioswf-heartbeat-details"
 """The previous attempt's last heartbeat details (encoded), so a retry resumes from them."""
 
@@ -269,12 +274,7 @@ class Activities:
         self, call: _Call, activity_id: str, heartbeat_details: str | None
     ) -> ActivityMachine:
         definition, options = call.definition, call.options
-        headers = dict(call.headers)
-        timeout = options.heartbeat_timeout
-        if timeout != definition.options.heartbeat_timeout:
-            headers[HEARTBEAT_TIMEOUT_HEADER] = (
-                duration_to_swf(timeout, what="heartbeat_timeout") or "NONE"
-            )
+        headers = dict(call.headers) | _timeout_headers(definition.options, options)
         if heartbeat_details is not None:
             headers[HEARTBEAT_DETAILS_HEADER] = heartbeat_details
         data = self.host.converter.fit_input(
@@ -318,6 +318,22 @@ class Activities:
             await asyncio.sleep(policy.delay_before(attempt).total_seconds())
             activity_id = f"{number}.{attempt}"
             current[0] = self._schedule(call, activity_id, progress)
+
+
+def _timeout_headers(declared: ActivityOptions, effective: ActivityOptions) -> dict[str, str]:
+    """Headers for the timeouts a call sets apart from the declared ones: SWF does not tell
+    the worker a task's timeouts, and it needs them to pace heartbeats and to know how long
+    its answer can still be delivered."""
+    headers: dict[str, str] = {}
+    for header, name in (
+        (HEARTBEAT_TIMEOUT_HEADER, "heartbeat_timeout"),
+        (START_TO_CLOSE_TIMEOUT_HEADER, "start_to_close_timeout"),
+        (SCHEDULE_TO_CLOSE_TIMEOUT_HEADER, "schedule_to_close_timeout"),
+    ):
+        timeout = getattr(effective, name)
+        if timeout != getattr(declared, name):
+            headers[header] = duration_to_swf(timeout, what=name) or "NONE"
+    return headers
 
 
 async def _outcome(machine: ActivityMachine) -> Any:

@@ -5,6 +5,10 @@ them, at most once per interval (a fraction of the heartbeat timeout), so a tigh
 heartbeats costs one call per interval. The answer of SWF carries ``cancelRequested``, and a
 refusal (``UnknownResourceFault``) means the task timed out or was closed elsewhere: either
 way the activity is cancelled and nothing more is sent for it.
+
+Through an outage a heartbeat keeps trying until the heartbeat timeout, counted from the last
+one that got through, has passed. Then SWF has timed the task out: the activity is cancelled
+as lost (one line says so), and nothing is sent for it, its result included.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Callable
 
@@ -31,6 +36,10 @@ class Heartbeater:
         transport: where to send ``RecordActivityTaskHeartbeat``.
         task_token: the task's token.
         interval: seconds between two heartbeats at most once.
+        timeout: the task's heartbeat timeout in seconds (``None``: none): SWF times the task
+            out when no heartbeat got through for that long.
+        started: the loop time the task started, when SWF's heartbeat clock starts
+            (default: now).
         auto: heartbeat every ``interval`` even when the activity does not ask.
         on_cancel: called once, on the event loop, when SWF asks for cancellation or refuses
             the heartbeat.
@@ -45,6 +54,8 @@ class Heartbeater:
         task_token: str,
         *,
         interval: float,
+        timeout: float | None = None,
+        started: float | None = None,
         auto: bool,
         on_cancel: Callable[[CancelReason], None],
         describe: str,
@@ -54,6 +65,7 @@ class Heartbeater:
         self._transport = transport
         self._token = task_token
         self._interval = interval
+        self._timeout = timeout
         self._auto = auto
         self._on_cancel = on_cancel
         self._describe = describe
@@ -64,7 +76,8 @@ class Heartbeater:
         self._wake = asyncio.Event()
         self._details: str | None = None
         self._pending = False
-        self._started = self._loop.time()
+        self._started = self._loop.time() if started is None else started
+        self._last_through = self._started
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.sent = 0
@@ -95,6 +108,13 @@ class Heartbeater:
     def last_details(self) -> str | None:
         """The latest details the activity gave (encoded), sent or not."""
         return self._details
+
+    def lapses_at(self) -> float:
+        """The loop time at which SWF times the task out unless a heartbeat gets through
+        first (``math.inf`` with no heartbeat timeout)."""
+        if self._timeout is None:
+            return math.inf
+        return self._last_through + self._timeout
 
     async def close(self) -> None:
         """Stop sending; nothing is sent after this returns."""
@@ -140,10 +160,16 @@ class Heartbeater:
         params = {"taskToken": self._token}
         if self._details is not None:
             params["details"] = self._details
+        lapses_at = self.lapses_at()
         try:
             if self._converter is not None:
                 await self._converter.upload(params.get("details"))  # a stored payload's
-            response = await self._transport.call("RecordActivityTaskHeartbeat", params)
+            # Through an outage, it keeps trying for as long as the task can live without it;
+            # an attempt left hanging must not outlast that either.
+            async with asyncio.timeout_at(None if math.isinf(lapses_at) else lapses_at):
+                response = await self._transport.call(
+                    "RecordActivityTaskHeartbeat", params, until=lapses_at
+                )
         except exc.UnknownResourceError:
             self._metrics.heartbeat(refused=True)
             logger.warning(
@@ -152,15 +178,18 @@ class Heartbeater:
                 self._describe,
             )
             return CancelReason.LOST
-        except exc.AioSWFError as error:
-            # Transient faults were already retried by the transport; send again after the
-            # next interval, even if the activity does not call heartbeat() again.
+        except (exc.AioSWFError, TimeoutError) as error:
+            if self._loop.time() >= lapses_at:
+                return self._lapsed(error)
+            # Not a transient fault (those were retried by the transport): send again after
+            # the next interval, even if the activity does not call heartbeat() again.
             # One line for a whole outage, not one per interval.
             self._pending = True
             self._failing += 1
             log = logger.warning if self._failing == 1 else logger.debug
             log("%s: heartbeat failed, will retry every interval: %s", self._describe, error)
             return None
+        self._last_through = self._loop.time()
         if self._failing:
             logger.info(
                 "%s: heartbeats go through again after %d failed", self._describe, self._failing
@@ -172,3 +201,15 @@ class Heartbeater:
             logger.info("%s: cancellation requested by the workflow", self._describe)
             return CancelReason.REQUESTED
         return None
+
+    def _lapsed(self, error: BaseException) -> CancelReason:
+        """Give the task up: no heartbeat got through within its heartbeat timeout."""
+        reason = error if isinstance(error, exc.AioSWFError) else "an attempt still hanging"
+        logger.error(
+            "%s: no heartbeat got through for its heartbeat timeout (%gs), so SWF has timed the "
+            "task out; cancelling it locally, its result will not be sent (last fault: %s)",
+            self._describe,
+            self._timeout,
+            reason,
+        )
+        return CancelReason.LOST

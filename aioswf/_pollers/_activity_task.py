@@ -8,7 +8,6 @@ import dataclasses
 import enum
 import inspect
 import logging
-import math
 import re
 from collections.abc import Mapping
 from concurrent.futures import Executor
@@ -17,13 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from aioswf import exceptions as exc
-from aioswf._decider.activity import HEARTBEAT_DETAILS_HEADER, HEARTBEAT_TIMEOUT_HEADER
+from aioswf._decider.activity import HEARTBEAT_DETAILS_HEADER
 from aioswf._definitions import ActivityDefinition
 from aioswf._envelope import unwrap
 from aioswf._failure import Failure
 from aioswf._pollers._activity_heartbeat import Heartbeater
 from aioswf._pollers._activity_options import ActivityWorkerOptions
-from aioswf._pollers._activity_types import RegisteredDefaults
+from aioswf._pollers._activity_types import RegisteredDefaults, TaskTimeouts, task_timeouts
 from aioswf._pollers._logging import task_fields
 from aioswf._transport import Transport
 from aioswf.activity import (
@@ -36,7 +35,6 @@ from aioswf.activity import (
 from aioswf.converter import DataConverter, check_size
 from aioswf.interceptors import ActivityInboundInterceptor, ExecuteActivityInput
 from aioswf.metrics import OFF, WorkerMetrics
-from aioswf.options import duration_from_swf
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +88,7 @@ class RunnerEnv:
     options: ActivityWorkerOptions
     executor: Executor
     registered: RegisteredDefaults
-    """The registered defaults of activity types, read when a task states no timeout."""
+    """The registered defaults of activity types, for tasks of other SWF clients."""
     metrics: WorkerMetrics = OFF
     inbound: ActivityInboundInterceptor | None = None
     """The worker's activity interceptors, around :class:`ActivityCalls` (alone if ``None``)."""
@@ -141,6 +139,8 @@ class TaskRunner:
         self._inner: asyncio.Future[Any] | None = None
         self._is_async = True
         self.headers: dict[str, str] = {}
+        self.timeouts = TaskTimeouts()
+        """The task's timeouts, once its input is read (until then: none known)."""
 
     def cancel(self, reason: CancelReason) -> None:
         """Cancel the activity: async ones at their next await; sync ones see the flag.
@@ -175,6 +175,13 @@ class TaskRunner:
             await self._fail(Failure(type_name=UNKNOWN_ACTIVITY_TYPE, message=message))
             return
         data, self.headers = unwrap(self.task.get("input"))
+        self.timeouts = await task_timeouts(
+            definition,
+            self.headers,
+            from_aioswf=attempt_of(self.activity_id) is not None,
+            registered=self.env.registered,
+            describe=self.describe,
+        )
         try:
             await self.env.converter.download(data)
             args = self.env.converter.decode_args(definition.fn, data)
@@ -191,21 +198,6 @@ class TaskRunner:
             return
         outcome, value = await self._execute(definition, args)
         await self._report(outcome, value)
-
-    async def _heartbeat_timeout(self, definition: ActivityDefinition) -> timedelta | None:
-        """The task's heartbeat timeout: what the scheduling workflow said, else the declared
-        one, else (for tasks scheduled by other SWF clients) the registered type's default."""
-        text = self.headers.get(HEARTBEAT_TIMEOUT_HEADER)
-        if text is not None:
-            try:
-                return duration_from_swf(text)
-            except ValueError:
-                logger.warning("%s: ignoring a malformed %s header", self.describe, text)
-        declared = definition.options.heartbeat_timeout
-        if declared is not None or attempt_of(self.activity_id) is not None:
-            # An aioswf workflow states every timeout in its decision; no header: declared.
-            return declared
-        return await self.env.registered.heartbeat_timeout(definition)
 
     def _previous_progress(self) -> Any:
         text = self.headers.get(HEARTBEAT_DETAILS_HEADER)
@@ -245,11 +237,13 @@ class TaskRunner:
     async def _execute(
         self, definition: ActivityDefinition, args: list[Any]
     ) -> tuple[_Outcome, Any]:
-        timeout = await self._heartbeat_timeout(definition)
+        timeout = self.timeouts.heartbeat
         heartbeater = self._heartbeater = Heartbeater(
             self.env.transport,
             self.token,
             interval=self._heartbeat_interval(timeout),
+            timeout=timeout.total_seconds() if timeout else None,
+            started=self.received,
             auto=definition.auto_heartbeat,
             on_cancel=self.cancel,
             describe=self.describe,
@@ -344,17 +338,15 @@ class TaskRunner:
     def deadline(self) -> float:
         """The loop time past which SWF can no longer accept this task's answer.
 
-        SWF does not tell workers the timeouts a workflow chose per call, so the longest
-        declared timeout counts; with none declared, answers are tried until SWF (once
-        reachable again) accepts them or says the task is gone.
+        The earlier of its start-to-close and schedule-to-close timeouts, and of its heartbeat
+        timeout counted from the last heartbeat that got through (SWF times the task out when
+        none came in time, finished or not); ``math.inf`` when none is known: the answer is
+        then tried until SWF, once reachable again, accepts it or says the task is gone.
         """
-        definition = self.env.definitions.get(self.type_key)
-        declared = definition and (
-            definition.options.start_to_close_timeout,
-            definition.options.schedule_to_close_timeout,
-        )
-        seconds = [t.total_seconds() for t in declared or () if t is not None]
-        return self.received + max(seconds) if seconds else math.inf
+        deadline = self.timeouts.answer_deadline(self.received)
+        if self._heartbeater is not None:
+            deadline = min(deadline, self._heartbeater.lapses_at())
+        return deadline
 
     def _log_outcome(self, operation: str, params: Mapping[str, Any]) -> None:
         """One INFO line per finished task, its context also as structured fields."""

@@ -234,8 +234,8 @@ class Transport:
             retry: ``False`` sends it once.
             until: keep retrying transient faults past ``RetryOptions.max_attempts`` until
                 this time of the running loop's clock (``math.inf``: for as long as it
-                takes). Used for answers that carry finished work, which must outlast an
-                outage as long as SWF could still accept them.
+                takes). Used for answers that carry finished work, and for heartbeats,
+                which must outlast an outage as long as SWF could still accept them.
 
         Raises:
             aioswf.exceptions.ServiceError: the mapped fault.
@@ -336,8 +336,7 @@ def _log_retry(
         # One line for the whole outage, not one per attempt.
         limit = "as long as it takes" if until == math.inf else "until its deadline"
         logger.warning(
-            "%s still failing after %d attempts (%s); it carries finished work, so it keeps "
-            "trying %s",
+            "%s still failing after %d attempts (%s); it must not be lost, so it keeps trying %s",
             operation,
             attempt,
             mapped.code,
