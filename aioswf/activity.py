@@ -59,8 +59,9 @@ class ActivityInfo:
         domain: the SWF domain.
         task_list: the task list the task was polled from.
         heartbeat_timeout: the heartbeat timeout of this task, if any: the per-call value
-            when an aioswf workflow set one, else the declared one, else (for tasks scheduled
-            by other SWF clients) the registered type's default. Heartbeats are paced to it.
+            when an aioswf workflow set one, else the declared one; for tasks scheduled by
+            other SWF clients, the registered type's default, else the declared one.
+            Heartbeats are paced to it.
         attempt: the attempt number (1 for the first) when an aioswf workflow scheduled the
             activity, else ``None``: SWF itself does not count attempts.
         heartbeat_details: the last details the previous attempt passed to

@@ -12,7 +12,14 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import ActivityTimedOutError, Client, ConnectionOptions, RetryOptions, activity, workflow
+from aioswf import (
+    ActivityTimedOutError,
+    Client,
+    ConnectionOptions,
+    RetryOptions,
+    activity,
+    workflow,
+)
 from aioswf.activity import CancelReason
 from aioswf.worker import ActivityWorkerOptions, Worker
 
