@@ -8,7 +8,9 @@ stops every poller, every heartbeat and the host service with it for that second
   hands the result back to the host loop. The host loop keeps running meanwhile (it gets the
   interpreter at least every ``sys.getswitchinterval()``, 5 ms by default), and it watches the
   step: one that overruns the deadlock timeout is interrupted where it stands, and its
-  decision task fails with a :class:`~aioswf.exceptions.WorkflowDeadlockError`.
+  decision task fails with a :class:`~aioswf.exceptions.WorkflowDeadlockError`. Code that
+  cannot be interrupted keeps its thread; :class:`GivenUpThreads` bounds how many such
+  threads a worker lets run on.
 - :class:`InlineActivations` runs activations on the host loop, handing it back between
   replayed tasks and every few milliseconds; a step that computes still holds the host. It
   serves measurement (``benchmarks/bench_decider.py`` compares both).
@@ -23,14 +25,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from aioswf._decider import Activation, WorkflowInstance
 from aioswf._decider.deadlock import DeadlockInterrupt
-from aioswf._decider.history import Event
+from aioswf._decider.history import Event, timestamp
+from aioswf._decider.retrying import ExecutionContext, retry_timer
 from aioswf._pollers._activity_threads import DaemonThreadPool
+from aioswf.exceptions import WorkerError, WorkflowDeadlockError
 
 logger = logging.getLogger(__name__)
+
+MAX_GIVEN_UP_THREADS = 2
+"""Threads given up and still running, per worker, past which no workflow code runs: each
+takes its share of the interpreter from the host loop."""
 
 _SLICE_SECONDS = 0.01
 """The longest the host loop waits on an inline replay before it gets a turn."""
@@ -82,16 +91,28 @@ class ThreadActivations:
     Args:
         threads: how many activations may run at once (one per decision poll loop).
         check_interval: seconds between two looks at a running step.
+        max_given_up: threads given up (still running code that could not be interrupted)
+            past which no workflow code runs on this executor until one of them stops.
     """
 
-    def __init__(self, threads: int, check_interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        threads: int,
+        check_interval: float = 0.1,
+        max_given_up: int = MAX_GIVEN_UP_THREADS,
+    ) -> None:
         self._size = threads
         self._pool = DaemonThreadPool(threads, thread_name_prefix="aioswf-workflow")
         self._check_interval = check_interval
+        self.given_up = GivenUpThreads(max_given_up)
+        """The threads this executor gave up that still run workflow code."""
 
     async def activate(
         self, instance: WorkflowInstance, events: Sequence[Event], started: int
     ) -> Activation:
+        refusal = self.given_up.refusal(instance)
+        if refusal is not None:
+            return refused_answer(events, started, refusal)
         loop = asyncio.get_running_loop()
         job = loop.run_in_executor(self._pool, _activate, instance, events, started)
         watch = instance.loop.watch
@@ -104,14 +125,14 @@ class ThreadActivations:
                 if watch.interrupt():
                     interrupted_at = loop.time()
             elif watch.error is not None and loop.time() - interrupted_at > _grace(watch.limit):
-                # Stuck in a call that an interrupt cannot reach (a C extension, a lock):
-                # the thread is given up, the instance with it, and the task fails anyway.
-                logger.error(
-                    "%s: its code could not be interrupted; its thread is abandoned",
-                    instance.describe,
-                )
+                # Stuck in a call that an interrupt cannot reach (a C extension, a lock), or
+                # in code that catches the interrupt: the thread is given up, the instance
+                # with it, and the task fails anyway.
+                self.given_up.add(instance, job)
                 self._replace_pool()
                 return instance.failed_answer(watch.error, started)
+            else:
+                watch.interrupt()  # again: code that caught the first one may not catch this
 
     async def close(self, instance: WorkflowInstance) -> None:
         if instance.loop.is_running():
@@ -125,6 +146,115 @@ class ThreadActivations:
     def _replace_pool(self) -> None:
         self._pool.shutdown(wait=False)
         self._pool = DaemonThreadPool(self._size, thread_name_prefix="aioswf-workflow")
+
+
+@dataclass(slots=True)
+class _GivenUp:
+    instance: WorkflowInstance
+    since: float
+    """When it was given up (monotonic seconds)."""
+
+
+class GivenUpThreads:
+    """The workflow threads an executor gave up, for as long as they run on.
+
+    Python cannot stop a thread: code that blocks where an interrupt cannot reach it, or
+    catches the interrupt and computes on, keeps its thread, and takes its share of the
+    interpreter from the host loop and every other thread (nine such threads stalled a host
+    loop for almost a second at a time). So a run whose thread was given up runs no code
+    again until that thread has stopped, and past ``limit`` such threads the executor runs
+    no workflow code at all: each of those tasks is answered at once with a retry whose
+    report says why, and the runs wait, visibly, for the threads to stop (or the worker to
+    be restarted). Each refused attempt interrupts the given-up code again.
+
+    Args:
+        limit: threads given up and still running past which nothing runs.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        self.limit = limit
+        self._threads: dict[str, _GivenUp] = {}
+
+    def __len__(self) -> int:
+        return len(self._threads)
+
+    def add(self, instance: WorkflowInstance, job: asyncio.Future[Activation]) -> None:
+        """Give up the thread running ``job`` for ``instance``; forget it once it ends."""
+        run_id = instance.run_id
+        self._threads[run_id] = _GivenUp(instance, time.monotonic())
+        job.add_done_callback(lambda done: self._ended(run_id, done))
+        logger.error(
+            "%s: its code could not be interrupted; its thread is given up (%d of at most %d "
+            "still running), and the run's next attempts wait until it stops",
+            instance.describe,
+            len(self._threads),
+            self.limit,
+        )
+        if len(self._threads) >= self.limit:
+            logger.error(
+                "%d workflow threads given up are still running (%s): this worker runs no "
+                "workflow code until one of them stops; restart it if they never do",
+                len(self._threads),
+                ", ".join(given.instance.describe for given in self._threads.values()),
+            )
+
+    def refusal(self, instance: WorkflowInstance) -> BaseException | None:
+        """Why ``instance`` may not run now, or ``None`` if it may."""
+        for given in self._threads.values():
+            given.instance.loop.watch.interrupt()  # another chance to stop it
+        mine = self._threads.get(instance.run_id)
+        if mine is not None:
+            error = mine.instance.loop.watch.error
+            return WorkflowDeadlockError(
+                f"{instance.describe}: not run: the code of an earlier attempt still runs on "
+                f"a thread the worker gave up {_ago(mine.since)} (it could not be "
+                "interrupted: it blocks where an interrupt cannot reach, or catches it); this "
+                "run's tasks are retried once that thread stops. A workflow step must not "
+                "block or catch BaseException; the step was at:\n"
+                + ("".join(error.stack).rstrip() if error is not None else "  (unknown)"),
+                limit=error.limit if error is not None else 0.0,
+                stack=error.stack if error is not None else [],
+            )
+        if len(self._threads) >= self.limit:
+            runs = ", ".join(
+                f"{given.instance.describe}, given up {_ago(given.since)}"
+                for given in self._threads.values()
+            )
+            return WorkerError(
+                f"{instance.describe}: not run: this worker has {len(self._threads)} workflow "
+                f"threads it gave up still running ({runs}), the most it lets run; it runs no "
+                "workflow code until one of them stops. Restart the worker if they never do."
+            )
+        return None
+
+    def _ended(self, run_id: str, job: asyncio.Future[Activation]) -> None:
+        given = self._threads.pop(run_id, None)
+        if not job.cancelled():
+            job.exception()  # whatever it was, its task was answered long ago
+        if given is not None:
+            logger.warning(
+                "%s: the thread given up %s has stopped; its run is decided again",
+                given.instance.describe,
+                _ago(given.since),
+            )
+
+
+def refused_answer(events: Sequence[Event], started: int, error: BaseException) -> Activation:
+    """The answer that retries task ``started`` without running any code: a back-off timer
+    and the failure report, continuing the streak the newest of ``events`` record."""
+    context = ExecutionContext()
+    context.seen(events)
+    now = timestamp(events[-1]) if events else time.time()
+    failure, text = context.report(error, now)
+    return Activation(
+        [retry_timer(started, failure).to_swf()], text, failure=error, decision_failure=failure
+    )
+
+
+def _ago(since: float) -> str:
+    return f"{time.monotonic() - since:.0f} s ago"
 
 
 def _grace(limit: float | None) -> float:

@@ -19,9 +19,10 @@ reclaim the short-lived cycles), full ones wait until no task is being decided, 
 replay's objects are gone and the pass walks only what lives on (measured in
 ``benchmarks/bench_host_loop.py``). A hold that has lasted :data:`LONGEST_HOLD` seconds
 lets one full collection through before it resumes, so a worker that is never idle still
-gets its full collections, and the garbage they find waits at most that long. The collector's settings are the process's, so the hold is one for the process:
-counted across every worker, and given back exactly as found; a process that disabled the
-collector, or changes its thresholds meanwhile, keeps its own settings.
+gets its full collections, and the garbage they find waits at most that long. The
+collector's settings are the process's, so the hold is one for the process: counted across
+every worker, and given back exactly as found; a process that disabled the collector, or
+changes its thresholds meanwhile, keeps its own settings.
 """
 
 from __future__ import annotations

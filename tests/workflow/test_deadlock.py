@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import Client, WorkflowDeadlockError, WorkflowOptions, workflow
+from aioswf import Client, WorkerError, WorkflowDeadlockError, WorkflowOptions, workflow
 from aioswf._decider import CacheMiss, InstanceOptions
 from aioswf._pollers._activation import InlineActivations, ThreadActivations
 from aioswf._pollers.decision import DecisionWorkerOptions
@@ -221,7 +221,7 @@ class SwallowsTheInterrupt:
     @workflow.run
     async def run(self) -> str:
         deadline = _clock() + 30
-        while _clock() < deadline:
+        while _clock() < deadline and not RELEASE.is_set():
             try:
                 burn(0.05)
             except BaseException:  # swallows the interrupt: the point of the test
@@ -241,6 +241,7 @@ async def test_a_step_that_cannot_be_interrupted_is_retried_visibly(workflow_cla
     finally:
         RELEASE.set()
         executor.shutdown()
+    await until_no_thread_is_given_up(executor)  # nothing left spinning for later tests
     RELEASE.clear()
     assert isinstance(activation.failure, WorkflowDeadlockError)
     assert retried(activation.decisions)  # a back-off timer, not an empty answer
@@ -284,3 +285,100 @@ async def test_in_debug_mode_shutdown_gives_up_a_step_that_never_yields(client: 
         assert report.abandoned_decisions[0].startswith("spinner (run ")
     finally:
         SPIN.set()
+
+
+STOP_SWALLOWING = threading.Event()
+
+
+@workflow.defn(sandboxed=False)  # it reads the clock to burn a set time
+class SwallowsUntilStopped:
+    @workflow.run
+    async def run(self) -> str:
+        while not STOP_SWALLOWING.is_set():
+            try:
+                burn(0.02)
+            except BaseException:  # swallows every interrupt: the point of the test
+                continue
+        return "stopped"
+
+
+@workflow.defn
+class Quick:
+    @workflow.run
+    async def run(self) -> str:
+        return "quick"
+
+
+def workflow_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("aioswf-workflow")}
+
+
+async def until_no_thread_is_given_up(executor: ThreadActivations) -> None:
+    for _ in range(300):
+        if not len(executor.given_up):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the given-up thread never stopped")
+
+
+async def test_a_run_whose_thread_was_given_up_gets_no_other_thread_until_it_stops() -> None:
+    sim = sim_of(SwallowsUntilStopped, limit=0.2)
+    executor = ThreadActivations(1, check_interval=0.05)
+    try:
+        started = sim.history.start_decision_task()
+        first = await executor.activate(sim.new_instance(), sim.history.events, started)
+        assert isinstance(first.failure, WorkflowDeadlockError)
+        threads = workflow_threads()
+        for attempt in range(2, 6):  # each attempt answered at once, on no thread
+            sim.history.complete_decision_task(started, first.decisions, first.execution_context)
+            started = sim.history.start_decision_task()
+            first = await executor.activate(sim.new_instance(), sim.history.events, started)
+            error = first.failure
+            assert isinstance(error, WorkflowDeadlockError)
+            assert "still runs on a thread the worker gave up" in str(error)
+            assert "burn(0.02)" in str(error)  # where the given-up code was
+            assert retried(first.decisions)
+            assert first.decision_failure is not None
+            assert first.decision_failure.attempts == attempt
+        assert workflow_threads() == threads
+    finally:
+        STOP_SWALLOWING.set()
+    try:
+        await until_no_thread_is_given_up(executor)
+        sim.history.complete_decision_task(started, first.decisions, first.execution_context)
+        started = sim.history.start_decision_task()
+        done = await executor.activate(sim.new_instance(), sim.history.events, started)
+        assert kinds(done.decisions) == ["CompleteWorkflowExecution"]
+    finally:
+        executor.shutdown()
+        STOP_SWALLOWING.clear()
+
+
+async def test_past_its_limit_of_given_up_threads_a_worker_runs_no_workflow_code() -> None:
+    stuck = sim_of(SwallowsUntilStopped, limit=0.2)
+    executor = ThreadActivations(1, check_interval=0.05, max_given_up=1)
+    try:
+        started = stuck.history.start_decision_task()
+        await executor.activate(stuck.new_instance(), stuck.history.events, started)
+        threads = workflow_threads()
+        other = sim_of(Quick, limit=0.2)
+        started = other.history.start_decision_task()
+        refused = await executor.activate(other.new_instance(), other.history.events, started)
+        error = refused.failure
+        assert isinstance(error, WorkerError)
+        assert "1 workflow threads it gave up still running" in str(error)
+        assert "SwallowsUntilStopped" in str(error)
+        assert "Restart the worker" in str(error)
+        assert retried(refused.decisions)
+        assert refused.decision_failure is not None
+        assert refused.decision_failure.error_type == "WorkerError"
+        assert workflow_threads() == threads
+    finally:
+        STOP_SWALLOWING.set()
+    try:
+        await until_no_thread_is_given_up(executor)
+        ran = await executor.activate(other.new_instance(), other.history.events, started)
+        assert kinds(ran.decisions) == ["CompleteWorkflowExecution"]
+    finally:
+        executor.shutdown()
+        STOP_SWALLOWING.clear()
