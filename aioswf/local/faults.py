@@ -38,6 +38,19 @@ class SWFFault(Exception):
         return {"__type": self.wire_type, "message": self.message}
 
 
+class InternalFailure(SWFFault):
+    """The service's own fault, not the client's: HTTP 500, which clients retry.
+
+    Attributes:
+        logged: whether the service has said so in its log already (one line for a run of
+            the same fault, not one per request).
+    """
+
+    def __init__(self, message: str, *, logged: bool = False) -> None:
+        super().__init__("InternalFailure", message, status=500)
+        self.logged = logged
+
+
 class ValidationError(SWFFault):
     """A request that breaks the service model's constraints; nothing of it is applied."""
 

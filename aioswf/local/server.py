@@ -112,7 +112,7 @@ class Frontend:
             else:
                 result = self.call(operation, body)
         except SWFFault as fault:
-            if fault.status >= 500:
+            if fault.status >= 500 and not getattr(fault, "logged", False):
                 logger.error("local SWF fault: %s", fault)
             return _respond(fault.status, fault.to_body())
         except Exception:

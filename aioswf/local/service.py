@@ -15,6 +15,7 @@ from aiohttp import web
 from aioswf.local.clock import Clock, RealClock, VirtualClock
 from aioswf.local.engine import Engine, functions
 from aioswf.local.engine.state import Json
+from aioswf.local.faults import InternalFailure
 from aioswf.local.lambdas import LambdaCallable, LambdaRunner, Outcome
 from aioswf.local.server import Frontend
 from aioswf.local.store import Store
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 _STOP_GRACE = 2.0
 """Seconds :meth:`LocalSWF.stop` lets requests in flight finish before cutting them."""
+
+_SAVE_RETRY_SECONDS = 1.0
+"""How long the timer waits to fire due deadlines again after their change could not be
+saved (a full disk does not empty itself at once)."""
 
 
 class _Functions:
@@ -47,9 +52,19 @@ class _Functions:
         engine = self.service.engine
         engine.running_lambdas -= 1
         result, failure = outcome
-        self.service.change(
-            lambda: functions.finish(engine, run_id, scheduled_id, result=result, failure=failure)
-        )
+        try:
+            self.service.change(
+                lambda: functions.finish(
+                    engine, run_id, scheduled_id, result=result, failure=failure
+                )
+            )
+        except InternalFailure:
+            # Not recorded anywhere: the function times out, as after a restart.
+            logger.warning(
+                "the outcome of Lambda function %d of run %s could not be saved; it will time out",
+                scheduled_id,
+                run_id,
+            )
 
 
 class LocalSWF:
@@ -89,6 +104,7 @@ class LocalSWF:
         self._functions = _Functions(self)
         self.engine.function_runner = self._functions
         self._store = Store(Path(db_path)) if db_path is not None else None
+        self._failed_saves = 0
         self.frontend = Frontend(self.engine, long_poll_seconds, self._after_change)
         self._kick = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -116,7 +132,11 @@ class LocalSWF:
         return self.frontend.call(operation, request)
 
     def change(self, fn: Callable[[], object]) -> None:
-        """Run an internal change to the engine with the usual bookkeeping."""
+        """Run an internal change to the engine with the usual bookkeeping.
+
+        Raises:
+            InternalFailure: the change could not be saved, and was undone.
+        """
         self.engine.apply(fn)
         self._after_change()
 
@@ -182,16 +202,63 @@ class LocalSWF:
         return Client("-", endpoint_url=f"http://{host}:{self.port}")
 
     def _after_change(self) -> None:
-        if self._store is not None:
-            self._store.flush(self.engine)
-        self._kick.set()
+        try:
+            if self._store is not None:
+                self._save(self._store)
+        finally:
+            self._kick.set()
+
+    def _save(self, store: Store) -> None:
+        """Save the change just made, or undo it: a request's change and its write are one
+        unit, so that what a restart loads is what clients were told.
+
+        Raises:
+            InternalFailure: the write failed (a full disk, a read-only file, an I/O error);
+                the change is undone in memory, and the request gets a 500, which clients
+                retry. The service goes on serving.
+        """
+        try:
+            wrote = store.flush(self.engine)
+        except Exception as error:
+            self._failed_saves += 1
+            if self._failed_saves == 1:
+                logger.error(
+                    "local SWF: cannot save to its store, so requests that change state get "
+                    "InternalFailure until it can: %r",
+                    error,
+                )
+            else:
+                logger.debug("local SWF: save %d failed: %r", self._failed_saves, error)
+            self._undo(store)
+            raise InternalFailure(
+                f"The local SWF service could not save the change ({error}); it was not applied",
+                logged=True,
+            ) from error
+        if wrote and self._failed_saves:
+            logger.info("local SWF: saves again after %d failed", self._failed_saves)
+            self._failed_saves = 0
+
+    def _undo(self, store: Store) -> None:
+        """Put the engine back to what the store holds."""
+        try:
+            store.reload(self.engine)
+        except Exception:
+            logger.exception(
+                "local SWF: cannot read its store back either; what it serves may now differ "
+                "from the file: restart it"
+            )
 
     async def _timer_loop(self) -> None:
         """Fire deadlines on time (and, for an auto-skipping clock, move time forward)."""
         while True:
             self._kick.clear()
-            if self.engine.fire_due():
-                self._after_change()
+            try:
+                if self.engine.fire_due():
+                    self._after_change()
+            except InternalFailure:
+                # Undone, so still due: fire them again once the store may take them.
+                await asyncio.sleep(_SAVE_RETRY_SECONDS)
+                continue
             due = self.engine.next_deadline()
             if await self._maybe_skip(due):
                 continue

@@ -8,6 +8,7 @@ from the executions on load.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -67,35 +68,64 @@ class Store:
             os.close(self._hold)  # closing the descriptor ends the lock
             self._hold = None
 
-    def flush(self, engine: Engine) -> None:
-        """Write what changed since the last flush, in one transaction."""
+    def flush(self, engine: Engine) -> bool:
+        """Write what changed since the last flush, in one transaction; whether there was
+        anything to write.
+
+        Raises:
+            sqlite3.Error: the write failed (a full disk, a read-only file, an I/O error);
+                nothing of it was saved, and the engine still holds the unsaved change:
+                :meth:`reload` puts it back to what is saved.
+        """
         if not (engine.dirty_runs or engine.deleted_runs or engine.meta_dirty):
-            return
-        with self._db:
-            if engine.meta_dirty:
-                self._db.execute(
-                    "REPLACE INTO meta VALUES ('registry', ?)", (json.dumps(_registry(engine)),)
-                )
-            for run_id in engine.dirty_runs:
-                self._save_run(engine.executions[run_id])
-            for run_id in engine.deleted_runs:
-                self._db.execute("DELETE FROM executions WHERE run_id = ?", (run_id,))
-                self._db.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
-                self._saved_events.pop(run_id, None)
+            return False
+        saved: dict[str, int] = {}
+        try:
+            with self._db:
+                if engine.meta_dirty:
+                    registry = json.dumps(_registry(engine))
+                    self._db.execute("REPLACE INTO meta VALUES ('registry', ?)", (registry,))
+                for run_id in engine.dirty_runs:
+                    saved[run_id] = self._save_run(engine.executions[run_id])
+                for run_id in engine.deleted_runs:
+                    self._db.execute("DELETE FROM executions WHERE run_id = ?", (run_id,))
+                    self._db.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
+        except BaseException:
+            # A failed COMMIT can leave the transaction open: the next flush must not
+            # carry what this one failed to save.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.rollback()
+            raise
+        # Committed: only now does it count as saved.
+        self._saved_events.update(saved)
+        for run_id in engine.deleted_runs:
+            self._saved_events.pop(run_id, None)
         engine.dirty_runs.clear()
         engine.deleted_runs.clear()
         engine.meta_dirty = False
+        return True
 
-    def _save_run(self, ex: Execution) -> None:
+    def _save_run(self, ex: Execution) -> int:
+        """Write one execution and its new events; how many events are saved then."""
         saved = self._saved_events.get(ex.run_id, 0)
         self._db.executemany(
             "INSERT INTO events VALUES (?, ?, ?)",
             [(ex.run_id, e["eventId"], json.dumps(e)) for e in ex.history[saved:]],
         )
-        self._saved_events[ex.run_id] = len(ex.history)
         self._db.execute(
             "REPLACE INTO executions VALUES (?, ?)", (ex.run_id, json.dumps(ex.to_record()))
         )
+        return len(ex.history)
+
+    def reload(self, engine: Engine) -> None:
+        """Put the engine back to the saved state, dropping every change not saved.
+
+        Raises:
+            sqlite3.Error: the file cannot be read either; the engine is then incomplete.
+        """
+        engine.clear()
+        self._saved_events.clear()
+        self.load(engine)
 
     def load(self, engine: Engine) -> None:
         """Fill an empty engine with the saved state and rebuild its indexes."""

@@ -92,6 +92,16 @@ class EngineState:
         self.region = region
         self.account = account
         self.limits = Limits()
+        self.running_lambdas = 0
+        self.function_runner: FunctionRunner | None = None
+        self.task_listeners: list[TaskListener] = []
+        self.deadline_listeners: list[Callable[[], None]] = []
+        self._seq = itertools.count()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every domain, type and execution, and what derives from them (a store
+        then loads them again); the clock, limits, listeners and Lambda runner stay."""
         self.domains: dict[str, Domain] = {}
         self.types: dict[tuple[str, str, str, str], RegisteredType] = {}
         self.type_counts: dict[tuple[str, str], int] = {}
@@ -104,11 +114,7 @@ class EngineState:
         self.queues: dict[QueueKey, TaskQueue] = {}
         self.queued_total = 0
         self.tokens: dict[str, TokenRef] = {}
-        self.running_lambdas = 0
-        self.function_runner: FunctionRunner | None = None
         self.deadlines: list[Deadline] = []
-        self.task_listeners: list[TaskListener] = []
-        self.deadline_listeners: list[Callable[[], None]] = []
         # Work deferred to the end of the current operation (see Engine._finish).
         self.policy_pending: list[tuple[str, str]] = []
         self.over_limit: set[str] = set()
@@ -117,7 +123,6 @@ class EngineState:
         self.dirty_runs: set[str] = set()
         self.deleted_runs: set[str] = set()
         self.meta_dirty = False
-        self._seq = itertools.count()
         # While a deadline fires, time reads as its due time, so its events (and whatever
         # they schedule) are dated when AWS would have recorded them, however late we run.
         self.firing_at: float | None = None
