@@ -302,6 +302,9 @@ class WorkflowOverrides(TypedDict, total=False):
     lambda_role: str | None
 
 
+_NO_ACTIVITY_OPTIONS = ActivityOptions()
+
+
 def with_activity_overrides(
     options: ActivityOptions | None, overrides: ActivityOverrides
 ) -> ActivityOptions:
@@ -310,6 +313,8 @@ def with_activity_overrides(
     Raises:
         DefinitionError: a duration is not a non-negative timedelta.
     """
+    if not overrides:  # the common call: nothing to check or merge
+        return options if options is not None else _NO_ACTIVITY_OPTIONS
     _check_keys(overrides, ActivityOverrides.__optional_keys__)
     call = ActivityOptions(**overrides)
     call.swf_timeouts()  # reject a bad duration here, in the caller's code

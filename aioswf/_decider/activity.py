@@ -9,6 +9,7 @@ else.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -201,13 +202,50 @@ class ActivityMachine:
 
 
 @dataclass(frozen=True, slots=True)
+class _Resolved:
+    """What an activity type's defaults and one call's options make of every attempt."""
+
+    options: ActivityOptions
+    """The defaults with the call's options on top."""
+    attributes: dict[str, Any]
+    """The ``ScheduleActivityTask`` attributes every attempt shares: type, timeouts, priority
+    (never changed: each attempt copies them)."""
+    timeout_headers: dict[str, str]
+    """The timeouts the call sets apart from the declared ones (see ``_timeout_headers``)."""
+    cancellation: CancellationType
+
+
+def resolve(definition: ActivityDefinition, options: ActivityOptions) -> _Resolved:
+    """Merge and check the options of a call once: a loop that schedules the same activity
+    thousands of times (and every replay of it) asks for the same pair again."""
+    try:
+        return _resolve(definition, options)
+    except TypeError:  # an option that cannot be hashed (a list of error types, say)
+        return _resolve.__wrapped__(definition, options)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(definition: ActivityDefinition, options: ActivityOptions) -> _Resolved:
+    merged = definition.options.merged(options)
+    attributes: dict[str, Any] = {
+        "activityType": definition.swf_type(),
+        **merged.swf_schedule_timeouts(definition.type_key),
+    }
+    if merged.task_priority is not None:
+        attributes["taskPriority"] = str(merged.task_priority)
+    headers = _timeout_headers(definition.options, merged)
+    cancellation = merged.cancellation_type or CancellationType.TRY_CANCEL
+    return _Resolved(merged, attributes, headers, cancellation)
+
+
+@dataclass(frozen=True, slots=True)
 class _Call:
     """What every attempt of one activity call schedules."""
 
     definition: ActivityDefinition
     data: str | None
     """The encoded arguments, without headers."""
-    options: ActivityOptions
+    resolved: _Resolved
     headers: dict[str, str]
     """The interceptors' headers; each attempt adds its own."""
 
@@ -252,12 +290,11 @@ class Activities:
         headers: Mapping[str, str],
     ) -> ActivityHandle[Any]:
         """Schedule the first attempt now, and run the retries in a task."""
-        merged = definition.options.merged(options)
+        resolved = resolve(definition, options)
         data = check_size(
-            f"input of activity {definition.type_key}",
-            self.host.converter.encode_args(list(args)),
+            f"input of activity {definition.type_key}", self.host.converter.encode_args(args)
         )
-        call = _Call(definition, data, merged, dict(headers))
+        call = _Call(definition, data, resolved, dict(headers))
         number = self.host.decisions.next_id("activity")
         current = [self._schedule(call, str(number), None)]
         task = self.host.loop.create_task(self._attempts(call, number, current))
@@ -273,30 +310,27 @@ class Activities:
     def _schedule(
         self, call: _Call, activity_id: str, heartbeat_details: str | None
     ) -> ActivityMachine:
-        definition, options = call.definition, call.options
-        headers = dict(call.headers) | _timeout_headers(definition.options, options)
+        definition, resolved = call.definition, call.resolved
+        headers = dict(call.headers) | resolved.timeout_headers
         if heartbeat_details is not None:
             headers[HEARTBEAT_DETAILS_HEADER] = heartbeat_details
         data = self.host.converter.fit_input(
             f"input of activity {definition.type_key}", call.data, headers
         )
         attributes: dict[str, Any] = {
-            "activityType": definition.swf_type(),
+            **resolved.attributes,
             "activityId": activity_id,
-            "taskList": {"name": options.task_list or self.host.info().task_list},
-            **options.swf_schedule_timeouts(definition.type_key),
+            "taskList": {"name": resolved.options.task_list or self.host.task_list},
         }
         if data is not None:
             attributes["input"] = data
-        if options.task_priority is not None:
-            attributes["taskPriority"] = str(options.task_priority)
-        cancellation = options.cancellation_type or CancellationType.TRY_CANCEL
+        cancellation = resolved.cancellation
         machine = ActivityMachine(self, definition, activity_id, attributes, cancellation)
         self.by_id[activity_id] = machine
         return machine
 
     async def _attempts(self, call: _Call, number: int, current: list[ActivityMachine]) -> Any:
-        policy = call.options.retry_policy
+        policy = call.resolved.options.retry_policy
         attempt = 1
         progress: str | None = None
         while True:

@@ -13,7 +13,6 @@ its events are ignored, like those of any timer id the code did not make.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 
@@ -29,9 +28,12 @@ DECISIONS_BUDGET_BYTES = REQUEST_LIMIT_BYTES - 100_000
 1,024 characters), the execution context (up to 32,768), headers and JSON framing."""
 
 
-def encoded_size(decisions: Sequence[dict[str, object]]) -> int:
-    """Bytes of ``decisions`` as JSON with ASCII escapes (how botocore sends them)."""
-    return len(json.dumps(decisions))
+def encoded_size(commands: Sequence[Command]) -> int:
+    """Bytes of the decisions of ``commands`` as one JSON list, as botocore sends it."""
+    if not commands:
+        return len("[]")
+    separators = len(", ") * (len(commands) - 1)
+    return len("[]") + separators + sum(c.encoded_size() for c in commands)
 
 
 def fit_request(commands: list[Command], started_id: int) -> tuple[list[Command], list[Command]]:
@@ -41,13 +43,13 @@ def fit_request(commands: list[Command], started_id: int) -> tuple[list[Command]
         The commands to send (with a continuation timer last when some wait) and the ones
         carried over to the next task, in order.
     """
-    if encoded_size([c.to_swf() for c in commands]) <= DECISIONS_BUDGET_BYTES:
+    if encoded_size(commands) <= DECISIONS_BUDGET_BYTES:
         return commands, []
     timer = continuation_timer(started_id)
-    used = encoded_size([timer.to_swf()])
+    used = encoded_size([timer])
     sent: list[Command] = []
     for command in commands:
-        size = encoded_size([command.to_swf()])
+        size = command.encoded_size() + len(", ")  # with its separator in the list
         # One decision always fits: each member is capped far below the budget.
         if sent and used + size > DECISIONS_BUDGET_BYTES:
             break
@@ -59,7 +61,7 @@ def fit_request(commands: list[Command], started_id: int) -> tuple[list[Command]
         "sending %d now and %d in the next task",
         started_id,
         len(commands),
-        encoded_size([c.to_swf() for c in commands]),
+        encoded_size(commands),
         len(sent),
         len(carried),
     )

@@ -330,7 +330,7 @@ class Children:
         attributes: dict[str, Any] = {
             "workflowType": definition.swf_type(),
             "workflowId": workflow_id,
-            "taskList": {"name": merged.task_list or self.host.info().task_list},
+            "taskList": {"name": merged.task_list or self.host.task_list},
             "childPolicy": str(merged.child_policy or ChildPolicy.TERMINATE),
             **merged.swf_timeouts(),
         }

@@ -9,6 +9,7 @@ so the same code makes the same ids in every replay. A command not yet sent can 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -77,7 +78,7 @@ class Command:
         on_recorded: called with the history event that recorded the decision.
     """
 
-    __slots__ = ("attributes", "decision_type", "dropped", "on_recorded", "sent")
+    __slots__ = ("_size", "attributes", "decision_type", "dropped", "on_recorded", "sent")
 
     def __init__(
         self,
@@ -90,11 +91,21 @@ class Command:
         self.on_recorded = on_recorded
         self.dropped = False
         self.sent = False
+        self._size: int | None = None
 
     def to_swf(self) -> dict[str, Any]:
         """The decision as RespondDecisionTaskCompleted takes it."""
         key = attributes_key(self.decision_type, "DecisionAttributes")
         return {"decisionType": self.decision_type, key: self.attributes}
+
+    def encoded_size(self) -> int:
+        """Bytes of :meth:`to_swf` as JSON with ASCII escapes (how botocore sends it).
+
+        Worked out once: a decision's attributes do not change once the code has made it.
+        """
+        if self._size is None:
+            self._size = len(json.dumps(self.to_swf()))
+        return self._size
 
     def describe(self) -> str:
         """``ScheduleActivityTask (activityId='1', activityType=charge/1)``."""
@@ -119,7 +130,8 @@ class Command:
             return False
         if type_attr is None or type_attr not in data:
             return True
-        return type_text(data[type_attr]) == type_text(self.attributes.get(type_attr))
+        recorded, decided = data[type_attr], self.attributes.get(type_attr)
+        return recorded == decided or type_text(recorded) == type_text(decided)
 
     def differing_attribute(
         self, event: Event, canonical: Callable[[Any], Any] = _compared
@@ -131,7 +143,10 @@ class Command:
         data = attrs(event)
         for name in _COMPARED_ATTRIBUTES.get(self.decision_type, ()):
             # A *Failed echo (the decision was refused) does not repeat the attributes.
-            if name in data and canonical(data[name]) != canonical(self.attributes.get(name)):
+            if name not in data:
+                continue
+            recorded, decided = data[name], self.attributes.get(name)
+            if recorded != decided and canonical(recorded) != canonical(decided):
                 return name
         return None
 

@@ -413,6 +413,13 @@ class WorkflowInstance:
             history_length=point.started_id if point is not None else 0,
         )
 
+    @property
+    def task_list(self) -> str:
+        """The run's decision task list: where its activities go by default."""
+        if self.starting.info is None:
+            raise WorkerError(f"{self.describe}: the run has not started")
+        return self.starting.info.task_list
+
     def now(self) -> datetime:
         """The current decision task's time."""
         return datetime.fromtimestamp(self.loop.time(), UTC)

@@ -58,7 +58,7 @@ async def test_sixty_activities_of_twenty_kilobytes_are_scheduled_over_two_tasks
 
 @pytest.mark.parametrize("count", [1, 44, 45, 46, 120])
 def test_every_part_fits_the_budget(count: int) -> None:
-    from aioswf._decider.batching import encoded_size, fit_request
+    from aioswf._decider.batching import fit_request
     from aioswf._decider.commands import Command
 
     commands = [
@@ -69,10 +69,22 @@ def test_every_part_fits_the_budget(count: int) -> None:
     while remaining:
         sent, remaining = fit_request(remaining, len(parts) + 1)
         parts.append(sent)
-        assert encoded_size([c.to_swf() for c in sent]) <= DECISIONS_BUDGET_BYTES
+        assert len(json.dumps([c.to_swf() for c in sent])) <= DECISIONS_BUDGET_BYTES
     flat = [c for part in parts for c in part if c.decision_type == "ScheduleActivityTask"]
     assert flat == commands
     assert len(json.dumps([c.to_swf() for c in parts[0]])) < 1_000_000
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_the_size_of_a_batch_is_its_json_length(count: int) -> None:
+    from aioswf._decider.batching import encoded_size
+    from aioswf._decider.commands import Command
+
+    commands = [
+        Command("ScheduleActivityTask", {"activityId": str(i), "input": f'["é\\n{i}"]'})
+        for i in range(count)
+    ]
+    assert encoded_size(commands) == len(json.dumps([c.to_swf() for c in commands]))
 
 
 @workflow.defn
