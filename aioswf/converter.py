@@ -233,9 +233,15 @@ class DataConverter:
         if data is None or data == "":
             return self._validate(None, hint, what)
         try:
-            raw = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise PayloadConversionError(f"{what} is not valid JSON: {exc}") from exc
+            # pydantic's parser is the fast one; what it refuses is the standard library's to
+            # judge (it also takes the lone surrogates that other JSON writers send), with its
+            # error messages.
+            raw = pydantic_core.from_json(data)
+        except ValueError:
+            try:
+                raw = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise PayloadConversionError(f"{what} is not valid JSON: {exc}") from exc
         return self._validate(raw, hint, what)
 
     def _validate(self, raw: Any, hint: Any, what: str) -> Any:

@@ -43,6 +43,9 @@ def fit_request(commands: list[Command], started_id: int) -> tuple[list[Command]
         The commands to send (with a continuation timer last when some wait) and the ones
         carried over to the next task, in order.
     """
+    framing = len("[]") + len(", ") * len(commands)
+    if framing + sum(c.size_bound() for c in commands) <= DECISIONS_BUDGET_BYTES:
+        return commands, []
     if encoded_size(commands) <= DECISIONS_BUDGET_BYTES:
         return commands, []
     timer = continuation_timer(started_id)

@@ -68,14 +68,22 @@ class StepWatch:
     @contextmanager
     def step(self) -> Iterator[None]:
         """Time the workflow code run inside this block as one step."""
-        self.thread = threading.get_ident()
-        self.started = _clock()
+        self.begin()
         try:
             yield
         finally:
-            # Under the lock: an interrupt is only ever sent while the step runs.
-            with self._lock:
-                self.started = None
+            self.end()
+
+    def begin(self) -> None:
+        """A step starts on this thread (:meth:`step` without a ``with`` block)."""
+        self.thread = threading.get_ident()
+        self.started = _clock()
+
+    def end(self) -> None:
+        """The step that :meth:`begin` started is over."""
+        # Under the lock: an interrupt is only ever sent while the step runs.
+        with self._lock:
+            self.started = None
 
     def overran(self) -> bool:
         """Whether the step running now has run longer than the limit."""

@@ -18,11 +18,11 @@ import math
 import sys
 import weakref
 from asyncio import events
-from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from typing import Any, Protocol, TypeVar
 
 from aioswf._decider.deadlock import StepWatch, coroutine_stack
-from aioswf._sandbox.core import guarding
+from aioswf._sandbox.core import start_guarding, stop_guarding
 from aioswf.exceptions import NondeterminismError
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,42 @@ def _stack_of(handle: asyncio.Handle) -> list[str]:
     return coroutine_stack(task.get_coro())
 
 
+class _Step:
+    """The ``with`` block of :meth:`WorkflowLoop.stepping`: the loop running, its hooks, the
+    step watch and the sandbox's guards in place.
+
+    A plain class rather than a generator-based context manager: replay enters one for every
+    decision task of a history, and this is a sizeable part of a replayed task's cost.
+    """
+
+    __slots__ = ("_guarded_before", "_host", "_host_hooks", "_loop")
+
+    def __init__(self, loop: WorkflowLoop) -> None:
+        self._loop = loop
+
+    def __enter__(self) -> None:
+        loop = self._loop
+        # First: the only part that can fail (installing the guards), with nothing to undo.
+        self._guarded_before = start_guarding(loop._describe) if loop._sandboxed else None
+        self._host = events._get_running_loop()
+        self._host_hooks = sys.get_asyncgen_hooks()
+        events._set_running_loop(loop)
+        # Async generators first iterated by workflow code are finalised on this loop, in
+        # workflow time, not on whatever loop runs when the garbage collector finds them.
+        sys.set_asyncgen_hooks(loop._asyncgen_firstiter, loop._finalize)
+        loop._stepping = True
+        loop.watch.begin()
+
+    def __exit__(self, *exc_info: object) -> None:
+        loop = self._loop
+        if loop._sandboxed:
+            stop_guarding(self._guarded_before)
+        loop.watch.end()
+        loop._stepping = False
+        sys.set_asyncgen_hooks(*self._host_hooks)
+        events._set_running_loop(self._host)
+
+
 def _forbid(name: str, what: str) -> Any:
     def method(self: WorkflowLoop, *args: Any, **kwargs: Any) -> Any:
         raise self._forbidden(what)
@@ -145,27 +181,9 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         """Move the clock to the current decision task's timestamp."""
         self._now = max(self._now, now)
 
-    @contextlib.contextmanager
-    def stepping(self) -> Iterator[None]:
+    def stepping(self) -> _Step:
         """Make this loop the running one while workflow code runs, then restore the host's."""
-        host = events._get_running_loop()
-        host_hooks = sys.get_asyncgen_hooks()
-        events._set_running_loop(self)
-        # Async generators first iterated by workflow code are finalised on this loop, in
-        # workflow time, not on whatever loop runs when the garbage collector finds them.
-        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter, finalizer=self._finalize)
-        self._stepping = True
-        try:
-            with self.watch.step():
-                if self._sandboxed:
-                    with guarding(self._describe):
-                        yield
-                else:
-                    yield
-        finally:
-            self._stepping = False
-            sys.set_asyncgen_hooks(*host_hooks)
-            events._set_running_loop(host)
+        return _Step(self)
 
     def _asyncgen_firstiter(self, agen: AsyncGenerator[Any, Any]) -> None:
         self._asyncgens.add(agen)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 import uuid
+from asyncio import events
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aioswf._decider.loop import WorkflowLoop
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
 from aioswf.options import (
     ActivityOptions,
@@ -207,10 +209,6 @@ class WorkflowRuntime(Protocol):
 
 def current_runtime() -> WorkflowRuntime | None:
     """The runtime of the workflow code running now, or ``None`` outside workflows."""
-    from asyncio import events
-
-    from aioswf._decider.loop import WorkflowLoop
-
     loop = events._get_running_loop()
     if isinstance(loop, WorkflowLoop):
         runtime: WorkflowRuntime = loop.runtime

@@ -80,13 +80,27 @@ def running_workflow() -> str | None:
 @contextmanager
 def guarding(describe: str) -> Iterator[None]:
     """Refuse non-deterministic calls on this thread while workflow code of ``describe`` runs."""
-    install()
-    outer = running_workflow()
-    _state.active = describe
+    outer = start_guarding(describe)
     try:
         yield
     finally:
-        _state.active = outer
+        stop_guarding(outer)
+
+
+def start_guarding(describe: str) -> str | None:
+    """:func:`guarding` without a ``with`` block (the workflow loop enters one per step):
+    guard this thread for ``describe``; returns the run guarded before, for
+    :func:`stop_guarding`."""
+    install()
+    outer = running_workflow()
+    _state.active = describe
+    return outer
+
+
+def stop_guarding(outer: str | None) -> None:
+    """Guard this thread for ``outer`` again (``None``: not at all), as before
+    :func:`start_guarding`."""
+    _state.active = outer
 
 
 @contextmanager

@@ -4,10 +4,11 @@ botocore walks every member of every answer against the service model and parses
 timestamp with dateutil. For a decision task's history page that walk is most of a worker's
 CPU: hundreds of events of dozens of members each. SWF speaks plain JSON with the shapes the
 model describes and nothing to rename or decode, so the answers a worker reads most
-(``PollForDecisionTask``, ``PollForActivityTask``) are taken as the JSON they are, with
-``eventTimestamp`` left in epoch seconds (the decider reads both forms); other answers keep
-botocore's walk with a timestamp parser that reads epoch seconds directly. Error answers are
-never touched, so every fault still maps to its typed exception.
+(``PollForDecisionTask``, ``PollForActivityTask``) are taken as the JSON they are (read by
+pydantic's parser, about twice as fast as the standard library's), with ``eventTimestamp``
+left in epoch seconds (the decider reads both forms); other answers keep botocore's walk with
+a timestamp parser that reads epoch seconds directly. Error answers are never touched, so
+every fault still maps to its typed exception.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pydantic_core
 from aiobotocore.parsers import AioJSONParser, AioResponseParserFactory
 from botocore.utils import parse_timestamp
 
@@ -33,11 +35,22 @@ def fast_timestamp(value: Any) -> datetime:
 class _SWFJSONParser(AioJSONParser):  # type: ignore[misc]
     async def _do_parse(self, response: dict[str, Any], shape: Any) -> Any:
         if shape is not None and shape.name in RAW_SHAPES:
-            # botocore's own body reading: empty is {}, and text that is not JSON is kept.
-            parsed: dict[str, Any] = self._parse_body_as_json(response["body"])
+            parsed = _json_body(response["body"])
+            if parsed is None:
+                # botocore's own body reading: empty is {}, and text that is not JSON is kept.
+                parsed = self._parse_body_as_json(response["body"])
             self._inject_response_metadata(parsed, response["headers"])
             return parsed
         return await super()._do_parse(response, shape)
+
+
+def _json_body(body: bytes) -> dict[str, Any] | None:
+    """A body that is a JSON object, parsed; ``None`` when it is anything else."""
+    try:
+        parsed = pydantic_core.from_json(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 class SWFParserFactory(AioResponseParserFactory):  # type: ignore[misc]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from datetime import UTC, datetime
 
 import pydantic
@@ -76,6 +77,15 @@ def test_missing_arguments_are_named() -> None:
 def test_not_json_is_reported() -> None:
     with pytest.raises(PayloadConversionError, match="input of takes is not valid JSON"):
         converter.decode_args(takes, "{nope")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"\\ud800"', "NaN", "123456789012345678901234567890", '{"a": 1, "a": 2}', " [1.5e3] "],
+)
+def test_json_reads_as_the_standard_library_reads_it(text: str) -> None:
+    decoded = DataConverter().decode(text)
+    assert repr(decoded) == repr(json.loads(text))
 
 
 def test_unencodable_value_is_reported() -> None:

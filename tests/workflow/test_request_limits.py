@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aioswf import Client, activity, workflow
 from aioswf._decider.batching import CONTINUE_TIMER_PREFIX, DECISIONS_BUDGET_BYTES
@@ -85,6 +87,17 @@ def test_the_size_of_a_batch_is_its_json_length(count: int) -> None:
         for i in range(count)
     ]
     assert encoded_size(commands) == len(json.dumps([c.to_swf() for c in commands]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.text() | st.lists(st.text(), max_size=3)))
+def test_the_cheap_bound_of_a_decision_is_never_below_its_size(
+    attributes: dict[str, object],
+) -> None:
+    from aioswf._decider.commands import Command
+
+    command = Command("RecordMarker", attributes)
+    assert command.size_bound() >= len(json.dumps(command.to_swf()))
 
 
 @workflow.defn
