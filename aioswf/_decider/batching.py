@@ -6,9 +6,11 @@ with 20 KB inputs are over 1 MB. Such a batch is split, in order: the decisions 
 sent with a zero-second *continuation timer* under a reserved id, whose firing brings the next
 decision task, and the rest are carried over and sent first in that task.
 
-The split depends only on the decisions themselves, so replay splits the same way and matches
-each part with the task that recorded it. The continuation timer is no decision of the code's:
-its events are ignored, like those of any timer id the code did not make.
+Replay splits where history says the task's answer was split (at its continuation timer),
+not by size again: the size of the same decisions changes with the deployment (a codec added,
+a header set by an interceptor), and a split that moved would shift every later decision to
+another task. The continuation timer is no decision of the code's: its events are ignored,
+like those of any timer id the code did not make.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 from collections.abc import Sequence
 
 from aioswf._decider.commands import Command
-from aioswf._decider.history import CONTINUE_TIMER_PREFIX
+from aioswf._decider.history import CONTINUE_TIMER_PREFIX, Event, attrs, is_continuation_event
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,27 @@ def fit_request(commands: list[Command], started_id: int) -> tuple[list[Command]
         len(carried),
     )
     return [*sent, timer], carried
+
+
+def split_as_recorded(
+    commands: list[Command], recorded: Sequence[Event]
+) -> tuple[list[Command], list[Command]]:
+    """Split ``commands`` as the replayed task's answer was: before its continuation timer.
+
+    ``recorded`` are the events that recorded the task's decisions, in order. Without a
+    continuation timer among them the task sent every decision.
+
+    Returns:
+        The commands the task sent (with its continuation timer last when some waited) and
+        the ones carried over to the next task, in order.
+    """
+    for index, event in enumerate(recorded):
+        if is_continuation_event(event) and event["eventType"] == "TimerStarted":
+            timer = Command(
+                "StartTimer", {"timerId": attrs(event)["timerId"], "startToFireTimeout": "0"}
+            )
+            return [*commands[:index], timer], commands[index:]
+    return commands, []
 
 
 def continuation_timer(started_id: int) -> Command:

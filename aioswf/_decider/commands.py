@@ -195,17 +195,29 @@ class DecisionBook:
         """The decisions (SWF shape) waiting for the next task, a batch being too large."""
         return [c.to_swf() for c in self._carried if not c.dropped]
 
-    def take(self, started_id: int = 0) -> list[Command]:
+    def close_waiting(self) -> bool:
+        """Whether a close decision is among the carried ones: made, not yet sent."""
+        return any(c.decision_type in CLOSE_DECISIONS for c in self._carried if not c.dropped)
+
+    def pending(self) -> list[Command]:
+        """The decisions not sent yet: the carried ones first, without the dropped ones."""
+        return [c for c in (*self._carried, *self._current) if not c.dropped]
+
+    def take(self, started_id: int = 0, recorded: Sequence[Event] | None = None) -> list[Command]:
         """The decisions decision task ``started_id`` sends, without the dropped ones.
 
         Decisions carried over from an earlier task come first; a batch too large for one
-        answer is split (see :mod:`~aioswf._decider.batching`).
+        answer is split (see :mod:`~aioswf._decider.batching`): by size for a new task, as
+        history ``recorded`` it (the events of the task's decisions) for a replayed one.
         """
-        from aioswf._decider.batching import fit_request
+        from aioswf._decider.batching import fit_request, split_as_recorded
 
-        pending = [c for c in (*self._carried, *self._current) if not c.dropped]
+        pending = self.pending()
         self._current = []
-        taken, self._carried = fit_request(pending, started_id)
+        if recorded is None:
+            taken, self._carried = fit_request(pending, started_id)
+        else:
+            taken, self._carried = split_as_recorded(pending, recorded)
         for command in taken:
             command.sent = True
         return taken
@@ -224,7 +236,7 @@ class DecisionBook:
         """
         # The refused task may have sent the tail of a split batch: decisions carried over
         # from an earlier step are matched like the ones of the step in progress.
-        pending = [c for c in (*self._carried, *self._current) if not c.dropped]
+        pending = self.pending()
         rest = match_recorded(pending, recorded, where, run, canonical)
         for command in pending:
             if command not in rest:

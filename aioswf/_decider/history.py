@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aioswf.exceptions import WorkerError
+
 Event = Mapping[str, Any]
 
 ECHO_EVENTS: dict[str, tuple[str, str | None, str | None]] = {
@@ -209,8 +211,17 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
     completed: dict[int, int] = {}
     echoes: dict[int, list[Event]] = {}
     last_completed = 0
+    last_id = last_started_id
     for event in events:
         kind = event["eventType"]
+        if event["eventId"] <= last_id:
+            # Applied twice or out of order, an event would shift the run's decisions (an
+            # activity id, a side effect's number) and pass for a non-deterministic change.
+            raise WorkerError(
+                f"history events are not in order: event {event['eventId']} comes after "
+                f"event {last_id}"
+            )
+        last_id = event["eventId"]
         if kind == "DecisionTaskStarted":
             started_times[event["eventId"]] = timestamp(event)
         elif kind == "DecisionTaskCompleted":

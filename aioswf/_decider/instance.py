@@ -161,9 +161,11 @@ class WorkflowInstance:
         """
         if self._closed:
             raise CacheMiss(f"{self.describe}: the instance was closed")
-        if self.closing.active:
-            # Its close was refused (else no task would come): the code must run again from
-            # the start, with the news before the close (see `RunPoint.refused_batch`).
+        if self.closing.active and not self.decisions.close_waiting():
+            # Its close was sent and refused (else no task would come): the code must run
+            # again from the start, with the news before the close (see
+            # `RunPoint.refused_batch`). A close still waiting in the tail of a split batch
+            # was not sent yet: this task sends it.
             raise CacheMiss(f"{self.describe}: its close decision was refused")
         self.context.seen(events)
         try:
@@ -187,16 +189,18 @@ class WorkflowInstance:
                 cursor = end
                 self._step(point)
                 self._task_attempt = 1
-                commands = self.decisions.take(point.started_id)
-                self.last_started_id = point.started_id
                 if point.completed_id is None:
+                    commands = self.decisions.take(point.started_id)
+                    self.last_started_id = point.started_id
                     self._awaiting_echo = commands
                     return self._result(commands)
                 where = (
                     f"decision task {point.started_id} (completed in event {point.completed_id})"
                 )
                 echoes = plan.echoes.get(point.completed_id, [])
-                recorded = without_unasked_patches(commands, echoes)
+                recorded = without_unasked_patches(self.decisions.pending(), echoes)
+                commands = self.decisions.take(point.started_id, recorded)
+                self.last_started_id = point.started_id
                 match(commands, recorded, where, self.describe, self.converter.canonical)
                 yield
             self._replaying = False

@@ -122,6 +122,7 @@ class TaskHistory:
         self._execution: dict[str, Any] = first_page["workflowExecution"]
         self._started_id = int(first_page["startedEventId"])
         self._events: list[Event] = []
+        """The events read so far: ``_oldest`` up to the task's ``startedEventId``, each once."""
         self._oldest = self._started_id + 1
         self._token: str | None = None
         self.pages = 0
@@ -134,9 +135,12 @@ class TaskHistory:
         events: list[Event] = page.get("events") or []
         self.pages += 1
         self.events_read += len(events)
-        # Events recorded after the task started belong to the next task.
-        started = self._started_id
-        kept = [event for event in events if event["eventId"] <= started]
+        # Events recorded after the task started belong to the next task; events from
+        # `_oldest` on are held already. The poll's pages and `older_events` can overlap (a
+        # cache hit that turns into a full replay reads the start after the middle), and an
+        # event handed to the run twice would be applied twice.
+        oldest = self._oldest
+        kept = [event for event in events if event["eventId"] < oldest]
         if kept:
             self._events.extend(kept)
             self._oldest = min(self._oldest, min(map(_EVENT_ID, kept)))

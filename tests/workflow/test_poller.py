@@ -13,6 +13,7 @@ from aioswf._definitions import workflow_definition
 from aioswf._pollers import _activation
 from aioswf._pollers._activation import InlineActivations
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
+from aioswf._pollers.history_pages import PageSource
 from aioswf.worker import Worker
 from tests.workflow.histories import Simulation, kinds
 from tests.workflow.workflows import Hello, greet, shout
@@ -110,3 +111,26 @@ async def test_one_big_task_lets_the_host_loop_run_in_between(
     instance.close()
     assert activation.decisions == expected.decisions
     assert ticks >= signals // APPLY_CHUNK
+
+
+async def test_a_history_read_again_from_the_start_has_each_event_once(client: Client) -> None:
+    # A cached run's task reads only what is new; when the instance cannot continue (a cache
+    # miss found late), the same task's history is read again from the start. The second
+    # read overlaps the first (poll pages and GetWorkflowExecutionHistory pages): an event
+    # handed to the run twice would be applied twice, and the replay would go wrong.
+    await client.ensure_registered(workflows=[workflow_definition(Hello)], task_list="overlap")
+    handle = await client.start_workflow(
+        Hello.run, "pat", workflow_id="overlap", task_list="overlap"
+    )
+    for n in range(40):
+        await handle.signal("nudge", n)
+    pages = PageSource(client)
+    first = await pages.poll("overlap", 4)
+    started = int(first["startedEventId"])
+    history = pages.history(first, "overlap", 4)
+    # What follows the run's first decision task: far back for small pages, so read in the
+    # large pages of GetWorkflowExecutionHistory; the poll's own pages are not yet all read.
+    newest = await history.after(3)
+    assert [e["eventId"] for e in newest] == list(range(4, started + 1))
+    everything = await history.after(0)
+    assert [e["eventId"] for e in everything] == list(range(1, started + 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -12,11 +13,25 @@ from hypothesis import strategies as st
 
 from aioswf import Client, activity, workflow
 from aioswf._decider.batching import CONTINUE_TIMER_PREFIX, DECISIONS_BUDGET_BYTES
+from aioswf._decider.history import RETRY_TIMER_PREFIX
+from aioswf.converter import DataConverter
+from aioswf.exceptions import WorkerError
+from aioswf.payloads import ZlibCodec
 from aioswf.testing import Replayer
 from aioswf.worker import Worker
 from tests.workflow.workflows import TIMEOUTS
 
 INPUT = "x" * 20_000
+
+
+def retried_tasks(events: list[dict[str, Any]]) -> list[str]:
+    """The back-off timers of decision tasks that failed (a non-determinism found, say)."""
+    return [
+        e["timerStartedEventAttributes"]["timerId"]
+        for e in events
+        if e["eventType"] == "TimerStarted"
+        and e["timerStartedEventAttributes"]["timerId"].startswith(RETRY_TIMER_PREFIX)
+    ]
 
 
 @activity.defn(**TIMEOUTS)
@@ -53,8 +68,14 @@ async def test_sixty_activities_of_twenty_kilobytes_are_scheduled_over_two_tasks
         and e["timerStartedEventAttributes"]["timerId"].startswith(CONTINUE_TIMER_PREFIX)
     ]
     assert continuation
+    assert retried_tasks(events) == []
     # The split replays: the same code makes the same parts.
     result = Replayer([Wide]).replay_result(events)
+    assert result.error is None, result.error
+    # Where it was split, whatever the decisions' size is now: compressed, they would all
+    # fit in one answer, but history says the first task sent only some of them.
+    compressing = DataConverter(codecs=[ZlibCodec()])
+    result = Replayer([Wide], converter=compressing).replay_result(events)
     assert result.error is None, result.error
 
 
@@ -128,5 +149,53 @@ async def test_a_split_batch_ending_in_a_close_schedules_everything_then_closes(
     assert len({e["activityTaskScheduledEventAttributes"]["activityId"] for e in scheduled}) == 60
     assert kinds.index("WorkflowExecutionCompleted") > kinds.index("ActivityTaskScheduled")
     assert "DecisionTaskTimedOut" not in kinds
+    # The task that sends the rest continues the cached run: no replay, no mismatch.
+    assert retried_tasks(events) == []
     result = Replayer([WideThenReturn]).replay_result(events)
     assert result.error is None, result.error
+
+
+@workflow.defn
+class ManySideEffects:
+    """Records sixty 20 KB side effects and returns in one step: markers and the close are
+    split over two tasks, the close in the second."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        values = [workflow.side_effect(lambda i=i: INPUT + str(i)) for i in range(count)]
+        return sum(len(v) for v in values)
+
+
+async def test_a_split_batch_of_markers_then_a_close_is_decided_without_a_retry(
+    client: Client,
+) -> None:
+    async with Worker(client, task_list="wide-markers", workflows=[ManySideEffects]):
+        handle = await client.start_workflow(
+            ManySideEffects.run, 60, workflow_id="wide-markers", task_list="wide-markers"
+        )
+        total = await handle.result(timeout=timedelta(seconds=60))
+    assert total == 60 * len(INPUT) + sum(len(str(i)) for i in range(60))
+    events = [e async for e in handle.history()]
+    markers = [e for e in events if e["eventType"] == "MarkerRecorded"]
+    assert len(markers) == 60
+    assert retried_tasks(events) == []
+    result = Replayer([ManySideEffects]).replay_result(events)
+    assert result.error is None, result.error
+    compressing = DataConverter(codecs=[ZlibCodec()])
+    result = Replayer([ManySideEffects], converter=compressing).replay_result(events)
+    assert result.error is None, result.error
+
+
+def test_events_handed_twice_to_a_run_are_a_worker_error_not_a_nondeterminism() -> None:
+    from aioswf._decider.history import make_plan
+
+    events = [
+        {"eventId": 1, "eventType": "WorkflowExecutionStarted"},
+        {"eventId": 2, "eventType": "DecisionTaskScheduled"},
+        {"eventId": 3, "eventType": "DecisionTaskStarted"},
+        {"eventId": 3, "eventType": "DecisionTaskStarted"},
+    ]
+    with pytest.raises(WorkerError, match="event 3 comes after event 3"):
+        make_plan(events, 0, 3)
+    with pytest.raises(WorkerError, match="event 2 comes after event 2"):
+        make_plan(events[1:3], 2, 3)
