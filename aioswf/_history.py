@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aioswf._history_check import check_event_ids, check_events
+from aioswf._history_check import check_event_ids, check_events, check_execution
 from aioswf.exceptions import HistoryError
 
 if TYPE_CHECKING:
@@ -70,16 +70,18 @@ def load_history(source: HistorySource, *, name: str | None = None) -> History:
         except (OSError, ValueError, RecursionError) as error:
             raise HistoryError(label, f"cannot be read as JSON: {error}") from None
     label = label or "history"
-    execution: Any = {}
+    execution: Any = None
     if isinstance(source, Mapping):
-        execution = source.get("workflowExecution") or {}
+        execution = source.get("workflowExecution")
         raw = source.get("events")
     else:
         raw = source
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
         raise HistoryError(label, "expected a list of events or {'events': [...]}")
-    if not isinstance(execution, Mapping):
-        raise HistoryError(label, "workflowExecution must be an object", field="workflowExecution")
+    if execution is None:
+        execution = {}
+    else:  # it seeds the replayed run's random numbers: a wrong one would pass unseen
+        check_execution(execution, label)
     check_event_ids(raw, label)
     events = [_read_event(event, label) for event in raw]
     events.sort(key=lambda event: int(event["eventId"]))

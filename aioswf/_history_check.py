@@ -1,23 +1,39 @@
 """Checking that a history is one SWF could have written, before it is replayed.
 
 A recorded history is data from outside (a file, an edited copy, another tool's output).
-Rather than let a missing member or a wrong type surface as a ``KeyError`` deep in the
-decider, every event is checked against SWF's own description of history events (botocore's
-service model: the members each event's attributes require, and their types), and the ids
-events refer to must name earlier events of the right kind. The first problem is raised as
-:class:`~aioswf.exceptions.HistoryError`, naming the event and the field.
+Rather than let a missing member, a wrong type or a value out of range surface as a
+``KeyError`` deep in the decider, or as the code deciding otherwise, everything the decider
+reads is checked here, in one pass:
+
+- every event against SWF's own description of history events (botocore's service model):
+  the members each event's attributes require, their types, and the ranges the model gives
+  (string lengths, whole numbers that fit their type) or SWF documents (durations are whole
+  seconds, ``NONE`` where optional; a task priority is a 32-bit whole number);
+- event ids: 1, 2, 3, … in order, each once, and the ids events refer to name earlier events
+  of the right kind;
+- the payloads the decider decodes (inputs, results, side effects' values) through the
+  replaying converter: a payload it cannot read would fail the code, and show as the code
+  deciding otherwise.
+
+The first problem is raised as :class:`~aioswf.exceptions.HistoryError`, naming the event
+and the field.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.loaders import Loader
 
-from aioswf.exceptions import HistoryError
+from aioswf._envelope import unwrap
+from aioswf.exceptions import HistoryError, PayloadConversionError, PayloadError
+
+if TYPE_CHECKING:
+    from aioswf.converter import DataConverter
 
 _REFERENCE_KINDS = {
     "scheduledEventId": ("Scheduled",),
@@ -28,6 +44,41 @@ _REFERENCE_KINDS = {
     "previousStartedEventId": ("Started",),
 }
 """What kind of event each reference member must name (by the end of its type's name)."""
+
+_WHOLE_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+"""The values SWF's whole-number types hold (Java's ``int`` and ``long``)."""
+
+_SECONDS = re.compile(r"[0-9]+")
+_PRIORITY = re.compile(r"[+-]?[0-9]+")
+_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    # shape: (what the text must match, what to say if it does not)
+    "DurationInSeconds": (_SECONDS, "must be whole seconds (0 or more)"),
+    "DurationInSecondsOptional": (_SECONDS, "must be whole seconds (0 or more) or NONE"),
+    "TaskPriority": (_PRIORITY, "must be a whole number"),
+}
+"""String shapes whose text SWF documents a format for (the model says only "string")."""
+
+SIDE_EFFECT_MARKER = "aioswf.side_effect."
+"""The marker names whose details the decider decodes (see ``_decider.versioning``)."""
+
+_PAYLOADS: dict[str, tuple[str, ...]] = {
+    # Decoded for the code: what the run is given.
+    "WorkflowExecutionStarted": ("input",),
+    "WorkflowExecutionSignaled": ("input",),
+    "ActivityTaskCompleted": ("result",),
+    "ChildWorkflowExecutionCompleted": ("result",),
+    "LambdaFunctionCompleted": ("result",),
+    "MarkerRecorded": ("details",),
+    # Decoded to be compared with what the code decides again.
+    "ActivityTaskScheduled": ("input",),
+    "StartChildWorkflowExecutionInitiated": ("input",),
+    "SignalExternalWorkflowExecutionInitiated": ("input",),
+    "LambdaFunctionScheduled": ("input",),
+    "WorkflowExecutionCompleted": ("result",),
+    "WorkflowExecutionContinuedAsNew": ("input",),
+}
+"""The payloads the decider reads as a converter wrote them, by event type. Failure details
+are read leniently (any text is a message), so they are not checked."""
 
 
 @functools.cache
@@ -42,19 +93,33 @@ def event_types() -> frozenset[str]:
 
 
 def check_event_ids(events: Sequence[Any], history: str) -> None:
-    """Check that every item is an event with a positive whole ``eventId``."""
+    """Check that every item is an event with a positive whole ``eventId`` SWF could give."""
+    highest = _WHOLE_RANGES["long"][1]
     for index, event in enumerate(events):
         if not isinstance(event, Mapping):
             raise HistoryError(history, f"item {index + 1} is not an event: {_short(event)}")
         event_id = event.get("eventId")
+        problem = None
         if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 1:
+            problem = f"must be a positive whole number, not {_short(event_id)}"
+        elif event_id > highest:
+            problem = f"must be at most {highest}, not {_short(event_id)}"
+        if problem is not None:
             raise HistoryError(
                 history,
-                f"must be a positive whole number, not {_short(event_id)}",
+                problem,
                 event_id=f"#{index + 1}",
                 event_type=_type_of(event),
                 field="eventId",
             )
+
+
+def check_execution(value: Any, history: str) -> None:
+    """Check a history file's ``workflowExecution`` (what seeds the run's random numbers)."""
+    problem = _check("WorkflowExecution", value, "workflowExecution")
+    if problem is not None:
+        field, text = problem
+        raise HistoryError(history, text, field=field)
 
 
 def check_events(events: Sequence[Mapping[str, Any]], history: str) -> None:
@@ -67,11 +132,24 @@ def check_events(events: Sequence[Mapping[str, Any]], history: str) -> None:
     members: dict[str, Any] = shapes["HistoryEvent"]["members"]
     known = event_types()
     seen: dict[int, str] = {}
+    expected = 1
     for event in events:
         event_id = int(event["eventId"])
         kind = event.get("eventType")
         if event_id in seen:
             raise HistoryError(history, "appears twice", event_id=event_id, field="eventId")
+        if event_id != expected:
+            # SWF numbers a run's events 1, 2, 3, … : a gap is an event left out, and the
+            # events after it would be read as happening in other decision tasks.
+            raise HistoryError(
+                history,
+                f"follows event {expected - 1}: events are numbered 1, 2, 3, … without gaps "
+                f"(event {expected} is missing)",
+                event_id=event_id,
+                event_type=kind if isinstance(kind, str) else None,
+                field="eventId",
+            )
+        expected += 1
         if not isinstance(kind, str) or kind not in known:
             raise HistoryError(
                 history,
@@ -146,25 +224,98 @@ def _check(shape_name: str, value: Any, path: str) -> tuple[str, str] | None:
             if problem is not None:
                 return problem
         return None
-    return _check_scalar(kind, shape, value, path)
+    return _check_scalar(kind, shape, value, path, shape_name)
 
 
 def _check_scalar(
-    kind: str, shape: Mapping[str, Any], value: Any, path: str
+    kind: str, shape: Mapping[str, Any], value: Any, path: str, shape_name: str = ""
 ) -> tuple[str, str] | None:
     if kind == "string":
         if not isinstance(value, str):
             return path, f"must be a string, not {_short(value)}"
-        if "enum" in shape and value not in shape["enum"]:
-            return path, f"must be one of {', '.join(shape['enum'])}, not {_short(value)}"
-    elif kind in ("integer", "long"):
+        return _check_text(shape, value, path, shape_name)
+    if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             return path, f"must be a whole number, not {_short(value)}"
+        low, high = _WHOLE_RANGES[kind]
+        low = max(low, shape.get("min", low))
+        if not low <= value <= high:
+            return path, f"must be from {low} to {high}, not {_short(value)}"
     elif kind == "boolean":
         if not isinstance(value, bool):
             return path, f"must be true or false, not {_short(value)}"
     elif kind == "timestamp" and not isinstance(value, (int, float, str, datetime)):
         return path, f"must be a time, not {_short(value)}"
+    return None
+
+
+def _check_text(
+    shape: Mapping[str, Any], value: str, path: str, shape_name: str
+) -> tuple[str, str] | None:
+    if "enum" in shape and value not in shape["enum"]:
+        return path, f"must be one of {', '.join(shape['enum'])}, not {_short(value)}"
+    if len(value) > shape.get("max", len(value)):
+        return path, f"is {len(value)} characters long; SWF allows at most {shape['max']}"
+    if len(value) < shape.get("min", 0):
+        return path, "must not be empty"
+    form = _FORMATS.get(shape_name)
+    if form is None:
+        return None
+    pattern, rule = form
+    if shape_name == "DurationInSecondsOptional" and value == "NONE":
+        return None
+    if pattern.fullmatch(value) is None:
+        return path, f"{rule}, not {_short(value)}"
+    if shape_name == "TaskPriority" and not -(2**31) <= int(value) < 2**31:
+        return path, f"must be from {-(2**31)} to {2**31 - 1}, not {_short(value)}"
+    return None
+
+
+def check_payloads(
+    events: Sequence[Mapping[str, Any]], history: str, converter: DataConverter
+) -> None:
+    """Check that ``converter`` can read every payload the decider will decode.
+
+    A payload it cannot read at all (a codec it lacks, a store it cannot reach) is left to
+    the replayer's own message; this is for payloads that are not what a converter writes
+    (``{not json``).
+
+    Raises:
+        HistoryError: naming the first event and field whose payload cannot be read.
+    """
+    for event in events:
+        kind = event["eventType"]
+        members = _PAYLOADS.get(kind)
+        if members is None:
+            continue
+        key = kind[0].lower() + kind[1:] + "EventAttributes"
+        attributes = event.get(key) or {}
+        if kind == "MarkerRecorded" and not str(attributes.get("markerName", "")).startswith(
+            SIDE_EFFECT_MARKER
+        ):
+            continue  # the details of other markers are the application's, not decoded
+        for member in members:
+            field = f"{key}.{member}"
+            problem = _payload_problem(attributes.get(member), converter, field)
+            if problem is not None:
+                raise HistoryError(
+                    history, problem, event_id=event["eventId"], event_type=kind, field=field
+                )
+
+
+def _payload_problem(value: Any, converter: DataConverter, field: str) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text, _ = unwrap(value)
+    try:
+        json_text = converter.payload_json(text)
+    except PayloadError:
+        return None
+    try:
+        converter.decode(json_text, what=field)
+    except PayloadConversionError as error:
+        message = str(error)
+        return message.removeprefix(f"{field} ") if message.startswith(field) else message
     return None
 
 

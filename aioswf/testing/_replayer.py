@@ -12,6 +12,7 @@ from aioswf._decider import InstanceOptions, WorkflowInstance
 from aioswf._definitions import WorkflowDefinition
 from aioswf._discovery import workflow_definitions
 from aioswf._history import History, HistorySource, load_history
+from aioswf._history_check import check_payloads
 from aioswf.converter import DataConverter
 from aioswf.exceptions import (
     HistoryError,
@@ -137,6 +138,10 @@ class Replayer:
         undecodable = self._undecodable(loaded)
         if undecodable is not None:  # said as such, not as the code deciding otherwise
             return ReplayResult(loaded.name, definition.type_key, undecodable)
+        try:
+            check_payloads(loaded.events, loaded.name, self.converter)
+        except HistoryError as unreadable:
+            return ReplayResult(loaded.name, definition.type_key, unreadable)
         instance = WorkflowInstance(
             definition,
             domain=_REPLAY_DOMAIN,

@@ -144,6 +144,146 @@ def test_a_mutated_history_replays_to_a_typed_result(case: tuple[Path, dict[str,
             assert "history" in str(result.error)
 
 
+# --- values mutated by type: each case is wrong by SWF's rules, so it must be named ---------
+
+
+@functools.cache
+def _shapes() -> dict[str, Any]:
+    from botocore.loaders import Loader
+
+    shapes: dict[str, Any] = Loader().load_service_model("swf", "service-2")["shapes"]
+    return shapes
+
+
+def _leaves(value: Any, shape_name: str, path: str) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """Every value in ``value`` that SWF's model describes: (its path for messages, its
+    shape, the keys that reach it)."""
+    shape = _shapes()[shape_name]
+    found: list[tuple[str, str, tuple[Any, ...]]] = [(path, shape_name, ())]
+    if shape["type"] == "structure" and isinstance(value, dict):
+        for member, spec in shape["members"].items():
+            if value.get(member) is not None:
+                for inner, name, keys in _leaves(value[member], spec["shape"], f"{path}.{member}"):
+                    found.append((inner, name, (member, *keys)))
+    elif shape["type"] == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            for inner, name, keys in _leaves(item, shape["member"]["shape"], f"{path}[{index}]"):
+                found.append((inner, name, (index, *keys)))
+    return found
+
+
+WRONG_TYPES = {
+    "string": [42, 1.5, True, [], {"a": 1}],
+    "integer": ["7", 1.5, True, [4], {}],
+    "long": ["7", 1.5, True, [4], {}],
+    "boolean": ["yes", 1, []],
+    "structure": ["x", 3, [1]],
+    "list": ["x", 3, {"a": 1}],
+    "timestamp": [[], {}, True],
+}
+DURATIONS = ["-5", "abc", "1.5", " 5", "5s", "", "²"]
+
+
+def _wrong_values(shape_name: str) -> list[Any]:
+    """Values SWF could not have written where ``shape_name`` belongs."""
+    shape = _shapes()[shape_name]
+    kind = shape["type"]
+    values = list(WRONG_TYPES.get(kind, []))
+    if kind == "string":
+        if "max" in shape:
+            values.append("x" * (shape["max"] + 1))
+        if shape.get("min", 0) >= 1:
+            values.append("")
+        if "enum" in shape:
+            values.append("NOT_ONE_OF_THEM")
+        if shape_name.startswith("DurationInSeconds"):
+            values += DURATIONS if shape_name == "DurationInSeconds" else DURATIONS[:-2]
+        if shape_name == "TaskPriority":
+            values += ["abc", str(2**31), "1e3"]
+    elif kind == "integer":
+        values += [2**31, -(2**31) - 1] + ([-1] if shape.get("min", -1) >= 0 else [])
+    elif kind == "long":
+        values += [2**63, 10**30, -(2**63) - 1]
+    return values
+
+
+DECODED_PAYLOADS = {
+    # What the decider decodes: the code's input, signals, results, side effects' values.
+    "WorkflowExecutionStarted": "input",
+    "WorkflowExecutionSignaled": "input",
+    "ActivityTaskCompleted": "result",
+    "ChildWorkflowExecutionCompleted": "result",
+    "LambdaFunctionCompleted": "result",
+    "ActivityTaskScheduled": "input",
+    "WorkflowExecutionCompleted": "result",
+}
+MALFORMED_JSON = ["{not json", "[1,", '{"a": }', "nan", "'single'", '"unterminated']
+
+
+def _attributes_key(event: dict[str, Any]) -> str:
+    kind: str = event["eventType"]
+    return kind[0].lower() + kind[1:] + "EventAttributes"
+
+
+@st.composite
+def wrong_value(draw: st.DrawFn) -> tuple[Path, dict[str, Any], str, str]:
+    """A recorded history with one value SWF could not have written; the field's path for
+    messages; and how the event is named (``event 7`` or ``event #7`` by position)."""
+    path = draw(st.sampled_from(corpus().files))
+    document = copy.deepcopy(corpus().documents[path])
+    events: list[dict[str, Any]] = document["events"]
+    index = draw(st.integers(0, len(events) - 1))
+    event = events[index]
+    key = _attributes_key(event)
+    member = _shapes()["HistoryEvent"]["members"][key]["shape"]
+    kind = draw(st.sampled_from(["leaf", "leaf", "leaf", "payload", "event id", "execution"]))
+    if kind == "event id":
+        event["eventId"] = draw(st.sampled_from([10**30, 2**63, 0, -3, "5", 2.0]))
+        return path, document, "eventId", f"event #{index + 1}"
+    if kind == "execution":
+        document["workflowExecution"] = draw(
+            st.sampled_from(
+                [
+                    {"workflowId": 1, "runId": 2},
+                    {"workflowId": "w", "runId": 2},
+                    {"workflowId": "w"},
+                    {"workflowId": "", "runId": "r"},
+                    {"workflowId": "w", "runId": "r" * 65},
+                    [],
+                    "w",
+                ]
+            )
+        )
+        return path, document, "workflowExecution", ""
+    payloads = [(i, e) for i, e in enumerate(events) if DECODED_PAYLOADS.get(e["eventType"])]
+    if kind == "payload" and payloads:
+        index, event = draw(st.sampled_from(payloads))
+        field = DECODED_PAYLOADS[event["eventType"]]
+        event[_attributes_key(event)][field] = draw(st.sampled_from(MALFORMED_JSON))
+        return path, document, f"{_attributes_key(event)}.{field}", f"event {event['eventId']}"
+    leaf_path, shape_name, keys = draw(st.sampled_from(_leaves(event[key], member, key)))
+    value = draw(st.sampled_from(_wrong_values(shape_name)))
+    if not keys:
+        event[key] = value
+    else:
+        _parent(event[key], keys)[keys[-1]] = value
+    return path, document, leaf_path, f"event {event['eventId']}"
+
+
+@settings(settings.get_profile("aioswf-faults"), max_examples=cases(300, 10_000))
+@given(wrong_value())
+def test_a_value_swf_could_not_have_written_is_named(
+    case: tuple[Path, dict[str, Any], str, str],
+) -> None:
+    path, document, field, event = case
+    result = replay(path, document)
+    assert isinstance(result.error, HistoryError), repr(result.error)
+    message = str(result.error)
+    assert field in message, message
+    assert event in message, message
+    assert f"{field} {field}" not in message, message
+
+
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
@@ -223,3 +363,85 @@ def test_the_replay_command_prints_the_event_and_field(
     ) in out
     assert f"ok   {good}" in out
     assert "1 of 2 histories replayed" in out
+
+
+REMINDER = HISTORIES / "example_workflows_basics__reminder.json"
+ORDER = HISTORIES / "example_quickstart__order-o-1.json"
+
+
+def _first(document: dict[str, Any], kind: str) -> dict[str, Any]:
+    event: dict[str, Any] = next(e for e in document["events"] if e["eventType"] == kind)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("history", "kind", "member", "value", "expected"),
+    [
+        (ORDER, "ActivityTaskCompleted", "result", "{not json", "result is not valid JSON"),
+        (
+            REMINDER,
+            "TimerStarted",
+            "startToFireTimeout",
+            "-5",
+            "startToFireTimeout must be whole seconds (0 or more), not '-5'",
+        ),
+        (
+            REMINDER,
+            "TimerStarted",
+            "startToFireTimeout",
+            "abc",
+            "startToFireTimeout must be whole seconds (0 or more), not 'abc'",
+        ),
+    ],
+)
+def test_the_issues_malformed_values_are_history_errors(
+    history: Path, kind: str, member: str, value: str, expected: str
+) -> None:
+    document = copy.deepcopy(corpus().documents[history])
+    event = _first(document, kind)
+    event[_attributes_key(event)][member] = value
+    result = replay(history, document)
+    assert isinstance(result.error, HistoryError), repr(result.error)
+    assert f"event {event['eventId']} ({kind}): {_attributes_key(event)}.{expected}" in str(
+        result.error
+    )
+
+
+def test_an_event_id_past_swf_range_is_a_history_error() -> None:
+    document = copy.deepcopy(corpus().documents[ORDER])
+    _first(document, "ActivityTaskCompleted")["eventId"] = 10**30
+    result = replay(ORDER, document)
+    assert isinstance(result.error, HistoryError), repr(result.error)
+    assert "eventId must be at most 9223372036854775807, not 1000000000" in str(result.error)
+
+
+@pytest.mark.parametrize(
+    ("execution", "expected"),
+    [
+        ({"workflowId": 1, "runId": 2}, "workflowExecution.workflowId must be a string, not 1"),
+        ([1], "workflowExecution must be an object, not [1]"),
+        ({"workflowId": "w"}, "workflowExecution.runId is missing"),
+    ],
+)
+def test_a_wrong_workflow_execution_is_refused_once_named(execution: Any, expected: str) -> None:
+    document = copy.deepcopy(corpus().documents[ORDER])
+    document["workflowExecution"] = execution
+    result = replay(ORDER, document)
+    assert isinstance(result.error, HistoryError), repr(result.error)
+    assert str(result.error) == f"history: {expected}"
+
+
+def test_the_replay_command_prints_the_replayers_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aioswf.cli import main
+
+    document = copy.deepcopy(corpus().documents[REMINDER])
+    event = _first(document, "TimerStarted")
+    event["timerStartedEventAttributes"]["startToFireTimeout"] = "-5"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document))
+    result = corpus().replayers[REMINDER].replay_result(broken)
+    assert main(["replay", str(broken), "--workflows", "examples.workflows_basics"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert f"FAIL {broken} ({result.workflow_type}): HistoryError: {result.error}" in lines
