@@ -109,8 +109,8 @@ class RegisteredDefaults:
     async def timeouts(self, definition: ActivityDefinition) -> TaskTimeouts:
         """The registered default timeouts of ``definition``'s type.
 
-        A failed look-up is logged and read as "none registered"; it is not retried for this
-        type.
+        A failed look-up is logged and read as "none registered" (the declared timeouts then
+        count); the next task of the type looks again.
         """
         known = self._lookup(definition)
         if known.done():
@@ -130,10 +130,12 @@ class RegisteredDefaults:
             answer = await self._transport.call("DescribeActivityType", params)
         except exc.AioSWFError as error:
             logger.warning(
-                "activity type %s: cannot read its registered timeouts: %s",
+                "activity type %s: cannot read its registered timeouts, so the declared ones "
+                "count for now: %s",
                 definition.type_key,
                 error,
             )
+            self._known.pop((definition.name, definition.version), None)
             return TaskTimeouts()
         configuration = answer.get("configuration") or {}
 

@@ -4,6 +4,10 @@ One INFO line per decided decision task and per finished activity task, with the
 also as structured fields on the record (``workflow_id``, ``run_id``, ``workflow_type``,
 ``activity_id``, ``activity_type``), so a JSON log formatter can index them. Poll failures
 are said once per outage, with the back-off, and again when polling works once more.
+
+An idle worker's long poll may not return for a minute after SWF is back, so after a poll SWF
+could not answer, a cheap call (``DescribeDomain``) goes first, and its answer ends the
+outage in the log at once.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aioswf import exceptions as exc
+from aioswf._transport import Transport
 
 
 def decision_summary(decisions: Sequence[Mapping[str, Any]]) -> str:
@@ -58,6 +63,8 @@ class PollHealth:
         self.failures = 0
         self._since = 0.0
         self._seen: set[str] = set()
+        self._answered_at: int | None = None
+        """The failure count when a probe went through in this outage, if one did."""
 
     def failed(self, error: BaseException, delay: float) -> None:
         """A poll failed: logged the first time this kind of failure is seen in an outage."""
@@ -86,16 +93,46 @@ class PollHealth:
                 short_error(error),
             )
 
-    def succeeded(self) -> None:
-        """A poll was answered; after an outage, say it is over."""
-        if self.failures:
+    def should_probe(self, error: BaseException) -> bool:
+        """Whether the next poll waits for a probe after ``error``.
+
+        After a poll SWF could not answer (unreachable, a server error) until a probe goes
+        through in this outage; not after a refusal (throttling, a 4xx such as
+        AccessDenied), which a probe would not tell apart from health.
+        """
+        return isinstance(error, exc.ServiceUnavailableError) and self._answered_at is None
+
+    async def probe(self, transport: Transport, domain: str) -> None:
+        """Check with ``DescribeDomain`` that SWF answers again, and say so at once.
+
+        Raises:
+            aioswf.exceptions.AioSWFError: it does not; counted like a failed poll.
+        """
+        await transport.call("DescribeDomain", {"name": domain}, retry=False)
+        if self.failures and self._answered_at is None:
+            self._answered_at = self.failures
             self.logger.info(
+                "SWF answers again, after %d failed poll(s) of %s over %.0fs; polling resumes",
+                self.failures,
+                self.what,
+                time.monotonic() - self._since,
+            )
+
+    def succeeded(self) -> None:
+        """A poll was answered; after an outage, say it is over (unless a probe did)."""
+        if self.failures:
+            # Polls that failed after the probe went through (SWF answered other calls only)
+            # would leave the probe's line the last word.
+            said = self._answered_at == self.failures
+            self.logger.log(
+                logging.DEBUG if said else logging.INFO,
                 "polling %s works again, after %d failed poll(s) over %.0fs",
                 self.what,
                 self.failures,
                 time.monotonic() - self._since,
             )
         self.failures = 0
+        self._answered_at = None
         self._seen.clear()
 
 

@@ -210,6 +210,7 @@ class ActivityPoller:
             self.options.poll_backoff.total_seconds(),
             self.options.max_poll_backoff.total_seconds(),
         )
+        probe = False
         while not stopping.is_set():
             if not await self.slots.acquire():
                 break
@@ -217,12 +218,16 @@ class ActivityPoller:
                 self.slots.release()
                 break
             try:
+                if probe:
+                    await self.health.probe(self.client.transport, self.client.domain)
+                    probe = False
                 task = await self._poll()
             except asyncio.CancelledError:
                 self.slots.release()
                 raise
             except Exception as error:  # never let a poller die: log, back off, poll again
                 self.slots.release()
+                probe = self.health.should_probe(error)
                 await self._after_failure(number, error, backoff.next_delay(), stopping)
                 continue
             backoff.reset()

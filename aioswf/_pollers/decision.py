@@ -310,19 +310,25 @@ class DecisionPoller:
 
     async def _poll_loop(self, stopping: asyncio.Event, task_list: str) -> None:
         failures = 0
+        probe = False
+        health = self._health(task_list)
         while not stopping.is_set():
             page_size = self._page_size(task_list)
             try:
+                if probe:
+                    await health.probe(self.client.transport, self.client.domain)
+                    probe = False
                 page = await self._poll_once(task_list, page_size)
             except Exception as error:
                 failures += 1
                 delay = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**failures))
-                self._health(task_list).failed(error, delay)
+                probe = health.should_probe(error)
+                health.failed(error, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), delay)
                 continue
             failures = 0
-            self._health(task_list).succeeded()
+            health.succeeded()
             if page.get("taskToken"):
                 with self._collections_held():
                     await self._handle_safely(self.pages.history(page, task_list, page_size))

@@ -11,6 +11,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from aioswf._transport.connection import LOCAL_SERVICE_HEADER
+
 THROTTLED = (400, {"__type": "com.amazon.coral.availability#ThrottlingException"})
 SERVER_ERROR = (500, {"__type": "com.amazon.coral.service#InternalFailure"})
 UNAVAILABLE = (503, {"__type": "com.amazon.coral.service#ServiceUnavailableException"})
@@ -22,8 +24,12 @@ DROP: tuple[int, dict[str, Any]] = (0, {})
 class FaultProxy:
     """Forwards every request to ``upstream`` unless a fault is queued for its operation."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, can_release_polls: bool = False) -> None:
         self.upstream = upstream
+        self.can_release_polls = can_release_polls
+        """Pass on the local service's header that lets a stopping worker release its parked
+        polls at once (without it, a worker through the proxy waits out its long polls)."""
+        self._open: set[asyncio.BaseTransport] = set()
         self.url = ""
         self.calls: collections.Counter[str] = collections.Counter()
         self.bodies: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
@@ -45,6 +51,12 @@ class FaultProxy:
     def go_down(self, *operations: str) -> None:
         """An outage: cut every call of ``operations`` (of every operation if none given)."""
         self.down = frozenset(operations)
+
+    def drop_connections(self) -> None:
+        """Cut every request in flight (parked long polls too), as an outage does."""
+        for transport in list(self._open):
+            transport.close()
+        self._open.clear()
 
     def come_up(self) -> None:
         """End the outage."""
@@ -109,13 +121,24 @@ class FaultProxy:
             await asyncio.sleep(self._random.uniform(0.05, 0.5))
         assert self._session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        async with self._session.post(self.upstream, data=body, headers=headers) as answer:
-            data = await answer.read()
-            if fault == "cut":
-                assert request.transport is not None
-                request.transport.close()
-                return web.Response()
-            return web.Response(body=data, status=answer.status, content_type=answer.content_type)
+        assert request.transport is not None
+        self._open.add(request.transport)
+        try:
+            async with self._session.post(self.upstream, data=body, headers=headers) as answer:
+                data = await answer.read()
+        finally:
+            self._open.discard(request.transport)
+        if fault == "cut":
+            request.transport.close()
+            return web.Response()
+        passed = {
+            name: value
+            for name, value in answer.headers.items()
+            if self.can_release_polls and name.lower() == LOCAL_SERVICE_HEADER
+        }
+        return web.Response(
+            body=data, status=answer.status, content_type=answer.content_type, headers=passed
+        )
 
     def _chaos_fault(self) -> str | None:
         if self._random.random() >= self.chaos_rate:

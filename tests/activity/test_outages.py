@@ -235,7 +235,11 @@ async def test_an_outage_is_one_warning_per_poller_not_one_per_retry(
     caplog.set_level(logging.DEBUG, logger="aioswf")
     async with Worker(proxied, task_list=task_list, activities=[compute], activity_options=OPTIONS):
         proxy.go_down()
-        await until(lambda: proxy.cut["PollForActivityTask"] >= 12, timeout=20)
+        # Polls, and the probes that go before polls until SWF answers again.
+        await until(
+            lambda: proxy.cut["PollForActivityTask"] + proxy.cut["DescribeDomain"] >= 12,
+            timeout=20,
+        )
         proxy.come_up()
     warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [r.getMessage() for r in warned if r.name.startswith("aioswf._transport")]
