@@ -46,6 +46,7 @@ from aioswf._decider.starting import Starting, as_failure
 from aioswf._decider.timer import Timers
 from aioswf._decider.versioning import Versioning, without_unasked_patches
 from aioswf._definitions import ActivityDefinition, WorkflowDefinition
+from aioswf._sandbox.module_state import state_watch
 from aioswf.converter import DataConverter, check_size
 from aioswf.exceptions import (
     NondeterminismError,
@@ -107,6 +108,7 @@ class WorkflowInstance:
             self.describe,
             self.options.deadlock_timeout,
             sandboxed=definition.sandboxed,
+            state=state_watch(definition.cls) if definition.sandboxed else None,
         )
         self.inbound: WorkflowInboundInterceptor = WorkflowCalls(self)
         """Calls into the run (its run method, its signal handlers), through interceptors."""
@@ -529,7 +531,7 @@ class WorkflowInstance:
             return
         self._replaying = True
         evicted: set[asyncio.Task[Any]] = set()
-        with self.loop.stepping():
+        with self.loop.stepping(evicting=True):
             # A `finally` block may start new work on its way out (an activity in a cleanup
             # handler): those tasks are ended too, until none is left.
             while pending := sorted(

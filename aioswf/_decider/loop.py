@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from aioswf._decider.deadlock import StepWatch, coroutine_stack
 from aioswf._sandbox.core import start_guarding, stop_guarding
+from aioswf._sandbox.module_state import StateWatch
 from aioswf.exceptions import NondeterminismError
 
 logger = logging.getLogger(__name__)
@@ -101,15 +102,19 @@ class _Step:
     decision task of a history, and this is a sizeable part of a replayed task's cost.
     """
 
-    __slots__ = ("_guarded_before", "_host", "_host_hooks", "_loop")
+    __slots__ = ("_guarded_before", "_host", "_host_hooks", "_loop", "_state")
 
-    def __init__(self, loop: WorkflowLoop) -> None:
+    def __init__(self, loop: WorkflowLoop, evicting: bool) -> None:
         self._loop = loop
+        state = loop._state if loop._sandboxed and not evicting else None
+        self._state = state.watching(loop._describe) if state is not None else None
 
     def __enter__(self) -> None:
         loop = self._loop
         # First: the only part that can fail (installing the guards), with nothing to undo.
         self._guarded_before = start_guarding(loop._describe) if loop._sandboxed else None
+        if self._state is not None:
+            self._state.__enter__()
         self._host = events._get_running_loop()
         self._host_hooks = sys.get_asyncgen_hooks()
         events._set_running_loop(loop)
@@ -119,7 +124,7 @@ class _Step:
         loop._stepping = True
         loop.watch.begin()
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
         loop = self._loop
         if loop._sandboxed:
             stop_guarding(self._guarded_before)
@@ -127,6 +132,8 @@ class _Step:
         loop._stepping = False
         sys.set_asyncgen_hooks(*self._host_hooks)
         events._set_running_loop(self._host)
+        if self._state is not None:
+            self._state.__exit__(kind)  # last: it raises if the step changed module state
 
 
 def _forbid(name: str, what: str) -> Any:
@@ -146,6 +153,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         deadlock_timeout: seconds a step may run without waiting on history; ``None`` for
             no limit.
         sandboxed: run the code with the sandbox's guards.
+        state: the module state the code names, refused if a step changes it (sandboxed
+            runs only).
     """
 
     def __init__(
@@ -155,8 +164,10 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         deadlock_timeout: float | None = None,
         *,
         sandboxed: bool = True,
+        state: StateWatch | None = None,
     ) -> None:
         self._sandboxed = sandboxed
+        self._state = state
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         self._now = 0.0
@@ -181,9 +192,14 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         """Move the clock to the current decision task's timestamp."""
         self._now = max(self._now, now)
 
-    def stepping(self) -> _Step:
-        """Make this loop the running one while workflow code runs, then restore the host's."""
-        return _Step(self)
+    def stepping(self, *, evicting: bool = False) -> _Step:
+        """Make this loop the running one while workflow code runs, then restore the host's.
+
+        Raises:
+            NondeterminismError: as the block ends, if the step changed module state (not
+                checked while ``evicting``: nothing the code does then is kept).
+        """
+        return _Step(self, evicting)
 
     def _asyncgen_firstiter(self, agen: AsyncGenerator[Any, Any]) -> None:
         self._asyncgens.add(agen)

@@ -64,6 +64,7 @@ DEFAULT_PASS_THROUGH = frozenset(
 lines of a traceback)."""
 
 _pass_through: set[str] = set(DEFAULT_PASS_THROUGH)
+_pass_through_changes = 0
 _OWN_PACKAGE = "aioswf"
 
 # The guarded versions of functions, by the id of the original: what the rebinding scan
@@ -109,11 +110,26 @@ def unguarded() -> Iterator[None]:
     replay does not see or that is not part of the workflow's logic (exporting a span that
     is only emitted the first time, a payload codec's random nonce)."""
     outer = running_workflow()
+    checkpoint: Callable[[bool], None] | None = getattr(_state, "checkpoint", None)
+    if checkpoint is not None:
+        checkpoint(True)  # what changed so far is the workflow code's; what follows is not
     _state.active = None
+    _state.checkpoint = None
     try:
         yield
     finally:
         _state.active = outer
+        _state.checkpoint = checkpoint
+        if checkpoint is not None:
+            checkpoint(False)
+
+
+def swap_checkpoint(checkpoint: Callable[[bool], None] | None) -> Callable[[bool], None] | None:
+    """Have :func:`unguarded` call ``checkpoint(True)`` when a block starts on this thread
+    and ``checkpoint(False)`` when it ends (``None``: call nothing); returns the one before."""
+    outer: Callable[[bool], None] | None = getattr(_state, "checkpoint", None)
+    _state.checkpoint = checkpoint
+    return outer
 
 
 def pass_through(modules: Iterable[str]) -> None:
@@ -121,9 +137,17 @@ def pass_through(modules: Iterable[str]) -> None:
 
     Process-wide, like the guards themselves.
     """
+    global _pass_through_changes
     names = set(modules) - _pass_through
     if names:
         _pass_through.update(names)
+        _pass_through_changes += 1
+
+
+def pass_through_generation() -> int:
+    """How many times the pass-through modules changed: what was decided from them (which
+    module state is watched) is decided again when this moves."""
+    return _pass_through_changes
 
 
 def install() -> None:
@@ -223,12 +247,13 @@ def trusted_caller(depth: int) -> bool:
                 return True
             # The first frame outside the standard library is workflow code (or a library
             # it called): refused, unless an import is in progress further up.
-            decided = not _is_stdlib(module)
+            decided = not is_stdlib(module)
         frame = frame.f_back
     return False
 
 
-def _is_stdlib(module: str) -> bool:
+def is_stdlib(module: str) -> bool:
+    """Whether ``module`` belongs to the standard library."""
     top = module.partition(".")[0]
     return top in sys.stdlib_module_names or top.startswith("_frozen_importlib")
 

@@ -35,9 +35,13 @@ def test_bench_decider_runs_and_prints_its_table() -> None:
         "no-sandbox",
         "events/s",
     ]
-    assert len(lines) == 2
+    assert len(lines) == 4
     # events, cache on, cache off, replay rate, cache off with botocore's parser, replay rate
     # without the sandbox
     assert re.fullmatch(
         r"\s*\d+\s+[\d.]+\s+[\d.]+\s+([\d,]+|inf)\s+[\d.]+\s+([\d,]+|inf)", lines[1]
     )
+    for line, workflow in zip(lines[2:], ("Bench", "Wide"), strict=True):
+        assert re.fullmatch(
+            rf"module-state check, {workflow}: \d+ names watched, [\d.]+ µs per step", line
+        )

@@ -63,6 +63,7 @@ def busy_sync(key: str) -> str:
 class CancelsActivity:
     def __init__(self) -> None:
         self.go = False
+        self.finish = False
 
     @workflow.run
     async def run(self, key: str, kind: str, sync: bool) -> str:
@@ -74,6 +75,10 @@ class CancelsActivity:
         try:
             return f"result {await handle}"
         except asyncio.CancelledError:
+            if kind == CancellationType.ABANDON:
+                # Stay open: an abandoned activity of a closed execution would be refused
+                # its next heartbeat, and stopped for that reason.
+                await workflow.wait_condition(lambda: self.finish)
             return "cancelled"
         except ActivityCanceledError as error:
             return f"acknowledged with {error.details}"
@@ -82,10 +87,23 @@ class CancelsActivity:
     def proceed(self) -> None:
         self.go = True
 
+    @workflow.signal
+    def done(self) -> None:
+        self.finish = True
+
 
 async def event_types(client: Client, workflow_id: str) -> list[str]:
     handle = client.get_workflow_handle(workflow_id)
     return [e["eventType"] async for e in handle.history()]
+
+
+async def history_until(
+    client: Client, workflow_id: str, predicate: Any, timeout: float = 15.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate(history := await event_types(client, workflow_id)):
+        assert time.monotonic() < deadline, f"timed out waiting; history: {history}"
+        await asyncio.sleep(0.05)
 
 
 async def until(predicate: Any, timeout: float = 15.0) -> None:
@@ -110,13 +128,19 @@ async def test_activity_cancellation_types(client: Client, kind: str, sync: bool
         )
         await until(lambda: running.get(key))
         await handle.signal(CancelsActivity.proceed)
+        if kind == CancellationType.ABANDON:
+            # The cancel is decided (the task after the signal), and the activity runs on.
+            await history_until(client, key, lambda h: h[-1] == "DecisionTaskCompleted")
+            assert key not in told
+            released.add(key)
+            await history_until(client, key, lambda h: "ActivityTaskCompleted" in h)
+            await handle.signal(CancelsActivity.done)
         outcome = await handle.result(timeout=RESULT)
         history = await event_types(client, key)
         if kind == CancellationType.ABANDON:
             assert outcome == "cancelled"
             assert "RequestCancelActivityTask" not in str(history)
-            assert key not in told  # never asked: it runs on
-            released.add(key)
+            assert key not in told  # never asked: it ran to its end
         elif kind == CancellationType.TRY_CANCEL:
             assert outcome == "cancelled"
             assert "ActivityTaskCancelRequested" in history
@@ -200,7 +224,9 @@ class FailsOnce:
     @workflow.run
     async def run(self) -> str:
         info = workflow.info()
-        if first_runs.setdefault(info.workflow_id, info.run_id) == info.run_id:
+        # Module state read through a side effect: recorded once, so replay sees the same.
+        first = workflow.side_effect(lambda: first_runs.setdefault(info.workflow_id, info.run_id))
+        if first == info.run_id:
             raise ApplicationError("the first run fails", type="Flaky")
         return "second run succeeded"
 

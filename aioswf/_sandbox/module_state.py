@@ -1,0 +1,390 @@
+"""Finding workflow code that changes module state, which every run in the process shares.
+
+A module is imported once per process, so a counter rebound with ``global``, a list at
+module level that workflow code appends to, or a class attribute that it changes, is seen by
+every other run on the worker and survives into the replays of the run that changed it: a
+replay starts from wherever earlier runs left the state, decides differently, and fails
+much later with an error that names nothing of the cause.
+
+Isolating the state per run (importing the workflow's modules again for each run, as some
+sandboxes do) costs an import per run and gives each run its own copy of every class, so
+that a model or an exception type of one run is not the same class as the worker's. aioswf
+finds the change instead, where it happens:
+
+- when a workflow type first runs, its code is read (the bytecode of its methods and of the
+  functions and classes of the application that they reach) for the module globals, class
+  attributes and attributes of module-level objects that the code names;
+- around each step of a sandboxed run, the values bound to those names are compared, by
+  identity, and so are the contents of the mutable containers among them (``list``,
+  ``dict``, ``set``, ``bytearray``, ``deque``; item by item up to :data:`SMALL` items, by
+  length beyond);
+- a change fails the decision task with a :class:`~aioswf.exceptions.NondeterminismError`
+  naming the module, the name, the code that names it, and the fix (state on the workflow
+  instance); nothing the step decided is sent, and the task is retried visibly like any
+  other non-determinism.
+
+Only the application's own modules are read: the standard library, aioswf, pass-through
+modules and installed packages (under ``site-packages``) keep their caches and lazily
+computed constants. A name that held ``None`` (or nothing) and is given a value is a lazily
+computed constant too, and is let through. Activities are not workflow code and are not
+read. What cannot be seen: state reached only through other objects' attributes deeper
+than one level, or through ``getattr``/``globals()`` with computed names.
+"""
+
+from __future__ import annotations
+
+import collections
+import dis
+import functools
+import os
+import sys
+import threading
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from itertools import chain, compress, repeat
+from operator import is_not
+from typing import Any
+
+from aioswf._sandbox import core
+from aioswf.exceptions import NondeterminismError
+
+SMALL = 64
+"""Containers up to this many items are compared item by item; larger ones by length."""
+
+_MISSING: Any = object()
+_CONTAINERS = (list, dict, set, bytearray, collections.deque)
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL"})
+_STORE_GLOBAL_OPS = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
+_ATTR_OPS = frozenset(
+    {"LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR", "IMPORT_FROM", "STORE_ATTR", "DELETE_ATTR"}
+)
+_ACTIVITY_ATTR = "__aioswf_activity__"
+_INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Spot:
+    """One name in one namespace, and how an error names it."""
+
+    name: str
+    what: str
+    """``the global COUNTER of module shop.flows``."""
+    where: str
+    """The code that names it: ``Order.run (flows.py:42)``."""
+
+
+class StateWatch:
+    """The module state that one workflow type's code names, compared around its steps."""
+
+    def __init__(self, groups: list[tuple[Mapping[str, Any], tuple[_Spot, ...]]]) -> None:
+        self._groups = [
+            (namespace, spots, tuple(s.name for s in spots), (_MISSING,) * len(spots))
+            for namespace, spots in groups
+        ]
+
+    @property
+    def spots(self) -> list[_Spot]:
+        """Every name watched (for tests and messages)."""
+        return [spot for _, spots, _, _ in self._groups for spot in spots]
+
+    def watching(self, describe: str) -> _Watching:
+        """A context manager that refuses, as it exits, a change to the watched state made
+        inside it by the workflow code of ``describe``.
+
+        What changes inside an :func:`~aioswf._sandbox.core.unguarded` block (a side
+        effect's function, which runs once and is recorded) is not the workflow code's. An
+        exception raised inside goes on as it is.
+
+        Raises:
+            NondeterminismError: a watched name was rebound or its container changed.
+        """
+        return _Watching(self, describe)
+
+    def snapshot(self) -> _Snapshot:
+        """The values bound to the watched names, and what their containers hold."""
+        values = [tuple(map(ns.get, names, missing)) for ns, _, names, missing in self._groups]
+        every = chain.from_iterable(values)
+        containers = [*compress(every, map(isinstance, chain.from_iterable(values), _ANY))]
+        return values, containers, [*map(len, containers)], [*map(_contents, containers)]
+
+    def change(self, before: _Snapshot, describe: str) -> NondeterminismError | None:
+        """The error for what changed since ``before``, if anything did."""
+        values, containers, sizes, contents = before
+        for (namespace, spots, names, missing), old in zip(self._groups, values, strict=True):
+            new = tuple(map(namespace.get, names, missing))
+            if any(map(is_not, old, new)):
+                for spot, was, now in zip(spots, old, new, strict=True):
+                    # A name that held None or nothing is a lazily computed constant.
+                    if now is not was and was is not None and was is not _MISSING:
+                        return _changed(describe, spot, "was rebound")
+        if [*map(len, containers)] != sizes or [*map(_contents, containers)] != contents:
+            # Rare: find which, and say how.
+            for value, size, items in zip(containers, sizes, contents, strict=True):
+                kind = type(value).__name__
+                if len(value) != size:
+                    how = f"(a {kind}) went from {size} to {len(value)} items"
+                    return _changed(describe, self._spot_of(value), how)
+                if not _same(items, _contents(value)):
+                    how = f"(a {kind}) had its items changed"
+                    return _changed(describe, self._spot_of(value), how)
+        return None
+
+    def _spot_of(self, container: Any) -> _Spot:
+        for namespace, spots, names, missing in self._groups:
+            for spot, value in zip(spots, map(namespace.get, names, missing), strict=True):
+                if value is container:
+                    return spot
+        return _Spot("?", "a module-level container", "workflow code")
+
+
+_Snapshot = tuple[list[tuple[Any, ...]], list[Any], list[int], list[Any]]
+_ANY = repeat(_CONTAINERS)
+
+
+class _Watching:
+    """:meth:`StateWatch.watching`: a class rather than a generator, for its cost per step."""
+
+    __slots__ = ("_before", "_describe", "_found", "_outer", "_watch")
+
+    def __init__(self, watch: StateWatch, describe: str) -> None:
+        self._watch = watch
+        self._describe = describe
+        self._found: NondeterminismError | None = None
+        self._outer: Callable[[bool], None] | None = None
+
+    def __enter__(self) -> None:
+        self._before = self._watch.snapshot()
+        self._outer = core.swap_checkpoint(self._checkpoint)
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        core.swap_checkpoint(self._outer)
+        if kind is not None:
+            return
+        error = self._found or self._watch.change(self._before, self._describe)
+        if error is not None:
+            raise error
+
+    def _checkpoint(self, entering: bool) -> None:
+        """Around an unguarded block: what changed before it is the workflow code's; what
+        changes inside it is not."""
+        if not entering:
+            self._before = self._watch.snapshot()
+        elif self._found is None:
+            self._found = self._watch.change(self._before, self._describe)
+
+
+def _contents(value: Any) -> Any:
+    """What a small container holds, as a tuple (``None`` for a large one)."""
+    if len(value) > SMALL:
+        return None
+    if isinstance(value, dict):
+        return (*value, *value.values())
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return tuple(value)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether two :func:`_contents` hold the same objects."""
+    if isinstance(old, tuple) and isinstance(new, tuple):
+        return len(old) == len(new) and not any(map(is_not, old, new))
+    return bool(old == new)
+
+
+def _changed(describe: str, spot: _Spot, how: str) -> NondeterminismError:
+    return NondeterminismError(
+        f"{describe}: {spot.what} {how} during a workflow step (named in {spot.where}). "
+        "Module-level state is shared by every run in the process and is not reset for a "
+        "replay, so runs would see each other's changes and replays would decide "
+        "differently; keep the state on the workflow instance (self.…) instead, or, if the "
+        "change cannot affect decisions (a cache), pass its module through the sandbox "
+        "(DecisionWorkerOptions(sandbox_pass_through=[...]))"
+    )
+
+
+# --- finding what the code names ----------------------------------------------------------
+
+_lock = threading.Lock()
+_watches: dict[tuple[type, int], StateWatch] = {}
+
+
+def state_watch(cls: type) -> StateWatch:
+    """The :class:`StateWatch` of workflow class ``cls``, read once (again after the
+    pass-through modules change)."""
+    key = (cls, core.pass_through_generation())
+    watch = _watches.get(key)
+    if watch is None:
+        with _lock:
+            watch = _watches.get(key)
+            if watch is None:
+                watch = _Reader().read(cls)
+                _watches[key] = watch
+    return watch
+
+
+@functools.cache
+def _is_application(module: str, generation: int) -> bool:
+    """Whether ``module`` is the application's: not the standard library, aioswf, a
+    pass-through module, nor an installed package."""
+    if not module or core.is_pass_through(module) or core.is_stdlib(module):
+        return False
+    loaded = sys.modules.get(module)
+    path = getattr(loaded, "__file__", None)
+    return not (isinstance(path, str) and any(part in path for part in _INSTALLED))
+
+
+def _application(module: object) -> bool:
+    return isinstance(module, str) and _is_application(module, core.pass_through_generation())
+
+
+class _Reader:
+    """Reads the code reachable from a workflow class for the module state it names."""
+
+    def __init__(self) -> None:
+        self._codes: set[types.CodeType] = set()
+        self._pending: list[tuple[types.CodeType, dict[str, Any]]] = []
+        self._reached: set[int] = set()
+        self._keep: list[Any] = []  # what `_reached` holds the ids of stays alive
+        self._globals: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
+        self._stored_globals: set[tuple[int, str]] = set()
+        self._attributes: dict[str, str] = {}
+        self._holders: dict[int, tuple[Mapping[str, Any], str]] = {}
+        """Namespaces read by attribute: the application's modules, classes and objects."""
+        self._followed: set[tuple[int, str]] = set()
+
+    def read(self, cls: type) -> StateWatch:
+        self._reach(cls)
+        while self._pending:
+            while self._pending:
+                self._scan(*self._pending.pop())
+            self._follow_attributes()
+        return StateWatch(self._groups())
+
+    # -- reaching objects ------------------------------------------------------------------
+
+    def _reach(self, value: Any) -> None:
+        if id(value) in self._reached:
+            return
+        self._reached.add(id(value))
+        self._keep.append(value)
+        functions = _functions_of(value)
+        if functions:
+            for function in functions:
+                self._reach_function(function)
+        elif isinstance(value, type):
+            self._reach_class(value)
+        elif isinstance(value, types.ModuleType):
+            if _application(value.__name__):
+                self._holders[id(value.__dict__)] = (value.__dict__, f"module {value.__name__}")
+        elif (
+            not isinstance(value, _CONTAINERS)
+            and _application(type(value).__module__)
+            and isinstance(_attribute(value, "__dict__"), dict)
+        ):
+            holder = f"{type(value).__qualname__} object"
+            self._holders[id(vars(value))] = (vars(value), holder)
+            self._reach(type(value))
+
+    def _reach_function(self, function: types.FunctionType) -> None:
+        if getattr(function, _ACTIVITY_ATTR, None) is not None:
+            return  # an activity runs outside workflow steps
+        if not _application(function.__globals__.get("__name__")):
+            return
+        self._pending.append((function.__code__, function.__globals__))
+
+    def _reach_class(self, cls: type) -> None:
+        for klass in cls.__mro__:
+            if klass is cls or id(klass) not in self._reached:
+                self._reached.add(id(klass))
+                if not _application(klass.__module__):
+                    continue
+                self._holders[id(klass)] = (klass.__dict__, f"class {klass.__qualname__}")
+                for member in list(vars(klass).values()):
+                    for function in _functions_of(member):
+                        self._reach(function)
+
+    def _follow_attributes(self) -> None:
+        """Reach what the attributes the code names hold, in the namespaces read so far."""
+        for key, (namespace, _) in list(self._holders.items()):
+            for name in list(self._attributes):
+                if (key, name) not in self._followed and name in namespace:
+                    self._followed.add((key, name))
+                    self._reach(namespace[name])
+
+    # -- reading code ----------------------------------------------------------------------
+
+    def _scan(self, code: types.CodeType, namespace: dict[str, Any]) -> None:
+        if code in self._codes:
+            return
+        self._codes.add(code)
+        names = self._globals.setdefault(id(namespace), (namespace, {}))[1]
+        where = f"{code.co_qualname} ({os.path.basename(code.co_filename)}:{{}})"
+        for instruction in dis.get_instructions(code):
+            op, name = instruction.opname, instruction.argval
+            if not isinstance(name, str):
+                continue
+            line = instruction.positions.lineno if instruction.positions else None
+            if op in _GLOBAL_OPS:
+                if name not in names:
+                    names[name] = where.format(line)
+                    self._reach(namespace.get(name, _MISSING))
+                if op in _STORE_GLOBAL_OPS:
+                    self._stored_globals.add((id(namespace), name))
+            elif op in _ATTR_OPS:
+                self._attributes.setdefault(name, where.format(line))
+            elif op == "IMPORT_NAME":
+                self._reach(sys.modules.get(name, _MISSING))
+        for constant in code.co_consts:
+            if isinstance(constant, types.CodeType):
+                self._scan(constant, namespace)
+
+    # -- the watch -------------------------------------------------------------------------
+
+    def _groups(self) -> list[tuple[Mapping[str, Any], tuple[_Spot, ...]]]:
+        """The spots to watch, by namespace; a module's globals named both ways once."""
+        spots: dict[int, tuple[Mapping[str, Any], dict[str, _Spot]]] = {}
+        for key, (namespace, names) in self._globals.items():
+            module = namespace.get("__name__", "?")
+            found = spots.setdefault(key, (namespace, {}))[1]
+            for name, where in names.items():
+                if not _dunder(name) and (name in namespace or (key, name) in self._stored_globals):
+                    found[name] = _Spot(name, f"the global {name} of module {module}", where)
+        for key, (attributes, holder) in self._holders.items():
+            found = spots.setdefault(key, (attributes, {}))[1]
+            for name, where in self._attributes.items():
+                if name in attributes and name not in found and not _dunder(name):
+                    found[name] = _Spot(name, f"the attribute {name} of {holder}", where)
+        return [(namespace, tuple(found.values())) for namespace, found in spots.values() if found]
+
+
+def _functions_of(value: Any) -> list[types.FunctionType]:
+    """The functions behind a function, a method wrapper, a property or a decorator."""
+    if isinstance(value, property):
+        parts = (value.fget, value.fset, value.fdel)
+        return [f for part in parts for f in _functions_of(part) if part is not None]
+    for _ in range(8):
+        if isinstance(value, types.FunctionType):
+            return [value]
+        if isinstance(value, staticmethod | classmethod | types.MethodType):
+            value = value.__func__
+        elif isinstance(value, functools.partial):
+            value = value.func
+        else:
+            wrapped = _attribute(value, "__wrapped__")
+            if wrapped is None:
+                break
+            value = wrapped
+    return []
+
+
+def _attribute(value: Any, name: str) -> Any:
+    """``value.name``, or ``None`` if reading it fails in any way (a proxy object)."""
+    try:
+        return getattr(value, name, None)
+    except Exception:
+        return None
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")

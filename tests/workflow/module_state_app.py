@@ -1,0 +1,50 @@
+"""An application module that workflow code calls into, with module state of every kind."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+calls = 0
+registry: list[str] = []
+_pattern: re.Pattern[str] | None = None
+_table: dict[str, int] | None = None
+
+
+def bump() -> int:
+    """Rebinds a global of this module."""
+    global calls
+    calls += 1
+    return calls
+
+
+def remember(name: str) -> None:
+    """Appends to a list of this module."""
+    registry.append(name)
+
+
+def pattern() -> re.Pattern[str]:
+    """A lazily compiled constant: set once, from None."""
+    global _pattern
+    if _pattern is None:
+        _pattern = re.compile(r"^[a-z]+-\d+$")
+    return _pattern
+
+
+def table() -> dict[str, int]:
+    """A lazily built table, read only once built."""
+    global _table
+    if _table is None:
+        _table = {f"sku-{n}": n for n in range(200)}
+    return _table
+
+
+class Tally:
+    """A module-level object whose attributes workflow code may change."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.notes: dict[str, Any] = {}
+
+
+tally = Tally()

@@ -1,0 +1,395 @@
+"""Module state that workflow code changes is refused with a clear error, every time, and
+never leads a run on; ordinary libraries and read-only module constants keep working."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import functools
+import logging
+import re
+import subprocess
+import sys
+import textwrap
+from collections import deque
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import BaseModel
+
+from aioswf import NondeterminismError, workflow
+from aioswf._decider import InstanceOptions
+from aioswf._sandbox.module_state import state_watch
+from tests.workflow import module_state_app as app
+from tests.workflow.histories import Simulation, kinds, retried
+
+COUNTER = 0
+SEEN: list[str] = []
+TOTALS: dict[str, int] = {"orders": 0}
+NAMES: set[str] = set()
+RECENT: deque[str] = deque(maxlen=3)
+BIG: list[int] = list(range(500))
+
+
+@workflow.defn
+class Mutates:
+    """Each ``how`` changes module state in one way."""
+
+    runs = 0
+    history: ClassVar[list[str]] = []  # a mutable class attribute: shared by every instance
+
+    def __init__(self) -> None:
+        self.local: list[str] = []
+
+    @workflow.run
+    async def run(self, how: str) -> str:
+        global COUNTER
+        await asyncio.sleep(0)
+        if how == "global":
+            COUNTER += 1
+        elif how == "list":
+            SEEN.append("x")
+        elif how == "dict new key":
+            TOTALS[workflow.info().run_id] = 1
+        elif how == "dict value":
+            TOTALS["orders"] += 1
+        elif how == "set":
+            NAMES.add(workflow.info().run_id)
+        elif how == "deque":
+            RECENT.append("y")
+        elif how == "big list":
+            BIG.append(1)
+        elif how == "class attribute":
+            type(self).runs += 1
+        elif how == "mutable class attribute":
+            self.history.append("z")
+        elif how == "helper global":
+            app.bump()
+        elif how == "helper list":
+            app.remember("w")
+        elif how == "helper module attribute":
+            app.calls = app.calls + 10
+        elif how == "module-level object":
+            app.tally.count += 1
+        elif how == "module-level object's dict":
+            app.tally.notes[workflow.info().run_id] = 1
+        return how
+
+
+KINDS = {
+    "global": "the global COUNTER of module tests.workflow.test_sandbox_module_state was rebound",
+    "list": "the global SEEN of module tests.workflow.test_sandbox_module_state (a list) went from",
+    "dict new key": "the global TOTALS of module tests.workflow.test_sandbox_module_state (a dict)"
+    " went from",
+    "dict value": "the global TOTALS of module tests.workflow.test_sandbox_module_state (a dict)"
+    " had its items changed",
+    "set": "the global NAMES of module tests.workflow.test_sandbox_module_state (a set) went",
+    "deque": "the global RECENT of module tests.workflow.test_sandbox_module_state (a deque)",
+    "big list": "the global BIG of module tests.workflow.test_sandbox_module_state (a list) went",
+    "class attribute": "the attribute runs of class Mutates was rebound",
+    "mutable class attribute": "the attribute history of class Mutates (a list) went from",
+    "helper global": "the global calls of module tests.workflow.module_state_app was rebound",
+    "helper list": "the global registry of module tests.workflow.module_state_app (a list)",
+    "helper module attribute": "the global calls of module tests.workflow.module_state_app was"
+    " rebound",
+    "module-level object": "the attribute count of Tally object was rebound",
+    "module-level object's dict": "the attribute notes of Tally object (a dict) went from",
+}
+
+
+@pytest.mark.parametrize("how", sorted(KINDS))
+def test_each_kind_of_module_state_change_is_refused_with_a_clear_error(how: str) -> None:
+    for cache in (True, False):  # every run, and every replay: never once let through
+        sim = Simulation(Mutates, how, cache=cache)
+        assert retried(sim.decide())
+        error = sim.activations[-1].failure
+        assert isinstance(error, NondeterminismError), error
+        message = str(error)
+        assert KINDS[how] in message
+        assert "workflow Mutates/1" in message
+        named_in = "module_state_app.py:" if how.startswith("helper") else "Mutates.run ("
+        assert named_in in message.partition("(named in ")[2]
+        assert "keep the state on the workflow instance (self.…)" in message
+        assert "sandbox_pass_through" in message
+        sim.close()
+
+
+def test_a_refused_step_decides_nothing_and_the_run_never_completes() -> None:
+    sim = Simulation(Mutates, "list")
+    for _ in range(3):
+        decisions = sim.decide()
+        assert retried(decisions)
+        assert "CompleteWorkflowExecution" not in kinds(decisions)
+    sim.close()
+
+
+def test_with_the_execution_failed_on_nondeterminism_the_message_is_its_reason() -> None:
+    sim = Simulation(Mutates, "global", options=InstanceOptions(fail_on_nondeterminism=True))
+    decisions = sim.decide()
+    assert kinds(decisions) == ["FailWorkflowExecution"]
+    assert "COUNTER" in str(decisions[0])
+    sim.close()
+
+
+def test_state_on_the_instance_is_the_fix() -> None:
+    @workflow.defn
+    class KeepsItsOwn:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+            self.count = 0
+
+        @workflow.run
+        async def run(self) -> int:
+            for n in range(3):
+                self.seen.append(str(n))
+                self.count += 1
+                await asyncio.sleep(0)
+            return self.count
+
+    sim = Simulation(KeepsItsOwn, cache=False)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    assert sim.replay().failure is None
+
+
+INIT_LOG: list[str] = []
+
+
+@workflow.defn
+class MutatesInInit:
+    def __init__(self) -> None:
+        INIT_LOG.append("constructed")
+
+    @workflow.run
+    async def run(self) -> None:
+        return None
+
+
+def test_init_is_workflow_code_too() -> None:
+    sim = Simulation(MutatesInInit)
+    assert retried(sim.decide())
+    assert "the global INIT_LOG" in str(sim.activations[-1].failure)
+    sim.close()
+
+
+@workflow.defn(sandboxed=False)
+class OptedOut:
+    @workflow.run
+    async def run(self) -> int:
+        SEEN.append("opted out")
+        return len(SEEN)
+
+
+def test_an_opted_out_workflow_is_not_watched() -> None:
+    sim = Simulation(OptedOut)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    sim.close()
+
+
+# --- ordinary code ---------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+SKU = re.compile(r"^[a-z]+-\d+$")
+PRICES = {f"sku-{n}": n * 10 for n in range(100)}  # read only: a lookup table
+STEPS = ("pick", "pack", "ship")
+_lazy: dict[str, str] | None = None
+
+
+class Perm(enum.Flag):
+    READ = 1
+    WRITE = 2
+    RUN = 4
+
+
+class Status(enum.Enum):
+    OPEN = "open"
+    DONE = "done"
+
+
+@dataclasses.dataclass
+class Line:
+    sku: str
+    qty: int = 1
+
+
+class Basket(BaseModel):
+    lines: list[Item]  # defined below: the model is completed at its first use
+
+
+class Item(BaseModel):
+    sku: str
+    qty: int
+
+
+@functools.cache
+def price(sku: str) -> int:
+    return PRICES[sku]
+
+
+def lazy_labels() -> dict[str, str]:
+    global _lazy
+    if _lazy is None:
+        _lazy = {step: step.title() for step in STEPS}
+    return _lazy
+
+
+@workflow.defn
+class Ordinary:
+    @workflow.run
+    async def run(self) -> list[Any]:
+        logger.info("starting")
+        workflow.logger.info("starting, said the workflow's logger")
+        out: list[Any] = []
+        for step in STEPS:
+            await asyncio.sleep(0)
+            out.append(lazy_labels()[step])
+        out.append(bool(SKU.match("sku-1")))
+        out.append(price("sku-7") + price("sku-7"))
+        out.append((Perm.READ | Perm.WRITE).value)
+        out.append(Perm(5).value)
+        out.append(Status("done").name)
+        out.append(Line("sku-2", 3).qty)
+        basket = Basket.model_validate({"lines": [{"sku": "sku-3", "qty": 2}]})
+        out.append(basket.model_dump())
+        out.append(app.pattern().pattern)
+        out.append(len(app.table()))
+        out.append(json_round_trip(out[-1]))
+        return out
+
+
+def json_round_trip(value: int) -> int:
+    import json  # an import inside workflow code
+
+    loaded: int = json.loads(json.dumps(value))
+    return loaded
+
+
+def test_ordinary_libraries_and_read_only_module_constants_work() -> None:
+    sim = Simulation(Ordinary, cache=False)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"], sim.activations[-1].failure
+    assert sim.replay().failure is None
+    sim.close()
+
+
+def test_only_the_application_s_modules_are_watched() -> None:
+    watched = {spot.what.split(" (")[0] for spot in state_watch(Ordinary).spots}
+    modules = {what.rpartition(" of module ")[2] for what in watched if "of module" in what}
+    assert modules <= {
+        "tests.workflow.test_sandbox_module_state",
+        "tests.workflow.module_state_app",
+    }
+    assert "the global PRICES of module tests.workflow.test_sandbox_module_state" in watched
+    assert "the global _pattern of module tests.workflow.module_state_app" in watched
+
+
+SIDE_EFFECTS: list[int] = []
+
+
+@workflow.defn
+class RecordsASideEffect:
+    @workflow.run
+    async def run(self) -> int:
+        # The function of a side effect runs once and is recorded: what it changes is its own.
+        n: int = workflow.side_effect(lambda: SIDE_EFFECTS.append(1) or len(SIDE_EFFECTS))
+        await asyncio.sleep(0)
+        return n
+
+
+def test_a_side_effect_may_change_module_state() -> None:
+    sim = Simulation(RecordsASideEffect)
+    assert kinds(sim.decide()) == ["RecordMarker", "CompleteWorkflowExecution"]
+    sim.close()
+
+
+@workflow.defn
+class ChangesStateAroundASideEffect:
+    @workflow.run
+    async def run(self) -> int:
+        SEEN.append("before")  # the workflow's own change, made before the side effect
+        return int(workflow.side_effect(lambda: 1))
+
+
+def test_a_change_before_a_side_effect_is_still_the_workflow_s() -> None:
+    sim = Simulation(ChangesStateAroundASideEffect)
+    assert retried(sim.decide())
+    assert "the global SEEN" in str(sim.activations[-1].failure)
+    sim.close()
+
+
+ACTIVITY_LOG: list[str] = []
+
+
+@workflow.defn
+class CallsIntoAnActivity:
+    @workflow.run
+    async def run(self) -> int:
+        return len(STEPS)
+
+
+def test_activities_are_not_read_as_workflow_code() -> None:
+    from aioswf import activity
+
+    @activity.defn
+    def logs(name: str) -> None:
+        ACTIVITY_LOG.append(name)
+
+    assert all("ACTIVITY_LOG" not in s.what for s in state_watch(CallsIntoAnActivity).spots)
+
+
+INSTALLED = textwrap.dedent(
+    """
+    import asyncio, sys
+    sys.path.insert(0, sys.argv[1])
+
+    import lazylib  # an installed package that fills its caches when called
+    import cachedlib  # an application module, passed through the sandbox
+    from aioswf import workflow
+    from aioswf._sandbox import pass_through
+    from tests.workflow.histories import Simulation, kinds
+
+    pass_through(["cachedlib"])
+
+    @workflow.defn
+    class UsesLibraries:
+        @workflow.run
+        async def run(self) -> list:
+            out = []
+            for n in range(3):
+                await asyncio.sleep(0)
+                out.append(lazylib.lookup(n))
+                out.append(cachedlib.cached(n))
+            return out
+
+    sim = Simulation(UsesLibraries, cache=False)
+    print(kinds(sim.decide()), sim.activations[-1].failure)
+    """
+)
+
+
+def test_installed_packages_and_pass_through_modules_keep_their_caches(tmp_path: Path) -> None:
+    packages = tmp_path / "lib" / "site-packages"
+    (packages / "lazylib").mkdir(parents=True)
+    (packages / "lazylib" / "__init__.py").write_text(
+        "_cache = {}\n_loaded = None\n"
+        "def lookup(n):\n"
+        "    global _loaded\n"
+        "    _loaded = (_loaded or 0) + 1\n"
+        "    return _cache.setdefault(n, n * 2)\n"
+    )
+    (packages / "cachedlib.py").write_text(
+        "_memo = []\ndef cached(n):\n    _memo.append(n)\n    return len(_memo)\n"
+    )
+    script = tmp_path / "uses_libraries.py"
+    script.write_text(INSTALLED)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(script), str(packages)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": ""},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['CompleteWorkflowExecution'] None"
