@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 HEADERS_KEY = "aioswf:headers"
 ARGS_KEY = "aioswf:args"
 
+_WRAPPED_START = f'{{"{HEADERS_KEY}":'
+_ARGS_START = f',"{ARGS_KEY}":'
+_decoder = json.JSONDecoder()
+
 
 def wrap(data: str | None, headers: Mapping[str, str]) -> str | None:
     """``data`` (a plain input, or ``None`` for none) with ``headers`` beside it.
@@ -45,6 +49,10 @@ def unwrap(data: str | None) -> tuple[str | None, dict[str, str]]:
     """
     if data is None or not data.lstrip().startswith("{") or HEADERS_KEY not in data:
         return data, {}
+    if data.startswith(_WRAPPED_START):
+        written = _unwrap_written(data)
+        if written is not None:
+            return written
     try:
         wrapped: Any = json.loads(data)
     except json.JSONDecodeError:
@@ -62,3 +70,20 @@ def unwrap(data: str | None) -> tuple[str | None, dict[str, str]]:
         headers = {}
     plain = json.dumps(wrapped[ARGS_KEY], separators=(",", ":"), ensure_ascii=False)
     return plain, {str(key): str(value) for key, value in headers.items()}
+
+
+def _unwrap_written(data: str) -> tuple[str, dict[str, str]] | None:
+    """The input and headers of text in exactly the form :func:`wrap` writes, read without
+    parsing and writing the arguments again (every task of a traced run carries headers,
+    and its arguments may be large); ``None`` for any other form."""
+    try:
+        headers, end = _decoder.raw_decode(data, len(_WRAPPED_START))
+        if not isinstance(headers, dict) or not data.startswith(_ARGS_START, end):
+            return None
+        start = end + len(_ARGS_START)
+        _, end = _decoder.raw_decode(data, start)  # one JSON value, then the closing brace
+    except json.JSONDecodeError:
+        return None
+    if end != len(data) - 1 or data[end] != "}":
+        return None
+    return data[start:end], {str(key): str(value) for key, value in headers.items()}

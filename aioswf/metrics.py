@@ -29,10 +29,15 @@ metrics ``aioswf.activity_type`` (``name/version``).
 Activity schedule-to-start is measured by the worker that decides the workflow, from the
 ``ActivityTaskScheduled`` and ``ActivityTaskStarted`` events (SWF does not tell the
 activity worker when its task was scheduled).
+
+The counters are counted here, in plain integers per attribute set, and reported when the
+meter collects (observable counters): a poll then costs an addition, not a measurement
+through the SDK. Only the histograms are recorded measurement by measurement.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -80,17 +85,22 @@ def default_meter() -> Any:
     return metrics.get_meter("aioswf")
 
 
+_Key = tuple[tuple[str, str], ...]
+"""An attribute set, as sorted pairs: what the counts are keyed by."""
+
+
 class _Instruments:
     """The instruments of one meter, shared by every worker recording on it."""
 
     def __init__(self, meter: Any) -> None:
         self.sources: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.retired: dict[str, dict[tuple[tuple[str, str], ...], int]] = {}
+        self.retired: dict[str, dict[_Key, int]] = {}
         """Counts of the sources no longer observed, by metric name and attributes."""
-        counter, histogram = meter.create_counter, meter.create_histogram
-        self.polls = counter("aioswf.poll.requests", unit="{poll}", description="polls answered")
-        self.empty = counter("aioswf.poll.empty", unit="{poll}", description="empty polls")
-        self.errors = counter("aioswf.poll.errors", unit="{poll}", description="failed polls")
+        self.counts: dict[str, dict[_Key, int]] = {name: {} for name, _u, _d in _COUNTED}
+        """What the workers on this meter counted, by counter name and attribute set: totals
+        that never go back, whichever workers stop."""
+        self._counting = threading.Lock()  # workers on other threads' loops may share a meter
+        histogram = meter.create_histogram
         self.poll_latency = histogram("aioswf.poll.latency", unit="s", description="poll time")
         self.decision_latency = histogram(
             "aioswf.decision_task.latency", unit="s", description="poll answer to decisions sent"
@@ -104,19 +114,31 @@ class _Instruments:
         self.activity_start = histogram(
             "aioswf.activity_task.schedule_to_start", unit="s", description="queued on SWF"
         )
-        self.sent = counter("aioswf.heartbeat.sent", unit="{beat}", description="recorded")
-        self.refused = counter("aioswf.heartbeat.refused", unit="{beat}", description="refused")
-        self.nondeterminism = counter(
-            "aioswf.workflow.nondeterminism", unit="{task}", description="code left history"
-        )
-        self.failures = counter("aioswf.workflow.failures", unit="{run}", description="failed")
-        for name, unit, kind in _OBSERVED:
-            create = (
-                meter.create_observable_gauge
-                if kind == "gauge"
-                else (meter.create_observable_counter)
+        for name, unit, description in _COUNTED:
+            meter.create_observable_counter(
+                name, callbacks=[self._counted(name)], unit=unit, description=description
             )
+        gauge, counter = meter.create_observable_gauge, meter.create_observable_counter
+        for name, unit, kind in _OBSERVED:
+            create = gauge if kind == "gauge" else counter
             create(name, callbacks=[self._callback(name, kind == "counter")], unit=unit)
+
+    def count(self, name: str, key: _Key) -> None:
+        """One more of counter ``name``, for the attribute set ``key``."""
+        counts = self.counts[name]
+        with self._counting:
+            counts[key] = counts.get(key, 0) + 1
+
+    def _counted(self, name: str) -> Callable[[Any], Iterable[Any]]:
+        def observe(_options: Any) -> Iterable[Any]:
+            from opentelemetry.metrics import Observation
+
+            with self._counting:  # workers count on while the reader's thread collects
+                totals = list(self.counts[name].items())
+            for key, total in totals:
+                yield Observation(total, dict(key))
+
+        return observe
 
     def _callback(self, name: str, counter: bool) -> Callable[[Any], Iterable[Any]]:
         def observe(_options: Any) -> Iterable[Any]:
@@ -149,6 +171,16 @@ class _Instruments:
                 kept[key] = kept.get(key, 0) + value[0]
 
 
+_COUNTED = (
+    ("aioswf.poll.requests", "{poll}", "polls answered"),
+    ("aioswf.poll.empty", "{poll}", "empty polls"),
+    ("aioswf.poll.errors", "{poll}", "failed polls"),
+    ("aioswf.heartbeat.sent", "{beat}", "recorded"),
+    ("aioswf.heartbeat.refused", "{beat}", "refused"),
+    ("aioswf.workflow.nondeterminism", "{task}", "code left history"),
+    ("aioswf.workflow.failures", "{run}", "failed"),
+)
+
 _OBSERVED = (
     ("aioswf.activity.running", "{task}", "gauge"),
     ("aioswf.activity.slots.free", "{slot}", "gauge"),
@@ -165,6 +197,9 @@ _by_meter: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDiction
 class WorkerMetrics:
     """What one worker records; every method is a no-op without a meter.
 
+    Attribute sets are built once per worker (per activity and workflow type, on first use),
+    not per measurement.
+
     Args:
         meter: an OpenTelemetry ``Meter``, or ``None`` to record nothing.
         task_list: the worker's task list, an attribute of every measurement.
@@ -177,7 +212,10 @@ class WorkerMetrics:
             kind: {"aioswf.task_list": task_list, "aioswf.task_kind": kind}
             for kind in ("decision", "activity")
         }
+        self._kind_keys = {kind: _key(attributes) for kind, attributes in self._kinds.items()}
         self._plain = {"aioswf.task_list": task_list}
+        self._plain_key = _key(self._plain)
+        self._by_activity_type: dict[str, dict[str, str]] = {}
         self._on: _Instruments | None = None
         if meter is not None:
             instruments = _by_meter.get(meter)
@@ -204,14 +242,14 @@ class WorkerMetrics:
         on = self._on
         if on is None:
             return
-        attributes = self._kinds[kind]
+        key = self._kind_keys[kind]
         if error:
-            on.errors.add(1, attributes)
+            on.count("aioswf.poll.errors", key)
             return
-        on.polls.add(1, attributes)
-        on.poll_latency.record(seconds, attributes)
+        on.count("aioswf.poll.requests", key)
         if empty:
-            on.empty.add(1, attributes)
+            on.count("aioswf.poll.empty", key)
+        on.poll_latency.record(seconds, self._kinds[kind])
 
     def decision_task(self, seconds: float) -> None:
         """A decision task answered ``seconds`` after its poll returned."""
@@ -226,30 +264,42 @@ class WorkerMetrics:
     def activity_task(self, activity_type: str, seconds: float) -> None:
         """An activity task answered ``seconds`` after its poll returned."""
         if self._on is not None:
-            attributes = {**self._kinds["activity"], "aioswf.activity_type": activity_type}
-            self._on.activity_latency.record(seconds, attributes)
+            self._on.activity_latency.record(seconds, self._of_activity_type(activity_type))
 
     def activity_schedule_to_start(self, activity_type: str, seconds: float) -> None:
         """An activity task waited ``seconds`` on SWF before a worker took it."""
         if self._on is not None:
-            attributes = {**self._kinds["activity"], "aioswf.activity_type": activity_type}
+            attributes = self._of_activity_type(activity_type)
             self._on.activity_start.record(max(seconds, 0.0), attributes)
 
     def heartbeat(self, *, refused: bool = False) -> None:
         """A heartbeat recorded by SWF, or refused (the task is gone)."""
         if self._on is not None:
-            (self._on.refused if refused else self._on.sent).add(1, self._plain)
+            name = "aioswf.heartbeat.refused" if refused else "aioswf.heartbeat.sent"
+            self._on.count(name, self._plain_key)
 
     def nondeterminism(self, workflow_type: str) -> None:
         """A decision task whose code no longer matched its history."""
         if self._on is not None:
-            self._on.nondeterminism.add(1, {**self._plain, "aioswf.workflow_type": workflow_type})
+            key = _key({**self._plain, "aioswf.workflow_type": workflow_type})
+            self._on.count("aioswf.workflow.nondeterminism", key)
 
     def workflow_failed(self, workflow_type: str, reason: str) -> None:
         """A run failed by this worker (``FailWorkflowExecution``), with its reason."""
         if self._on is not None:
             attributes = {**self._plain, "aioswf.workflow_type": workflow_type, "reason": reason}
-            self._on.failures.add(1, attributes)
+            self._on.count("aioswf.workflow.failures", _key(attributes))
+
+    def _of_activity_type(self, activity_type: str) -> dict[str, str]:
+        attributes = self._by_activity_type.get(activity_type)
+        if attributes is None:
+            attributes = {**self._kinds["activity"], "aioswf.activity_type": activity_type}
+            self._by_activity_type[activity_type] = attributes
+        return attributes
+
+
+def _key(attributes: dict[str, str]) -> _Key:
+    return tuple(sorted(attributes.items()))
 
 
 OFF = WorkerMetrics(None, "")

@@ -14,8 +14,16 @@ meter provider), interleaved round by round so that load on the machine hits bot
 
 The CPU time is what tracing and metrics add to a worker's own work: it is less disturbed by
 other load on the machine than the elapsed time, which also counts the service and the
-network. Each figure is the median of ``--repeat`` rounds; the cost is observed over plain,
-minus one.
+network. Each round runs plain and observed back to back (which goes first alternates), and
+the cost is the median over the rounds of each pair's ratio, observed over plain, minus one:
+a load that comes and goes shifts a pair together rather than one side. The plain and
+observed columns are the medians of each side.
+
+Before each run the garbage collector is run and what survives is frozen (``gc.freeze()``,
+as servers commonly do after start-up): a full collection walks the whole heap (botocore's
+service models, every imported module), some 0.1 s here, and whether one happens to fall in
+a round would otherwise decide that round's figure. What a run allocates is still collected.
+Also printed: the spans made and measurements recorded per step or per workflow.
 
 Run it with::
 
@@ -26,11 +34,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +58,12 @@ from aioswf.contrib.opentelemetry import TracingInterceptor
 from aioswf.interceptors import Interceptor
 
 _ids = itertools.count()
+
+
+def _settled() -> None:
+    """Collect, then freeze what survived: a run pays for its own garbage only."""
+    gc.collect()
+    gc.freeze()
 
 
 class _Dropped(SpanExporter):
@@ -73,6 +88,19 @@ class Observed:
         self.reader = InMemoryMetricReader()
         self.meter: Any = MeterProvider(metric_readers=[self.reader]).get_meter("bench")
 
+    def measurements(self) -> int:
+        """How many measurements the histograms hold so far."""
+        data = self.reader.get_metrics_data()
+        if data is None:
+            return 0
+        return sum(
+            getattr(point, "count", 0)
+            for resource in data.resource_metrics
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+            for point in metric.data.data_points
+        )
+
 
 async def chain(endpoint: str, steps: int, observed: Observed | None) -> tuple[float, float]:
     interceptors = observed.interceptors if observed else []
@@ -85,6 +113,7 @@ async def chain(endpoint: str, steps: int, observed: Observed | None) -> tuple[f
             activities=[step_activity],
             meter=observed.meter if observed else None,
         ):
+            _settled()
             began, cpu = time.perf_counter(), time.process_time()
             handle = await client.start_workflow(
                 Chain.run, steps, workflow_id=f"chain-{next(_ids)}", task_list=task_list
@@ -105,6 +134,7 @@ async def many(endpoint: str, count: int, observed: Observed | None) -> tuple[fl
             activities=[step_activity],
             meter=observed.meter if observed else None,
         ):
+            _settled()
             began, cpu = time.perf_counter(), time.process_time()
             handles = await asyncio.gather(
                 *(
@@ -120,8 +150,13 @@ async def many(endpoint: str, count: int, observed: Observed | None) -> tuple[fl
     return count / elapsed, used / count
 
 
-async def main(args: argparse.Namespace) -> list[tuple[str, float, float, str]]:
-    rows: list[tuple[str, float, float, str]] = []
+Row = tuple[str, float, float, float, str]
+"""A figure: its name, plain and observed medians, the median paired cost, and its unit kind."""
+
+
+async def main(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    notes: list[str] = []
     observed = Observed()
     async with local_service() as endpoint:
         async with bare_client(endpoint) as swf:
@@ -129,42 +164,76 @@ async def main(args: argparse.Namespace) -> list[tuple[str, float, float, str]]:
         await chain(endpoint, 3, observed)  # imports, registrations and connections are warm
         await chain(endpoint, 3, None)
         if args.steps:
-            plain, traced = await interleaved(
+            plain, traced, work = await _paired(
                 args.repeat,
                 lambda: chain(endpoint, args.steps, None),
                 lambda: chain(endpoint, args.steps, observed),
+                observed,
             )
             name = f"chain of {args.steps}"
-            rows.append((f"{name}, ms/step", *_medians(plain, traced, 0, 1000), "time"))
-            rows.append((f"{name}, CPU ms/step", *_medians(plain, traced, 1, 1000), "time"))
+            rows.append((f"{name}, ms/step", *_figures(plain, traced, 0, 1000), "time"))
+            rows.append((f"{name}, CPU ms/step", *_figures(plain, traced, 1, 1000), "time"))
+            notes.append(_per(work, args.steps * args.repeat, "step"))
         if args.many:
-            plain, traced = await interleaved(
+            plain, traced, work = await _paired(
                 args.repeat,
                 lambda: many(endpoint, args.many, None),
                 lambda: many(endpoint, args.many, observed),
+                observed,
             )
             name = f"{args.many} workflows"
-            rows.append((f"{name}, wf/s", *_medians(plain, traced, 0, 1), "rate"))
-            rows.append((f"{name}, CPU ms/wf", *_medians(plain, traced, 1, 1000), "time"))
+            rows.append((f"{name}, wf/s", *_figures(plain, traced, 0, 1), "rate"))
+            rows.append((f"{name}, CPU ms/wf", *_figures(plain, traced, 1, 1000), "time"))
+            notes.append(_per(work, args.many * args.repeat, "workflow"))
     assert observed.exporter.spans > 0, "the observed runs made no spans"
-    return rows
+    return rows, notes
 
 
-def _medians(
-    plain: list[tuple[float, float]], traced: list[tuple[float, float]], index: int, scale: float
-) -> tuple[float, float]:
+Pair = tuple[float, float]
+
+
+async def _paired(
+    rounds: int,
+    plain: Callable[[], Awaitable[Pair]],
+    traced: Callable[[], Awaitable[Pair]],
+    observed: Observed,
+) -> tuple[list[Pair], list[Pair], tuple[int, int]]:
+    """Both measures ``rounds`` times, in pairs; and the spans and measurements the observed
+    runs made."""
+    spans, measurements = observed.exporter.spans, observed.measurements()
+    plain_runs, traced_runs = await interleaved(rounds, plain, traced)
+    work = (observed.exporter.spans - spans, observed.measurements() - measurements)
+    return plain_runs, traced_runs, work
+
+
+def _figures(
+    plain: list[Pair], traced: list[Pair], index: int, scale: float
+) -> tuple[float, float, float]:
+    """The medians of each side, and the median over the pairs of observed over plain."""
+    ratios = [t[index] / p[index] for p, t in zip(plain, traced, strict=True)]
     return (
         statistics.median(p[index] for p in plain) * scale,
         statistics.median(t[index] for t in traced) * scale,
+        statistics.median(ratios),
     )
 
 
-def show(rows: list[tuple[str, float, float, str]]) -> None:
+def _per(work: tuple[int, int], units: int, unit: str) -> str:
+    spans, measurements = work
+    return (
+        f"per {unit}: {spans / units:.1f} spans, {measurements / units:.1f} measurements "
+        "recorded (histograms; the counters are counted and read at collection)"
+    )
+
+
+def show(rows: list[Row], notes: list[str]) -> None:
     print(f"{'shape':<32} {'plain':>10} {'observed':>10} {'cost':>8}")
-    for name, plain, traced, kind in rows:
+    for name, plain, traced, ratio, kind in rows:
         # A time grows with the cost; a rate shrinks.
-        cost = traced / plain - 1 if kind == "time" else plain / traced - 1
+        cost = ratio - 1 if kind == "time" else 1 / ratio - 1
         print(f"{name:<32} {plain:>10.2f} {traced:>10.2f} {cost:>+8.1%}")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":
@@ -172,4 +241,4 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=200, help="0 skips the chain")
     parser.add_argument("--many", type=int, default=200, help="0 skips the many")
     parser.add_argument("--repeat", type=int, default=5)
-    show(asyncio.run(main(parser.parse_args())))
+    show(*asyncio.run(main(parser.parse_args())))

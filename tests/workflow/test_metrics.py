@@ -207,3 +207,21 @@ def test_workers_sharing_a_task_list_and_a_meter_add_up() -> None:
     values = observed(reader)
     assert values["aioswf.cache.size"] == [5]
     assert values["aioswf.cache.misses"] == [9]  # counted on, never back
+
+
+def test_counts_of_workers_sharing_a_meter_add_up_and_outlive_them() -> None:
+    reader = InMemoryMetricReader()
+    meter = MeterProvider(metric_readers=[reader]).get_meter("counted")
+    one, two = WorkerMetrics(meter, "shared"), WorkerMetrics(meter, "shared")
+    for _ in range(3):
+        one.poll("decision", 0.1)
+    two.poll("decision", 0.1, empty=True)
+    two.heartbeat()
+    two.nondeterminism("Order/1")
+    del one, two  # the workers are gone; what they counted is not
+    assert _total(_points(reader, "aioswf.poll.requests")) == 4
+    assert _total(_points(reader, "aioswf.poll.empty")) == 1
+    assert _total(_points(reader, "aioswf.heartbeat.sent")) == 1
+    [point] = _points(reader, "aioswf.workflow.nondeterminism")
+    assert point.attributes == {"aioswf.task_list": "shared", "aioswf.workflow_type": "Order/1"}
+    assert _total(_points(reader, "aioswf.poll.latency")) == 4  # a histogram: its count

@@ -87,6 +87,12 @@ class TracingInterceptor(Interceptor):
         self.propagator = propagator or propagate.get_global_textmap()
         self.deterministic = _make_ids_chosen(self.tracer)
         """Whether workflow span ids can be chosen (an SDK tracer); else they are random."""
+        owner = self
+
+        class _Bound(_WorkflowTracing):
+            tracing = owner
+
+        self._workflow_class: type[WorkflowInboundInterceptor] = _Bound
 
     # --- headers --------------------------------------------------------------------------
 
@@ -116,12 +122,7 @@ class TracingInterceptor(Interceptor):
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor]:
-        owner = self
-
-        class _Bound(_WorkflowTracing):
-            tracing = owner
-
-        return _Bound
+        return self._workflow_class
 
 
 class _ClientTracing(ClientOutboundInterceptor):
@@ -181,12 +182,16 @@ class _WorkflowTracing(WorkflowInboundInterceptor):
         super().__init__(next)
         self.run_context: Context = Context()
         self._count = 0
+        self._run_id = ""
+        self._own_trace_id = 0
+        """The trace of spans without a parent: derived from the run id, once."""
 
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
         super().init(_WorkflowOutboundTracing(outbound, self))
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         info = workflow.info()
+        self._run_id = info.run_id
         parent = self.tracing.extract(input.headers)
         attributes = {"aioswf.workflow_id": info.workflow_id, "aioswf.run_id": info.run_id}
         self.run_context = self.instant(
@@ -214,9 +219,14 @@ class _WorkflowTracing(WorkflowInboundInterceptor):
         Its ids come from the run id and the span's place in the code: the same on replay.
         """
         self._count += 1
-        run_id = workflow.info().run_id
+        run_id = self._run_id or workflow.info().run_id
         parent_span = trace.get_current_span(parent).get_span_context()
-        trace_id = parent_span.trace_id if parent_span.is_valid else _hash(run_id, "trace", 16)
+        if parent_span.is_valid:
+            trace_id = parent_span.trace_id
+        else:
+            if not self._own_trace_id:
+                self._own_trace_id = _hash(run_id, "trace", 16)
+            trace_id = self._own_trace_id
         span_id = _hash(run_id, f"{kind_of_work}/{self._count}", 8)
         if not workflow.is_replaying():
             moment = _nanoseconds(workflow.now())
