@@ -65,15 +65,22 @@ class Frontend:
         engine: The engine to drive.
         long_poll_seconds: How long an empty poll is held before answering with no task.
         after_change: Called after every engine call (persistence, the timer loop).
+        after_error: Called instead when an engine call failed unexpectedly (a bug), which
+            may have left a change half made: the service puts back what it saved.
     """
 
     def __init__(
-        self, engine: Engine, long_poll_seconds: float, after_change: Callable[[], None]
+        self,
+        engine: Engine,
+        long_poll_seconds: float,
+        after_change: Callable[[], None],
+        after_error: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.long_poll_seconds = long_poll_seconds
         self.waiters = Waiters()
         self._after_change = after_change
+        self._after_error = after_error or after_change
         self.stopping = False
         self._released: dict[tuple[str, str], float] = {}
         engine.task_listeners.append(self.waiters.wake_one)
@@ -94,11 +101,22 @@ class Frontend:
         return app
 
     def call(self, operation: str, request: Json) -> Json:
-        """Run one operation on the engine (no long polling)."""
+        """Run one operation on the engine (no long polling).
+
+        Raises:
+            SWFFault: the operation's fault, or ``InternalFailure`` when its change could not
+                be saved (and was undone).
+        """
         try:
-            return self.engine.handle(operation, request)
-        finally:
-            self._after_change()
+            result = self.engine.handle(operation, request)
+        except SWFFault:
+            self._after_change()  # what came due before the fault is kept
+            raise
+        except Exception:
+            self._after_error()
+            raise
+        self._after_change()
+        return result
 
     async def handle(self, request: web.Request) -> web.Response:
         """Serve one SWF API request."""

@@ -105,7 +105,9 @@ class LocalSWF:
         self.engine.function_runner = self._functions
         self._store = Store(Path(db_path)) if db_path is not None else None
         self._failed_saves = 0
-        self.frontend = Frontend(self.engine, long_poll_seconds, self._after_change)
+        self.frontend = Frontend(
+            self.engine, long_poll_seconds, self._after_change, self._after_error
+        )
         self._kick = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._timer_task: asyncio.Task[None] | None = None
@@ -144,6 +146,7 @@ class LocalSWF:
         """Load persisted state (if any), bind the port and start the background timer."""
         if self._store is not None:
             self._store.load(self.engine)
+            logger.info("loaded %d executions from the store", len(self.engine.executions))
         from aioswf.ui import add_web_view  # the web view of executions, at GET /
 
         app = self.frontend.make_app()
@@ -205,6 +208,15 @@ class LocalSWF:
         try:
             if self._store is not None:
                 self._save(self._store)
+        finally:
+            self._kick.set()
+
+    def _after_error(self) -> None:
+        """An operation failed unexpectedly, perhaps halfway: with a store, go back to what
+        it holds, so that nothing half made is saved or served."""
+        try:
+            if self._store is not None:
+                self._undo(self._store)
         finally:
             self._kick.set()
 

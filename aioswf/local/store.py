@@ -126,6 +126,7 @@ class Store:
         engine.clear()
         self._saved_events.clear()
         self.load(engine)
+        logger.debug("reloaded %d executions from the store", len(engine.executions))
 
     def load(self, engine: Engine) -> None:
         """Fill an empty engine with the saved state and rebuild its indexes."""
@@ -142,7 +143,6 @@ class Store:
             engine.executions[run_id] = Execution.from_record(json.loads(record), history)
             self._saved_events[run_id] = len(history)
         _rebuild(engine)
-        logger.info("loaded %d executions from the store", len(engine.executions))
 
 
 def _hold(path: Path) -> int | None:

@@ -19,7 +19,8 @@ import pytest
 
 import aioswf.local.service
 from aioswf.local import LocalSWF, VirtualClock
-from aioswf.local.engine.state import Execution
+from aioswf.local.engine import OPERATIONS
+from aioswf.local.engine.state import Execution, Json
 from aioswf.local.store import Store
 from tests.local.aio_helpers import AioDriver, aio_client
 from tests.local.helpers import DOMAIN, schedule
@@ -203,3 +204,38 @@ async def test_a_full_disk_refuses_what_does_not_fit_and_a_restart_shows_what_wa
         aio_client(swf.endpoint_url) as client,
     ):
         assert await _state(AioDriver(client)) == told
+
+
+async def test_a_change_a_bug_left_halfway_is_undone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signal = OPERATIONS["SignalWorkflowExecution"]
+
+    def half_done(engine: Any, request: Json) -> Json:
+        signal(engine, request)  # the signal is recorded, then something breaks
+        if request.get("signalName") == "breaks":
+            raise RuntimeError("a bug")
+        return {}
+
+    monkeypatch.setitem(OPERATIONS, "SignalWorkflowExecution", half_done)
+    db = tmp_path / "swf.db"
+    async with (
+        LocalSWF(db_path=db, long_poll_seconds=0.2) as swf,
+        aio_client(swf.endpoint_url) as client,
+    ):
+        sw = AioDriver(client)
+        await sw.setup()
+        run = await sw.start("kept")
+        await _refused(sw.signal("breaks", workflow_id="kept"))
+        await sw.signal("works", workflow_id="kept")
+        told = await _state(sw)
+    signals = [e for e in told["kept"][2] if e["eventType"] == "WorkflowExecutionSignaled"]
+    assert [e["workflowExecutionSignaledEventAttributes"]["signalName"] for e in signals] == [
+        "works"
+    ]
+    async with (
+        LocalSWF(db_path=db, long_poll_seconds=0.2) as swf,
+        aio_client(swf.endpoint_url) as client,
+    ):
+        assert await _state(AioDriver(client)) == told
+        assert run in swf.engine.executions
