@@ -66,6 +66,9 @@ class WorkflowDefinition:
     """``__init__`` is marked ``@workflow.init``: it receives the run's arguments."""
     sandboxed: bool = True
     """Its code runs with the sandbox's guards (``@workflow.defn(sandboxed=False)``: without)."""
+    cancellation_type: CancellationType | None = None
+    """Run as a child: what cancelling the parent's code that waits on it does, unless the
+    call says (``None``: ``TRY_CANCEL``)."""
 
     @property
     def type_key(self) -> str:
@@ -130,6 +133,7 @@ def workflow_defn(
     lambda_role: str | None = None,
     description: str | None = None,
     sandboxed: bool = True,
+    cancellation_type: CancellationType | None = None,
 ) -> Callable[[type[T]], type[T]]: ...
 
 
@@ -148,8 +152,36 @@ def workflow_defn(
     lambda_role: str | None = None,
     description: str | None = None,
     sandboxed: bool = True,
+    cancellation_type: CancellationType | None = None,
 ) -> type[T] | Callable[[type[T]], type[T]]:
-    """Declare a workflow class; see :func:`aioswf.workflow.defn`."""
+    """Declare a workflow class: its SWF type, and the defaults of its executions.
+
+    Usable bare (``@workflow.defn``) or with keywords. The timeouts, task list, child policy,
+    priority, Lambda role and description are the defaults registered with the SWF type
+    (``RegisterWorkflowType``), which a start call or a parent can override.
+
+    Args:
+        name: the SWF type name; the class name by default.
+        version: the SWF type version.
+        register: register the type when a worker starts (an existing type is no error).
+        task_list: where its decision tasks go by default.
+        execution_start_to_close_timeout: how long an execution may run (SWF: a year at most).
+        task_start_to_close_timeout: how long one of its decision tasks may take.
+        child_policy: what happens to its open children when it is terminated or times out.
+        task_priority: higher runs first within the task list.
+        lambda_role: the IAM role its Lambda tasks run with.
+        description: the type's description in SWF.
+        sandboxed: run its code with the sandbox's guards and module-state check;
+            ``False`` opts out (the workflow answers for its own determinism).
+        cancellation_type: when it runs as a child of an aioswf workflow, what cancelling
+            the parent's code that waits on it does, unless the call gives one
+            (:class:`~aioswf.options.CancellationType`; ``TRY_CANCEL`` when neither does).
+            The same rule as ``@activity.defn(cancellation_type=...)`` for activities.
+
+    Raises:
+        DefinitionError: not a class, no single ``@workflow.run`` method, a bad version, or
+            a timeout that is not a non-negative ``timedelta``.
+    """
     options = WorkflowOptions(
         task_list=task_list,
         execution_start_to_close_timeout=execution_start_to_close_timeout,
@@ -178,6 +210,9 @@ def workflow_defn(
             register=register,
             init_takes_args=init_takes_args,
             sandboxed=sandboxed,
+            cancellation_type=(
+                CancellationType(cancellation_type) if cancellation_type is not None else None
+            ),
         )
         setattr(target, _WORKFLOW_ATTR, definition)
         if sandboxed:

@@ -1,8 +1,9 @@
-"""Cancellation types: what cancelling the code that waits on an activity does.
+"""Cancellation types: what cancelling the code that waits on an activity or a child does.
 
 `TRY_CANCEL` (the default) asks SWF to cancel the activity and goes on at once;
 `WAIT_CANCELLATION_COMPLETED` asks, then waits until the activity has stopped and hears how
-far it got; `ABANDON` asks nothing and leaves the activity to finish on its own.
+far it got; `ABANDON` asks nothing and leaves the activity to finish on its own. A child
+workflow's type can set its own default: `Reservation`'s parents wait for its cleanup.
 Run it with `python examples/workflows_cancellation_types.py`.
 """
 
@@ -11,7 +12,15 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from aioswf import ActivityCanceledError, CancellationType, Client, Worker, activity, workflow
+from aioswf import (
+    ActivityCanceledError,
+    CancellationType,
+    ChildWorkflowCanceledError,
+    Client,
+    Worker,
+    activity,
+    workflow,
+)
 from aioswf.local import LocalSWF
 
 
@@ -23,7 +32,26 @@ async def pack(box: str) -> str:
     return f"{box} full"
 
 
+@activity.defn(start_to_close_timeout=timedelta(minutes=1))
+async def free_shelf(box: str) -> str:
+    return f"shelf of {box} freed"
+
+
 WAIT = CancellationType.WAIT_CANCELLATION_COMPLETED
+
+
+@workflow.defn(cancellation_type=WAIT)  # the default for every parent's call
+class Reservation:
+    """Holds a shelf until cancelled, then frees it."""
+
+    @workflow.run
+    async def run(self, box: str) -> str:
+        try:
+            await workflow.wait_condition(lambda: False)
+        except asyncio.CancelledError:
+            workflow.logger.info(await workflow.execute_activity(free_shelf, box))
+            raise
+        return "never"
 
 
 @workflow.defn
@@ -42,6 +70,13 @@ class Packing:
                 outcomes.append(f"{kind.name}: the workflow went on at once")
             except ActivityCanceledError as error:
                 outcomes.append(f"{kind.name}: stopped, with {error.details}")
+        shelf = await workflow.start_child_workflow(
+            Reservation.run, "box D", workflow_id="shelf-of-box-d"
+        )
+        try:
+            await asyncio.wait_for(shelf, timeout=1)  # cancels the wait on the child
+        except ChildWorkflowCanceledError:
+            outcomes.append("Reservation (WAIT by its type): its shelf freed, then canceled")
         return outcomes
 
 
@@ -51,7 +86,12 @@ async def main() -> None:
         Client("examples", endpoint_url=swf.endpoint_url) as client,
     ):
         await client.register_domain()
-        async with Worker(client, task_list="main", workflows=[Packing], activities=[pack]):
+        async with Worker(
+            client,
+            task_list="main",
+            workflows=[Packing, Reservation],
+            activities=[pack, free_shelf],
+        ):
             handle = await client.start_workflow(
                 Packing.run, workflow_id="packing", task_list="main"
             )

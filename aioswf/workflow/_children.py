@@ -29,7 +29,7 @@ async def start_child_workflow(
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
     retry_policy: RetryPolicy | None = None,
-    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
+    cancellation_type: CancellationType | None = None,
     **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[R]: ...
 
@@ -42,7 +42,7 @@ async def start_child_workflow(
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
     retry_policy: RetryPolicy | None = None,
-    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
+    cancellation_type: CancellationType | None = None,
     **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[Any]: ...
 
@@ -54,7 +54,7 @@ async def start_child_workflow(
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
     retry_policy: RetryPolicy | None = None,
-    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
+    cancellation_type: CancellationType | None = None,
     **overrides: Unpack[WorkflowOverrides],
 ) -> ChildWorkflowHandle[Any]:
     """Start a child workflow and return its handle once SWF has started it.
@@ -82,7 +82,8 @@ async def start_child_workflow(
         cancellation_type: what cancelling the code that waits on the child does:
             ``TRY_CANCEL`` (ask SWF to cancel it, raise at once), ``WAIT_CANCELLATION_COMPLETED``
             (ask, then wait for the child to close: ``ChildWorkflowCanceledError``) or
-            ``ABANDON`` (leave it running, raise at once).
+            ``ABANDON`` (leave it running, raise at once). By default the child type's
+            ``@workflow.defn(cancellation_type=...)``, else ``TRY_CANCEL``.
 
     Returns:
         A handle: ``await`` it for the result; ``signal()`` and ``cancel()`` the child.
@@ -93,14 +94,17 @@ async def start_child_workflow(
         PayloadTooLargeError: the encoded arguments are over SWF's limit.
     """
     merged = with_workflow_overrides(options, overrides)
+    definition = workflow_definition(workflow)
+    # The call's cancellation type, else the child type's default, else TRY_CANCEL.
+    cancellation = cancellation_type or definition.cancellation_type or CancellationType.TRY_CANCEL
     child = ChildOptions(
         workflow=merged,
         workflow_id=workflow_id,
         tags=tuple(tags),
         retry_policy=retry_policy,
-        cancellation_type=CancellationType(cancellation_type),
+        cancellation_type=CancellationType(cancellation),
     )
-    return await _runtime().start_child_workflow(workflow_definition(workflow), args, child)
+    return await _runtime().start_child_workflow(definition, args, child)
 
 
 @overload
@@ -111,7 +115,7 @@ async def execute_child_workflow(
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
     retry_policy: RetryPolicy | None = None,
-    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
+    cancellation_type: CancellationType | None = None,
     **overrides: Unpack[WorkflowOverrides],
 ) -> R: ...
 
@@ -124,7 +128,7 @@ async def execute_child_workflow(
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
     retry_policy: RetryPolicy | None = None,
-    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
+    cancellation_type: CancellationType | None = None,
     **overrides: Unpack[WorkflowOverrides],
 ) -> Any: ...
 
@@ -136,7 +140,7 @@ async def execute_child_workflow(
     tags: Sequence[str] = (),
     options: WorkflowOptions | None = None,
     retry_policy: RetryPolicy | None = None,
-    cancellation_type: CancellationType = CancellationType.TRY_CANCEL,
+    cancellation_type: CancellationType | None = None,
     **overrides: Unpack[WorkflowOverrides],
 ) -> Any:
     """Run a child workflow and return its result; see :func:`start_child_workflow`.

@@ -154,24 +154,57 @@ async def test_activity_cancellation_types(client: Client, kind: str, sync: bool
             assert told[key]
 
 
+async def sleep_until_cancelled() -> str:
+    try:
+        await workflow.wait_condition(lambda: False)
+    except asyncio.CancelledError:
+        await asyncio.sleep(0)
+        raise
+    return "never"
+
+
 @workflow.defn
 class Sleeper:
     @workflow.run
     async def run(self) -> str:
-        try:
-            await workflow.wait_condition(lambda: False)
-        except asyncio.CancelledError:
-            await asyncio.sleep(0)
-            raise
-        return "never"
+        return await sleep_until_cancelled()
+
+
+@workflow.defn(cancellation_type=CancellationType.WAIT_CANCELLATION_COMPLETED)
+class SleeperWaitedFor:
+    """Its parents wait for its cleanup unless their call says otherwise."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return await sleep_until_cancelled()
+
+
+@workflow.defn(cancellation_type=CancellationType.ABANDON)
+class SleeperLeftAlone:
+    """Its parents leave it running unless their call says otherwise."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return await sleep_until_cancelled()
+
+
+CHILDREN: dict[str, Any] = {
+    CancellationType.TRY_CANCEL: Sleeper,  # no default of its own: TRY_CANCEL
+    CancellationType.WAIT_CANCELLATION_COMPLETED: SleeperWaitedFor,
+    CancellationType.ABANDON: SleeperLeftAlone,
+}
 
 
 @workflow.defn
 class CancelsChild:
     @workflow.run
-    async def run(self, kind: str) -> str:
+    async def run(self, kind: str | None, child_default: str = "TRY_CANCEL") -> str:
+        """Cancel the wait on a child whose definition defaults to ``child_default``, with
+        ``kind`` given in the call (``None``: nothing given)."""
         child = await workflow.start_child_workflow(
-            Sleeper.run, workflow_id=f"child-{kind}", cancellation_type=CancellationType(kind)
+            CHILDREN[child_default].run,
+            workflow_id=f"child-{kind}-{child_default}",
+            cancellation_type=CancellationType(kind) if kind is not None else None,
         )
         waiter = asyncio.ensure_future(child)
         await asyncio.sleep(0)
@@ -184,28 +217,85 @@ class CancelsChild:
             return "child closed as canceled"
 
 
+ALL_CHILDREN = [CancelsChild, Sleeper, SleeperWaitedFor, SleeperLeftAlone]
+
+
 @pytest.mark.parametrize("kind", list(CancellationType))
 async def test_child_cancellation_types(client: Client, kind: str) -> None:
-    async with Worker(client, task_list="child-cancel", workflows=[CancelsChild, Sleeper]):
+    async with Worker(client, task_list="child-cancel", workflows=ALL_CHILDREN):
         handle = await client.start_workflow(
             CancelsChild.run, kind, workflow_id=f"parent-{kind}", task_list="child-cancel"
         )
         outcome = await handle.result(timeout=RESULT)
-        history = await event_types(client, f"parent-{kind}")
-        child = client.get_workflow_handle(f"child-{kind}")
-        if kind == CancellationType.WAIT_CANCELLATION_COMPLETED:
-            assert outcome == "child closed as canceled"
-            assert "ChildWorkflowExecutionCanceled" in history
-        else:
-            assert outcome == "cancelled"
-            assert "ChildWorkflowExecutionCanceled" not in history
-        if kind == CancellationType.ABANDON:
-            assert "RequestCancelExternalWorkflowExecutionInitiated" not in history
-            assert (await child.describe()).info.status == "OPEN"
-            await child.terminate(reason="test over")
-        else:
-            assert "RequestCancelExternalWorkflowExecutionInitiated" in history
-            await until_closed(child)
+        await check_child_cancelled(
+            client, kind, f"parent-{kind}", f"child-{kind}-TRY_CANCEL", outcome
+        )
+
+
+@pytest.mark.parametrize("default", list(CancellationType))
+async def test_a_child_type_s_default_cancellation_type(client: Client, default: str) -> None:
+    async with Worker(client, task_list="child-default", workflows=ALL_CHILDREN):
+        handle = await client.start_workflow(
+            CancelsChild.run,
+            None,
+            default,
+            workflow_id=f"parent-default-{default}",
+            task_list="child-default",
+        )
+        outcome = await handle.result(timeout=RESULT)
+        await check_child_cancelled(
+            client, default, f"parent-default-{default}", f"child-None-{default}", outcome
+        )
+
+
+async def check_child_cancelled(
+    client: Client, kind: str, parent_id: str, child_id: str, outcome: str
+) -> None:
+    """What cancelling the wait on a child by ``kind`` shows in the parent's history."""
+    history = await event_types(client, parent_id)
+    child = client.get_workflow_handle(child_id)
+    if kind == CancellationType.WAIT_CANCELLATION_COMPLETED:
+        assert outcome == "child closed as canceled"
+        assert "ChildWorkflowExecutionCanceled" in history
+    else:
+        assert outcome == "cancelled"
+        assert "ChildWorkflowExecutionCanceled" not in history
+    if kind == CancellationType.ABANDON:
+        assert "RequestCancelExternalWorkflowExecutionInitiated" not in history
+        assert (await child.describe()).info.status == "OPEN"
+        await child.terminate(reason="test over")
+    else:
+        assert "RequestCancelExternalWorkflowExecutionInitiated" in history
+        await until_closed(child)
+
+
+@pytest.mark.parametrize(
+    ("kind", "default", "decided"),
+    [
+        # The call's type wins over the child type's default...
+        ("TRY_CANCEL", "WAIT_CANCELLATION_COMPLETED", "cancel, go on"),
+        ("ABANDON", "WAIT_CANCELLATION_COMPLETED", "go on"),
+        ("WAIT_CANCELLATION_COMPLETED", "ABANDON", "cancel, wait"),
+        # ...which wins over TRY_CANCEL.
+        (None, "WAIT_CANCELLATION_COMPLETED", "cancel, wait"),
+        (None, "ABANDON", "go on"),
+        (None, "TRY_CANCEL", "cancel, go on"),
+    ],
+)
+def test_the_call_s_cancellation_type_then_the_child_type_s_then_try_cancel(
+    kind: str | None, default: str, decided: str
+) -> None:
+    sim = Simulation(CancelsChild, kind, default)
+    assert kinds(sim.decide()) == ["StartChildWorkflowExecution"]
+    sim.history.child_started(f"child-{kind}-{default}")
+    decisions = kinds(sim.decide())
+    expected = {
+        "cancel, go on": ["RequestCancelExternalWorkflowExecution", "CompleteWorkflowExecution"],
+        "cancel, wait": ["RequestCancelExternalWorkflowExecution"],
+        "go on": ["CompleteWorkflowExecution"],
+    }[decided]
+    assert decisions == expected
+    sim.close()
 
 
 async def until_closed(child: Any) -> None:
