@@ -198,9 +198,7 @@ class PayloadWire:
             PayloadStoreError: a read that failed, naming the reference (transient: the
                 task that needs it is retried).
         """
-        wanted = references(texts)
-        with self._lock:
-            missing = [r for r in wanted if not self._cache.has(r) and r not in self._held]
+        missing = self.unfetched(texts)
         if not missing:
             return
         store = self.store
@@ -218,6 +216,12 @@ class PayloadWire:
                 ) from error
             with self._lock:
                 self._cache.fetched(reference, data)
+
+    def unfetched(self, texts: Iterable[Any]) -> list[str]:
+        """The store references in ``texts`` whose payloads are not at hand yet."""
+        wanted = references(texts)
+        with self._lock:
+            return [r for r in wanted if not self._cache.has(r) and r not in self._held]
 
     def from_wire(self, text: str) -> str:
         """The payload's JSON text, its reference resolved and its codecs undone.

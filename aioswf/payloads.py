@@ -98,6 +98,10 @@ class PayloadStore(Protocol):
     its plain text when a codec encrypts): the same bytes are not written twice. Replay
     compares stored payloads by their decoded content, not by reference.
 
+    A store may also have an ``async close()`` that releases what it holds for the running
+    event loop (a client): a :class:`~aioswf.testing.Replayer`, which reads on a loop of its
+    own, calls it when it is done.
+
     Attributes:
         threshold: payloads whose text is longer than this many characters are stored
             (never more than the field's own SWF limit).

@@ -12,12 +12,18 @@ history holds a reference of about 150 characters. Readers (workers, the client'
 ``result()``, replays, the CLI and web view) read it back through the same converter. Objects
 are named by their content and never deleted by aioswf: give the prefix an S3 lifecycle rule
 longer than the domain's retention.
+
+An aiobotocore client belongs to the event loop it was made on, so the store makes one per
+loop that uses it: a :class:`~aioswf.testing.Replayer` replaying on its own loop shares the
+store with the workers of the application's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiobotocore.session import AioSession, get_session
@@ -65,9 +71,9 @@ class S3PayloadStore:
             **({"region_name": region_name} if region_name else {}),
             **(client_options or {}),
         }
-        self._client: Any = None
-        self._stack: contextlib.AsyncExitStack | None = None
-        self._lock = asyncio.Lock()
+        self._on_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"S3PayloadStore({_SCHEME}{self.bucket}/{self.prefix})"
@@ -96,9 +102,10 @@ class S3PayloadStore:
         return data
 
     async def close(self) -> None:
-        """Close the S3 client, if one was opened. Idempotent."""
-        stack, self._stack, self._client = self._stack, None, None
-        if stack is not None:
+        """Close the S3 client of the running event loop, if one was opened. Idempotent."""
+        held = self._on_loop.pop(asyncio.get_running_loop(), None)
+        if held is not None and held.stack is not None:
+            stack, held.stack, held.client = held.stack, None, None
             await stack.aclose()
 
     async def __aenter__(self) -> S3PayloadStore:
@@ -109,17 +116,30 @@ class S3PayloadStore:
         await self.close()
 
     async def _s3(self) -> Any:
-        if self._client is not None:
-            return self._client
-        async with self._lock:
-            if self._client is None:
+        loop = asyncio.get_running_loop()
+        held = self._on_loop.get(loop)
+        if held is None:
+            held = self._on_loop[loop] = _LoopClient()
+        if held.client is not None:
+            return held.client
+        async with held.lock:
+            if held.client is None:
                 stack = contextlib.AsyncExitStack()
                 session = self._session or get_session()
-                self._client = await stack.enter_async_context(
+                held.client = await stack.enter_async_context(
                     session.create_client("s3", **self._client_kwargs)
                 )
-                self._stack = stack
-        return self._client
+                held.stack = stack
+        return held.client
+
+
+@dataclass(eq=False)
+class _LoopClient:
+    """The S3 client of one event loop, made on first use."""
+
+    client: Any = None
+    stack: contextlib.AsyncExitStack | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def _parse(reference: str) -> tuple[str, str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,8 @@ from aioswf.exceptions import (
     HistoryError,
     NondeterminismError,
     PayloadConversionError,
+    PayloadError,
+    PayloadStoreError,
     WorkerError,
 )
 
@@ -64,7 +68,9 @@ class Replayer:
 
     Args:
         workflows: ``@workflow.defn`` classes, or modules and packages to find them in.
-        converter: the payload converter the workers use.
+        converter: the payload converter the workers use. With a payload store, the payloads
+            a history refers to are read from it before the history is replayed (on an event
+            loop of the replayer's own, in a thread of its own if the caller runs one).
     """
 
     def __init__(self, workflows: Sequence[Any], *, converter: DataConverter | None = None) -> None:
@@ -135,7 +141,7 @@ class Replayer:
             definition = self._definition_for(loaded)
         except (HistoryError, WorkerError) as unusable:
             return ReplayResult(loaded.name, _UNKNOWN_TYPE, unusable)
-        undecodable = self._undecodable(loaded)
+        undecodable = self._undecodable(loaded) or self._download(loaded)
         if undecodable is not None:  # said as such, not as the code deciding otherwise
             return ReplayResult(loaded.name, definition.type_key, undecodable)
         try:
@@ -184,6 +190,31 @@ class Replayer:
                         )
         return None
 
+    def _download(self, history: History) -> PayloadError | None:
+        """Read the stored payloads ``history`` refers to (replaying does no I/O); the error
+        naming the first one that cannot be read, if any."""
+        converter = self.converter
+        if not converter.wire.unfetched(history.events):
+            return None
+        store = converter.wire.store
+
+        async def download() -> None:
+            try:
+                await converter.download(*history.events)
+            finally:
+                # A client made for this loop goes with it (S3PayloadStore makes one per loop).
+                close: Callable[[], Awaitable[None]] | None = getattr(store, "close", None)
+                if close is not None:
+                    await close()
+
+        try:
+            _run_on_own_loop(download)
+        except (PayloadConversionError, PayloadStoreError) as error:
+            unreadable = type(error)(f"{history.name}: {error}")
+            unreadable.__cause__ = error.__cause__
+            return unreadable
+        return None
+
     def _definition_for(self, history: History) -> WorkflowDefinition:
         if not history.events or history.events[0]["eventType"] != "WorkflowExecutionStarted":
             raise HistoryError(
@@ -202,6 +233,22 @@ class Replayer:
                 f"was not given; it knows: {known}"
             )
         return definition
+
+
+def _run_on_own_loop(work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` to its end on a new event loop; on a thread of its own when this thread
+    already runs one (a replay called from async code, a test's loop)."""
+
+    async def main() -> None:
+        await work()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main())
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="aioswf-replayer-io") as pool:
+        pool.submit(asyncio.run, main()).result()
 
 
 def _name_of(history: HistorySource | History) -> str:

@@ -7,6 +7,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from aioswf import (
     workflow,
 )
 from aioswf.contrib.s3 import S3PayloadStore
+from aioswf.exceptions import PayloadConversionError, PayloadStoreError
 from aioswf.testing import Replayer, WorkflowEnvironment
 from aioswf.worker import DecisionWorkerOptions
 
@@ -111,12 +113,14 @@ async def test_megabyte_payloads_round_trip_through_s3_and_history_holds_referen
         result = await handle.result(timeout=TIMEOUT)
         release.set()
         events = [e async for e in handle.history()]
-        # A replayer reads the stored payloads through a converter that downloaded them.
-        replaying = DataConverter(payload_store=store)
-        await replaying.download(*events)
-        Replayer([Big], converter=replaying).replay(
+        # A replayer given a converter with the store reads the stored payloads itself, on
+        # a loop of its own (this test's loop keeps the store's client of its own).
+        Replayer([Big], converter=DataConverter(payload_store=store)).replay(
             {"events": events}, workflow_id="big", run_id=handle.first_run_id
         )
+        started = events[0]["workflowExecutionStartedEventAttributes"]
+        stored = await store.get(json.loads(started["input"])["aioswf:ref"])
+        assert len(stored) > MEGABYTE  # this loop's client still works
 
     assert result == {"activity result": big + "!", "heartbeat": True, "signal": True}
     payloads = {
@@ -161,3 +165,68 @@ async def test_a_reference_without_a_store_says_so() -> None:
         "<encoded payload, not readable here: a payload is stored at s3://b/k, but this "
         "converter has no payload store: create it with DataConverter(payload_store=...)>"
     )
+
+
+@workflow.defn(execution_start_to_close_timeout=timedelta(minutes=5))
+class Echo:
+    @workflow.run
+    async def run(self, text: str) -> str:
+        return await workflow.execute_activity(grow, text)
+
+
+async def _stored_history(store: S3PayloadStore, tmp_path: Path) -> Path:
+    """A recorded history whose input, activity input and results are in ``store``."""
+    async with (
+        WorkflowEnvironment(converter=DataConverter(payload_store=store)) as env,
+        Worker(env.client, task_list="echo", workflows=[Echo], activities=[grow]),
+    ):
+        handle = await env.client.start_workflow(
+            Echo.run, "e" * MEGABYTE, workflow_id="echo", task_list="echo"
+        )
+        assert await handle.result(timeout=TIMEOUT) == "e" * MEGABYTE + "!"
+        path = tmp_path / "echo.json"
+        await handle.fetch_history(path)
+        return path
+
+
+async def test_replay_reads_stored_payloads_with_no_loop_running(
+    moto_server: str, session: AioSession, bucket: str, tmp_path: Path
+) -> None:
+    store = S3PayloadStore(
+        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
+    )
+    async with store:
+        path = await _stored_history(store, tmp_path)
+    assert "aioswf:ref" in path.read_text()
+    fresh = S3PayloadStore(
+        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
+    )
+    replayer = Replayer([Echo], converter=DataConverter(payload_store=fresh))
+    # A synchronous caller (a CI script): the replayer runs the reads on a loop of its own.
+    results = await asyncio.to_thread(replayer.replay_all, [path, path])
+    assert [r.error for r in results] == [None, None]
+
+
+async def test_a_stored_payload_that_cannot_be_read_is_named_with_its_history(
+    moto_server: str, session: AioSession, bucket: str, tmp_path: Path
+) -> None:
+    store = S3PayloadStore(
+        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
+    )
+    async with store:
+        path = await _stored_history(store, tmp_path)
+    history = json.loads(path.read_text())
+    started = history["events"][0]["workflowExecutionStartedEventAttributes"]
+    reference = json.loads(started["input"])["aioswf:ref"]
+    async with session.create_client("s3", endpoint_url=moto_server, region_name="us-east-1") as s3:
+        await s3.delete_object(Bucket=bucket, Key=reference.split("/", 3)[3])
+    fresh = S3PayloadStore(
+        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
+    )
+    result = Replayer([Echo], converter=DataConverter(payload_store=fresh)).replay_result(path)
+    assert isinstance(result.error, PayloadStoreError)
+    assert str(result.error).startswith(f"{path}: reading the payload stored at {reference}")
+    # Without a store, the reference is named too, and how to give one.
+    plain = Replayer([Echo]).replay_result(path)
+    assert isinstance(plain.error, PayloadConversionError)
+    assert "has no payload store" in str(plain.error)
