@@ -67,6 +67,10 @@ class ActivityInfo:
         heartbeat_details: the last details the previous attempt passed to
             :func:`heartbeat` (decoded JSON), when an aioswf workflow retries it; ``None``
             for a first attempt. Resume from them.
+        start_to_close_timeout: how long this task may run, found like
+            ``heartbeat_timeout``; ``None`` for no limit (or none known).
+        schedule_to_close_timeout: how long the task may take from being scheduled to
+            being finished, found the same way.
     """
 
     task_token: str
@@ -81,6 +85,8 @@ class ActivityInfo:
     heartbeat_timeout: timedelta | None = None
     attempt: int | None = None
     heartbeat_details: Any = None
+    start_to_close_timeout: timedelta | None = None
+    schedule_to_close_timeout: timedelta | None = None
 
 
 class CancelReason(enum.StrEnum):

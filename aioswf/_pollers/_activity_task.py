@@ -226,6 +226,8 @@ class TaskRunner:
             heartbeat_timeout=timeout,
             attempt=attempt_of(self.activity_id),
             heartbeat_details=self._previous_progress(),
+            start_to_close_timeout=self.timeouts.start_to_close,
+            schedule_to_close_timeout=self.timeouts.schedule_to_close,
         )
         self._context = ActivityContext(info, self.env.converter, heartbeater.record)
 

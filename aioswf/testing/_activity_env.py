@@ -150,6 +150,8 @@ class ActivityEnvironment:
             task_list="test-task-list",
             heartbeat_timeout=definition.options.heartbeat_timeout,
             attempt=1,
+            start_to_close_timeout=definition.options.start_to_close_timeout,
+            schedule_to_close_timeout=definition.options.schedule_to_close_timeout,
         )
 
     def _record(self, details: str | None) -> None:

@@ -20,7 +20,7 @@ from aioswf import (
     activity,
     workflow,
 )
-from aioswf.activity import CancelReason
+from aioswf.activity import ActivityInfo, CancelReason
 from aioswf.worker import ActivityWorkerOptions, Worker
 
 from .helpers import Flow, until
@@ -28,6 +28,7 @@ from .proxy import FaultProxy
 
 RUNS: list[str] = []
 RECEIVED: dict[str, float] = {}
+INFOS: list[ActivityInfo] = []
 
 
 @activity.defn(start_to_close_timeout=timedelta(seconds=60))
@@ -40,6 +41,7 @@ async def long_declared(text: str) -> str:
 
 @activity.defn(start_to_close_timeout=timedelta(seconds=2))
 async def short_declared(text: str) -> str:
+    INFOS.append(activity.info())
     RUNS.append(text)
     await asyncio.sleep(0.3)
     return text.upper()
@@ -147,6 +149,9 @@ async def test_a_longer_per_call_timeout_keeps_the_answer_trying_past_the_declar
         assert await handle.result(timeout=timedelta(seconds=30)) == "LONG"
     assert not _given_up(caplog)
     assert RUNS == ["long"]
+    # The activity knows the timeout it really runs under.
+    assert INFOS[-1].start_to_close_timeout == timedelta(seconds=60)
+    assert INFOS[-1].schedule_to_close_timeout is None
 
 
 STOPPED: dict[str, object] = {}
