@@ -194,7 +194,8 @@ def _same(old: Any, new: Any) -> bool:
 
 def _changed(describe: str, spot: _Spot, how: str) -> NondeterminismError:
     return NondeterminismError(
-        f"{describe}: {spot.what} {how} during a workflow step (named in {spot.where}). "
+        f"{describe}: {spot.what} {how} while a workflow step ran (the code names it in "
+        f"{spot.where}). "
         "Module-level state is shared by every run in the process and is not reset for a "
         "replay, so runs would see each other's changes and replays would decide "
         "differently; keep the state on the workflow instance (self.…) instead, or, if the "

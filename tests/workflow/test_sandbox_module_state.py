@@ -13,15 +13,18 @@ import subprocess
 import sys
 import textwrap
 from collections import deque
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from pydantic import BaseModel
 
-from aioswf import NondeterminismError, workflow
+from aioswf import Client, NondeterminismError, WorkflowOptions, workflow
 from aioswf._decider import InstanceOptions
+from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf._sandbox.module_state import state_watch
+from aioswf.worker import Worker
 from tests.workflow import module_state_app as app
 from tests.workflow.histories import Simulation, kinds, retried
 
@@ -110,9 +113,10 @@ def test_each_kind_of_module_state_change_is_refused_with_a_clear_error(how: str
         assert KINDS[how] in message
         assert "workflow Mutates/1" in message
         named_in = "module_state_app.py:" if how.startswith("helper") else "Mutates.run ("
-        assert named_in in message.partition("(named in ")[2]
+        assert named_in in message.partition("(the code names it in ")[2]
         assert "keep the state on the workflow instance (self.…)" in message
         assert "sandbox_pass_through" in message
+        assert "while a workflow step ran" in message
         sim.close()
 
 
@@ -131,6 +135,48 @@ def test_with_the_execution_failed_on_nondeterminism_the_message_is_its_reason()
     assert kinds(decisions) == ["FailWorkflowExecution"]
     assert "COUNTER" in str(decisions[0])
     sim.close()
+
+
+REGISTERED: list[str] = []
+
+
+@workflow.defn
+class RegistersItself:
+    @workflow.run
+    async def run(self) -> str:
+        await asyncio.sleep(1)
+        REGISTERED.append(workflow.info().workflow_id)
+        return "registered"
+
+
+@pytest.mark.parametrize("threads", [True, False], ids=["workflow threads", "host loop"])
+async def test_over_the_wire_the_task_is_retried_visibly_and_the_execution_stays_open(
+    client: Client, clock: Any, threads: bool
+) -> None:
+    options = DecisionWorkerOptions(workflow_threads=threads)
+    async with Worker(
+        client, task_list="state", workflows=[RegistersItself], decision_options=options
+    ):
+        handle = await client.start_workflow(
+            RegistersItself.run,
+            workflow_id=f"registers-{threads}",
+            task_list="state",
+            options=WorkflowOptions(task_start_to_close_timeout=timedelta(seconds=10)),
+        )
+        clock.advance(1)  # the timer fires: the step after it changes module state
+        for _ in range(300):
+            failure = (await handle.describe()).decision_failure
+            if failure is not None:
+                break
+            clock.advance(0.2)
+            await asyncio.sleep(0.05)
+        assert failure is not None
+        assert failure.error_type == "NondeterminismError"
+        assert "the global REGISTERED of module tests.workflow.test_sandbox_module_state" in (
+            failure.message
+        )
+        assert (await handle.describe()).info.status == "OPEN"
+        await handle.terminate(reason="test over")
 
 
 def test_state_on_the_instance_is_the_fix() -> None:
