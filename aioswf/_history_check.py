@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -177,10 +177,10 @@ def _check_references(
     seen: Mapping[int, str],
     history: str,
 ) -> None:
-    for member, suffixes in _REFERENCE_KINDS.items():
-        target = attributes.get(member)
-        if not isinstance(target, int) or target == 0:
-            continue  # absent, or 0: "not started"
+    for member, target in attributes.items():
+        suffixes = _REFERENCE_KINDS.get(member)
+        if suffixes is None or not isinstance(target, int) or target == 0:
+            continue  # no reference, or 0: "not started"
         named = seen.get(target)
         if named is None:
             raise HistoryError(
@@ -200,75 +200,122 @@ def _check_references(
             )
 
 
+Problem = tuple[str, str]
+"""Where in the value checked (``""``: itself, ``.member``, ``[2].member``…) and what is wrong."""
+Checker = Callable[[Any], Problem | None]
+
+
 def _check(shape_name: str, value: Any, path: str) -> tuple[str, str] | None:
     """The first (field, problem) of ``value`` against the model's shape, or ``None``."""
+    problem = _checker(shape_name)(value)
+    return None if problem is None else (path + problem[0], problem[1])
+
+
+@functools.cache
+def _checker(shape_name: str) -> Checker:
+    """The check of one shape of the model, built once: a replay checks every event, and
+    reading the model's dictionaries again for each value would cost more than the replay's
+    own reading of them. Paths are only spelt out for the problem found."""
     shape = _shapes()[shape_name]
     kind = shape["type"]
     if kind == "structure":
-        if not isinstance(value, Mapping):
-            return path, f"must be an object, not {_short(value)}"
-        for required in shape.get("required", ()):
-            if value.get(required) is None:
-                return f"{path}.{required}", "is missing"
-        for member, spec in shape["members"].items():
-            if value.get(member) is not None:
-                problem = _check(spec["shape"], value[member], f"{path}.{member}")
-                if problem is not None:
-                    return problem
-        return None
+        return _structure_checker(shape)
     if kind == "list":
-        if not isinstance(value, list):
-            return path, f"must be a list, not {_short(value)}"
-        for index, item in enumerate(value):
-            problem = _check(shape["member"]["shape"], item, f"{path}[{index}]")
-            if problem is not None:
-                return problem
-        return None
-    return _check_scalar(kind, shape, value, path, shape_name)
-
-
-def _check_scalar(
-    kind: str, shape: Mapping[str, Any], value: Any, path: str, shape_name: str = ""
-) -> tuple[str, str] | None:
+        return _list_checker(shape)
     if kind == "string":
-        if not isinstance(value, str):
-            return path, f"must be a string, not {_short(value)}"
-        return _check_text(shape, value, path, shape_name)
-    if kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            return path, f"must be a whole number, not {_short(value)}"
-        low, high = _WHOLE_RANGES[kind]
-        low = max(low, shape.get("min", low))
-        if not low <= value <= high:
-            return path, f"must be from {low} to {high}, not {_short(value)}"
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            return path, f"must be true or false, not {_short(value)}"
-    elif kind == "timestamp" and not isinstance(value, (int, float, str, datetime)):
-        return path, f"must be a time, not {_short(value)}"
-    return None
+        return _string_checker(shape_name, shape)
+    if kind in _WHOLE_RANGES:
+        return _whole_checker(kind, shape)
+    if kind == "boolean":
+        return lambda value: (
+            None if isinstance(value, bool) else ("", f"must be true or false, not {_short(value)}")
+        )
+    if kind == "timestamp":
+        return lambda value: (
+            None
+            if isinstance(value, int | float | str | datetime)
+            else ("", f"must be a time, not {_short(value)}")
+        )
+    return lambda value: None
 
 
-def _check_text(
-    shape: Mapping[str, Any], value: str, path: str, shape_name: str
-) -> tuple[str, str] | None:
-    if "enum" in shape and value not in shape["enum"]:
-        return path, f"must be one of {', '.join(shape['enum'])}, not {_short(value)}"
-    if len(value) > shape.get("max", len(value)):
-        return path, f"is {len(value)} characters long; SWF allows at most {shape['max']}"
-    if len(value) < shape.get("min", 0):
-        return path, "must not be empty"
+def _structure_checker(shape: Mapping[str, Any]) -> Checker:
+    required = tuple(shape.get("required", ()))
+    members = {name: spec["shape"] for name, spec in shape["members"].items()}
+
+    def check(value: Any) -> Problem | None:
+        if not isinstance(value, Mapping):
+            return "", f"must be an object, not {_short(value)}"
+        for name in required:
+            if value.get(name) is None:
+                return f".{name}", "is missing"
+        for name, item in value.items():
+            inner = members.get(name)
+            if inner is not None and item is not None:
+                problem = _checker(inner)(item)
+                if problem is not None:
+                    return f".{name}{problem[0]}", problem[1]
+        return None
+
+    return check
+
+
+def _list_checker(shape: Mapping[str, Any]) -> Checker:
+    member = shape["member"]["shape"]
+
+    def check(value: Any) -> Problem | None:
+        if not isinstance(value, list):
+            return "", f"must be a list, not {_short(value)}"
+        item_check = _checker(member)
+        for index, item in enumerate(value):
+            problem = item_check(item)
+            if problem is not None:
+                return f"[{index}]{problem[0]}", problem[1]
+        return None
+
+    return check
+
+
+def _string_checker(shape_name: str, shape: Mapping[str, Any]) -> Checker:
+    choices = tuple(shape.get("enum", ()))
+    allowed = frozenset(choices)
+    longest: int | None = shape.get("max")
+    shortest: int = shape.get("min", 0)
     form = _FORMATS.get(shape_name)
-    if form is None:
+
+    def check(value: Any) -> Problem | None:
+        if not isinstance(value, str):
+            return "", f"must be a string, not {_short(value)}"
+        if allowed and value not in allowed:
+            return "", f"must be one of {', '.join(choices)}, not {_short(value)}"
+        if longest is not None and len(value) > longest:
+            return "", f"is {len(value)} characters long; SWF allows at most {longest}"
+        if len(value) < shortest:
+            return "", "must not be empty"
+        if form is None or (value == "NONE" and shape_name == "DurationInSecondsOptional"):
+            return None
+        pattern, rule = form
+        if pattern.fullmatch(value) is None:
+            return "", f"{rule}, not {_short(value)}"
+        if shape_name == "TaskPriority" and not -(2**31) <= int(value) < 2**31:
+            return "", f"must be from {-(2**31)} to {2**31 - 1}, not {_short(value)}"
         return None
-    pattern, rule = form
-    if shape_name == "DurationInSecondsOptional" and value == "NONE":
+
+    return check
+
+
+def _whole_checker(kind: str, shape: Mapping[str, Any]) -> Checker:
+    low, high = _WHOLE_RANGES[kind]
+    low = max(low, shape.get("min", low))
+
+    def check(value: Any) -> Problem | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "", f"must be a whole number, not {_short(value)}"
+        if not low <= value <= high:
+            return "", f"must be from {low} to {high}, not {_short(value)}"
         return None
-    if pattern.fullmatch(value) is None:
-        return path, f"{rule}, not {_short(value)}"
-    if shape_name == "TaskPriority" and not -(2**31) <= int(value) < 2**31:
-        return path, f"must be from {-(2**31)} to {2**31 - 1}, not {_short(value)}"
-    return None
+
+    return check
 
 
 def check_payloads(

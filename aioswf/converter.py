@@ -237,7 +237,7 @@ class DataConverter:
             # judge (it also takes the lone surrogates that other JSON writers send), with its
             # error messages.
             raw = pydantic_core.from_json(data)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: a lone surrogate, which is not UTF-8
             try:
                 raw = json.loads(data)
             except json.JSONDecodeError as exc:

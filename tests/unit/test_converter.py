@@ -81,7 +81,14 @@ def test_not_json_is_reported() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['"\\ud800"', "NaN", "123456789012345678901234567890", '{"a": 1, "a": 2}', " [1.5e3] "],
+    [
+        '"\\ud800"',
+        '"\ud800"',
+        "NaN",
+        "123456789012345678901234567890",
+        '{"a": 1, "a": 2}',
+        " [1.5e3] ",
+    ],
 )
 def test_json_reads_as_the_standard_library_reads_it(text: str) -> None:
     decoded = DataConverter().decode(text)
