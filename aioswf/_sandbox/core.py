@@ -38,7 +38,16 @@ from typing import Any
 
 from aioswf.exceptions import NondeterminismError
 
-_state = threading.local()
+
+class _ThreadState(threading.local):
+    # Class-level defaults: on a thread that never ran workflow code (the host's), reading
+    # them is a plain lookup, where a missing attribute would cost a caught AttributeError
+    # (about half a microsecond) in every guarded call the host makes.
+    active: str | None = None
+    paused: str | None = None
+
+
+_state = _ThreadState()
 _install_lock = threading.Lock()
 _installed = False
 
@@ -265,10 +274,15 @@ def is_pass_through(module: str) -> bool:
 
 
 def rebind_module_of(cls: type) -> None:
-    """:func:`rebind` the module that defines ``cls``."""
+    """:func:`rebind` the module that defines ``cls``, and have the asyncio primitives at
+    its top level or on ``cls`` checked (some may predate the guards)."""
+    from aioswf._sandbox import primitives  # it reads this module's thread state
+
     module = sys.modules.get(cls.__module__)
     if module is not None:
         rebind(module)
+        primitives.adopt(getattr(module, "__dict__", {}).values())
+    primitives.adopt(vars(cls).values())
 
 
 def rebind(module: ModuleType) -> None:

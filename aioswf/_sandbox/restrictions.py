@@ -17,7 +17,7 @@ steps:
 - an asyncio primitive (``Lock``, ``Event``, ``Condition``, ``Semaphore``, ``Queue``,
   ``Barrier``) made outside the run that uses it, such as one made at module level, when it
   is taken, released, set or waited on: it would share state between runs and tie every run
-  to the first run's loop.
+  to the first run's loop (see :mod:`aioswf._sandbox.primitives`).
 """
 
 from __future__ import annotations
@@ -35,11 +35,10 @@ import sys
 import threading
 import time
 import uuid
-from asyncio import events
 from typing import Any
 
+from aioswf._sandbox import primitives
 from aioswf._sandbox.core import guard, refusal, replace, running_workflow, trusted_caller
-from aioswf.exceptions import NondeterminismError
 
 NOW = "workflow.now()"
 RANDOM = "workflow.random()"
@@ -204,77 +203,4 @@ def _guard_asyncio() -> None:
         guarded = guard(getattr(asyncio, name), f"asyncio.{name}()", instead)
         replace(asyncio, name, guarded)
         replace(asyncio.tasks, name, guarded)
-    # A primitive binds to a loop the first time it has to wait (an uncontended Lock never
-    # does): that is where one made outside the run is caught. Checking every acquire would
-    # slow down the host's own locks and queues, which share these classes.
-    for cls in (
-        asyncio.Lock,
-        asyncio.Event,
-        asyncio.Condition,
-        asyncio.Semaphore,
-        asyncio.Queue,
-        asyncio.Barrier,
-    ):
-        _remember_the_maker(cls)
-    mixin: Any = asyncio.mixins._LoopBoundMixin
-    original = mixin._get_loop
-
-    def get_loop(self: Any) -> Any:
-        describe = running_workflow()
-        if describe is not None and getattr(self, "_aioswf_loop", None) is not (
-            events._get_running_loop()
-        ):
-            raise _shared_primitive(describe, self)
-        return original(self)
-
-    mixin._get_loop = get_loop
-    # A lock taken without contention, or an event set, never waits: without these, runs
-    # would share such a primitive's state unseen (one run's lock held across another's
-    # replay). The check costs the host's own primitives one thread-local read.
-    for cls, names in (
-        (asyncio.Lock, ("acquire", "release")),
-        (asyncio.Event, ("set", "clear", "wait")),
-        (asyncio.Semaphore, ("acquire", "release")),
-        (asyncio.Queue, ("put_nowait", "get_nowait")),
-    ):
-        for name in names:
-            _check_the_owner(cls, name)
-
-
-def _check_the_owner(cls: type, name: str) -> None:
-    """Refuse ``cls.name`` in a workflow step on a primitive made outside its run."""
-    method = getattr(cls, name)
-
-    def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        describe = running_workflow()
-        if describe is not None and getattr(self, "_aioswf_loop", None) is not (
-            events._get_running_loop()
-        ):
-            raise _shared_primitive(describe, self)
-        return method(self, *args, **kwargs)
-
-    checked.__name__ = method.__name__
-    checked.__qualname__ = method.__qualname__
-    checked.__doc__ = method.__doc__
-    setattr(cls, name, checked)
-
-
-def _remember_the_maker(cls: type) -> None:
-    """Have instances of ``cls`` remember the loop running where they were made."""
-    init = cls.__init__  # type: ignore[misc]
-
-    def remembering_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self._aioswf_loop = events._get_running_loop() if running_workflow() else None
-
-    cls.__init__ = remembering_init  # type: ignore[misc]
-
-
-def _shared_primitive(describe: str, primitive: Any) -> NondeterminismError:
-    kind = type(primitive).__name__
-    return NondeterminismError(
-        f"{describe}: an asyncio.{kind} made outside this run (at module level, or in another "
-        "run) is used by its code: it would tie the run to another loop and share state "
-        f"between runs, which replay cannot reproduce; make the {kind} in the workflow's "
-        "__init__ or run method instead"
-    )
+    primitives.install()
