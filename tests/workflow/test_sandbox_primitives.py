@@ -62,7 +62,8 @@ async def test_a_module_level_primitive_still_works_for_the_host() -> None:
 
 MODULE_SEMAPHORE = asyncio.BoundedSemaphore()
 MODULE_QUEUE: asyncio.Queue[int] = asyncio.LifoQueue()
-RUNS: dict[str, asyncio.Lock] = {}
+HANDED_OVER: dict[str, asyncio.Lock] = {}
+"""A lock one run made, handed by the test to the next run (only the host changes it)."""
 
 
 @workflow.defn
@@ -80,8 +81,8 @@ class SharesPrimitives:
         elif what == "queue":
             MODULE_QUEUE.put_nowait(1)
         elif what == "another run's lock":
-            lock = RUNS.setdefault("lock", asyncio.Lock())  # the first run makes it
-            async with lock:
+            self.lock = HANDED_OVER.get("lock") or asyncio.Lock()  # the first run makes it
+            async with self.lock:
                 pass
         return what
 
@@ -98,14 +99,17 @@ def test_a_primitive_made_to_last_is_refused_at_its_first_use(what: str) -> None
 
 
 def test_a_primitive_made_by_one_run_is_refused_in_another() -> None:
-    RUNS.clear()
+    HANDED_OVER.clear()
     first = Simulation(SharesPrimitives, "another run's lock")
     assert kinds(first.decide()) == ["CompleteWorkflowExecution"]  # its own lock
+    assert first.instance is not None
+    HANDED_OVER["lock"] = first.instance.starting.obj.lock
     second = Simulation(SharesPrimitives, "another run's lock")
     assert retried(second.decide())
     assert "asyncio.Lock made outside this run" in str(second.activations[-1].failure)
     first.close()
     second.close()
+    HANDED_OVER.clear()
 
 
 MADE_EARLY = textwrap.dedent(
