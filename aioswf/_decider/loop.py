@@ -106,8 +106,7 @@ class _Step:
 
     def __init__(self, loop: WorkflowLoop, evicting: bool) -> None:
         self._loop = loop
-        state = loop._state if loop._sandboxed and not evicting else None
-        self._state = state.watching(loop._describe) if state is not None else None
+        self._state = loop._state_watching if not evicting else None
 
     def __enter__(self) -> None:
         loop = self._loop
@@ -167,7 +166,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         state: StateWatch | None = None,
     ) -> None:
         self._sandboxed = sandboxed
-        self._state = state
+        # One per loop, entered by each step in turn (a run's steps never overlap).
+        self._state_watching = state.watching(describe) if state and sandboxed else None
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         self._now = 0.0

@@ -42,7 +42,6 @@ import threading
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from itertools import chain, compress, repeat
 from operator import is_not
 from typing import Any
 
@@ -90,7 +89,7 @@ class StateWatch:
 
     def watching(self, describe: str) -> _Watching:
         """A context manager that refuses, as it exits, a change to the watched state made
-        inside it by the workflow code of ``describe``.
+        inside it by the workflow code of ``describe``; reusable, not re-entrant.
 
         What changes inside an :func:`~aioswf._sandbox.core.unguarded` block (a side
         effect's function, which runs once and is recorded) is not the workflow code's. An
@@ -104,8 +103,9 @@ class StateWatch:
     def snapshot(self) -> _Snapshot:
         """The values bound to the watched names, and what their containers hold."""
         values = [tuple(map(ns.get, names, missing)) for ns, _, names, missing in self._groups]
-        every = chain.from_iterable(values)
-        containers = [*compress(every, map(isinstance, chain.from_iterable(values), _ANY))]
+        containers = [v for group in values for v in group if isinstance(v, _CONTAINERS)]
+        if not containers:
+            return values, containers, _NONE, _NONE
         return values, containers, [*map(len, containers)], [*map(_contents, containers)]
 
     def change(self, before: _Snapshot, describe: str) -> NondeterminismError | None:
@@ -118,6 +118,8 @@ class StateWatch:
                     # A name that held None or nothing is a lazily computed constant.
                     if now is not was and was is not None and was is not _MISSING:
                         return _changed(describe, spot, "was rebound")
+        if not containers:
+            return None
         if [*map(len, containers)] != sizes or [*map(_contents, containers)] != contents:
             # Rare: find which, and say how.
             for value, size, items in zip(containers, sizes, contents, strict=True):
@@ -139,7 +141,7 @@ class StateWatch:
 
 
 _Snapshot = tuple[list[tuple[Any, ...]], list[Any], list[int], list[Any]]
-_ANY = repeat(_CONTAINERS)
+_NONE: list[Any] = []
 
 
 class _Watching:
@@ -154,6 +156,7 @@ class _Watching:
         self._outer: Callable[[bool], None] | None = None
 
     def __enter__(self) -> None:
+        self._found = None
         self._before = self._watch.snapshot()
         self._outer = core.swap_checkpoint(self._checkpoint)
 
