@@ -45,6 +45,8 @@ class _ThreadState(threading.local):
     # (about half a microsecond) in every guarded call the host makes.
     active: str | None = None
     paused: str | None = None
+    checkpoint: Callable[[bool], None] | None = None
+    """Called around :func:`unguarded` blocks (see :func:`swap_checkpoint`)."""
 
 
 _state = _ThreadState()
@@ -119,7 +121,7 @@ def unguarded() -> Iterator[None]:
     replay does not see or that is not part of the workflow's logic (exporting a span that
     is only emitted the first time, a payload codec's random nonce)."""
     outer = running_workflow()
-    checkpoint: Callable[[bool], None] | None = getattr(_state, "checkpoint", None)
+    checkpoint = _state.checkpoint
     if checkpoint is not None:
         checkpoint(True)  # what changed so far is the workflow code's; what follows is not
     _state.active = None
@@ -136,7 +138,7 @@ def unguarded() -> Iterator[None]:
 def swap_checkpoint(checkpoint: Callable[[bool], None] | None) -> Callable[[bool], None] | None:
     """Have :func:`unguarded` call ``checkpoint(True)`` when a block starts on this thread
     and ``checkpoint(False)`` when it ends (``None``: call nothing); returns the one before."""
-    outer: Callable[[bool], None] | None = getattr(_state, "checkpoint", None)
+    outer = _state.checkpoint
     _state.checkpoint = checkpoint
     return outer
 
