@@ -6,12 +6,14 @@ import asyncio
 import http.client
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aioswf.local import LocalSWF, VirtualClock
 
 START = 1_700_000_000.0
+T = TypeVar("T")
 
 
 class ServiceThread:
@@ -26,6 +28,17 @@ class ServiceThread:
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._error: BaseException | None = None
+        self._service: LocalSWF | None = None
+
+    def run_in_loop(self, fn: Callable[[LocalSWF], T]) -> T:
+        """``fn(service)`` on the service's own thread, between two requests."""
+        service = self._service
+        assert service is not None
+
+        async def run() -> T:
+            return fn(service)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
 
     def __enter__(self) -> ServiceThread:
         self._thread.start()
@@ -56,6 +69,7 @@ class ServiceThread:
             self._ready.set()
             raise
         self.port = service.port
+        self._service = service
         self._ready.set()
         try:
             await self._stop.wait()
