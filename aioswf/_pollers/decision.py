@@ -444,6 +444,7 @@ class DecisionPoller:
         started = int(page["startedEventId"])
         previous = int(page.get("previousStartedEventId") or 0)
         cached = self._cache.take(page["workflowExecution"]["runId"])
+        instance = cached
         try:
             if cached is not None:
                 if previous and previous == cached.last_started_id:
@@ -457,6 +458,7 @@ class DecisionPoller:
                         self.counters.cache_hits += 1
                         self.pages.saw_new_events(len(new_events))
                         return cached, activation
+                instance = None
                 await self.executor.close(cached)
             self.counters.cache_misses += 1
             if history.task_list == self.sticky_task_list:
@@ -465,6 +467,13 @@ class DecisionPoller:
             events = await history.after(0)
             await self._prepare(page, events)
             return instance, await self.executor.activate(instance, events, started)
+        except Exception:
+            # Deciding failed outside the workflow code (history pages that could not be
+            # read, say): the instance may be half-way through the task, so it is closed,
+            # never cached again, and the retry replays on a fresh one.
+            if instance is not None:
+                await self.executor.close(instance)
+            raise
         finally:
             self.counters.history_pages += history.pages
             self.counters.history_events += history.events_read

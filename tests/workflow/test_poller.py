@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from aioswf import Client, workflow
-from aioswf._decider.instance import APPLY_CHUNK
-from aioswf._definitions import workflow_definition
+from aioswf._decider.instance import APPLY_CHUNK, WorkflowInstance
+from aioswf._definitions import WorkflowDefinition, workflow_definition
 from aioswf._pollers import _activation
 from aioswf._pollers._activation import InlineActivations
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf._pollers.history_pages import PageSource
+from aioswf.exceptions import ServiceError
+from aioswf.local import VirtualClock
 from aioswf.worker import Worker
 from tests.workflow.histories import Simulation, kinds
 from tests.workflow.workflows import Hello, greet, shout
@@ -134,3 +137,79 @@ async def test_a_history_read_again_from_the_start_has_each_event_once(client: C
     assert [e["eventId"] for e in newest] == list(range(4, started + 1))
     everything = await history.after(0)
     assert [e["eventId"] for e in everything] == list(range(1, started + 1))
+
+
+class _PagesThatFailOnce(PageSource):
+    """History pages that cannot be read once, in the run's second decision task."""
+
+    def __init__(self, client: Client, poller: DecisionPoller) -> None:
+        super().__init__(client)
+        self.poller = poller
+        self.failed = False
+
+    def _fail_once(self) -> None:
+        if self.poller.counters.tasks >= 2 and not self.failed:
+            self.failed = True
+            raise ServiceError(
+                "the service went away", operation="PollForDecisionTask", code="InternalFailure"
+            )
+
+    async def next_page(self, task_list: str, page_size: int, token: str) -> dict[str, Any]:
+        self._fail_once()
+        return await super().next_page(task_list, page_size, token)
+
+    async def older_events(
+        self, execution: dict[str, Any], after: int, before: int
+    ) -> list[dict[str, Any]] | None:
+        self._fail_once()
+        return await super().older_events(execution, after, before)
+
+
+class _RecordingPoller(DecisionPoller):
+    """A decision poller that keeps every instance it makes, to look at them afterwards."""
+
+    made: list[WorkflowInstance]
+
+    def _new_instance(
+        self, definition: WorkflowDefinition, execution: dict[str, Any]
+    ) -> WorkflowInstance:
+        instance = super()._new_instance(definition, execution)
+        self.made.append(instance)
+        return instance
+
+
+async def test_a_cached_run_whose_task_fails_outside_its_code_is_closed_not_leaked(
+    client: Client, clock: VirtualClock
+) -> None:
+    # Reading the new events of a cached run's task fails: the task is retried, and the
+    # instance, taken out of the cache half-way through a task, is closed (its coroutines
+    # ended) rather than dropped with them pending; the retry replays on a fresh one.
+    poller = _RecordingPoller(
+        client,
+        "fails-once",
+        [workflow_definition(Hello)],
+        DecisionWorkerOptions(pollers=1, sticky_schedule_to_start=None),
+    )
+    poller.made = []
+    pages = _PagesThatFailOnce(client, poller)
+    pages.page_size = 2
+    poller.pages = pages
+    stopping = asyncio.Event()
+    await client.ensure_registered(workflows=[workflow_definition(Hello)], task_list="fails-once")
+    async with Worker(client, task_list="fails-once", activities=[greet, shout]):
+        deciding = asyncio.create_task(poller.run(stopping))
+        handle = await client.start_workflow(
+            Hello.run, "pat", workflow_id="fails-once", task_list="fails-once"
+        )
+        result = asyncio.ensure_future(handle.result(timeout=timedelta(seconds=30)))
+        while not result.done():  # the retry's back-off timer fires in virtual time
+            await asyncio.sleep(0.05)
+            clock.advance(0.5)
+        assert await result == "HELLO PAT"
+        first = poller.made[0]
+        assert pages.failed
+        assert first.closed
+        stopping.set()
+        await asyncio.wait_for(deciding, 5)
+    assert len(poller.made) >= 2
+    assert all(instance.closed for instance in poller.made)
