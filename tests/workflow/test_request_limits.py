@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from aioswf import Client, activity, workflow
 from aioswf._decider.batching import CONTINUE_TIMER_PREFIX, DECISIONS_BUDGET_BYTES
 from aioswf._decider.history import RETRY_TIMER_PREFIX
+from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf.converter import DataConverter
 from aioswf.exceptions import WorkerError
 from aioswf.payloads import ZlibCodec
@@ -166,10 +167,22 @@ class ManySideEffects:
         return sum(len(v) for v in values)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        DecisionWorkerOptions(),
+        DecisionWorkerOptions(max_cached_workflows=0),
+        DecisionWorkerOptions(sticky_schedule_to_start=None),
+        DecisionWorkerOptions(workflow_threads=False, pollers=3),
+    ],
+    ids=["cached", "no-cache", "no-sticky", "inline"],
+)
 async def test_a_split_batch_of_markers_then_a_close_is_decided_without_a_retry(
-    client: Client,
+    client: Client, options: DecisionWorkerOptions
 ) -> None:
-    async with Worker(client, task_list="wide-markers", workflows=[ManySideEffects]):
+    async with Worker(
+        client, task_list="wide-markers", workflows=[ManySideEffects], decision_options=options
+    ):
         handle = await client.start_workflow(
             ManySideEffects.run, 60, workflow_id="wide-markers", task_list="wide-markers"
         )
