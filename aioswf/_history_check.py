@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.loaders import Loader
 
+from aioswf._decider.versioning import SIDE_EFFECT_MARKER
 from aioswf._envelope import unwrap
 from aioswf.exceptions import HistoryError, PayloadConversionError, PayloadError
 
@@ -57,9 +58,6 @@ _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "TaskPriority": (_PRIORITY, "must be a whole number"),
 }
 """String shapes whose text SWF documents a format for (the model says only "string")."""
-
-SIDE_EFFECT_MARKER = "aioswf.side_effect."
-"""The marker names whose details the decider decodes (see ``_decider.versioning``)."""
 
 _PAYLOADS: dict[str, tuple[str, ...]] = {
     # Decoded for the code: what the run is given.
