@@ -36,6 +36,8 @@ _STORED_LIMIT = 4096
 """References known to be in the store already (most recent), so they are not put again."""
 _CACHE_BYTES = 64 * 1024 * 1024
 """Downloaded payloads kept (least recently used out)."""
+_FAILURES_LIMIT = 256
+"""Why the most recent reads that failed did, kept to say so when the payload is decoded."""
 
 
 def references(texts: Iterable[Any]) -> set[str]:
@@ -211,9 +213,12 @@ class PayloadWire:
             try:
                 data = await store.get(reference)
             except Exception as error:
-                raise PayloadStoreError(
+                failure = PayloadStoreError(
                     f"reading the payload stored at {reference} failed: {error}"
-                ) from error
+                )
+                with self._lock:  # a reader that decodes it anyway is told why it cannot
+                    self._cache.failed(reference, str(failure))
+                raise failure from error
             with self._lock:
                 self._cache.fetched(reference, data)
 
@@ -272,7 +277,11 @@ class PayloadWire:
                     f"a payload is stored at {reference}, but this converter has no payload "
                     "store: create it with DataConverter(payload_store=...)"
                 )
-            raise PayloadConversionError(f"the payload stored at {reference} was not downloaded")
+            with self._lock:
+                failure = self._cache.failure(reference)
+            raise PayloadConversionError(
+                failure or f"the payload stored at {reference} was not downloaded"
+            )
         return data
 
     def missing_codec(self, value: Any) -> str | None:
@@ -313,6 +322,7 @@ class _Cache:
         self._fetched: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         self._fetched_bytes = 0
         self._stored: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._failures: collections.OrderedDict[str, str] = collections.OrderedDict()
 
     def has(self, reference: str) -> bool:
         return reference in self._fetched
@@ -326,7 +336,16 @@ class _Cache:
             self._fetched.move_to_end(reference)
         return data
 
+    def failed(self, reference: str, why: str) -> None:
+        self._failures[reference] = why
+        while len(self._failures) > _FAILURES_LIMIT:
+            self._failures.popitem(last=False)
+
+    def failure(self, reference: str) -> str | None:
+        return self._failures.get(reference)
+
     def fetched(self, reference: str, data: bytes) -> None:
+        self._failures.pop(reference, None)
         self._fetched[reference] = data
         self._fetched_bytes += len(data)
         while self._fetched_bytes > _CACHE_BYTES and len(self._fetched) > 1:

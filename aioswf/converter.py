@@ -190,6 +190,14 @@ class DataConverter:
         """
         await self.wire.download(texts)
 
+    async def close(self) -> None:
+        """Release what the payload store holds for the running event loop (its client), if
+        it has a ``close()``: for a loop that is done with the converter (a command's, a
+        replayer's). Workers and clients leave the store to its owner."""
+        close = getattr(self.wire.store, "close", None)
+        if close is not None:
+            await close()
+
     async def readable(self, data: str | None) -> str | None:
         """Payload text as a person should see it: JSON, or a placeholder saying why not.
 

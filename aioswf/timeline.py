@@ -23,6 +23,7 @@ from typing import Any
 from aioswf._envelope import unwrap
 from aioswf._failure import Failure
 from aioswf._history import _as_datetime
+from aioswf._payload_wire import REF_KEY
 from aioswf.converter import DataConverter
 from aioswf.exceptions import PayloadConversionError, PayloadError
 
@@ -170,7 +171,8 @@ def show_payload(converter: DataConverter, data: str | None) -> str | None:
     try:
         plain = converter.payload_json(plain)
     except PayloadConversionError as error:
-        return f"<encoded payload, not readable here: {error}>"
+        reason = error.__cause__ if isinstance(error.__cause__, PayloadError) else error
+        return f"<encoded payload, not readable here: {reason}>"
     try:
         value = converter.decode(plain)
     except Exception:  # a payload this converter cannot read is still worth showing
@@ -184,10 +186,17 @@ def show_payload(converter: DataConverter, data: str | None) -> str | None:
 async def fetch_payloads(converter: DataConverter, events: Iterable[Mapping[str, Any]]) -> None:
     """Read the stored payloads ``events`` refer to, so that a timeline can show them.
 
-    What cannot be read is shown as a placeholder saying why, not raised.
+    What cannot be read is shown as a placeholder saying why, not raised; one payload that
+    cannot be read does not keep the others from being read.
     """
-    with contextlib.suppress(PayloadError):
-        await converter.download(*events)
+    for event in events:
+        for attributes in event.values():
+            if not isinstance(attributes, Mapping):
+                continue
+            for value in attributes.values():
+                if isinstance(value, str) and REF_KEY in value:
+                    with contextlib.suppress(PayloadError):
+                        await converter.download(value)
 
 
 def build_timeline(

@@ -143,15 +143,19 @@ def run_with_client(
     converter = load_converter(args)
 
     async def main() -> int:
-        async with Client(
-            chosen,
-            endpoint_url=args.endpoint_url,
-            region_name=args.region,
-            connection=connection,
-            auto_register=False,
-            converter=converter,
-        ) as client:
-            return await body(client)
+        try:
+            async with Client(
+                chosen,
+                endpoint_url=args.endpoint_url,
+                region_name=args.region,
+                connection=connection,
+                auto_register=False,
+                converter=converter,
+            ) as client:
+                return await body(client)
+        finally:
+            if converter is not None:
+                await converter.close()  # its payload store's client for this loop
 
     return asyncio.run(main())
 

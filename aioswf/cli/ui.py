@@ -67,3 +67,5 @@ async def _serve(args: argparse.Namespace) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+        if converter is not None:
+            await converter.close()  # its payload store's client for this loop

@@ -196,16 +196,13 @@ class Replayer:
         converter = self.converter
         if not converter.wire.unfetched(history.events):
             return None
-        store = converter.wire.store
 
         async def download() -> None:
             try:
                 await converter.download(*history.events)
             finally:
                 # A client made for this loop goes with it (S3PayloadStore makes one per loop).
-                close: Callable[[], Awaitable[None]] | None = getattr(store, "close", None)
-                if close is not None:
-                    await close()
+                await converter.close()
 
         try:
             _run_on_own_loop(download)

@@ -171,7 +171,7 @@ async def test_every_payload_kind_round_trips_through_zlib_and_encryption() -> N
     # The CLI and the web view show payloads through the same converter.
     assert show_payload(DataConverter(codecs=codecs()), payloads[0]) == json.dumps([SECRET, 1])
     assert show_payload(DataConverter(), payloads[0]) == (
-        "<encoded payload, not readable here: payload: a payload was encoded with codec "
+        "<encoded payload, not readable here: a payload was encoded with codec "
         "'aes-gcm:test', which this converter does not have (its codecs: none)>"
     )
     timeline = build_timeline(histories[1][2], converter=DataConverter(codecs=codecs()))
