@@ -361,6 +361,8 @@ def _payload_problem(value: Any, converter: DataConverter, field: str) -> str | 
     except PayloadConversionError as error:
         message = str(error)
         return message.removeprefix(f"{field} ") if message.startswith(field) else message
+    except Exception as error:  # a converter of the application's, failing its own way
+        return f"cannot be decoded by the converter: {type(error).__name__}: {error}"
     return None
 
 

@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aioswf import AioSWFError, HistoryError
+from aioswf.converter import DataConverter
 from aioswf.exceptions import DefinitionError
 from aioswf.testing import Replayer, ReplayResult
 
@@ -445,3 +446,27 @@ def test_the_replay_command_prints_the_replayers_message(
     assert main(["replay", str(broken), "--workflows", "examples.workflows_basics"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert f"FAIL {broken} ({result.workflow_type}): HistoryError: {result.error}" in lines
+
+
+class _Strict(DataConverter):
+    """An application's converter that refuses some JSON in its own way."""
+
+    def decode(self, data: str | None, hint: Any = Any, *, what: str = "payload") -> Any:
+        value = super().decode(data, hint, what=what)
+        if value == "refused":
+            raise ValueError("this application never writes 'refused'")
+        return value
+
+
+def test_a_converter_failing_its_own_way_is_named_and_replay_all_goes_on() -> None:
+    document = copy.deepcopy(corpus().documents[ORDER])
+    event = _first(document, "ActivityTaskCompleted")
+    event["activityTaskCompletedEventAttributes"]["result"] = '"refused"'
+    replayer = Replayer([importlib.import_module("examples.quickstart")], converter=_Strict())
+    broken, good = replayer.replay_all([document, corpus().documents[ORDER]])
+    assert isinstance(broken.error, HistoryError), repr(broken.error)
+    assert (
+        f"event {event['eventId']} (ActivityTaskCompleted): activityTaskCompletedEventAttributes"
+        ".result cannot be decoded by the converter: ValueError: this application never writes"
+    ) in str(broken.error)
+    assert good.ok, good.error
