@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -125,6 +126,14 @@ class CollectorHold:
             gc.set_threshold(*saved)
         # Otherwise the process set thresholds of its own meanwhile: they stand.
 
+    def forget(self) -> None:
+        """Give the thresholds back and forget every holder: in a forked child, whose copy
+        of the holders' tasks never runs to release them."""
+        self._lock = threading.Lock()  # the parent's may have been held at the fork
+        self._holders = 0
+        self._spent_at = None
+        self._release()
+
 
 def _full_collections() -> int:
     return int(gc.get_stats()[-1]["collections"])
@@ -132,3 +141,6 @@ def _full_collections() -> int:
 
 COLLECTOR_HOLD = CollectorHold()
 """The process's one hold: the collector's settings are the process's."""
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=COLLECTOR_HOLD.forget)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from aioswf._pollers._collector import CollectorHold
+from aioswf._pollers._collector import COLLECTOR_HOLD, CollectorHold
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +124,24 @@ async def test_the_event_loop_checks_the_length_of_a_hold() -> None:
         assert hold.holding
         await asyncio.sleep(0.3)
         assert not hold.holding
+
+
+def thresholds_in_a_forked_child() -> str:
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: no holder of the parent's runs here
+        os.write(write, repr(gc.get_threshold()).encode())
+        os._exit(0)
+    os.close(write)
+    seen = os.read(read, 100).decode()
+    os.close(read)
+    os.waitpid(child, 0)
+    return seen
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+async def test_a_forked_child_gets_its_thresholds_back(thresholds: tuple[int, int, int]) -> None:
+    with COLLECTOR_HOLD.held():
+        seen = thresholds_in_a_forked_child()
+        assert COLLECTOR_HOLD.holding  # the parent still holds
+    assert seen == repr(thresholds)
