@@ -7,12 +7,15 @@ client then learns which of them closed:
   already, and if not, the event's timestamp tells where the service's clock stands. A run
   this client started itself is not, while the listings still reach back to its start: it
   started after the service time the watcher knew of then, so they cover its whole life;
-* then, at each interval (0.05 s, growing to 1 s while nothing closes), one
-  ``ListClosedWorkflowExecutions`` call (more pages only if many closed) lists what closed in
-  the domain since then, and only the awaited runs among them are read for their close event;
+* then, at each interval (0.05 s, growing to 1 s while the listings find no close),
+  one ``ListClosedWorkflowExecutions`` call (more pages only if many closed) lists what closed
+  in the domain since then, and only the awaited runs among them are read for their close
+  event. When the awaited runs are of a few workflow types known here (this client started
+  them), the listing is made type by type: the closes of other types in a busy domain are
+  not read at every interval;
 * a worker of the same process that answers a decision task with a close decision says so at
   once (:meth:`CloseWatcher.saw_close`), so its result is read without waiting for the next
-  listing;
+  listing (and such closes do not make the listings more frequent: they need none);
 * each awaited run is still read on its own every few minutes, in case the listing (which
   SWF updates eventually, not at once) missed it.
 
@@ -63,6 +66,8 @@ RECHECK = 300.0
 """Seconds between two reads of one awaited run's own history, whatever the listing says."""
 _CONCURRENT_READS = 16
 _STARTED_KEPT = 10_000
+_TYPES_LISTED_APART = 3
+"""Awaited runs of at most this many workflow types are listed type by type."""
 """How many runs started by this client are remembered as such."""
 _OUTAGES = (exc.ServiceUnavailableError, exc.ThrottlingError)
 
@@ -76,6 +81,11 @@ class _Waiter:
     """Loop time at which the run's history is read directly (0: at the next look)."""
     fresh: bool = False
     """Started by this client: the listings cover it once the service's time is known."""
+    workflow_type: str | None = None
+    """Its workflow type's name, when this client started it (else unknown)."""
+    told: bool = False
+    """A worker of this process answered (or is answering) a decision task of the run with a
+    close decision."""
 
 
 class CloseWatcher:
@@ -96,8 +106,9 @@ class CloseWatcher:
         self._listing = True
         self._outage = False
         self._new_waiters = False
-        self._started: dict[str, float] = {}
-        """Runs started by this client, oldest first, with the service time known then."""
+        self._started: dict[str, tuple[float, str]] = {}
+        """Runs started by this client, oldest first, with the service time known then and
+        their workflow type's name."""
         self.calls = 0
         """History and listing calls made so far (for benchmarks and metrics)."""
 
@@ -122,9 +133,10 @@ class CloseWatcher:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         waiter = self._waiters.get(run_id)
         if waiter is None:
-            known_then = self._started.get(run_id, 0.0)
+            known_then, workflow_type = self._started.get(run_id, (0.0, None))
             fresh = bool(known_then) and known_then >= self._service_time - VISIBILITY_LAG
-            waiter = self._waiters[run_id] = _Waiter(workflow_id, run_id, fresh=fresh)
+            waiter = _Waiter(workflow_id, run_id, fresh=fresh, workflow_type=workflow_type)
+            self._waiters[run_id] = waiter
         waiter.futures.append(future)
         self._new_waiters = True
         self._start()
@@ -136,11 +148,20 @@ class CloseWatcher:
                 if not waiter.futures and self._waiters.get(run_id) is waiter:
                     del self._waiters[run_id]
 
-    def started(self, run_id: str) -> None:
-        """This client started ``run_id`` just now (``StartWorkflowExecution`` answered)."""
-        self._started[run_id] = self._service_time
+    def started(self, run_id: str, workflow_type: str) -> None:
+        """This client started ``run_id``, of the workflow type named ``workflow_type``, just
+        now (``StartWorkflowExecution`` answered)."""
+        self._started[run_id] = (self._service_time, workflow_type)
         if len(self._started) > _STARTED_KEPT:
             del self._started[next(iter(self._started))]
+
+    def closing(self, run_id: str) -> None:
+        """A worker of this process is about to answer a decision task of ``run_id`` with a
+        close decision (:meth:`saw_close` follows once it is answered): a listing that finds
+        the close first is not news of closes made elsewhere."""
+        waiter = self._waiters.get(run_id)
+        if waiter is not None:
+            waiter.told = True
 
     def saw_close(self, run_id: str) -> None:
         """A decision task of ``run_id`` was answered with a close decision: look now.
@@ -150,7 +171,7 @@ class CloseWatcher:
         """
         waiter = self._waiters.get(run_id)
         if waiter is not None:
-            waiter.due, waiter.fresh = 0.0, False
+            waiter.due, waiter.fresh, waiter.told = 0.0, False, True
             self._wake.set()
 
     async def close(self) -> None:
@@ -204,6 +225,8 @@ class CloseWatcher:
                 self._fail_all(closed_error)
                 return
             if listing:
+                # Closes the listing found, that no worker here told of, say that runs close
+                # elsewhere now: look again soon. Closes told here need no listing.
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval
 
@@ -215,7 +238,8 @@ class CloseWatcher:
         return exc.WorkerError("result(): the SWF client is not open; use 'async with'")
 
     async def _look(self, listing: bool) -> int:
-        """One look: the listing, then the reads it and the clock call for; how many closed."""
+        """One look: the listing, then the reads it and the clock call for; how many of the
+        runs closed that no worker of this process told of."""
         now = asyncio.get_running_loop().time()
         due = [w for w in self._waiters.values() if w.due <= now]
         if self._listing:
@@ -228,8 +252,9 @@ class CloseWatcher:
             due += await self._closed_among_waiters()
         if listing and not self._listing:
             due = list(self._waiters.values())  # no listing: read every awaited run
-        reads = await self._read_all(_unique(due))
-        return sum(reads)
+        due = _unique(due)
+        reads = await self._read_all(due)
+        return sum(closed and not waiter.told for waiter, closed in zip(due, reads, strict=True))
 
     async def _closed_among_waiters(self) -> list[_Waiter]:
         since = self._service_time - VISIBILITY_LAG
@@ -240,15 +265,12 @@ class CloseWatcher:
         }
         found: list[_Waiter] = []
         try:
-            async for page in self.client.transport.pages("ListClosedWorkflowExecutions", params):
-                self.calls += 1
-                for info in page.get("executionInfos", ()):
-                    closed_at = info.get("closeTimestamp")
-                    if closed_at is not None:
-                        self._service_time = max(self._service_time, _seconds(closed_at))
-                    waiter = self._waiters.get(info["execution"]["runId"])
-                    if waiter is not None:
-                        found.append(waiter)
+            for type_filter in self._type_filters():
+                listing = {**params, **type_filter}
+                pages = self.client.transport.pages("ListClosedWorkflowExecutions", listing)
+                async for page in pages:
+                    self.calls += 1
+                    found += self._among_waiters(page.get("executionInfos", ()))
         except _OUTAGES as error:
             self._say_outage(error)
             return []
@@ -264,6 +286,27 @@ class CloseWatcher:
             self._listing = False
             return []
         self._say_reachable()
+        return found
+
+    def _type_filters(self) -> list[dict[str, Any]]:
+        """One listing per workflow type awaited, when every awaited run's type is known and
+        they are few: the closes of other types in a busy domain are not worth reading (and
+        parsing) at every interval. Otherwise one listing of every type."""
+        types = {w.workflow_type for w in self._waiters.values()}
+        if None in types or len(types) > _TYPES_LISTED_APART:
+            return [{}]
+        return [{"typeFilter": {"name": name}} for name in sorted(types, key=str)]
+
+    def _among_waiters(self, infos: Iterable[dict[str, Any]]) -> list[_Waiter]:
+        """The awaited runs among listed ``infos``; the service's time moves on with them."""
+        found = []
+        for info in infos:
+            closed_at = info.get("closeTimestamp")
+            if closed_at is not None:
+                self._service_time = max(self._service_time, _seconds(closed_at))
+            waiter = self._waiters.get(info["execution"]["runId"])
+            if waiter is not None:
+                found.append(waiter)
         return found
 
     async def _read_all(self, waiters: Iterable[_Waiter]) -> list[bool]:

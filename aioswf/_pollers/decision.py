@@ -539,6 +539,8 @@ class DecisionPoller:
         finally:
             # What is still held was replayed (stored long ago) or waits for the next task.
             instance.converter.wire.release(keep=instance.decisions.carried())
+        if activation.closing:
+            self.client.close_watcher.closing(instance.run_id)
         try:
             # Kept trying through an outage until the task's own timeout: a dropped answer
             # costs a decision timeout and a replay.

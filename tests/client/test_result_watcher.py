@@ -160,3 +160,93 @@ async def test_an_error_that_will_not_heal_ends_every_wait(
     assert all(isinstance(o, WorkerError) for o in outcomes), outcomes
     assert all("the SWF client is not open" in str(o) for o in outcomes)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def listing_filters(client: Client) -> list[Any]:
+    """The typeFilter of each ListClosedWorkflowExecutions ``client`` sends (None: none)."""
+    filters: list[Any] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        filters.append(params.get("typeFilter"))
+
+    client.transport._client.meta.events.register(
+        "provide-client-params.swf.ListClosedWorkflowExecutions", seen
+    )
+    return filters
+
+
+@workflow.defn
+class Other:
+    @workflow.run
+    async def run(self) -> None:
+        return None
+
+
+async def test_awaited_runs_of_known_types_are_listed_type_by_type(
+    local_endpoint: str, domain_name: str
+) -> None:
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+        first = await client.start_workflow(Parked.run, workflow_id="typed", task_list="none")
+        with pytest.raises(TimeoutError):  # one read tells the watcher the service's time
+            await first.result(timeout=timedelta(seconds=0.3))
+        filters = listing_filters(client)
+        parked = await client.start_workflow(Parked.run, workflow_id="typed-2", task_list="none")
+        other = await client.start_workflow(Other.run, workflow_id="other", task_list="none")
+        waits = [asyncio.create_task(h.result(timeout=RESULT_TIMEOUT)) for h in (parked, other)]
+        await asyncio.sleep(0.5)
+        assert filters, "no listing was made"
+        assert set(map(str, filters)) == {str({"name": "Parked"}), str({"name": "Other"})}
+        # A run whose type this client does not know (started elsewhere, or the next run
+        # of a continue-as-new) is listed among every type.
+        async with Client(domain_name, endpoint_url=local_endpoint) as elsewhere:
+            await elsewhere.start_workflow(Parked.run, workflow_id="elsewhere", task_list="none")
+        filters.clear()
+        unknown = client.get_workflow_handle("elsewhere")
+        waits.append(asyncio.create_task(unknown.result(timeout=RESULT_TIMEOUT)))
+        await asyncio.sleep(0.5)
+        assert None in filters, filters
+        assert all(f is None for f in filters[filters.index(None) :]), filters
+        for handle in (parked, other, first, unknown):
+            await handle.terminate("enough")
+        outcomes = await asyncio.gather(*waits, return_exceptions=True)
+        assert all(isinstance(o, WorkflowTerminatedError) for o in outcomes), outcomes
+
+
+@workflow.defn
+class Napping:
+    @workflow.run
+    async def run(self) -> str:
+        await asyncio.sleep(1)
+        return "rested"
+
+
+async def test_closes_told_by_a_worker_here_do_not_make_the_listings_more_frequent(
+    local_client: Client,
+) -> None:
+    runs = 100
+    async with Worker(local_client, task_list="naps", workflows=[Napping]):
+        handles = [
+            await local_client.start_workflow(Napping.run, workflow_id=f"nap-{n}", task_list="naps")
+            for n in range(runs)
+        ]
+        waiting = asyncio.gather(*(h.result(timeout=RESULT_TIMEOUT) for h in handles))
+        first = await asyncio.wait_for(handles[0].result(), RESULT_TIMEOUT.total_seconds())
+        calls = count_calls(local_client)  # from the first close on
+        began = asyncio.get_running_loop().time()
+        results = await waiting
+        waited = asyncio.get_running_loop().time() - began
+    assert [first, *results] == ["rested"] * (runs + 1)
+    # Every close came from this process: the listings backed off as they found none (a
+    # listing at each close would be one every 0.05-0.1 s while they come in).
+    assert calls["ListClosedWorkflowExecutions"] <= backed_off_listings(waited) + 3, waited
+
+
+def backed_off_listings(seconds: float) -> int:
+    """How many listings the watcher makes in ``seconds`` while they find no close."""
+    count, interval, elapsed = 0, watcher_module.INTERVAL_MIN, 0.0
+    while elapsed + interval <= seconds:
+        elapsed += interval
+        count += 1
+        interval = min(interval * 1.5, watcher_module.INTERVAL_MAX)
+    return count
