@@ -165,8 +165,10 @@ class Heartbeater:
             if self._converter is not None:
                 await self._converter.upload(params.get("details"))  # a stored payload's
             # Through an outage, it keeps trying for as long as the task can live without it;
-            # an attempt left hanging must not outlast that either.
-            async with asyncio.timeout_at(None if math.isinf(lapses_at) else lapses_at):
+            # an attempt left hanging must not outlast that either. (Already past it, when the
+            # activity was silent that long: one try, and SWF's answer says how things stand.)
+            bound = lapses_at if self._loop.time() < lapses_at < math.inf else None
+            async with asyncio.timeout_at(bound):
                 response = await self._transport.call(
                     "RecordActivityTaskHeartbeat", params, until=lapses_at
                 )
