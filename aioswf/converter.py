@@ -321,15 +321,31 @@ class DataConverter:
 
     def decode_result(self, fn: Callable[..., Any] | None, data: str | None) -> Any:
         """The return value of ``fn`` from ``data``, typed by its return annotation."""
-        hint = return_type(fn) if fn is not None else Any
-        where = _qualname(fn) if fn is not None else "a result"
-        return self.decode_payload(data, hint, what=f"result of {where}")
+        if fn is None:
+            return self.decode_payload(data, what="result of a result")
+        hint, what = _result_of(fn)
+        return self.decode_payload(data, hint, what=what)
 
 
 def return_type(fn: Callable[..., Any]) -> Any:
     """The return annotation of ``fn`` with awaitables unwrapped, or ``Any``."""
     _, hints = _signature(fn)
     return hints.get("return", Any)
+
+
+def _result_of(fn: Callable[..., Any]) -> tuple[Any, str]:
+    """The return annotation of ``fn`` and how errors name its result: every activity result
+    of a replay asks for them."""
+    function = getattr(fn, "__func__", fn)  # bound methods are new objects at each access
+    try:
+        return _function_result(function)
+    except TypeError:  # unhashable callables are rare: work it out each time
+        return _function_result.__wrapped__(function)
+
+
+@functools.lru_cache(maxsize=1024)
+def _function_result(function: Callable[..., Any]) -> tuple[Any, str]:
+    return return_type(function), f"result of {_qualname(function)}"
 
 
 def _signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:

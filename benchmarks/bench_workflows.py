@@ -7,7 +7,10 @@ figures include the network, the service's serialisation and botocore's parsing 
   default). The time is the service's own, from the execution's start to its close
   (``DescribeWorkflowExecution``), divided by ``N`` for the time per step. The baseline is a
   hand-written decider and activity loop on plain aiobotocore that reads only the five newest
-  events of each decision task (newest-first pages of 5), which is all it needs.
+  events of each decision task (newest-first pages of 5), which is all it needs. Also
+  printed: the CPU time per step of this process (client and worker) and of the service
+  process. On a shared machine the time per step follows the load; the CPU per step shows
+  what grows with the history, if anything does.
 * many: 300 one-activity workflows started at once, every ``handle.result()`` awaited, in one
   process; the rate is workflows per second from the first start to the last result. The
   baseline starts as many on plain aiobotocore and stops when its decider has closed the last
@@ -15,7 +18,8 @@ figures include the network, the service's serialisation and botocore's parsing 
   List*WorkflowExecutions calls the waiting made.
 
 Each figure is the median of ``--repeat`` rounds, aioswf and the baseline interleaved so that
-load on the machine hits both alike; the ratio is aioswf's time over the baseline's.
+load on the machine hits both alike; the ratio is aioswf's time over the baseline's (for
+``many``, the ratio of each round is printed too).
 
 Run it with::
 
@@ -29,6 +33,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -81,6 +86,23 @@ def _free_port() -> int:
 _SERVE = "import sys; from aioswf.cli import main; sys.exit(main())"
 
 
+_service_pids: dict[str, int] = {}
+"""The process of each endpoint that :func:`local_service` started."""
+
+
+def cpu_seconds(endpoint: str) -> tuple[float, float]:
+    """CPU seconds used so far by this process and by the service at ``endpoint`` (0 where
+    the system does not tell: ``/proc`` is Linux's)."""
+    ours = time.process_time()
+    try:
+        with open(f"/proc/{_service_pids[endpoint]}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (KeyError, OSError):
+        return ours, 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    return ours, ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.asynccontextmanager
 async def local_service() -> AsyncIterator[str]:
     """``aioswf dev`` in a child process; yields its endpoint."""
@@ -102,7 +124,9 @@ async def local_service() -> AsyncIterator[str]:
                 if time.monotonic() > deadline or process.returncode is not None:
                     raise RuntimeError("aioswf dev did not start") from None
                 await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        endpoint = f"http://127.0.0.1:{port}"
+        _service_pids[endpoint] = process.pid
+        yield endpoint
     finally:
         process.terminate()
         try:
@@ -232,7 +256,29 @@ async def _service_seconds(swf: Any, workflow_id: str, run_id: str) -> float:
     return seconds
 
 
-async def bare_chain(endpoint: str, steps: int) -> float:
+class CPU:
+    """CPU seconds of this process and of the service over a ``with`` block."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.ours = self.service = 0.0
+
+    def __enter__(self) -> CPU:
+        self._began = cpu_seconds(self.endpoint)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        ours, service = cpu_seconds(self.endpoint)
+        self.ours, self.service = ours - self._began[0], service - self._began[1]
+
+
+async def bare_chain(endpoint: str, steps: int) -> tuple[float, CPU]:
+    with CPU(endpoint) as cpu:
+        seconds = await _bare_chain(endpoint, steps)
+    return seconds, cpu
+
+
+async def _bare_chain(endpoint: str, steps: int) -> float:
     async with bare_client(endpoint) as swf:
         await register(swf)
         task_list = f"bare-chain-{next(_ids)}"
@@ -299,7 +345,13 @@ def _count_calls(client: Client, counter: Counter[str]) -> None:
     client.transport._client.meta.events.register("before-call.swf", seen)
 
 
-async def aioswf_chain(endpoint: str, steps: int) -> tuple[float, float]:
+async def aioswf_chain(endpoint: str, steps: int) -> tuple[float, float, CPU]:
+    with CPU(endpoint) as cpu:
+        service, to_result = await _aioswf_chain(endpoint, steps)
+    return service, to_result, cpu
+
+
+async def _aioswf_chain(endpoint: str, steps: int) -> tuple[float, float]:
     async with Client(DOMAIN, endpoint_url=endpoint) as client:
         task_list = f"chain-{next(_ids)}"
         async with Worker(client, task_list=task_list, workflows=[Chain], activities=[step]):
@@ -350,6 +402,11 @@ async def interleaved(rounds: int, *measures: Callable[[], Awaitable[Any]]) -> l
     return results
 
 
+def _ms_each(seconds: list[float], count: int) -> float:
+    """The median of ``seconds``, in milliseconds per one of ``count``."""
+    return statistics.median(seconds) * 1000 / count
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"chain": [], "many": None}
     async with local_service() as endpoint:
@@ -364,7 +421,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
             service = statistics.median(o[0] for o in ours)
             to_result = statistics.median(o[1] for o in ours)
-            baseline = statistics.median(bare)
+            baseline = statistics.median(b[0] for b in bare)
             report["chain"].append(
                 {
                     "steps": steps,
@@ -374,6 +431,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     "ms_per_step": service * 1000 / steps,
                     "bare_ms_per_step": baseline * 1000 / steps,
                     "ratio": service / baseline,
+                    "cpu_ms_per_step": _ms_each([o[2].ours for o in ours], steps),
+                    "service_cpu_ms_per_step": _ms_each([o[2].service for o in ours], steps),
+                    "bare_cpu_ms_per_step": _ms_each([b[1].ours for b in bare], steps),
+                    "bare_service_cpu_ms_per_step": _ms_each([b[1].service for b in bare], steps),
                 }
             )
         if args.many:
@@ -390,6 +451,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "aioswf_wf_per_s": args.many / elapsed,
                 "bare_wf_per_s": args.many / baseline,
                 "ratio": baseline / elapsed,
+                "round_ratios": [b / o[0] for o, b in zip(ours_many, bare, strict=True)],
                 "history_calls": calls["GetWorkflowExecutionHistory"],
                 "list_calls": calls["ListClosedWorkflowExecutions"]
                 + calls["ListOpenWorkflowExecutions"],
@@ -398,12 +460,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def show(report: dict[str, Any]) -> None:
-    print("chain of sequential activities (service time, start to close)")
-    print(f"{'steps':>6} {'aioswf s':>9} {'ms/step':>8} {'bare s':>8} {'ms/step':>8} {'ratio':>6}")
+    print("chain of sequential activities (service time, start to close; CPU ms per step of")
+    print("this process + of the service)")
+    print(
+        f"{'steps':>6} {'aioswf s':>9} {'ms/step':>8} {'CPU/step':>13}"
+        f" {'bare s':>8} {'ms/step':>8} {'CPU/step':>13} {'ratio':>6}"
+    )
     for row in report["chain"]:
+        ours = f"{row['cpu_ms_per_step']:.2f}+{row['service_cpu_ms_per_step']:.2f}"
+        bare = f"{row['bare_cpu_ms_per_step']:.2f}+{row['bare_service_cpu_ms_per_step']:.2f}"
         print(
-            f"{row['steps']:>6} {row['aioswf_s']:>9.2f} {row['ms_per_step']:>8.2f}"
-            f" {row['bare_s']:>8.2f} {row['bare_ms_per_step']:>8.2f} {row['ratio']:>6.2f}"
+            f"{row['steps']:>6} {row['aioswf_s']:>9.2f} {row['ms_per_step']:>8.2f} {ours:>13}"
+            f" {row['bare_s']:>8.2f} {row['bare_ms_per_step']:>8.2f} {bare:>13}"
+            f" {row['ratio']:>6.2f}"
         )
     many = report["many"]
     if many:
@@ -413,6 +482,8 @@ def show(report: dict[str, Any]) -> None:
             f" wf/s, ratio {many['ratio']:.2f}; waiting made {many['history_calls']} history"
             f" and {many['list_calls']} list calls"
         )
+        rounds = ", ".join(f"{r:.2f}" for r in many["round_ratios"])
+        print(f"ratio of each round (aioswf and the bare loop one after the other): {rounds}")
 
 
 if __name__ == "__main__":

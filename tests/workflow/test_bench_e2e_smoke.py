@@ -29,10 +29,13 @@ def test_bench_workflows_runs_and_reports_every_figure() -> None:
     assert chain["steps"] == 3
     assert chain["aioswf_s"] > 0
     assert chain["bare_s"] > 0
+    assert chain["cpu_ms_per_step"] > 0
+    assert chain["bare_cpu_ms_per_step"] > 0
     many = report["many"]
     assert many["workflows"] == 4
     assert many["aioswf_wf_per_s"] > 0
     assert many["bare_wf_per_s"] > 0
+    assert len(many["round_ratios"]) == 1
     assert many["history_calls"] >= 4  # each awaited run's close event, at least
 
 
