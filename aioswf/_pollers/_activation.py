@@ -38,7 +38,7 @@ from aioswf.exceptions import WorkerError, WorkflowDeadlockError
 logger = logging.getLogger(__name__)
 
 MAX_GIVEN_UP_THREADS = 2
-"""Threads given up and still running, per worker, past which no workflow code runs: each
+"""Threads given up and still running, per worker, at which no more workflow code runs: each
 takes its share of the interpreter from the host loop."""
 
 _SLICE_SECONDS = 0.01
@@ -92,7 +92,7 @@ class ThreadActivations:
         threads: how many activations may run at once (one per decision poll loop).
         check_interval: seconds between two looks at a running step.
         max_given_up: threads given up (still running code that could not be interrupted)
-            past which no workflow code runs on this executor until one of them stops.
+            at which no more workflow code runs on this executor until one of them stops.
     """
 
     def __init__(
@@ -162,13 +162,13 @@ class GivenUpThreads:
     catches the interrupt and computes on, keeps its thread, and takes its share of the
     interpreter from the host loop and every other thread (nine such threads stalled a host
     loop for almost a second at a time). So a run whose thread was given up runs no code
-    again until that thread has stopped, and past ``limit`` such threads the executor runs
+    again until that thread has stopped, and with ``limit`` such threads the executor runs
     no workflow code at all: each of those tasks is answered at once with a retry whose
     report says why, and the runs wait, visibly, for the threads to stop (or the worker to
     be restarted). Each refused attempt interrupts the given-up code again.
 
     Args:
-        limit: threads given up and still running past which nothing runs.
+        limit: threads given up and still running at which nothing more runs.
     """
 
     def __init__(self, limit: int) -> None:
