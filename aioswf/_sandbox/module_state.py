@@ -36,6 +36,7 @@ from __future__ import annotations
 import collections
 import dis
 import functools
+import logging
 import os
 import sys
 import threading
@@ -47,6 +48,8 @@ from typing import Any
 
 from aioswf._sandbox import core
 from aioswf.exceptions import NondeterminismError
+
+logger = logging.getLogger(__name__)
 
 SMALL = 64
 """Containers up to this many items are compared item by item; larger ones by length."""
@@ -222,9 +225,23 @@ def state_watch(cls: type) -> StateWatch:
         with _lock:
             watch = _watches.get(key)
             if watch is None:
-                watch = _Reader().read(cls)
+                watch = _read(cls)
                 _watches[key] = watch
     return watch
+
+
+def _read(cls: type) -> StateWatch:
+    try:
+        return _Reader().read(cls)
+    except Exception:
+        # Reading code is best effort: a class that cannot be read runs unwatched, never
+        # unrun.
+        logger.warning(
+            "the module state of workflow class %s is not checked: its code could not be read",
+            cls.__qualname__,
+            exc_info=True,
+        )
+        return StateWatch([])
 
 
 @functools.cache

@@ -439,3 +439,52 @@ def test_installed_packages_and_pass_through_modules_keep_their_caches(tmp_path:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['CompleteWorkflowExecution'] None"
+
+
+class Unreadable:
+    """A class attribute that fails when a reader looks for a wrapped function."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "__wrapped__":
+            raise RuntimeError("a proxy that fails on every other attribute")
+        raise AttributeError(name)
+
+
+def test_code_that_cannot_be_read_runs_unwatched_and_says_so(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aioswf._sandbox import module_state
+
+    def failing_read(self: Any, cls: type) -> Any:
+        raise RuntimeError("unreadable")
+
+    monkeypatch.setattr(module_state._Reader, "read", failing_read)
+
+    @workflow.defn
+    class NotRead:
+        @workflow.run
+        async def run(self) -> int:
+            SEEN.append("unseen")
+            return 1
+
+    sim = Simulation(NotRead)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    assert "the module state of workflow class" in caplog.text
+    assert "NotRead is not checked" in caplog.text
+    sim.close()
+
+
+@workflow.defn
+class HoldsAnOddObject:
+    odd = Unreadable()
+
+    @workflow.run
+    async def run(self) -> str:
+        return str(type(self.odd).__name__)
+
+
+def test_objects_that_fail_when_looked_at_are_passed_over() -> None:
+    assert [s.name for s in state_watch(HoldsAnOddObject).spots] == ["odd"]  # read, not given up
+    sim = Simulation(HoldsAnOddObject)
+    assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
+    sim.close()
