@@ -123,7 +123,10 @@ class StateWatch:
                         return _changed(describe, spot, "was rebound")
         if not containers:
             return None
-        if [*map(len, containers)] != sizes or [*map(_contents, containers)] != contents:
+        # Lengths as numbers, items by identity: no object's __eq__ runs here.
+        if [*map(len, containers)] != sizes or not all(
+            map(_same, contents, map(_contents, containers))
+        ):
             # Rare: find which, and say how.
             for value, size, items in zip(containers, sizes, contents, strict=True):
                 kind = type(value).__name__
@@ -143,8 +146,8 @@ class StateWatch:
         return _Spot("?", "a module-level container", "workflow code")
 
 
-_Snapshot = tuple[list[tuple[Any, ...]], list[Any], list[int], list[Any]]
-_NONE: list[Any] = []
+_Snapshot = tuple[list[tuple[Any, ...]], list[Any], list[int], list[tuple[Any, ...]]]
+_NONE: list[Any] = []  # shared, never changed
 
 
 class _Watching:
@@ -180,22 +183,19 @@ class _Watching:
             self._found = self._watch.change(self._before, self._describe)
 
 
-def _contents(value: Any) -> Any:
-    """What a small container holds, as a tuple (``None`` for a large one)."""
+def _contents(value: Any) -> tuple[Any, ...]:
+    """What a small container holds, as a tuple (empty for a large one, whose length is all
+    that is compared). A bytearray's items are small ints, which Python keeps one of each."""
     if len(value) > SMALL:
-        return None
+        return ()
     if isinstance(value, dict):
         return (*value, *value.values())
-    if isinstance(value, bytearray):
-        return bytes(value)
     return tuple(value)
 
 
-def _same(old: Any, new: Any) -> bool:
+def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
     """Whether two :func:`_contents` hold the same objects."""
-    if isinstance(old, tuple) and isinstance(new, tuple):
-        return len(old) == len(new) and not any(map(is_not, old, new))
-    return bool(old == new)
+    return len(old) == len(new) and not any(map(is_not, old, new))
 
 
 def _changed(describe: str, spot: _Spot, how: str) -> NondeterminismError:

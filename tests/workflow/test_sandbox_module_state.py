@@ -34,6 +34,19 @@ TOTALS: dict[str, int] = {"orders": 0}
 NAMES: set[str] = set()
 RECENT: deque[str] = deque(maxlen=3)
 BIG: list[int] = list(range(500))
+BUFFER = bytearray(4)
+
+
+class Ambiguous:
+    """Like an array: comparing two of them gives no plain answer."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value of a comparison is ambiguous")
+
+    __hash__ = object.__hash__
+
+
+WEIGHTS = {"w": Ambiguous()}
 
 
 @workflow.defn
@@ -64,6 +77,10 @@ class Mutates:
             RECENT.append("y")
         elif how == "big list":
             BIG.append(1)
+        elif how == "bytearray":
+            BUFFER[0] = (BUFFER[0] + 1) % 256
+        elif how == "object compared ambiguously":
+            WEIGHTS["w"] = Ambiguous()
         elif how == "class attribute":
             type(self).runs += 1
         elif how == "mutable class attribute":
@@ -91,6 +108,10 @@ KINDS = {
     "set": "the global NAMES of module tests.workflow.test_sandbox_module_state (a set) went",
     "deque": "the global RECENT of module tests.workflow.test_sandbox_module_state (a deque)",
     "big list": "the global BIG of module tests.workflow.test_sandbox_module_state (a list) went",
+    "bytearray": "the global BUFFER of module tests.workflow.test_sandbox_module_state (a "
+    "bytearray) had its items changed",
+    "object compared ambiguously": "the global WEIGHTS of module "
+    "tests.workflow.test_sandbox_module_state (a dict) had its items changed",
     "class attribute": "the attribute runs of class Mutates was rebound",
     "mutable class attribute": "the attribute history of class Mutates (a list) went from",
     "helper global": "the global calls of module tests.workflow.module_state_app was rebound",
