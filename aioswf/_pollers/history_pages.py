@@ -4,6 +4,12 @@ A decision task for a run the worker has cached needs only the events since its 
 so polls on the worker's sticky task list ask for small pages (sized from the recent tasks) and
 fetch more only when the first one does not reach back far enough. A task whose run must be
 replayed from the start reads the whole history once, in SWF's largest pages.
+
+The pages are read and put in order on the host's event loop, each in a step of a
+millisecond or two: parsing a page is one call into C that holds the interpreter whichever
+thread makes it (so handing it to the workflow thread would not shorten the host's wait, only
+add a hand-over), and putting a long history in order is done in C (see
+:meth:`TaskHistory.after`).
 """
 
 from __future__ import annotations
