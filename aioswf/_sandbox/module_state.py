@@ -58,8 +58,9 @@ _MISSING: Any = object()
 _CONTAINERS = (list, dict, set, bytearray, collections.deque)
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL"})
 _STORE_GLOBAL_OPS = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
-_ATTR_OPS = frozenset(
-    {"LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR", "IMPORT_FROM", "STORE_ATTR", "DELETE_ATTR"}
+_STORE_ATTR_OPS = frozenset({"STORE_ATTR", "DELETE_ATTR"})
+_ATTR_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR", "IMPORT_FROM"}) | (
+    _STORE_ATTR_OPS
 )
 _ACTIVITY_ATTR = "__aioswf_activity__"
 _INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
@@ -270,6 +271,7 @@ class _Reader:
         self._globals: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
         self._stored_globals: set[tuple[int, str]] = set()
         self._attributes: dict[str, str] = {}
+        self._attribute_stores: dict[str, str] = {}
         self._holders: dict[int, tuple[Mapping[str, Any], str]] = {}
         """Namespaces read by attribute: the application's modules, classes and objects."""
         self._followed: set[tuple[int, str]] = set()
@@ -346,14 +348,19 @@ class _Reader:
             if not isinstance(name, str):
                 continue
             line = instruction.positions.lineno if instruction.positions else None
+            # A global is shown where the code first assigns it, if it does (where a
+            # rebinding comes from), else where it first names it.
             if op in _GLOBAL_OPS:
                 if name not in names:
                     names[name] = where.format(line)
                     self._reach(namespace.get(name, _MISSING))
-                if op in _STORE_GLOBAL_OPS:
+                if op in _STORE_GLOBAL_OPS and (id(namespace), name) not in self._stored_globals:
                     self._stored_globals.add((id(namespace), name))
+                    names[name] = where.format(line)
             elif op in _ATTR_OPS:
                 self._attributes.setdefault(name, where.format(line))
+                if op in _STORE_ATTR_OPS:
+                    self._attribute_stores.setdefault(name, where.format(line))
             elif op == "IMPORT_NAME":
                 self._reach(sys.modules.get(name, _MISSING))
         for constant in code.co_consts:
@@ -369,7 +376,10 @@ class _Reader:
             module = namespace.get("__name__", "?")
             found = spots.setdefault(key, (namespace, {}))[1]
             for name, where in names.items():
-                if not _dunder(name) and (name in namespace or (key, name) in self._stored_globals):
+                stored = (key, name) in self._stored_globals
+                if not _dunder(name) and (name in namespace or stored):
+                    if not stored and name in self._attribute_stores:
+                        where = self._attribute_stores[name]  # assigned as an attribute
                     found[name] = _Spot(name, f"the global {name} of module {module}", where)
         for key, (attributes, holder) in self._holders.items():
             found = spots.setdefault(key, (attributes, {}))[1]

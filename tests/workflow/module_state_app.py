@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 calls = 0
+limit = 10
 registry: list[str] = []
 _pattern: re.Pattern[str] | None = None
 _table: dict[str, int] | None = None
@@ -16,6 +17,11 @@ def bump() -> int:
     global calls
     calls += 1
     return calls
+
+
+def over_limit(n: int) -> bool:
+    """Reads a global of this module (which workflow code assigns from outside)."""
+    return n > limit
 
 
 def remember(name: str) -> None:

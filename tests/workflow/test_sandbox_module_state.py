@@ -91,6 +91,8 @@ class Mutates:
             app.remember("w")
         elif how == "helper module attribute":
             app.calls = app.calls + 10
+        elif how == "helper global assigned from outside":
+            app.limit += 0 if app.over_limit(0) else 1
         elif how == "module-level object":
             app.tally.count += 1
         elif how == "module-level object's dict":
@@ -118,9 +120,15 @@ KINDS = {
     "helper list": "the global registry of module tests.workflow.module_state_app (a list)",
     "helper module attribute": "the global calls of module tests.workflow.module_state_app was"
     " rebound",
+    "helper global assigned from outside": "the global limit of module "
+    "tests.workflow.module_state_app was rebound",
     "module-level object": "the attribute count of Tally object was rebound",
     "module-level object's dict": "the attribute notes of Tally object (a dict) went from",
 }
+
+
+# Named first, or assigned, in the helper module.
+HELPERS = ("helper global", "helper list", "helper module attribute")
 
 
 @pytest.mark.parametrize("how", sorted(KINDS))
@@ -133,7 +141,7 @@ def test_each_kind_of_module_state_change_is_refused_with_a_clear_error(how: str
         message = str(error)
         assert KINDS[how] in message
         assert "workflow Mutates/1" in message
-        named_in = "module_state_app.py:" if how.startswith("helper") else "Mutates.run ("
+        named_in = "module_state_app.py:" if how in HELPERS else "Mutates.run ("
         assert named_in in message.partition("(the code names it in ")[2]
         assert "keep the state on the workflow instance (self.…)" in message
         assert "sandbox_pass_through" in message
