@@ -99,8 +99,8 @@ async def run(attempts: int, window: float) -> None:
             )
             rows = []
             for attempt in range(1, attempts + 1):
-                while await attempts_made(handle) < attempt:
-                    await asyncio.sleep(0.05)
+                while await attempts_made(handle) < attempt:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)  # SWF tells of an attempt only when asked
                 stall = await worst_stall(lambda: asyncio.sleep(window))
                 rows.append((attempt, workflow_threads(), stall))
                 failure = (await handle.describe()).decision_failure
