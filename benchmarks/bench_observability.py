@@ -23,7 +23,10 @@ Before each run the garbage collector is run and what survives is frozen (``gc.f
 as servers commonly do after start-up): a full collection walks the whole heap (botocore's
 service models, every imported module), some 0.1 s here, and whether one happens to fall in
 a round would otherwise decide that round's figure. What a run allocates is still collected.
-Also printed: the spans made and measurements recorded per step or per workflow.
+Also printed: the spans made and measurements recorded per step or per workflow, and the
+Python function calls this process made per step or per workflow, plain and observed, counted
+in one more run of each (with a profile hook, so not timed): a figure that load on the
+machine does not move, for when the timed ones do.
 
 Run it with::
 
@@ -38,6 +41,7 @@ import gc
 import itertools
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -173,6 +177,9 @@ async def main(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             name = f"chain of {args.steps}"
             rows.append((f"{name}, ms/step", *_figures(plain, traced, 0, 1000), "time"))
             rows.append((f"{name}, CPU ms/step", *_figures(plain, traced, 1, 1000), "time"))
+            plain_calls = await _calls(lambda: chain(endpoint, args.steps, None))
+            traced_calls = await _calls(lambda: chain(endpoint, args.steps, observed))
+            rows.append(_calls_row(f"{name}, calls/step", plain_calls, traced_calls, args.steps))
             notes.append(_per(work, args.steps * args.repeat, "step"))
         if args.many:
             plain, traced, work = await _paired(
@@ -184,6 +191,9 @@ async def main(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             name = f"{args.many} workflows"
             rows.append((f"{name}, wf/s", *_figures(plain, traced, 0, 1), "rate"))
             rows.append((f"{name}, CPU ms/wf", *_figures(plain, traced, 1, 1000), "time"))
+            plain_calls = await _calls(lambda: many(endpoint, args.many, None))
+            traced_calls = await _calls(lambda: many(endpoint, args.many, observed))
+            rows.append(_calls_row(f"{name}, calls/wf", plain_calls, traced_calls, args.many))
             notes.append(_per(work, args.many * args.repeat, "workflow"))
     assert observed.exporter.spans > 0, "the observed runs made no spans"
     return rows, notes
@@ -204,6 +214,34 @@ async def _paired(
     plain_runs, traced_runs = await interleaved(rounds, plain, traced)
     work = (observed.exporter.spans - spans, observed.measurements() - measurements)
     return plain_runs, traced_runs, work
+
+
+class _CallCounter:
+    """A profile hook counting function calls (Python and C), on every thread it is set on."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call" or event == "c_call":
+            self.calls += 1
+
+
+async def _calls(measure: Callable[[], Awaitable[Pair]]) -> int:
+    """The function calls this process makes during ``measure`` (its threads' included)."""
+    counter = _CallCounter()
+    threading.setprofile(counter)  # the worker's threads, started inside the measure
+    sys.setprofile(counter)
+    try:
+        await measure()
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)
+    return counter.calls
+
+
+def _calls_row(name: str, plain: int, traced: int, units: int) -> Row:
+    return (name, plain / units, traced / units, traced / plain, "time")
 
 
 def _figures(
@@ -231,7 +269,8 @@ def show(rows: list[Row], notes: list[str]) -> None:
     for name, plain, traced, ratio, kind in rows:
         # A time grows with the cost; a rate shrinks.
         cost = ratio - 1 if kind == "time" else 1 / ratio - 1
-        print(f"{name:<32} {plain:>10.2f} {traced:>10.2f} {cost:>+8.1%}")
+        digits = 0 if "calls" in name else 2
+        print(f"{name:<32} {plain:>10.{digits}f} {traced:>10.{digits}f} {cost:>+8.1%}")
     for note in notes:
         print(note)
 

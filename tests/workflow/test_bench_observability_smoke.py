@@ -21,10 +21,10 @@ def test_bench_observability_runs_and_prints_its_table() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["shape", "plain", "observed", "cost"]
-    assert len(lines) == 7
-    for line in lines[1:5]:
+    assert len(lines) == 9
+    for line in lines[1:7]:
         assert re.fullmatch(r".+\s+[\d.]+\s+[\d.]+\s+[+-][\d.]+%", line), line
-    step, workflow = lines[5:]
+    step, workflow = lines[7:]
     assert re.match(r"per step: [\d.]+ spans, [\d.]+ measurements", step), step
     # A one-activity workflow: its start, its run, its activity's start and run.
     assert workflow.startswith("per workflow: 4.0 spans"), workflow
