@@ -322,7 +322,7 @@ class DataConverter:
     def decode_result(self, fn: Callable[..., Any] | None, data: str | None) -> Any:
         """The return value of ``fn`` from ``data``, typed by its return annotation."""
         if fn is None:
-            return self.decode_payload(data, what="result of a result")
+            return self.decode_payload(data, what="result")
         hint, what = _result_of(fn)
         return self.decode_payload(data, hint, what=what)
 

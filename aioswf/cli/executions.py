@@ -325,7 +325,7 @@ def _result(args: argparse.Namespace) -> int:
 
 
 async def _print_result(handle: Any, args: argparse.Namespace, timeout: float | None) -> int:
-    from aioswf.exceptions import WorkflowExecutionError
+    from aioswf.exceptions import PayloadError, WorkflowExecutionError
 
     follow = not getattr(args, "no_follow", False)
     try:
@@ -345,6 +345,11 @@ async def _print_result(handle: Any, args: argparse.Namespace, timeout: float | 
             )
             return 1
         raise CommandError(str(error)) from None
+    except PayloadError as error:
+        raise CommandError(
+            f"the result of {handle.workflow_id} cannot be read here: {error} (the "
+            "application's converter is given with --converter MODULE:ATTR)"
+        ) from None
     if args.json:
         print_json({"workflowId": handle.workflow_id, "result": value})
     else:

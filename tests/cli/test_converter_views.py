@@ -126,7 +126,13 @@ async def test_views_decode_through_a_codec(
         assert "1 of 1 histories replayed" in replayed
 
         # Without the codec: a placeholder naming it, never the encoded text as if it were
-        # the payload.
+        # the payload; `result`, whose output is the value, says so in one line.
+        common = ("--domain", env.client.domain, "--endpoint-url", env.endpoint_url)
+        assert await asyncio.to_thread(main, ["result", "echoes", *common]) == 1
+        said = capsys.readouterr().err
+        assert "the result of echoes cannot be read here: result: a payload was encoded" in said
+        assert "codec 'zlib'" in said
+        assert "--converter MODULE:ATTR" in said
         blind = await _views(env, capsys, ())
         blind["web"] = await _web_page(env, None)
         for name, shown in blind.items():
