@@ -83,6 +83,13 @@ _OWN_PACKAGE = "aioswf"
 _replacements: dict[int, tuple[Any, Any]] = {}
 
 
+def thread_state() -> _ThreadState:
+    """This process's per-thread sandbox state: ``active`` names the run whose code runs on
+    the reading thread (``None`` outside workflow code). Read directly where a call of
+    :func:`running_workflow` is too dear."""
+    return _state
+
+
 def running_workflow() -> str | None:
     """The run whose code is executing on this thread, if any."""
     active: str | None = getattr(_state, "active", None)

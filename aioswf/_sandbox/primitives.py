@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
 
-from aioswf._sandbox.core import running_workflow
+from aioswf._sandbox.core import running_workflow, thread_state
 from aioswf.exceptions import NondeterminismError
 
 _CHECKED_USES: dict[type, tuple[str, ...]] = {
@@ -149,11 +149,16 @@ def _checked_class(cls: type) -> type | None:
 
 
 def _checking(method: Callable[..., Any]) -> Callable[..., Any]:
-    def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        describe = running_workflow()
-        if describe is not None and self._aioswf_loop is not events._get_running_loop():
+    # Lean on purpose (the thread state read directly, positional arguments only: none of
+    # the checked methods takes keywords): module-level primitives of the host pay it too.
+    state = thread_state()
+    get_running_loop = events._get_running_loop
+
+    def checked(self: Any, *args: Any) -> Any:
+        describe = state.active
+        if describe is not None and self._aioswf_loop is not get_running_loop():
             raise shared_primitive(describe, self)
-        return method(self, *args, **kwargs)
+        return method(self, *args)
 
     checked.__name__ = method.__name__
     checked.__qualname__ = method.__qualname__
