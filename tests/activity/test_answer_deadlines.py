@@ -20,6 +20,7 @@ from aioswf import (
     activity,
     workflow,
 )
+from aioswf._definitions import activity_definition
 from aioswf.activity import ActivityInfo, CancelReason
 from aioswf.worker import ActivityWorkerOptions, Worker
 
@@ -209,3 +210,52 @@ RESPONSES = (
     "RespondActivityTaskFailed",
     "RespondActivityTaskCanceled",
 )
+
+
+@activity.defn(start_to_close_timeout=timedelta(seconds=60), register=False)
+async def theirs(text: str) -> str:
+    RUNS.append(text)
+    await asyncio.sleep(0.3)
+    return text
+
+
+async def test_a_task_of_another_client_is_given_up_at_its_registered_default(
+    proxied: Client, proxy: FaultProxy, task_list: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    RUNS.clear()
+    caplog.set_level(logging.INFO, logger="aioswf")
+    definition = activity_definition(theirs)
+    await proxied.transport.call(
+        "RegisterActivityType",
+        {
+            "domain": proxied.domain,
+            **definition.swf_type(),
+            "defaultTaskStartToCloseTimeout": "3",
+            "defaultTaskScheduleToStartTimeout": "30",
+            "defaultTaskScheduleToCloseTimeout": "60",
+            "defaultTaskHeartbeatTimeout": "NONE",
+        },
+    )
+    flow = await Flow(proxied, task_list).start()
+    async with Worker(proxied, task_list=task_list, activities=[theirs], activity_options=OPTIONS):
+        attributes = {
+            "activityType": definition.swf_type(),
+            "activityId": "their-own-id",  # not an aioswf workflow's: no timeouts in headers
+            "taskList": {"name": task_list},
+            "input": '["theirs"]',
+        }
+        await flow.decide(
+            {
+                "decisionType": "ScheduleActivityTask",
+                "scheduleActivityTaskDecisionAttributes": attributes,
+            }
+        )
+        await until(lambda: bool(RUNS))
+        started = time.monotonic()
+        proxy.go_down("RespondActivityTaskCompleted")
+        await until(lambda: bool(_given_up(caplog)), timeout=20)
+        gave_up_after = time.monotonic() - started
+        proxy.come_up()
+    # At the registered 3 s (from the task's start), far from the declared 60 s.
+    assert gave_up_after < 15, gave_up_after
+    assert len(_given_up(caplog)) == 1
