@@ -121,7 +121,7 @@ async def test_a_shorter_per_call_timeout_is_the_deadline_the_answer_is_given_up
         # SWF timed it out at the same deadline, and the workflow was told.
         assert await handle.result(timeout=timedelta(seconds=30)) == "timed out: START_TO_CLOSE"
     # At the per-call 3 s, far from the declared 60 s.
-    assert 2.5 <= gave_up_after < 15, gave_up_after
+    assert 2.0 <= gave_up_after < 15, gave_up_after
     [line] = _given_up(caplog)
     assert "\n" not in line.getMessage()
     assert RUNS == ["short"]
@@ -194,7 +194,7 @@ async def test_a_task_whose_heartbeats_cannot_get_through_is_given_up_at_its_hea
         outcomes = await flow.outcomes(1)
         await asyncio.sleep(0.5)  # time for an answer, were one still sent
     assert STOPPED["reason"] is CancelReason.LOST
-    assert 1.5 <= stopped_after < 10, stopped_after
+    assert 1.0 <= stopped_after < 10, stopped_after
     # SWF timed it out for want of heartbeats; the worker sent nothing more for it.
     assert outcomes[a].kind == "TimedOut"
     assert outcomes[a].attributes["timeoutType"] == "HEARTBEAT"
