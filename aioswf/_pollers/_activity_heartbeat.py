@@ -28,6 +28,10 @@ from aioswf.metrics import OFF, WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
+HANGING_GRACE = 5.0
+"""Seconds past the heartbeat timeout (at least) that an attempt in flight may still take
+before it is taken for lost: a slow answer may still be a heartbeat SWF took in time."""
+
 
 class Heartbeater:
     """Sends the heartbeats of one activity task until stopped or cancelled.
@@ -164,10 +168,14 @@ class Heartbeater:
         try:
             if self._converter is not None:
                 await self._converter.upload(params.get("details"))  # a stored payload's
-            # Through an outage, it keeps trying for as long as the task can live without it;
-            # an attempt left hanging must not outlast that either. (Already past it, when the
-            # activity was silent that long: one try, and SWF's answer says how things stand.)
-            bound = lapses_at if self._loop.time() < lapses_at < math.inf else None
+            # Through an outage, it keeps trying for as long as the task can live without it.
+            # An attempt still in flight then may have reached SWF in time (a busy host is
+            # slow, not down): only one left hanging well past that is cut. (Already past it,
+            # when the activity was silent that long: one try, and SWF's answer decides.)
+            bound = None
+            if self._loop.time() < lapses_at < math.inf:
+                assert self._timeout is not None
+                bound = lapses_at + max(self._timeout, HANGING_GRACE)
             async with asyncio.timeout_at(bound):
                 response = await self._transport.call(
                     "RecordActivityTaskHeartbeat", params, until=lapses_at
