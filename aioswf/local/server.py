@@ -5,8 +5,8 @@ body; signatures are not checked, so any access key and region work.  Results ar
 epoch-second timestamps, and an empty body for operations that have no result; faults are
 ``{"__type": ..., "message": ...}`` with status 400.  A client's mistake is never answered
 with a 5xx (which every client would retry): a body over SWF's 1 MB request limit gets 413,
-a body that is not JSON, is nested too deeply or holds a lone surrogate gets
-``SerializationException``.
+a body that cannot be decoded as its Content-Encoding says, is not JSON, is nested too
+deeply or holds a lone surrogate gets ``SerializationException``.
 Polls that find nothing are parked (up to the long-poll limit) and woken the moment a task
 arrives on their task list.
 """
@@ -209,6 +209,10 @@ async def _read(request: web.Request) -> bytes:
         raise RequestTooLargeError(
             f"The request is larger than the {MAX_REQUEST_BYTES} bytes SWF accepts"
         ) from None
+    except web.RequestPayloadError as exc:
+        # The client's bytes, not the service: a Content-Encoding the body is not in, say.
+        reason = getattr(exc.__cause__, "message", None) or str(exc)
+        raise SerializationError(f"The request body cannot be read: {reason}") from None
 
 
 def _parse(raw: bytes) -> Json:

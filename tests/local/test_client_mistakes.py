@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from typing import Any
 
+import aiohttp
 import pytest
 from botocore.exceptions import ClientError
 
@@ -56,6 +58,49 @@ async def test_unreadable_bodies_are_serialization_faults(local_swf: LocalSWF, b
     assert answer["__type"] == "com.amazon.coral.service#SerializationException"
     listed = await raw(local_swf, TARGET + "ListDomains", {"registrationStatus": "REGISTERED"})
     assert listed == (200, {"domainInfos": []})
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_its_content_encoding_cannot_decode_is_a_serialization_fault(
+    local_swf: LocalSWF, encoding: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = json.dumps({"name": "d", "workflowExecutionRetentionPeriodInDays": "1"}).encode()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            local_swf.endpoint_url + "/",
+            data=body,
+            headers={
+                "X-Amz-Target": TARGET + "RegisterDomain",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Content-Encoding": encoding,
+            },
+        ) as resp,
+    ):
+        status, answer = resp.status, json.loads(await resp.read())
+    assert status == 400
+    assert answer["__type"] == "com.amazon.coral.service#SerializationException"
+    assert encoding in answer["message"]
+    assert "internal error" not in caplog.text
+    listed = await raw(local_swf, TARGET + "ListDomains", {"registrationStatus": "REGISTERED"})
+    assert listed == (200, {"domainInfos": []})
+
+
+async def test_a_gzipped_body_is_read(local_swf: LocalSWF) -> None:
+    body = json.dumps({"name": "d", "workflowExecutionRetentionPeriodInDays": "1"}).encode()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            local_swf.endpoint_url + "/",
+            data=gzip.compress(body),
+            headers={
+                "X-Amz-Target": TARGET + "RegisterDomain",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Content-Encoding": "gzip",
+            },
+        ) as resp,
+    ):
+        assert resp.status == 200
 
 
 async def test_a_surrogate_pair_is_text(local_swf: LocalSWF) -> None:
