@@ -12,7 +12,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -123,6 +123,16 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@contextlib.asynccontextmanager
+async def releasing(converter: Any) -> AsyncIterator[None]:
+    """Close, at the end, what ``--converter``'s payload store opened on this event loop."""
+    try:
+        yield
+    finally:
+        if converter is not None:
+            await converter.close()
+
+
 def run_with_client(
     args: argparse.Namespace, body: Callable[[Any], Awaitable[int]], *, domain: str | None = None
 ) -> int:
@@ -143,19 +153,18 @@ def run_with_client(
     converter = load_converter(args)
 
     async def main() -> int:
-        try:
-            async with Client(
+        async with (
+            releasing(converter),
+            Client(
                 chosen,
                 endpoint_url=args.endpoint_url,
                 region_name=args.region,
                 connection=connection,
                 auto_register=False,
                 converter=converter,
-            ) as client:
-                return await body(client)
-        finally:
-            if converter is not None:
-                await converter.close()  # its payload store's client for this loop
+            ) as client,
+        ):
+            return await body(client)
 
     return asyncio.run(main())
 

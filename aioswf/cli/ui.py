@@ -13,6 +13,7 @@ from aioswf.cli._common import (
     add_command,
     add_connection,
     load_converter,
+    releasing,
     stop_on_signals,
 )
 
@@ -66,6 +67,5 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
-        if converter is not None:
-            await converter.close()  # its payload store's client for this loop
+        async with releasing(converter):
+            await runner.cleanup()

@@ -20,6 +20,7 @@ from aioswf.cli._common import (
     add_logging,
     import_module,
     load_converter,
+    releasing,
     setup_logging,
     stop_on_signals,
 )
@@ -156,13 +157,17 @@ async def _run_worker(
     decision = DecisionWorkerOptions(pollers=args.decision_pollers, sticky_schedule_to_start=sticky)
     pool = activity.pollers + decision.long_polls + POOL_HEADROOM
     connection = ConnectionOptions(max_pool_connections=pool)
-    async with Client(
-        args.domain,
-        endpoint_url=args.endpoint_url,
-        region_name=args.region,
-        connection=connection,
-        converter=load_converter(args),
-    ) as client:
+    converter = load_converter(args)
+    async with (
+        releasing(converter),
+        Client(
+            args.domain,
+            endpoint_url=args.endpoint_url,
+            region_name=args.region,
+            connection=connection,
+            converter=converter,
+        ) as client,
+    ):
         worker = Worker(
             client,
             task_list=args.task_list,
