@@ -13,7 +13,10 @@ finds the change instead, where it happens:
 
 - when a workflow type first runs, its code is read (the bytecode of its methods and of the
   functions and classes of the application that they reach) for the module globals, class
-  attributes and attributes of module-level objects that the code names;
+  attributes and attributes of module-level objects that the code names; a module's globals
+  are watched where the code names them on that module (``helper.calls``, ``from helper
+  import calls``), not wherever an attribute of that name appears (``self.calls`` leaves
+  the host's ``helper.calls`` alone);
 - around each step of a sandboxed run, the values bound to those names are compared, by
   identity, and so are the contents of the mutable containers among them (``list``,
   ``dict``, ``set``, ``bytearray``, ``deque``; item by item up to :data:`SMALL` items, by
@@ -62,6 +65,10 @@ _STORE_ATTR_OPS = frozenset({"STORE_ATTR", "DELETE_ATTR"})
 _ATTR_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR", "IMPORT_FROM"}) | (
     _STORE_ATTR_OPS
 )
+_LOCAL_LOAD_OPS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_CLOSURE"})
+_LOCAL_STORE_OPS = frozenset({"STORE_FAST", "STORE_DEREF"})
+_STACK_KEEPING_OPS = frozenset({"COPY", "PUSH_NULL", "NOP", "EXTENDED_ARG", "CACHE"})
+"""Instructions that leave the value on top of the stack as it was."""
 _ACTIVITY_ATTR = "__aioswf_activity__"
 _INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 
@@ -273,7 +280,11 @@ class _Reader:
         self._attributes: dict[str, str] = {}
         self._attribute_stores: dict[str, str] = {}
         self._holders: dict[int, tuple[Mapping[str, Any], str]] = {}
-        """Namespaces read by attribute: the application's modules, classes and objects."""
+        """Namespaces read by attribute: the application's classes and objects."""
+        self._modules: dict[int, tuple[Mapping[str, Any], str]] = {}
+        """The application's modules that the code names."""
+        self._module_attributes: dict[int, dict[str, str]] = {}
+        """By the id of a module's namespace: the names the code reads or sets on it."""
         self._followed: set[tuple[int, str]] = set()
 
     def read(self, cls: type) -> StateWatch:
@@ -299,7 +310,7 @@ class _Reader:
             self._reach_class(value)
         elif isinstance(value, types.ModuleType):
             if _application(value.__name__):
-                self._holders[id(value.__dict__)] = (value.__dict__, f"module {value.__name__}")
+                self._modules[id(value.__dict__)] = (value.__dict__, f"module {value.__name__}")
         elif (
             not isinstance(value, _CONTAINERS)
             and _application(type(value).__module__)
@@ -329,11 +340,21 @@ class _Reader:
 
     def _follow_attributes(self) -> None:
         """Reach what the attributes the code names hold, in the namespaces read so far."""
-        for key, (namespace, _) in list(self._holders.items()):
-            for name in list(self._attributes):
+        for key, (namespace, names) in self._named_on_holders():
+            for name in names:
                 if (key, name) not in self._followed and name in namespace:
                     self._followed.add((key, name))
                     self._reach(namespace[name])
+
+    def _named_on_holders(self) -> list[tuple[int, tuple[Mapping[str, Any], dict[str, str]]]]:
+        """Each namespace read by attribute, with the names the code reads or sets on it
+        (and where): any attribute named for a class or an object, whose code reaches it
+        through values the reader cannot follow (``self.…``); for a module, the names read
+        or set on the module itself."""
+        held = [(key, (ns, self._attributes)) for key, (ns, _) in self._holders.items()]
+        for key, (namespace, _) in self._modules.items():
+            held.append((key, (namespace, self._module_attributes.get(key, {}))))
+        return held
 
     # -- reading code ----------------------------------------------------------------------
 
@@ -343,6 +364,7 @@ class _Reader:
         self._codes.add(code)
         names = self._globals.setdefault(id(namespace), (namespace, {}))[1]
         where = f"{code.co_qualname} ({os.path.basename(code.co_filename)}:{{}})"
+        on_module = _attributes_of_modules(code, namespace)
         for instruction in dis.get_instructions(code):
             op, name = instruction.opname, instruction.argval
             if not isinstance(name, str):
@@ -358,7 +380,13 @@ class _Reader:
                     self._stored_globals.add((id(namespace), name))
                     names[name] = where.format(line)
             elif op in _ATTR_OPS:
-                self._attributes.setdefault(name, where.format(line))
+                # An attribute of a module the code names is that module's, and no other's.
+                module = on_module.get(instruction.offset)
+                named = self._attributes
+                if module is not None:
+                    self._reach(module)
+                    named = self._module_attributes.setdefault(id(module.__dict__), {})
+                named.setdefault(name, where.format(line))
                 if op in _STORE_ATTR_OPS:
                     self._attribute_stores.setdefault(name, where.format(line))
             elif op == "IMPORT_NAME":
@@ -381,12 +409,60 @@ class _Reader:
                     if not stored and name in self._attribute_stores:
                         where = self._attribute_stores[name]  # assigned as an attribute
                     found[name] = _Spot(name, f"the global {name} of module {module}", where)
-        for key, (attributes, holder) in self._holders.items():
+        holders = {**self._holders, **self._modules}
+        for key, (attributes, names) in self._named_on_holders():
+            holder = holders[key][1]
             found = spots.setdefault(key, (attributes, {}))[1]
-            for name, where in self._attributes.items():
+            for name, where in names.items():
                 if name in attributes and name not in found and not _dunder(name):
                     found[name] = _Spot(name, f"the attribute {name} of {holder}", where)
         return [(namespace, tuple(found.values())) for namespace, found in spots.values() if found]
+
+
+def _attributes_of_modules(
+    code: types.CodeType, namespace: dict[str, Any]
+) -> dict[int, types.ModuleType]:
+    """The attribute instructions of ``code`` (by offset) that read or set an attribute of
+    a module the reader can tell: a global or a local holding a module, an import, or an
+    attribute of such a module that is a module itself (``shop.state.counts``)."""
+    found: dict[int, types.ModuleType] = {}
+    on_top: types.ModuleType | None = None  # the module the last instruction left on top
+    imported: types.ModuleType | None = None  # the module of the last import
+    local_modules: dict[str, types.ModuleType] = {}
+    fromlist: Any = None  # the last constant loaded: an import's list of names
+    for instruction in dis.get_instructions(code):
+        op, name = instruction.opname, instruction.argval
+        if op in _STACK_KEEPING_OPS:
+            continue
+        if op == "LOAD_CONST":
+            fromlist = name
+        below, on_top = on_top, None
+        value: Any = None
+        if op in _ATTR_OPS:
+            receiver = imported if op == "IMPORT_FROM" else below
+            if receiver is not None and isinstance(name, str):
+                found[instruction.offset] = receiver
+                value = _attribute(receiver, name) if op not in _STORE_ATTR_OPS else None
+        elif op == "LOAD_GLOBAL" and isinstance(name, str):
+            value = namespace.get(name)
+        elif op in _LOCAL_LOAD_OPS:
+            value = local_modules.get(name)
+        elif op in _LOCAL_STORE_OPS:
+            if below is not None:
+                local_modules[name] = below
+            else:
+                local_modules.pop(name, None)
+        elif op == "IMPORT_NAME" and isinstance(name, str):
+            # Without a list of names (``import a.b``, ``import a.b as c``) the import
+            # gives the top package, which IMPORT_FROM then reads ``b`` from.
+            top = fromlist is None
+            value = imported = _as_module(sys.modules.get(name.partition(".")[0] if top else name))
+        on_top = _as_module(value)
+    return found
+
+
+def _as_module(value: Any) -> types.ModuleType | None:
+    return value if isinstance(value, types.ModuleType) else None
 
 
 def _functions_of(value: Any) -> list[types.FunctionType]:

@@ -26,6 +26,7 @@ from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf._sandbox.module_state import state_watch
 from aioswf.worker import Worker
 from tests.workflow import module_state_app as app
+from tests.workflow import service_state_app
 from tests.workflow.histories import Simulation, kinds, retried
 
 COUNTER = 0
@@ -517,3 +518,47 @@ def test_objects_that_fail_when_looked_at_are_passed_over() -> None:
     sim = Simulation(HoldsAnOddObject)
     assert kinds(sim.decide()) == ["CompleteWorkflowExecution"]
     sim.close()
+
+
+@workflow.defn
+class KeepsItsOwnCount:
+    """Attributes of its own named like the globals of a module it calls into."""
+
+    def __init__(self) -> None:
+        self.results: list[int] = []
+        self.count = 0
+
+    @workflow.run
+    async def run(self) -> str:
+        for _ in range(300_000):  # long enough for the host loop to run meanwhile
+            self.count += 1
+        self.results.append(self.count)
+        return service_state_app.version()
+
+
+def test_a_module_s_globals_are_watched_only_where_the_code_names_them_on_the_module() -> None:
+    watched = [spot.what for spot in state_watch(KeepsItsOwnCount).spots]
+    assert "the attribute version of module tests.workflow.service_state_app" in watched
+    assert not [what for what in watched if "count of" in what or "results of" in what], watched
+
+
+async def test_the_host_changing_its_own_module_state_meanwhile_is_no_error(
+    client: Client,
+) -> None:
+    async def serve() -> None:  # the host service at work while the worker decides
+        while True:
+            service_state_app.record_request()
+            await asyncio.sleep(0)
+
+    server = asyncio.create_task(serve())
+    try:
+        async with Worker(
+            client, task_list="own-count", workflows=[KeepsItsOwnCount]
+        ):  # workflow code on the worker's thread: the host loop runs while a step does
+            for n in range(3):
+                handle = await client.start_workflow(
+                    KeepsItsOwnCount.run, workflow_id=f"own-{n}", task_list="own-count"
+                )
+                assert await asyncio.wait_for(handle.result(), timeout=30) == "1.0"
+    finally:
+        server.cancel()
