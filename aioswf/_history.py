@@ -145,7 +145,7 @@ def _read_event(event: Mapping[str, Any], label: str) -> dict[str, Any]:
         raise HistoryError(label, f"{event!r} is not a history event: it has no eventType")
     copy = dict(event)
     try:
-        copy["eventTimestamp"] = _as_datetime(event.get("eventTimestamp"), label)
+        copy["eventTimestamp"] = _as_datetime(event.get("eventTimestamp"))
     except (ValueError, OverflowError, OSError) as error:
         raise HistoryError(
             label,
@@ -157,7 +157,7 @@ def _read_event(event: Mapping[str, Any], label: str) -> dict[str, Any]:
     return copy
 
 
-def _as_datetime(value: Any, label: str = "history") -> datetime:
+def _as_datetime(value: Any, label: str | None = None) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -168,7 +168,8 @@ def _as_datetime(value: Any, label: str = "history") -> datetime:
         except ValueError:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    raise ValueError(f"{label}: expected epoch seconds or an ISO 8601 time, not {value!r}")
+    where = f"{label}: " if label else ""  # a HistoryError around it names the history itself
+    raise ValueError(f"{where}expected epoch seconds or an ISO 8601 time, not {value!r}")
 
 
 def _plain(value: Any) -> Any:

@@ -312,6 +312,19 @@ def test_the_issues_mutations_name_the_event_and_field(mutate: Any, field: str) 
     assert "DecisionTaskCompleted" in str(result.error) or "#" in str(result.error)
 
 
+@pytest.mark.parametrize("stamp", [True, [1], {"t": 1}, "yesterday"])
+def test_a_timestamp_that_is_no_time_names_the_history_once(stamp: Any) -> None:
+    path = HISTORIES / "example_quickstart__order-o-1.json"
+    document = copy.deepcopy(corpus().documents[path])
+    document["events"][2]["eventTimestamp"] = stamp
+    result = replay(path, document)
+    assert isinstance(result.error, HistoryError)
+    message = str(result.error)
+    assert "eventTimestamp is not a time" in message, message
+    label = message.split(": ", 1)[0]
+    assert message.count(label + ": ") == 1, message
+
+
 def test_a_number_as_a_result_is_named() -> None:
     path = HISTORIES / "example_quickstart__order-o-1.json"
     document = copy.deepcopy(corpus().documents[path])
