@@ -161,6 +161,16 @@ class WorkflowInstance:
         Raises:
             CacheMiss: the instance cannot continue from these events.
         """
+        try:
+            return (yield from self._activate(events, started_id))
+        finally:
+            # The steps left the loop's async generator hooks on a thread without hooks
+            # of its own; the activation ends here.
+            self.loop.release_thread()
+
+    def _activate(
+        self, events: Sequence[Event], started_id: int | None
+    ) -> Generator[None, None, Activation]:
         if self._closed:
             raise CacheMiss(f"{self.describe}: the instance was closed")
         if self.closing.active and not self.decisions.close_waiting():

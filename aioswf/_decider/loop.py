@@ -104,6 +104,8 @@ class _Step:
 
     __slots__ = ("_guarded_before", "_host", "_host_hooks", "_loop", "_state")
 
+    _host_hooks: tuple[Any, Any] | None
+
     def __init__(self, loop: WorkflowLoop, evicting: bool) -> None:
         self._loop = loop
         self._state = loop._state_watching if not evicting else None
@@ -115,11 +117,8 @@ class _Step:
         if self._state is not None:
             self._state.__enter__()
         self._host = events._get_running_loop()
-        self._host_hooks = sys.get_asyncgen_hooks()
+        self._host_hooks = loop._lend_hooks()
         events._set_running_loop(loop)
-        # Async generators first iterated by workflow code are finalised on this loop, in
-        # workflow time, not on whatever loop runs when the garbage collector finds them.
-        sys.set_asyncgen_hooks(loop._asyncgen_firstiter, loop._finalize)
         loop._stepping = True
         loop.watch.begin()
 
@@ -129,7 +128,8 @@ class _Step:
             stop_guarding(self._guarded_before)
         loop.watch.end()
         loop._stepping = False
-        sys.set_asyncgen_hooks(*self._host_hooks)
+        if self._host_hooks is not None:
+            sys.set_asyncgen_hooks(*self._host_hooks)
         events._set_running_loop(self._host)
         if self._state is not None:
             self._state.__exit__(kind)  # last: it raises if the step changed module state
@@ -170,6 +170,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self._state_watching = state.watching(describe) if state and sandboxed else None
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
+        # Bound once, so that a thread's hooks can be recognised as this loop's.
+        self._hooks = (self._asyncgen_firstiter, self._finalize)
         self._now = 0.0
         self._timers = timers
         self._describe = describe
@@ -200,6 +202,34 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
                 checked while ``evicting``: nothing the code does then is kept).
         """
         return _Step(self, evicting)
+
+    def _lend_hooks(self) -> tuple[Any, Any] | None:
+        """Install this loop's async generator hooks on this thread for a step; returns the
+        hooks to put back after it, ``None`` for none.
+
+        Async generators first iterated by workflow code are finalised on this loop, in
+        workflow time, not on whatever loop runs when the garbage collector finds them. A
+        thread with hooks of its own (a host loop's, for inline activations) gets them back
+        after each step. A thread without (a workflow thread) keeps this loop's from one step
+        to the next, until :meth:`release_thread` (the end of an activation) or another
+        loop's step: setting hooks costs two audited calls, and replay takes a step per
+        decision task.
+        """
+        hooks = sys.get_asyncgen_hooks()
+        if hooks[0] is self._hooks[0]:
+            return None  # lent by the previous step of this activation
+        sys.set_asyncgen_hooks(*self._hooks)
+        if isinstance(getattr(hooks[0], "__self__", None), WorkflowLoop):
+            return None  # another run's, lent on a workflow thread: not the thread's own
+        if hooks[0] is None and hooks[1] is None:
+            return None
+        return (hooks[0], hooks[1])
+
+    def release_thread(self) -> None:
+        """Take this loop's async generator hooks off this thread, if a step left them
+        there (see :meth:`_lend_hooks`)."""
+        if sys.get_asyncgen_hooks()[0] is self._hooks[0]:
+            sys.set_asyncgen_hooks(None, None)
 
     def _asyncgen_firstiter(self, agen: AsyncGenerator[Any, Any]) -> None:
         self._asyncgens.add(agen)
@@ -342,6 +372,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def close(self) -> None:
         self._closed = True
         self._ready.clear()
+        self.release_thread()
 
     def get_debug(self) -> bool:
         return self._debug

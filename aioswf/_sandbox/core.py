@@ -187,14 +187,15 @@ def install() -> None:
 
 
 def _collection_starts(phase: str, info: dict[str, Any]) -> None:
+    # Class-level defaults make plain reads safe on any thread (see `_ThreadState`).
     if phase == "start":
-        _state.paused = getattr(_state, "active", None)
+        _state.paused = _state.active
         _state.active = None
 
 
 def _collection_ends(phase: str, info: dict[str, Any]) -> None:
     if phase == "stop":
-        _state.active = getattr(_state, "paused", None)
+        _state.active = _state.paused
         _state.paused = None
 
 

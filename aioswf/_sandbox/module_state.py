@@ -161,18 +161,19 @@ _NONE: list[Any] = []  # shared, never changed
 class _Watching:
     """:meth:`StateWatch.watching`: a class rather than a generator, for its cost per step."""
 
-    __slots__ = ("_before", "_describe", "_found", "_outer", "_watch")
+    __slots__ = ("_before", "_checkpoint_bound", "_describe", "_found", "_outer", "_watch")
 
     def __init__(self, watch: StateWatch, describe: str) -> None:
         self._watch = watch
         self._describe = describe
         self._found: NondeterminismError | None = None
         self._outer: Callable[[bool], None] | None = None
+        self._checkpoint_bound = self._checkpoint  # bound once, not at every step
 
     def __enter__(self) -> None:
         self._found = None
         self._before = self._watch.snapshot()
-        self._outer = core.swap_checkpoint(self._checkpoint)
+        self._outer = core.swap_checkpoint(self._checkpoint_bound)
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         core.swap_checkpoint(self._outer)

@@ -108,12 +108,14 @@ def install_all() -> None:
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    describe = running_workflow()
-    if describe is None:
-        return
+    # Most audited events are none of ours (every ``sys._getframe``, for one): the cheaper
+    # look first, then the thread's.
     what = _AUDITED.get(event)
-    if what is None or trusted_caller(depth=1):
-        return  # a pass-through module, or an import reading a module's code
+    if what is None:
+        return
+    describe = running_workflow()
+    if describe is None or trusted_caller(depth=1):
+        return  # outside workflow code, a pass-through module, or an import
     raise refusal(describe, what, "an activity (or pass the value in as an input)")
 
 
