@@ -212,22 +212,25 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
     echoes: dict[int, list[Event]] = {}
     last_completed = 0
     last_id = last_started_id
+    # Once per event of a replay: the lookups are kept local, and `is_echo` is only asked
+    # about the kinds that can be echoes.
+    echo_kinds = ECHO_EVENTS
     for event in events:
-        kind = event["eventType"]
-        if event["eventId"] <= last_id:
+        event_id = event["eventId"]
+        if event_id <= last_id:
             # Applied twice or out of order, an event would shift the run's decisions (an
             # activity id, a side effect's number) and pass for a non-deterministic change.
             raise WorkerError(
-                f"history events are not in order: event {event['eventId']} comes after "
-                f"event {last_id}"
+                f"history events are not in order: event {event_id} comes after event {last_id}"
             )
-        last_id = event["eventId"]
+        last_id = event_id
+        kind = event["eventType"]
         if kind == "DecisionTaskStarted":
-            started_times[event["eventId"]] = timestamp(event)
+            started_times[event_id] = timestamp(event)
         elif kind == "DecisionTaskCompleted":
-            last_completed = event["eventId"]
+            last_completed = event_id
             completed[int(attrs(event)["startedEventId"])] = last_completed
-        elif is_echo(event):
+        elif kind in echo_kinds and is_echo(event):
             owner = attrs(event).get("decisionTaskCompletedEventId", last_completed)
             echoes.setdefault(int(owner), []).append(event)
     fallback = timestamp(events[-1]) if events else 0.0
