@@ -219,8 +219,9 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         if hooks[0] is self._hooks[0]:
             return None  # lent by the previous step of this activation
         sys.set_asyncgen_hooks(*self._hooks)
-        if isinstance(getattr(hooks[0], "__self__", None), WorkflowLoop):
-            return None  # another run's, lent on a workflow thread: not the thread's own
+        owner = getattr(hooks[0], "__self__", None)
+        if isinstance(owner, WorkflowLoop) and not owner._stepping:
+            return None  # another run's, left by its activation's steps: not the thread's own
         if hooks[0] is None and hooks[1] is None:
             return None
         return (hooks[0], hooks[1])

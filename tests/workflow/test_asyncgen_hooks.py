@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from aioswf import workflow
+from aioswf._decider.loop import WorkflowLoop
 from tests.workflow.histories import Simulation
 
 
@@ -132,3 +133,30 @@ def test_runs_taking_turns_on_one_thread_each_finalise_their_own() -> None:
     start_two = second.history.events[0]["eventTimestamp"].timestamp()
     assert one == [f"finalised at {start_one + 60 * n:.0f}" for n in range(3)]
     assert two == [f"finalised at {start_two + 120 * n:.0f}" for n in range(3)]
+
+
+class _NoTimers:
+    def start_timer(self, handle: Any, delay: float) -> None:
+        raise AssertionError("no timer expected")
+
+    def cancel_timer(self, handle: Any) -> None:
+        raise AssertionError("no timer expected")
+
+
+def test_a_step_inside_another_runs_step_gives_it_its_hooks_back() -> None:
+    def work() -> list[bool]:
+        outer = WorkflowLoop(_NoTimers(), "outer", sandboxed=False)
+        inner = WorkflowLoop(_NoTimers(), "inner", sandboxed=False)
+        seen = []
+        with outer.stepping():
+            outer_hooks = tuple(sys.get_asyncgen_hooks())
+            with inner.stepping():
+                seen.append(tuple(sys.get_asyncgen_hooks()) != outer_hooks)
+            seen.append(tuple(sys.get_asyncgen_hooks()) == outer_hooks)
+        outer.close()
+        inner.close()
+        return seen
+
+    before, seen, after = _on_a_thread(work)
+    assert seen == [True, True]
+    assert before == after == (None, None)
