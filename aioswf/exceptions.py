@@ -79,6 +79,9 @@ class ServiceError(AioSWFError):
         operation: the SWF operation that failed, e.g. ``"StartWorkflowExecution"``.
         code: the fault's code as SWF names it, e.g. ``"UnknownResourceFault"``.
         service_message: the message SWF gave, unchanged.
+        after_lost_answer: an earlier attempt of the same call reached SWF and its answer
+            was lost, so SWF may have applied that one: an answer to a task refused as
+            unknown was then most likely recorded by the earlier attempt.
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class ServiceError(AioSWFError):
         self.operation = operation
         self.code = code
         self.service_message = service_message
+        self.after_lost_answer = False
 
 
 class UnknownResourceError(ServiceError):

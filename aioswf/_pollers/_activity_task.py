@@ -377,13 +377,22 @@ class TaskRunner:
                 operation, {"taskToken": self.token, **params}, until=self.deadline()
             )
             self._log_outcome(operation, params)
-        except exc.UnknownResourceError:
-            logger.warning(
-                "%s: SWF no longer knows the task (it timed out or was closed elsewhere); "
-                "%s was not recorded",
-                self.describe,
-                operation,
-            )
+        except exc.UnknownResourceError as error:
+            if error.after_lost_answer:
+                # The refusal is most likely SWF's answer to a repeat of what it recorded.
+                logger.warning(
+                    "%s: SWF no longer knows the task after an earlier %s whose answer was "
+                    "lost; that one was most likely recorded (else the task timed out)",
+                    self.describe,
+                    operation,
+                )
+            else:
+                logger.warning(
+                    "%s: SWF no longer knows the task (it timed out or was closed elsewhere); "
+                    "%s was not recorded",
+                    self.describe,
+                    operation,
+                )
         except (exc.ServiceUnavailableError, exc.ThrottlingError) as error:
             logger.error(
                 "%s: gave up sending %s at the task's deadline; SWF times it out and its "

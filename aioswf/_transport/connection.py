@@ -24,7 +24,7 @@ from aiobotocore.session import AioSession, get_session
 from botocore import xform_name
 
 from aioswf import exceptions as exc
-from aioswf._transport.faults import map_error, may_retry
+from aioswf._transport.faults import map_error, may_have_applied, may_retry
 from aioswf._transport.parsing import SWFParserFactory
 
 logger = logging.getLogger(__name__)
@@ -248,6 +248,7 @@ class Transport:
         loop = asyncio.get_running_loop()
         started = loop.time()
         attempt = 0
+        lost_answer = False  # an earlier attempt reached SWF; its answer did not come back
         while True:
             attempt += 1
             try:
@@ -256,12 +257,14 @@ class Transport:
                 mapped = map_error(error, operation, params)
                 if not isinstance(mapped, exc.ServiceError):
                     raise
+                mapped.after_lost_answer = lost_answer
                 retryable = may_retry(error, mapped, operation)
                 delivering = until is not None and attempt >= attempts
                 delay = self.options.retry.delay(attempt, delivering=delivering)
                 persist = retry and until is not None and loop.time() + delay < until
                 if not retryable or (attempt >= attempts and not persist):
                     raise _explained(mapped, retryable, attempt, loop.time() - started) from error
+                lost_answer = lost_answer or may_have_applied(error, mapped)
                 _log_retry(operation, mapped, attempt, attempts, delay, until)
                 await asyncio.sleep(delay)
             else:
@@ -352,7 +355,12 @@ def _explained(
     mapped: exc.ServiceError, retryable: bool, attempts: int, elapsed: float
 ) -> exc.ServiceError:
     """``mapped``, its message saying why it was not retried further."""
-    if retryable and attempts > 1:
+    if mapped.after_lost_answer and not retryable:
+        mapped.args = (
+            f"{mapped.args[0]} (after an earlier attempt whose answer was lost, "
+            "which SWF may have applied)",
+        )
+    elif retryable and attempts > 1:
         mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts over {elapsed:.1f}s)",)
     elif isinstance(mapped, exc.ServiceUnavailableError):
         mapped.args = (

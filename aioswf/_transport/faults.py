@@ -71,6 +71,12 @@ def may_retry(error: BaseException, mapped: exc.ServiceError, operation: str) ->
     return isinstance(mapped, exc.ServiceUnavailableError) and operation not in NOT_REPEATABLE
 
 
+def may_have_applied(error: BaseException, mapped: exc.ServiceError) -> bool:
+    """Whether SWF may have applied a request that failed with ``error``: it was sent, and
+    its answer was lost or was a server error (a refusal to throttle applies nothing)."""
+    return not (isinstance(mapped, exc.ThrottlingError) or isinstance(error, _NOT_SENT))
+
+
 _NETWORK_ERRORS = (
     botocore.exceptions.EndpointConnectionError,
     botocore.exceptions.ConnectionClosedError,

@@ -19,6 +19,8 @@ UNAVAILABLE = (503, {"__type": "com.amazon.coral.service#ServiceUnavailableExcep
 UNKNOWN = (400, {"__type": "com.amazonaws.swf.base.model#UnknownResourceFault"})
 DROP: tuple[int, dict[str, Any]] = (0, {})
 """Close the connection without an answer."""
+LOSE_ANSWER: tuple[int, dict[str, Any]] = (-1, {})
+"""Forward the request to SWF, which applies it, then close the connection: the answer is lost."""
 
 
 class FaultProxy:
@@ -104,10 +106,13 @@ class FaultProxy:
                 assert request.transport is not None
                 request.transport.close()
                 return web.Response()
-            return web.json_response(
-                payload, status=status, content_type="application/x-amz-json-1.0"
-            )
-        fault = self._chaos_fault()
+            if status != LOSE_ANSWER[0]:
+                return web.json_response(
+                    payload, status=status, content_type="application/x-amz-json-1.0"
+                )
+            fault: str | None = "cut"
+        else:
+            fault = self._chaos_fault()
         if fault == "drop":
             assert request.transport is not None
             request.transport.close()

@@ -13,7 +13,15 @@ from aioswf import Client, ConnectionOptions, RetryOptions, activity
 from aioswf.worker import ActivityWorkerOptions, Worker
 
 from .helpers import Flow
-from .proxy import DROP, SERVER_ERROR, THROTTLED, UNAVAILABLE, UNKNOWN, FaultProxy
+from .proxy import (
+    DROP,
+    LOSE_ANSWER,
+    SERVER_ERROR,
+    THROTTLED,
+    UNAVAILABLE,
+    UNKNOWN,
+    FaultProxy,
+)
 
 
 @activity.defn
@@ -87,3 +95,22 @@ async def test_a_poller_that_keeps_failing_does_not_spin(
         await asyncio.sleep(1.0)
     # Two pollers, back-off capped at 0.2 s with jitter no lower than a tenth: a bounded rate.
     assert 4 <= proxy.calls["PollForActivityTask"] <= 80
+
+
+async def test_an_answer_applied_before_its_reply_was_lost_is_not_called_unrecorded(
+    proxied: Client, proxy: FaultProxy, task_list: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SWF records the result, the reply is lost, the repeat is refused: the task is answered.
+    proxy.fail("RespondActivityTaskCompleted", LOSE_ANSWER)
+    flow = await Flow(proxied, task_list).start()
+    caplog.set_level(logging.INFO, logger="aioswf")
+    async with Worker(
+        proxied, task_list=task_list, activities=[echo], activity_options=FAST_BACKOFF
+    ):
+        [a] = await flow.schedule(echo, "recorded once")
+        outcomes = await flow.outcomes(1)
+    assert outcomes[a].result == "recorded once"
+    assert proxy.calls["RespondActivityTaskCompleted"] == 2
+    told = [r.getMessage() for r in caplog.records if r.name == "aioswf._pollers._activity_task"]
+    assert not any("was not recorded" in line for line in told), told
+    assert any("answer was lost" in line for line in told), told
