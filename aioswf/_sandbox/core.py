@@ -68,11 +68,13 @@ DEFAULT_PASS_THROUGH = frozenset(
         "tokenize",
         "traceback",
         "warnings",
+        "zoneinfo",
     }
 )
 """Modules whose calls are never refused: they do not feed what they read into decisions
 (``logging`` stamps records with the real time; ``traceback`` reads source files to show
-lines of a traceback)."""
+lines of a traceback; ``zoneinfo`` reads a time zone's data, shipped with the code, once per
+process)."""
 
 _pass_through: set[str] = set(DEFAULT_PASS_THROUGH)
 _pass_through_changes = 0

@@ -9,8 +9,11 @@ steps:
   they would read the clock (no time given); ``datetime.now/utcnow/today``;
 - randomness: the ``random`` module's functions, ``random.Random()`` without a seed,
   ``random.SystemRandom``, ``os.urandom``, ``secrets``, ``uuid.uuid1/uuid4``;
+- clocks read through ``time.clock_gettime/clock_gettime_ns``;
 - the environment and files: ``os.environ`` (and ``os.getenv``), ``open()``, listing,
-  creating, removing or renaming files and directories;
+  creating, removing or renaming files and directories, asking whether a file exists or
+  about its size, times or modes (``os.stat/lstat/access``, hence ``os.path.exists``,
+  ``Path.is_file()``…), the working directory and the host's name;
 - threads, sockets, DNS, subprocesses (through asyncio or directly);
 - ``asyncio.wait`` / ``asyncio.as_completed``, whose sets iterate in an order that depends on
   object ids (``workflow.wait`` / ``workflow.as_completed`` are the deterministic versions);
@@ -71,7 +74,17 @@ _AUDITED = {
     "shutil.rmtree": "removing directories",
     "os.putenv": "os.environ",
     "os.unsetenv": "os.environ",
+    "socket.gethostname": "socket.gethostname() (the host's name)",
 }
+
+_FILE_QUERIES = {
+    "stat": "os.stat() (file access: os.path.exists(), getmtime(), Path.is_file()…)",
+    "lstat": "os.lstat() (file access: os.path.islink(), lexists()…)",
+    "access": "os.access() (file access)",
+    "getcwd": "os.getcwd() (the working directory)",
+}
+"""Functions of ``os`` that Python does not audit, each guarded in its place; ``os.path``
+and ``pathlib`` call them through the module, so they are guarded too."""
 
 _CLOCKS = (
     "time",
@@ -84,6 +97,8 @@ _CLOCKS = (
     "process_time_ns",
     "thread_time",
     "thread_time_ns",
+    "clock_gettime",
+    "clock_gettime_ns",
 )
 
 
@@ -104,6 +119,7 @@ def install_all() -> None:
     _guard_randomness()
     _guard_datetime()
     _guard_environment()
+    _guard_file_queries()
     _guard_asyncio()
 
 
@@ -116,7 +132,19 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     describe = running_workflow()
     if describe is None or trusted_caller(depth=1):
         return  # outside workflow code, a pass-through module, or an import
+    if event == "open" and _time_zone_file(args[0]):
+        return
     raise refusal(describe, what, "an activity (or pass the value in as an input)")
+
+
+def _time_zone_file(path: object) -> bool:
+    """Whether ``path`` is a time zone's data in the system's zone directories, which
+    ``zoneinfo.ZoneInfo`` (written in C: no frame of a pass-through module calls ``open``)
+    reads once per process and caches: data shipped with the system, like the code."""
+    zoneinfo = sys.modules.get("zoneinfo")
+    if zoneinfo is None or not isinstance(path, str):
+        return False
+    return any(path.startswith(os.path.join(root, "")) for root in zoneinfo.TZPATH)
 
 
 def _guard_thread_start() -> None:
@@ -198,6 +226,24 @@ def _guard_environment() -> None:
     for name in ("__getitem__", "__setitem__", "__delitem__", "__iter__", "__len__"):
         original = getattr(environ_type, name)
         replace(environ_type, name, guard(original, "os.environ", f"{ACTIVITY}, or an input"))
+
+
+def _guard_file_queries() -> None:
+    capabilities = (
+        os.supports_dir_fd,
+        os.supports_fd,
+        os.supports_follow_symlinks,
+        os.supports_effective_ids,
+    )
+    for name, what in _FILE_QUERIES.items():
+        original = getattr(os, name)
+        guarded = guard(original, what, f"{ACTIVITY} (or pass the value in as an input)")
+        replace(os, name, guarded)
+        # What ``os`` says a function supports is asked of the function itself
+        # (``os.stat in os.supports_dir_fd``: shutil.rmtree's safe walk depends on it).
+        for supported in capabilities:
+            if original in supported:
+                supported.add(guarded)
 
 
 def _guard_asyncio() -> None:

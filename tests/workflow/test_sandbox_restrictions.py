@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import os
 import random
 import secrets
+import socket
 import subprocess
 import sys
 import textwrap
 import time
 import types
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -56,6 +59,16 @@ REFUSED: dict[str, tuple[Callable[[], Any], str]] = {
     "os.getenv()": (lambda: os.getenv("PATH"), ACTIVITY),
     "os.environ.get()": (lambda: os.environ.get("PATH"), ACTIVITY),
     "subprocess": (lambda: subprocess.run(["true"], check=False), ACTIVITY),
+    "time.clock_gettime()": (lambda: time.clock_gettime(time.CLOCK_REALTIME), NOW),
+    "time.clock_gettime_ns()": (lambda: time.clock_gettime_ns(time.CLOCK_MONOTONIC), NOW),
+    "os.path.exists()": (lambda: os.path.exists(__file__), ACTIVITY),
+    "os.path.getmtime()": (lambda: os.path.getmtime(__file__), ACTIVITY),
+    "os.path.islink()": (lambda: os.path.islink(__file__), ACTIVITY),
+    "Path.is_file()": (lambda: Path(__file__).is_file(), ACTIVITY),
+    "os.stat()": (lambda: os.stat(__file__), ACTIVITY),
+    "os.access()": (lambda: os.access(__file__, os.R_OK), ACTIVITY),
+    "os.getcwd()": (lambda: os.getcwd(), ACTIVITY),
+    "socket.gethostname()": (lambda: socket.gethostname(), ACTIVITY),
 }
 
 ALLOWED: dict[str, Callable[[], Any]] = {
@@ -69,7 +82,16 @@ ALLOWED: dict[str, Callable[[], Any]] = {
     "workflow.uuid4()": lambda: workflow.uuid4(),
     "workflow.now()": lambda: workflow.now(),
     "side_effect(secrets)": lambda: workflow.side_effect(lambda: secrets.token_hex(4)),
+    # Time zones are data shipped with the code, read once per process and cached: the same
+    # answer on every replay, whichever run loads the zone first.
+    "ZoneInfo()": lambda: workflow.now().astimezone(zoneinfo.ZoneInfo(_unloaded_zone())),
 }
+
+
+def _unloaded_zone() -> str:
+    """A time zone no code of this process has loaded yet, so that its file is read now."""
+    loaded = {zone.key for zone in gc.get_objects() if isinstance(zone, zoneinfo.ZoneInfo)}
+    return next(key for key in sorted(zoneinfo.available_timezones()) if key not in loaded)
 
 
 @workflow.defn
