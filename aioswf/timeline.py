@@ -454,7 +454,8 @@ class _Builder:
     def on_MarkerRecorded(self, event_id: int, at: Any, attrs: Any) -> None:
         step = self.add(Step("marker", str(attrs.get("markerName", ""))), event_id, at)
         step.status, step.ended = "recorded", at
-        step.result = attrs.get("details")
+        # A side effect's value is a payload like any other (encoded, perhaps stored).
+        step.result = self.payload(attrs.get("details"))
 
     # --- children and other executions ------------------------------------------------------
 

@@ -178,6 +178,12 @@ async def test_every_payload_kind_round_trips_through_zlib_and_encryption() -> N
     shown = {(step.name, step.input, step.result, step.message) for step in timeline.steps}
     assert ("shout/1", json.dumps([SECRET]), json.dumps(SECRET.upper()), None) in shown
     assert ("stall/1", json.dumps([SECRET]), None, json.dumps({"progress": SECRET})) in shown
+    marker = ("aioswf.side_effect.1", None, json.dumps({"effect": SECRET}), None)
+    assert marker in shown  # a side effect's value, decoded like every other payload
+    unreadable = build_timeline(histories[1][2], converter=DataConverter(codecs=[ZlibCodec()]))
+    [effect] = [step for step in unreadable.steps if step.kind == "marker"]
+    assert effect.result is not None
+    assert effect.result.startswith("<encoded payload, not readable")
 
 
 def _history(env: WorkflowEnvironment, workflow_id: str, run_id: str) -> Any:
