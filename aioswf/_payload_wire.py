@@ -258,8 +258,9 @@ class PayloadWire:
                 with sandbox.unguarded():
                     data = codec.decode(data)
             except Exception as error:
+                said = f": {error}" if str(error) else ""  # a wrong key's InvalidTag says nothing
                 raise PayloadConversionError(
-                    f"codec {name!r} could not decode a payload: {type(error).__name__}: {error}"
+                    f"codec {name!r} could not decode a payload: {type(error).__name__}{said}"
                 ) from error
         try:
             return data.decode()

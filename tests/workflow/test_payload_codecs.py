@@ -237,6 +237,9 @@ def test_a_payload_that_cannot_be_decoded_names_the_codec() -> None:
     other_key = DataConverter(codecs=[ZlibCodec(), AesGcmCodec(AESGCM.generate_key(128), "test")])
     with pytest.raises(PayloadConversionError, match=r"codec 'aes-gcm:test' could not decode"):
         other_key.decode_payload(text, what="input of X")
+    # A wrong key's InvalidTag has no message of its own: its name ends the sentence.
+    with pytest.raises(PayloadConversionError, match=r"a payload: InvalidTag$"):
+        other_key.decode_payload(text)
     with pytest.raises(PayloadConversionError, match=r"does not have \(its codecs: none\)"):
         DataConverter().decode_payload(text)
     with pytest.raises(ValueError, match="same name"):
