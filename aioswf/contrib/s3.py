@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiobotocore.session import AioSession, get_session
+from botocore.session import Session
 
 from aioswf.converter import MAX_DATA_LENGTH
 
@@ -71,6 +73,7 @@ class S3PayloadStore:
             **({"region_name": region_name} if region_name else {}),
             **(client_options or {}),
         }
+        _check_client_kwargs(self._client_kwargs)
         self._on_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
@@ -140,6 +143,19 @@ class _LoopClient:
     client: Any = None
     stack: contextlib.AsyncExitStack | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _check_client_kwargs(kwargs: dict[str, Any]) -> None:
+    """Refuse arguments ``create_client`` does not take now: the client is made at the first
+    payload, where a ``TypeError`` would pass for a store outage that workers retry."""
+    try:
+        # aiobotocore's create_client takes *args and **kwargs on to botocore's signature.
+        inspect.signature(Session.create_client).bind(None, "s3", **kwargs)
+    except TypeError as error:
+        raise TypeError(
+            f"S3PayloadStore: client_options are passed to session.create_client('s3', ...), "
+            f"which refuses them: {error}"
+        ) from None
 
 
 def _parse(reference: str) -> tuple[str, str]:

@@ -158,6 +158,13 @@ async def test_without_a_store_an_oversized_payload_is_refused_naming_its_size()
             await env.client.start_workflow(Big.run, "z" * MEGABYTE, workflow_id="w", task_list="t")
 
 
+def test_a_client_option_s3_does_not_take_is_refused_at_once() -> None:
+    # Not at the first payload, as a store outage a worker would retry without end.
+    with pytest.raises(TypeError, match=r"client_options.*'retries'"):
+        S3PayloadStore("bucket", client_options={"retries": {"max_attempts": 1}})
+    S3PayloadStore("bucket", client_options={"use_ssl": False, "config": None})
+
+
 async def test_a_reference_without_a_store_says_so() -> None:
     reference = '{"aioswf:encoding":[],"aioswf:ref":"s3://b/k","aioswf:size":5}'
     readable = await DataConverter().readable(reference)
