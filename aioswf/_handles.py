@@ -42,6 +42,8 @@ R = TypeVar("R")
 
 _OUTAGE_RETRY_SECONDS = 1.0
 """How often ``result()`` tries again to find its run while SWF is out of reach."""
+_WHY_STUCK_SECONDS = 1.0
+"""How long a ``result()`` that timed out may spend asking SWF why the run is stuck."""
 
 
 def put_set(params: dict[str, Any], key: str, value: Any) -> None:
@@ -211,7 +213,9 @@ class WorkflowHandle(Generic[R]):
     async def _failing_decisions(self) -> str:
         """``"; its decision tasks are failing…"`` when they are, else ``""``."""
         try:
-            failure = (await self.describe()).decision_failure
+            # The caller's timeout has passed: an outage must not hold it for the retries.
+            async with asyncio.timeout(_WHY_STUCK_SECONDS):
+                failure = (await self.describe()).decision_failure
         except (exc.AioSWFError, TimeoutError):
             return ""  # the timeout's message stands on its own
         if failure is None:

@@ -280,3 +280,23 @@ async def test_start_up_through_a_long_outage_says_so_once_then_in_short_reminde
     assert 2 <= len(reminders) <= 5, warned
     assert len(warned) == 1 + len(reminders), warned
     assert any("SWF reachable again" in r.getMessage() for r in caplog.records)
+
+
+async def test_result_timeout_holds_during_an_outage(
+    proxy: FaultProxy, domain_name: str, task_list: str
+) -> None:
+    # Slow retries, as against AWS: the timeout must not wait for them to give up.
+    retry = RetryOptions(max_attempts=6, base_delay=1.0, max_delay=5.0)
+    async with Client(
+        domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
+    ) as swf:
+        await swf.register_domain()
+        flow = await Flow(swf, task_list).start()
+        handle = swf.get_workflow_handle(flow.workflow_id, run_id=flow.run_id)
+        proxy.go_down()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        with pytest.raises(TimeoutError, match="did not close within 1 seconds"):
+            await handle.result(timeout=timedelta(seconds=1))
+        assert loop.time() - began < 3.0
+        proxy.come_up()
