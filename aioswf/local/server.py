@@ -222,7 +222,7 @@ def _parse(raw: bytes) -> Json:
     except UnicodeDecodeError as exc:
         raise SerializationError(f"The request body is not valid UTF-8: {exc.reason}") from None
     try:
-        body: Any = json.loads(text)
+        body: Any = json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise SerializationError("The request body is nested too deeply") from None
     except ValueError as exc:
@@ -232,6 +232,11 @@ def _parse(raw: bytes) -> Json:
     if _ESCAPED_SURROGATE.search(raw) and _has_lone_surrogate(body):
         raise SerializationError("The request body holds a lone UTF-16 surrogate")
     return body
+
+
+def _not_json(literal: str) -> Any:
+    """Refuse ``NaN`` and ``Infinity``, which Python reads but JSON (and SWF) does not."""
+    raise ValueError(f"{literal} is not a JSON value")
 
 
 def _has_lone_surrogate(value: Any) -> bool:

@@ -40,6 +40,8 @@ async def test_a_body_over_one_mebibyte_is_413_and_the_service_lives_on(
         b'"text"',
         b'{"name": "\\ud800", "workflowExecutionRetentionPeriodInDays": "1"}',
         b'{"name": "a\\udfffb", "workflowExecutionRetentionPeriodInDays": "1"}',
+        b'{"name": "d", "workflowExecutionRetentionPeriodInDays": "1", "x": NaN}',
+        b'{"name": "d", "workflowExecutionRetentionPeriodInDays": "1", "x": [-Infinity]}',
     ],
     ids=[
         "deep-list",
@@ -50,6 +52,8 @@ async def test_a_body_over_one_mebibyte_is_413_and_the_service_lives_on(
         "string",
         "lone-high",
         "lone-low",
+        "nan",
+        "infinity",
     ],
 )
 async def test_unreadable_bodies_are_serialization_faults(local_swf: LocalSWF, body: bytes) -> None:
