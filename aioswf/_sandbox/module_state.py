@@ -13,7 +13,9 @@ finds the change instead, where it happens:
 
 - when a workflow type first runs, its code is read (the bytecode of its methods and of the
   functions and classes of the application that they reach) for the module globals, class
-  attributes and attributes of module-level objects that the code names; a module's globals
+  attributes and attributes of module-level objects that the code names (with or without a
+  ``__dict__``), the variables that its functions close over, and what the bound methods
+  and partials it names carry (``note = seen.append``); a module's globals
   are watched where the code names them on that module (``helper.calls``, ``from helper
   import calls``), not wherever an attribute of that name appears (``self.calls`` leaves
   the host's ``helper.calls`` alone);
@@ -31,7 +33,9 @@ modules and installed packages (under ``site-packages``) keep their caches and l
 computed constants. A name that held ``None`` (or nothing) and is given a value is a lazily
 computed constant too, and is let through. Activities are not workflow code and are not
 read. What cannot be seen: state reached only through other objects' attributes deeper
-than one level, or through ``getattr``/``globals()`` with computed names.
+than one level (an object or list inside a module-level dict), through
+``getattr``/``globals()`` with computed names, or inside objects that show no state to
+compare (an ``itertools.count``, a generator, an ``array``).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import is_not
 from typing import Any
@@ -287,6 +291,13 @@ class _Reader:
         self._module_attributes: dict[int, dict[str, str]] = {}
         """By the id of a module's namespace: the names the code reads or sets on it."""
         self._followed: set[tuple[int, str]] = set()
+        self._carried: dict[str, Any] = {}
+        """Containers that bound methods and partials carry (``remember = seen.append``)."""
+        self._carried_spots: dict[str, _Spot] = {}
+        self._closures: list[tuple[_Cells, tuple[_Spot, ...]]] = []
+        self._named = "a name"
+        self._naming = "workflow code"
+        """Where the code names what is being reached, for the spots it gives."""
 
     def read(self, cls: type) -> StateWatch:
         self._reach(cls)
@@ -303,6 +314,7 @@ class _Reader:
             return
         self._reached.add(id(value))
         self._keep.append(value)
+        self._reach_carried(value)
         functions = _functions_of(value)
         if functions:
             for function in functions:
@@ -312,14 +324,35 @@ class _Reader:
         elif isinstance(value, types.ModuleType):
             if _application(value.__name__):
                 self._modules[id(value.__dict__)] = (value.__dict__, f"module {value.__name__}")
-        elif (
-            not isinstance(value, _CONTAINERS)
-            and _application(type(value).__module__)
-            and isinstance(_attribute(value, "__dict__"), dict)
+        elif not isinstance(value, _CONTAINERS) and (
+            _application(type(value).__module__) or type(value) is types.SimpleNamespace
         ):
             holder = f"{type(value).__qualname__} object"
-            self._holders[id(vars(value))] = (vars(value), holder)
+            attributes = _attribute(value, "__dict__")
+            if isinstance(attributes, dict):
+                self._holders[id(attributes)] = (attributes, holder)
+            elif _slots(type(value)):
+                self._holders[id(value)] = (_Slots(value), holder)
             self._reach(type(value))
+
+    def _reach_carried(self, value: Any) -> None:
+        """Reach what a bound method or a partial carries: its object, its arguments."""
+        carried: list[Any] = []
+        if isinstance(value, types.MethodType | types.BuiltinMethodType):
+            owner = _attribute(value, "__self__")
+            if owner is not None and not isinstance(owner, types.ModuleType | type):
+                carried.append(owner)
+        elif isinstance(value, functools.partial):
+            carried.extend((*value.args, *value.keywords.values()))
+        for item in carried:
+            if isinstance(item, _CONTAINERS):
+                key = str(len(self._carried))
+                self._carried[key] = item
+                carrier = getattr(value, "__qualname__", type(value).__qualname__)
+                what = f"the {type(item).__name__} that {self._named} ({carrier}) carries"
+                self._carried_spots[key] = _Spot(key, what, self._naming)
+            else:
+                self._reach(item)
 
     def _reach_function(self, function: types.FunctionType) -> None:
         if getattr(function, _ACTIVITY_ATTR, None) is not None:
@@ -327,6 +360,21 @@ class _Reader:
         if not _application(function.__globals__.get("__name__")):
             return
         self._pending.append((function.__code__, function.__globals__))
+        if function.__closure__:
+            cells = _Cells(
+                dict(zip(function.__code__.co_freevars, function.__closure__, strict=True))
+            )
+            code = function.__code__
+            where = (
+                f"{code.co_qualname} ({os.path.basename(code.co_filename)}:{code.co_firstlineno})"
+            )
+            what = f"the variable {{}} that {function.__qualname__} closes over"
+            named = [name for name in cells if not _dunder(name)]  # not super()'s __class__
+            spots = tuple(_Spot(name, what.format(name), where) for name in named)
+            if spots:
+                self._closures.append((cells, spots))
+            for name in named:
+                self._reach(cells.get(name, _MISSING))
 
     def _reach_class(self, cls: type) -> None:
         for klass in cls.__mro__:
@@ -342,9 +390,10 @@ class _Reader:
     def _follow_attributes(self) -> None:
         """Reach what the attributes the code names hold, in the namespaces read so far."""
         for key, (namespace, names) in self._named_on_holders():
-            for name in names:
+            for name, where in list(names.items()):
                 if (key, name) not in self._followed and name in namespace:
                     self._followed.add((key, name))
+                    self._named, self._naming = name, where
                     self._reach(namespace[name])
 
     def _named_on_holders(self) -> list[tuple[int, tuple[Mapping[str, Any], dict[str, str]]]]:
@@ -375,7 +424,8 @@ class _Reader:
             # rebinding comes from), else where it first names it.
             if op in _GLOBAL_OPS:
                 if name not in names:
-                    names[name] = where.format(line)
+                    names[name] = self._naming = where.format(line)
+                    self._named = name
                     self._reach(namespace.get(name, _MISSING))
                 if op in _STORE_GLOBAL_OPS and (id(namespace), name) not in self._stored_globals:
                     self._stored_globals.add((id(namespace), name))
@@ -417,7 +467,13 @@ class _Reader:
             for name, where in names.items():
                 if name in attributes and name not in found and not _dunder(name):
                     found[name] = _Spot(name, f"the attribute {name} of {holder}", where)
-        return [(namespace, tuple(found.values())) for namespace, found in spots.values() if found]
+        groups = [
+            (namespace, tuple(found.values())) for namespace, found in spots.values() if found
+        ]
+        if self._carried:
+            groups.append((self._carried, tuple(self._carried_spots.values())))
+        groups.extend(self._closures)
+        return groups
 
 
 def _attributes_of_modules(
@@ -464,6 +520,55 @@ def _attributes_of_modules(
 
 def _as_module(value: Any) -> types.ModuleType | None:
     return value if isinstance(value, types.ModuleType) else None
+
+
+class _Cells(Mapping[str, Any]):
+    """The variables a function closes over, by name, as a namespace to watch."""
+
+    def __init__(self, cells: dict[str, types.CellType]) -> None:
+        self._cells = cells
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._cells[name].cell_contents
+        except ValueError:  # a variable not bound yet
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cells)
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+
+class _Slots(Mapping[str, Any]):
+    """The attributes of an object without a ``__dict__`` (its ``__slots__``)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+        self._names = _slots(type(value))
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        try:
+            return getattr(self._value, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._names if name in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _slots(cls: type) -> tuple[str, ...]:
+    names: list[str] = []
+    for klass in cls.__mro__:
+        declared = vars(klass).get("__slots__", ())
+        names.extend((declared,) if isinstance(declared, str) else declared)
+    return tuple(name for name in names if not _dunder(name))
 
 
 def _functions_of(value: Any) -> list[types.FunctionType]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import types
+from collections.abc import Callable
 from typing import Any
 
 calls = 0
@@ -54,3 +57,59 @@ class Tally:
 
 
 tally = Tally()
+
+
+class Tracker:
+    """An object whose bound method is kept at module level."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self) -> int:
+        self.total += 1
+        return self.total
+
+
+track = Tracker().add  # the object travels with the method
+
+
+class Point:
+    """An object without a ``__dict__``."""
+
+    __slots__ = ("x",)
+
+    def __init__(self) -> None:
+        self.x = 0
+
+
+origin = Point()
+settings = types.SimpleNamespace(retries=3)
+_recent: list[str] = []
+note = _recent.append  # the list travels with the method
+log_line = functools.partial(list.append, [])  # and with the partial
+
+
+def _counter() -> Callable[[], int]:
+    count = 0
+
+    def next_count() -> int:
+        nonlocal count
+        count += 1
+        return count
+
+    return next_count
+
+
+next_count = _counter()  # state in a closure: the variable it closes over
+
+
+def _collector() -> Callable[[str], None]:
+    seen: list[str] = []
+
+    def collect(name: str) -> None:
+        seen.append(name)
+
+    return collect
+
+
+collect = _collector()

@@ -98,6 +98,20 @@ class Mutates:
             app.tally.count += 1
         elif how == "module-level object's dict":
             app.tally.notes[workflow.info().run_id] = 1
+        elif how == "bound method's object":
+            app.track()
+        elif how == "object without a dict":
+            app.origin.x += 1
+        elif how == "SimpleNamespace":
+            app.settings.retries += 1
+        elif how == "bound method's list":
+            app.note("n")
+        elif how == "partial's list":
+            app.log_line("l")
+        elif how == "closure rebound":
+            app.next_count()
+        elif how == "closure's list":
+            app.collect("c")
         return how
 
 
@@ -125,11 +139,25 @@ KINDS = {
     "tests.workflow.module_state_app was rebound",
     "module-level object": "the attribute count of Tally object was rebound",
     "module-level object's dict": "the attribute notes of Tally object (a dict) went from",
+    "bound method's object": "the attribute total of Tracker object was rebound",
+    "object without a dict": "the attribute x of Point object was rebound",
+    "SimpleNamespace": "the attribute retries of SimpleNamespace object was rebound",
+    "bound method's list": "the list that note (list.append) carries (a list) went from",
+    "partial's list": "the list that log_line (partial) carries (a list) went from",
+    "closure rebound": "the variable count that _counter.<locals>.next_count closes over was",
+    "closure's list": "the variable seen that _collector.<locals>.collect closes over (a list)",
 }
 
 
 # Named first, or assigned, in the helper module.
-HELPERS = ("helper global", "helper list", "helper module attribute")
+HELPERS = (
+    "helper global",
+    "helper list",
+    "helper module attribute",
+    "closure rebound",
+    "closure's list",
+    "bound method's object",
+)
 
 
 @pytest.mark.parametrize("how", sorted(KINDS))
