@@ -59,6 +59,24 @@ def _strings(values: Iterable[Any]) -> Iterator[str]:
             yield from _strings(value)
 
 
+def _check_codecs(where: str, codecs: Sequence[Any]) -> None:
+    """Refuse, by position, what is not a :class:`PayloadCodec` (a name, encode, decode)."""
+    for index, codec in enumerate(codecs):
+        if not (
+            callable(getattr(codec, "encode", None)) and callable(getattr(codec, "decode", None))
+        ):
+            raise TypeError(
+                f"{where}[{index}] is {codec!r}, not a codec: a PayloadCodec has a name and "
+                "encode() and decode() methods from bytes to bytes"
+            )
+        name = getattr(codec, "name", None)
+        if not isinstance(name, str) or not name:
+            raise TypeError(
+                f"{where}[{index}] ({type(codec).__name__}) has no name: payloads record the "
+                "name of each codec they went through, for readers to find it"
+            )
+
+
 class PayloadWire:
     """The codecs and store of one converter, and the payloads in transit to and from it."""
 
@@ -70,6 +88,8 @@ class PayloadWire:
     ) -> None:
         self.codecs = tuple(codecs)
         self.store = store
+        _check_codecs("codecs", self.codecs)
+        _check_codecs("decode_only_codecs", decode_only)
         readers = (*self.codecs, *decode_only)
         self._by_name = {codec.name: codec for codec in readers}
         if len(self._by_name) != len(readers):
@@ -127,6 +147,11 @@ class PayloadWire:
         with sandbox.unguarded():
             for codec in self.codecs:
                 data = codec.encode(data)
+                if not isinstance(data, bytes):
+                    raise TypeError(
+                        f"codec {codec.name!r} returned {type(data).__name__} from encode(), "
+                        "not bytes"
+                    )
                 names.append(codec.name)
         wire = text
         if names:

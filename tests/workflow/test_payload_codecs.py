@@ -246,6 +246,31 @@ def test_a_payload_that_cannot_be_decoded_names_the_codec() -> None:
         DataConverter(codecs=[ZlibCodec(), ZlibCodec()])
 
 
+class _Texting:
+    """A codec whose encode returns text, not bytes."""
+
+    name = "texting"
+
+    def encode(self, data: bytes) -> Any:
+        return data.decode()
+
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+
+def test_what_is_not_a_codec_is_named() -> None:
+    with pytest.raises(TypeError, match=r"codecs\[1\] is 'zlib', not a codec"):
+        DataConverter(codecs=[ZlibCodec(), "zlib"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"decode_only_codecs\[0\] is None, not a codec"):
+        DataConverter(decode_only_codecs=[None])  # type: ignore[list-item]
+    unnamed = _Texting()
+    unnamed.name = ""
+    with pytest.raises(TypeError, match=r"codecs\[0\] .* has no name"):
+        DataConverter(codecs=[unnamed])
+    with pytest.raises(TypeError, match=r"codec 'texting' returned str from encode\(\), not bytes"):
+        DataConverter(codecs=[_Texting()]).encode_payload([1])
+
+
 def test_headers_travel_beside_an_encoded_payload() -> None:
     from aioswf._envelope import wrap
 
