@@ -53,6 +53,12 @@ _state = _ThreadState()
 _install_lock = threading.Lock()
 _installed = False
 
+_guarding = 0
+"""How many workflow steps run now, on any thread: while none does (a worker between tasks,
+a host that never runs one), every guard returns at the read of this one global, before the
+thread's state is looked at."""
+_guarding_lock = threading.Lock()
+
 DEFAULT_PASS_THROUGH = frozenset(
     {
         "logging",
@@ -112,8 +118,11 @@ def start_guarding(describe: str) -> str | None:
     """:func:`guarding` without a ``with`` block (the workflow loop enters one per step):
     guard this thread for ``describe``; returns the run guarded before, for
     :func:`stop_guarding`."""
+    global _guarding
     install()
     outer = running_workflow()
+    with _guarding_lock:  # steps start and stop on several threads at once
+        _guarding += 1
     _state.active = describe
     return outer
 
@@ -121,7 +130,16 @@ def start_guarding(describe: str) -> str | None:
 def stop_guarding(outer: str | None) -> None:
     """Guard this thread for ``outer`` again (``None``: not at all), as before
     :func:`start_guarding`."""
+    global _guarding
     _state.active = outer
+    with _guarding_lock:
+        _guarding -= 1
+
+
+def any_guarding() -> bool:
+    """Whether workflow code may be running on some thread (a step has started and not
+    stopped): the guards' first, cheapest look."""
+    return _guarding > 0
 
 
 @contextmanager
@@ -215,29 +233,49 @@ def guard(
     instead: str,
     *,
     refuse_if: Callable[[tuple[Any, ...], dict[str, Any]], bool] | None = None,
+    takes_arguments: bool = True,
 ) -> Callable[..., Any]:
     """``function``, refused inside workflow steps (only when ``refuse_if(args, kwargs)``,
-    if given) unless a pass-through module calls it."""
+    if given) unless a pass-through module calls it.
+
+    The host calls these functions too (its event loop reads ``time.monotonic()`` at every
+    iteration), so the guard looks first at :data:`_guarding`, one global read, and calls
+    ``function`` at once while no step runs anywhere. ``takes_arguments=False`` (for the
+    clocks) spares the packing of arguments a function never takes.
+    """
     if getattr(function, "__aioswf_guarded__", False):
         return function
+    state = _state
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        describe = getattr(_state, "active", None)
-        if (
-            describe is not None
-            and (refuse_if is None or refuse_if(args, kwargs))
-            and not trusted_caller(depth=1)
-        ):
-            raise refusal(describe, what, instead)
+        if _guarding:
+            describe = state.active
+            if (
+                describe is not None
+                and (refuse_if is None or refuse_if(args, kwargs))
+                and not trusted_caller(depth=1)
+            ):
+                raise refusal(describe, what, instead)
         return function(*args, **kwargs)
+
+    def guarded_without_arguments() -> Any:
+        if _guarding:
+            describe = state.active
+            if describe is not None and not trusted_caller(depth=1):
+                raise refusal(describe, what, instead)
+        return function()
+
+    if not takes_arguments and refuse_if is not None:
+        raise ValueError("refuse_if needs the arguments: takes_arguments must be true")
+    wrapper: Callable[..., Any] = guarded if takes_arguments else guarded_without_arguments
 
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
         with suppress(AttributeError, TypeError):
-            setattr(guarded, attribute, getattr(function, attribute))
-    guarded.__wrapped__ = function  # type: ignore[attr-defined]
-    guarded.__aioswf_guarded__ = True  # type: ignore[attr-defined]
-    _replacements[id(function)] = (function, guarded)
-    return guarded
+            setattr(wrapper, attribute, getattr(function, attribute))
+    wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+    wrapper.__aioswf_guarded__ = True  # type: ignore[attr-defined]
+    _replacements[id(function)] = (function, wrapper)
+    return wrapper
 
 
 def replace(owner: Any, name: str, guarded: Callable[..., Any]) -> None:

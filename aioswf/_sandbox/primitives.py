@@ -96,10 +96,11 @@ def _remember_the_maker(cls: type) -> None:
     """Have primitives of ``cls`` that can be shared remember the loop that made them, and
     check who uses them."""
     init = cls.__init__  # type: ignore[misc]
+    state = thread_state()  # read directly: every primitive the host makes passes here
 
     def remembering_init(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-        if running_workflow() is not None:
+        if state.active is not None:
             self._aioswf_loop = events._get_running_loop()
         elif _made_to_last(sys._getframe(1)):
             self._aioswf_loop = None

@@ -123,12 +123,16 @@ def install_all() -> None:
     _guard_asyncio()
 
 
+_REFUSED_EVENTS = frozenset(_AUDITED)
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    # Most audited events are none of ours (every ``sys._getframe``, for one): the cheaper
-    # look first, then the thread's.
-    what = _AUDITED.get(event)
-    if what is None:
+    # Called for every audited event of the process, the host's included (each frame that
+    # logging's ``findCaller`` reads is one): most are none of ours, so the event's name is
+    # looked up first, in a frozenset, and nothing else is done for them.
+    if event not in _REFUSED_EVENTS:
         return
+    what = _AUDITED[event]
     describe = running_workflow()
     if describe is None or trusted_caller(depth=1):
         return  # outside workflow code, a pass-through module, or an import
@@ -161,7 +165,9 @@ def _guard_thread_start() -> None:
 
 def _guard_time() -> None:
     for name in _CLOCKS:
-        replace(time, name, guard(getattr(time, name), f"time.{name}()", NOW))
+        takes_arguments = name.startswith("clock_")  # clock_gettime(clock_id)
+        guarded = guard(getattr(time, name), f"time.{name}()", NOW, takes_arguments=takes_arguments)
+        replace(time, name, guarded)
     replace(time, "sleep", guard(time.sleep, "time.sleep()", "await asyncio.sleep()"))
     for name, position in (("localtime", 0), ("gmtime", 0), ("ctime", 0), ("asctime", 0)):
         guarded = guard(
