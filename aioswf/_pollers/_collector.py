@@ -64,6 +64,8 @@ class CollectorHold:
         self._spent_at: int | None = None
         """The number of full collections when the hold lasted its longest: until one more
         has run, full collections are not held."""
+        self._watches: dict[asyncio.AbstractEventLoop, _Watch] = {}
+        """The loops with holders; each entry only ever changed on its loop's thread."""
 
     @property
     def holding(self) -> bool:
@@ -76,13 +78,41 @@ class CollectorHold:
 
         Must be used on a running event loop, which checks the hold's length.
         """
+        loop = asyncio.get_running_loop()
         self._enter()
-        timer = asyncio.get_running_loop().call_later(self.longest, self.check)
+        self._watch(loop)
         try:
             yield
         finally:
-            timer.cancel()
+            self._unwatch(loop)
             self._exit()
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        # One timer per loop that has holders, not one per holder: a worker holds once per
+        # decision task, and a timer per task would be made and cancelled with each.
+        watch = self._watches.get(loop)
+        if watch is None:
+            self._watches[loop] = _Watch(loop.call_later(self.longest, self._tick, loop))
+        else:
+            watch.holders += 1
+
+    def _unwatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        watch = self._watches[loop]
+        watch.holders -= 1
+        if watch.holders == 0:
+            del self._watches[loop]
+            watch.timer.cancel()
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.check()
+        watch = self._watches.get(loop)
+        if watch is None:
+            return
+        # Next, when the hold in progress reaches its longest (it may have begun after this
+        # timer was set), or a whole length from now if none is in progress.
+        with self._lock:
+            due = self._since + self.longest - self._clock() if self._saved is not None else 0.0
+        watch.timer = loop.call_later(due if due > 0 else self.longest, self._tick, loop)
 
     def check(self) -> None:
         """Let full collections run again if the hold has lasted its longest."""
@@ -131,8 +161,19 @@ class CollectorHold:
         of the holders' tasks never runs to release them."""
         self._lock = threading.Lock()  # the parent's may have been held at the fork
         self._holders = 0
+        self._watches = {}
         self._spent_at = None
         self._release()
+
+
+class _Watch:
+    """A loop's holders: the timer that checks the hold's length there, and how many."""
+
+    __slots__ = ("holders", "timer")
+
+    def __init__(self, timer: asyncio.TimerHandle) -> None:
+        self.timer = timer
+        self.holders = 1
 
 
 def _full_collections() -> int:

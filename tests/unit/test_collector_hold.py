@@ -145,3 +145,59 @@ async def test_a_forked_child_gets_its_thresholds_back(thresholds: tuple[int, in
         seen = thresholds_in_a_forked_child()
         assert COLLECTOR_HOLD.holding  # the parent still holds
     assert seen == repr(thresholds)
+
+
+class CountingLoop(asyncio.SelectorEventLoop):
+    """Counts the timers scheduled on it."""
+
+    timers = 0
+
+    def call_at(self, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        self.timers += 1
+        return super().call_at(*args, **kwargs)
+
+
+def test_many_holders_on_one_loop_share_one_timer() -> None:
+    hold = CollectorHold(longest=60.0)
+
+    async def decide() -> None:
+        with hold.held():
+            await asyncio.sleep(0.01)
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, CountingLoop)
+        before = loop.timers
+        await asyncio.gather(*(decide() for _ in range(50)))
+        return loop.timers - before - 50  # each decide's own sleep is a timer too
+
+    with asyncio.Runner(loop_factory=CountingLoop) as runner:
+        assert runner.run(main()) == 1
+    assert not hold.holding
+
+
+async def test_the_length_is_checked_for_holders_who_stay_after_the_first_leaves() -> None:
+    hold = CollectorHold(longest=0.1)
+    first, second = hold.held(), hold.held()
+    first.__enter__()  # the hold begins with the first holder, which sets the loop's timer
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert hold.holding
+    await asyncio.sleep(0.4)
+    assert not hold.holding  # the loop's timer went on for the holder who stayed
+    second.__exit__(None, None, None)
+
+
+async def test_a_hold_resumed_after_its_break_is_checked_again() -> None:
+    clock = Clock()
+    hold = CollectorHold(longest=0.05, clock=clock)
+    with hold.held():
+        clock.now = 1.0
+        await asyncio.sleep(0.2)  # the loop's check ends the hold: it lasted its longest
+        assert not hold.holding
+        gc.collect()  # the full collection it let through
+        with hold.held():  # resumes, from now
+            assert hold.holding
+            clock.now = 2.0
+            await asyncio.sleep(0.2)
+            assert not hold.holding
