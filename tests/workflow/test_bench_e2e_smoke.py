@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def run(script: str, *args: str) -> object:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
+from tests.workflow.benchmark_runs import benchmark_report
 
 
 def test_bench_workflows_runs_and_reports_every_figure() -> None:
-    report = run("bench_workflows.py", "--steps", "3", "--many", "4", "--repeat", "1")
+    report = benchmark_report("bench_workflows.py", "--steps", "3", "--many", "4", "--repeat", "1")
     assert isinstance(report, dict)
     (chain,) = report["chain"]
     assert chain["steps"] == 3
@@ -40,7 +23,7 @@ def test_bench_workflows_runs_and_reports_every_figure() -> None:
 
 
 def test_bench_sticky_runs_with_and_without_sticky_task_lists() -> None:
-    rows = run("bench_sticky.py", "--processes", "2", "--steps", "3")
+    rows = benchmark_report("bench_sticky.py", "--processes", "2", "--steps", "3")
     assert isinstance(rows, list)
     assert [(r["processes"], r["sticky"]) for r in rows] == [(2, True), (2, False)]
     assert all(r["tasks"] >= 2 * 4 for r in rows)  # 3 activities: 4 decision tasks per run

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_host_loop.py"
+from tests.workflow.benchmark_runs import benchmark_lines
 
 
 def test_bench_host_loop_runs_and_prints_its_table() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--repeat", "1", "--signals", "50", "--cpu", "0.05"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    lines = benchmark_lines(
+        "bench_host_loop.py", "--repeat", "1", "--signals", "50", "--cpu", "0.05"
     )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
     assert lines[0].split()[-1] == "thread"
     assert len(lines) == 5
     for line in lines[1:]:

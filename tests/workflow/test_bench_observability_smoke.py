@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_observability.py"
+from tests.workflow.benchmark_runs import benchmark_lines
 
 
 def test_bench_observability_runs_and_prints_its_table() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--steps", "3", "--many", "3", "--repeat", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    lines = benchmark_lines(
+        "bench_observability.py", "--steps", "3", "--many", "3", "--repeat", "1"
     )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
     assert lines[0].split() == ["shape", "plain", "observed", "cost"]
     assert len(lines) == 9
     for line in lines[1:7]:
