@@ -19,19 +19,19 @@ import argparse
 import asyncio
 import sys
 import threading
-import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from host_stall import clock, worst_stall
 
 from aioswf import Client, Worker, WorkflowHandle, WorkflowOptions, workflow
 from aioswf.local import LocalSWF, VirtualClock
 from aioswf.worker import DecisionWorkerOptions
 
-_clock = time.perf_counter  # bound before the workflow sandbox guards the module
 STOP = threading.Event()
 
 
@@ -41,8 +41,8 @@ class Swallows:
     async def run(self) -> str:
         while not STOP.is_set():
             try:
-                deadline = _clock() + 0.02
-                while _clock() < deadline:
+                deadline = clock() + 0.02
+                while clock() < deadline:
                     pass
             except BaseException:  # swallows the interrupt: what is measured
                 continue
@@ -51,29 +51,6 @@ class Swallows:
 
 def workflow_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith("aioswf-workflow"))
-
-
-async def worst_stall(work: Callable[[], Awaitable[Any]]) -> float:
-    """The longest the host loop went without running the ticker while ``work`` ran (s)."""
-    worst = 0.0
-    running = True
-
-    async def tick() -> None:
-        nonlocal worst
-        last = _clock()
-        while running:
-            await asyncio.sleep(0.001)
-            now = _clock()
-            worst = max(worst, now - last - 0.001)
-            last = now
-
-    ticker = asyncio.create_task(tick())
-    try:
-        await work()
-    finally:
-        running = False
-        await ticker
-    return worst
 
 
 async def attempts_made(handle: WorkflowHandle[Any]) -> int:

@@ -35,13 +35,13 @@ import json
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from host_stall import clock, worst_stall
 
 from aioswf import Client, Worker, WorkflowHandle, workflow
 from aioswf._pollers.decision import DecisionWorkerOptions
@@ -53,7 +53,6 @@ MODES = {
     "thread, gc unheld": DecisionWorkerOptions(hold_full_collections=False),
     "thread": DecisionWorkerOptions(),
 }
-_clock = time.perf_counter  # bound before the workflow sandbox guards the module
 
 
 @workflow.defn(name="Tally", execution_start_to_close_timeout=timedelta(hours=1))
@@ -75,9 +74,9 @@ class Tally:
 class Burn:
     @workflow.run
     async def run(self, seconds: float) -> int:
-        deadline = _clock() + seconds
+        deadline = clock() + seconds
         spins = 0
-        while _clock() < deadline:
+        while clock() < deadline:
             spins += 1
         return spins
 
@@ -137,31 +136,6 @@ def serve(task_lists: list[str], signals: int) -> None:
 # --- the host ------------------------------------------------------------------------------
 
 
-async def worst_stall(work: Callable[[], Awaitable[Any]]) -> float:
-    """The longest the host loop went without running the ticker while ``work`` ran (s)."""
-    worst = 0.0
-    running = True
-
-    async def tick() -> None:
-        nonlocal worst
-        last = _clock()
-        while running:
-            await asyncio.sleep(0.001)
-            now = _clock()
-            worst = max(worst, now - last - 0.001)
-            last = now
-
-    gc.collect()  # nothing left due from the measurement before
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0.01)
-    try:
-        await work()
-    finally:
-        running = False
-        await ticker
-    return worst
-
-
 async def replay(client: Client, task_list: str, mode: DecisionWorkerOptions) -> float:
     options = dataclasses.replace(mode, max_cached_workflows=0)
     handle: WorkflowHandle[int] = client.get_workflow_handle(f"tally-{task_list}")
@@ -170,7 +144,7 @@ async def replay(client: Client, task_list: str, mode: DecisionWorkerOptions) ->
         async with Worker(client, task_list=task_list, workflows=[Tally], decision_options=options):
             await handle.result(timeout=timedelta(minutes=5))
 
-    return await worst_stall(decide)
+    return await worst_stall(decide, collect_first=True)
 
 
 async def burn(
@@ -180,20 +154,22 @@ async def burn(
         handle = await client.start_workflow(
             Burn.run, seconds, workflow_id=f"burn-{task_list}", task_list=task_list
         )
-        return await worst_stall(lambda: handle.result(timeout=timedelta(minutes=5)))
+        return await worst_stall(
+            lambda: handle.result(timeout=timedelta(minutes=5)), collect_first=True
+        )
 
 
 async def idle(client: Client, task_list: str, seconds: float) -> float:
     """The stall with a worker that has nothing to decide: the machine's own noise."""
     async with Worker(client, task_list=task_list, workflows=[Burn]):
-        return await worst_stall(lambda: asyncio.sleep(seconds))
+        return await worst_stall(lambda: asyncio.sleep(seconds), collect_first=True)
 
 
 def full_collection() -> float:
     """Seconds one full garbage collection of this process takes."""
-    began = _clock()
+    began = clock()
     gc.collect()
-    return _clock() - began
+    return clock() - began
 
 
 async def run(endpoint: str, repeat: int, signals: int, seconds: float) -> None:
