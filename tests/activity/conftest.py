@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from aioswf import Client
+from aioswf import Client, ConnectionOptions, RetryOptions
 from aioswf.local import LocalSWF
 
 from .helpers import Flow
+from .proxy import FaultProxy
 
 _task_lists = itertools.count(1)
 
@@ -20,6 +21,27 @@ async def local_endpoint() -> AsyncIterator[str]:
     """The local service with short long polls: a worker's shutdown waits for its polls."""
     async with LocalSWF(port=0, long_poll_seconds=0.5) as swf:
         yield swf.endpoint_url
+
+
+@pytest.fixture
+async def proxy(local_endpoint: str) -> AsyncIterator[FaultProxy]:
+    """A proxy in front of the local service that counts calls and makes outages and faults."""
+    async with FaultProxy(local_endpoint) as running:
+        yield running
+
+
+@pytest.fixture
+async def proxied(proxy: FaultProxy, domain_name: str) -> AsyncIterator[Client]:
+    """A client of the local service through ``proxy``, on a fresh, registered domain.
+
+    A call is tried three quick times: far shorter than the outages the tests make.
+    """
+    retry = RetryOptions(max_attempts=3, base_delay=0.01, max_delay=0.1)
+    async with Client(
+        domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
+    ) as swf:
+        await swf.register_domain()
+        yield swf
 
 
 @pytest.fixture(params=["local", "moto"])

@@ -8,11 +8,13 @@ import itertools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aioswf import Client
 from aioswf._definitions import activity_definition
 from aioswf.exceptions import TypeAlreadyExistsError
+from aioswf.worker import ActivityWorkerOptions
 
 FLOW = {"name": "ActivityTestFlow", "version": "1"}
 CLOSE_EVENTS = {
@@ -22,6 +24,11 @@ CLOSE_EVENTS = {
     "ActivityTaskTimedOut": "activityTaskTimedOutEventAttributes",
 }
 _ids = itertools.count(1)
+
+# One poller that polls again soon after an outage ends.
+QUICK_POLLER = ActivityWorkerOptions(
+    pollers=1, poll_backoff=timedelta(seconds=0.05), max_poll_backoff=timedelta(seconds=0.2)
+)
 
 
 @dataclass

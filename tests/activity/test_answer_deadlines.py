@@ -4,10 +4,11 @@ gave count, not the declared ones; a task whose heartbeats could not get through
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -15,8 +16,7 @@ import pytest
 from aioswf import (
     ActivityTimedOutError,
     Client,
-    ConnectionOptions,
-    RetryOptions,
+    WorkflowHandle,
     activity,
     workflow,
 )
@@ -24,7 +24,7 @@ from aioswf._definitions import activity_definition
 from aioswf.activity import ActivityInfo, CancelReason
 from aioswf.worker import ActivityWorkerOptions, Worker
 
-from .helpers import Flow, until
+from .helpers import QUICK_POLLER, Flow, until
 from .proxy import FaultProxy
 
 RUNS: list[str] = []
@@ -73,25 +73,32 @@ class LongCall:
         )
 
 
-@pytest.fixture
-async def proxy(local_endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(local_endpoint) as running:
-        yield running
+@contextlib.asynccontextmanager
+async def answer_cut_off(
+    proxied: Client,
+    proxy: FaultProxy,
+    task_list: str,
+    workflow_class: type[ShortCall | LongCall],
+    activity_function: Callable[[str], Awaitable[str]],
+    text: str,
+) -> AsyncIterator[WorkflowHandle[str]]:
+    """A worker runs ``workflow_class`` on ``text``; once its activity runs, its answer is cut off.
 
-
-@pytest.fixture
-async def proxied(proxy: FaultProxy, domain_name: str) -> AsyncIterator[Client]:
-    retry = RetryOptions(max_attempts=3, base_delay=0.01, max_delay=0.1)
-    async with Client(
-        domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
-    ) as swf:
-        await swf.register_domain()
-        yield swf
-
-
-OPTIONS = ActivityWorkerOptions(
-    pollers=1, poll_backoff=timedelta(seconds=0.05), max_poll_backoff=timedelta(seconds=0.2)
-)
+    Yields the run's handle while the worker is still running.
+    """
+    async with Worker(
+        proxied,
+        task_list=task_list,
+        workflows=[workflow_class],
+        activities=[activity_function],
+        activity_options=QUICK_POLLER,
+    ):
+        handle = await proxied.start_workflow(
+            workflow_class.run, text, workflow_id=f"{text}-{task_list}", task_list=task_list
+        )
+        await until(lambda: bool(RUNS))
+        proxy.go_down("RespondActivityTaskCompleted")
+        yield handle
 
 
 def _given_up(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -103,18 +110,9 @@ async def test_a_shorter_per_call_timeout_is_the_deadline_the_answer_is_given_up
 ) -> None:
     RUNS.clear()
     caplog.set_level(logging.INFO, logger="aioswf")
-    async with Worker(
-        proxied,
-        task_list=task_list,
-        workflows=[ShortCall],
-        activities=[long_declared],
-        activity_options=OPTIONS,
-    ):
-        handle = await proxied.start_workflow(
-            ShortCall.run, "short", workflow_id=f"short-{task_list}", task_list=task_list
-        )
-        await until(lambda: bool(RUNS))
-        proxy.go_down("RespondActivityTaskCompleted")
+    async with answer_cut_off(
+        proxied, proxy, task_list, ShortCall, long_declared, "short"
+    ) as handle:
         await until(lambda: bool(_given_up(caplog)), timeout=20)
         gave_up_after = time.monotonic() - RECEIVED["short"]
         proxy.come_up()
@@ -132,18 +130,9 @@ async def test_a_longer_per_call_timeout_keeps_the_answer_trying_past_the_declar
 ) -> None:
     RUNS.clear()
     caplog.set_level(logging.INFO, logger="aioswf")
-    async with Worker(
-        proxied,
-        task_list=task_list,
-        workflows=[LongCall],
-        activities=[short_declared],
-        activity_options=OPTIONS,
-    ):
-        handle = await proxied.start_workflow(
-            LongCall.run, "long", workflow_id=f"long-{task_list}", task_list=task_list
-        )
-        await until(lambda: bool(RUNS))
-        proxy.go_down("RespondActivityTaskCompleted")
+    async with answer_cut_off(
+        proxied, proxy, task_list, LongCall, short_declared, "long"
+    ) as handle:
         await asyncio.sleep(3.5)  # past the declared 2 s
         assert proxy.cut["RespondActivityTaskCompleted"] >= 3
         proxy.come_up()
@@ -237,7 +226,9 @@ async def test_a_task_of_another_client_is_given_up_at_its_registered_default(
         },
     )
     flow = await Flow(proxied, task_list).start()
-    async with Worker(proxied, task_list=task_list, activities=[theirs], activity_options=OPTIONS):
+    async with Worker(
+        proxied, task_list=task_list, activities=[theirs], activity_options=QUICK_POLLER
+    ):
         attributes = {
             "activityType": definition.swf_type(),
             "activityId": "their-own-id",  # not an aioswf workflow's: no timeouts in headers

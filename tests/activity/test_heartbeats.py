@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from aioswf import Client, activity
 from aioswf.worker import Worker
@@ -62,20 +60,6 @@ async def outlived() -> str:
     except asyncio.CancelledError:
         seen["reason"] = activity.cancel_reason()
         raise
-
-
-@pytest.fixture
-async def proxy(local_endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(local_endpoint) as running:
-        yield running
-
-
-@pytest.fixture
-async def proxied(proxy: FaultProxy, domain_name: str) -> AsyncIterator[Client]:
-    """A client of the local service whose calls the proxy counts."""
-    async with Client(domain_name, endpoint_url=proxy.url) as swf:
-        await swf.register_domain()
-        yield swf
 
 
 async def test_heartbeats_are_throttled_and_coalesced(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from aioswf import Client, ConnectionOptions, RetryOptions, activity, workflow
 from aioswf.exceptions import WorkerError
 from aioswf.worker import ActivityWorkerOptions, Worker
 
-from .helpers import Flow, until
+from .helpers import QUICK_POLLER, Flow, until
 from .proxy import FaultProxy
 
 RUNS: list[str] = []
@@ -33,35 +32,15 @@ async def brief(text: str) -> str:
     return text
 
 
-@pytest.fixture
-async def proxy(local_endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(local_endpoint) as running:
-        yield running
-
-
-@pytest.fixture
-async def proxied(proxy: FaultProxy, domain_name: str) -> AsyncIterator[Client]:
-    # Three quick attempts: far shorter than the outages below.
-    retry = RetryOptions(max_attempts=3, base_delay=0.01, max_delay=0.1)
-    async with Client(
-        domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
-    ) as swf:
-        await swf.register_domain()
-        yield swf
-
-
-OPTIONS = ActivityWorkerOptions(
-    pollers=1, poll_backoff=timedelta(seconds=0.05), max_poll_backoff=timedelta(seconds=0.2)
-)
-
-
 @pytest.mark.parametrize("cut", ["RespondActivityTaskCompleted", ""])
 async def test_a_result_outlasts_an_outage_and_the_activity_runs_once(
     proxied: Client, proxy: FaultProxy, task_list: str, cut: str
 ) -> None:
     RUNS.clear()
     flow = await Flow(proxied, task_list).start()
-    async with Worker(proxied, task_list=task_list, activities=[compute], activity_options=OPTIONS):
+    async with Worker(
+        proxied, task_list=task_list, activities=[compute], activity_options=QUICK_POLLER
+    ):
         [a] = await flow.schedule(compute, "done once")
         await until(lambda: bool(RUNS))
         proxy.go_down(*([cut] if cut else []))  # only the answer, or everything
@@ -80,7 +59,9 @@ async def test_an_answer_past_the_tasks_deadline_is_given_up_in_one_line(
     RUNS.clear()
     flow = await Flow(proxied, task_list).start()
     caplog.set_level(logging.INFO, logger="aioswf")
-    async with Worker(proxied, task_list=task_list, activities=[brief], activity_options=OPTIONS):
+    async with Worker(
+        proxied, task_list=task_list, activities=[brief], activity_options=QUICK_POLLER
+    ):
         await flow.schedule(brief, "late")
         await until(lambda: bool(RUNS))
         proxy.go_down("RespondActivityTaskCompleted")
@@ -105,7 +86,9 @@ async def test_a_worker_starts_once_swf_comes_back(
     ) as swf:
         proxy.go_down()
         starting = asyncio.create_task(
-            Worker(swf, task_list=task_list, activities=[compute], activity_options=OPTIONS).start()
+            Worker(
+                swf, task_list=task_list, activities=[compute], activity_options=QUICK_POLLER
+            ).start()
         )
         await until(lambda: proxy.cut["DescribeDomain"] >= 3)
         assert not starting.done()
@@ -161,7 +144,7 @@ async def test_a_decision_outlasts_an_outage(
         task_list=task_list,
         workflows=[Relay],
         activities=[compute],
-        activity_options=OPTIONS,
+        activity_options=QUICK_POLLER,
     ):
         proxy.go_down("RespondDecisionTaskCompleted")
         handle = await proxied.start_workflow(
@@ -233,7 +216,9 @@ async def test_an_outage_is_one_warning_per_poller_not_one_per_retry(
     proxied: Client, proxy: FaultProxy, task_list: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="aioswf")
-    async with Worker(proxied, task_list=task_list, activities=[compute], activity_options=OPTIONS):
+    async with Worker(
+        proxied, task_list=task_list, activities=[compute], activity_options=QUICK_POLLER
+    ):
         proxy.go_down()
         # Polls, and the probes that go before polls until SWF answers again.
         await until(
@@ -264,7 +249,9 @@ async def test_start_up_through_a_long_outage_says_so_once_then_in_short_reminde
         domain_name, endpoint_url=proxy.url, connection=ConnectionOptions(retry=retry)
     ) as swf:
         proxy.go_down()
-        worker = Worker(swf, task_list=task_list, activities=[compute], activity_options=OPTIONS)
+        worker = Worker(
+            swf, task_list=task_list, activities=[compute], activity_options=QUICK_POLLER
+        )
         starting = asyncio.create_task(worker.start())
         await asyncio.sleep(1.2)
         proxy.come_up()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from aioswf import Client, ConnectionOptions, RetryOptions, activity
+from aioswf import Client, activity
 from aioswf.worker import ActivityWorkerOptions, Worker
 
 from .helpers import Flow
@@ -27,21 +26,6 @@ from .proxy import (
 @activity.defn
 async def echo(text: str) -> str:
     return text
-
-
-@pytest.fixture
-async def proxy(local_endpoint: str) -> AsyncIterator[FaultProxy]:
-    async with FaultProxy(local_endpoint) as running:
-        yield running
-
-
-@pytest.fixture
-async def proxied(proxy: FaultProxy, domain_name: str) -> AsyncIterator[Client]:
-    retry = RetryOptions(max_attempts=3, base_delay=0.01, max_delay=0.05)
-    connection = ConnectionOptions(retry=retry)
-    async with Client(domain_name, endpoint_url=proxy.url, connection=connection) as swf:
-        await swf.register_domain()
-        yield swf
 
 
 FAST_BACKOFF = ActivityWorkerOptions(
