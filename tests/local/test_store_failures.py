@@ -8,9 +8,10 @@ middle of a transaction that has already written part of the change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,16 @@ FAILURES: dict[str, Callable[[LocalSWF, bool], None]] = {
 
 BIG = "x" * 30_000
 """An input that needs new pages of the database to be saved."""
+
+
+@contextlib.asynccontextmanager
+async def _served(db: Path) -> AsyncIterator[tuple[LocalSWF, AioDriver]]:
+    """The local service keeping its state in ``db``, and a driver of it."""
+    async with (
+        LocalSWF(db_path=db, long_poll_seconds=0.2) as swf,
+        aio_client(swf.endpoint_url) as client,
+    ):
+        yield swf, AioDriver(client)
 
 
 async def _refused(call: Any) -> None:
@@ -183,11 +194,7 @@ async def test_a_full_disk_refuses_what_does_not_fit_and_a_restart_shows_what_wa
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "swf.db"
-    async with (
-        LocalSWF(db_path=db, long_poll_seconds=0.2) as swf,
-        aio_client(swf.endpoint_url) as client,
-    ):
-        sw = AioDriver(client)
+    async with _served(db) as (swf, sw):
         await sw.setup()
         await sw.start("kept")
         told = await _state(sw)
@@ -199,11 +206,8 @@ async def test_a_full_disk_refuses_what_does_not_fit_and_a_restart_shows_what_wa
         await sw.signal("kept", workflow_id="kept", input=BIG)
         told = await _state(sw)
     assert "never" not in told
-    async with (
-        LocalSWF(db_path=db, long_poll_seconds=0.2) as swf,
-        aio_client(swf.endpoint_url) as client,
-    ):
-        assert await _state(AioDriver(client)) == told
+    async with _served(db) as (_, sw):
+        assert await _state(sw) == told
 
 
 async def test_a_change_a_bug_left_halfway_is_undone(
@@ -219,11 +223,7 @@ async def test_a_change_a_bug_left_halfway_is_undone(
 
     monkeypatch.setitem(OPERATIONS, "SignalWorkflowExecution", half_done)
     db = tmp_path / "swf.db"
-    async with (
-        LocalSWF(db_path=db, long_poll_seconds=0.2) as swf,
-        aio_client(swf.endpoint_url) as client,
-    ):
-        sw = AioDriver(client)
+    async with _served(db) as (swf, sw):
         await sw.setup()
         run = await sw.start("kept")
         await _refused(sw.signal("breaks", workflow_id="kept"))
@@ -233,9 +233,6 @@ async def test_a_change_a_bug_left_halfway_is_undone(
     assert [e["workflowExecutionSignaledEventAttributes"]["signalName"] for e in signals] == [
         "works"
     ]
-    async with (
-        LocalSWF(db_path=db, long_poll_seconds=0.2) as swf,
-        aio_client(swf.endpoint_url) as client,
-    ):
-        assert await _state(AioDriver(client)) == told
+    async with _served(db) as (swf, sw):  # the service restarted on the same file
+        assert await _state(sw) == told
         assert run in swf.engine.executions
