@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,15 +86,21 @@ async def bucket(moto_server: str, session: AioSession) -> AsyncIterator[str]:
         yield name
 
 
+@pytest.fixture
+def new_store(moto_server: str, session: AioSession, bucket: str) -> Callable[[], S3PayloadStore]:
+    """Makes a store on ``bucket`` of moto's S3 server: each opens its own S3 client."""
+    return lambda: S3PayloadStore(
+        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
+    )
+
+
 async def test_megabyte_payloads_round_trip_through_s3_and_history_holds_references(
-    moto_server: str, session: AioSession, bucket: str
+    moto_server: str, session: AioSession, bucket: str, new_store: Callable[[], S3PayloadStore]
 ) -> None:
     release.clear()
     grown.clear()
     big = "y" * MEGABYTE
-    store = S3PayloadStore(
-        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
-    )
+    store = new_store()
     async with (
         store,
         WorkflowEnvironment(converter=DataConverter(payload_store=store)) as env,
@@ -197,17 +203,13 @@ async def _stored_history(store: S3PayloadStore, tmp_path: Path) -> Path:
 
 
 async def test_replay_reads_stored_payloads_with_no_loop_running(
-    moto_server: str, session: AioSession, bucket: str, tmp_path: Path
+    new_store: Callable[[], S3PayloadStore], tmp_path: Path
 ) -> None:
-    store = S3PayloadStore(
-        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
-    )
+    store = new_store()
     async with store:
         path = await _stored_history(store, tmp_path)
     assert "aioswf:ref" in path.read_text()
-    fresh = S3PayloadStore(
-        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
-    )
+    fresh = new_store()
     replayer = Replayer([Echo], converter=DataConverter(payload_store=fresh))
     # A synchronous caller (a CI script): the replayer runs the reads on a loop of its own.
     results = await asyncio.to_thread(replayer.replay_all, [path, path])
@@ -215,11 +217,13 @@ async def test_replay_reads_stored_payloads_with_no_loop_running(
 
 
 async def test_a_stored_payload_that_cannot_be_read_is_named_with_its_history(
-    moto_server: str, session: AioSession, bucket: str, tmp_path: Path
+    moto_server: str,
+    session: AioSession,
+    bucket: str,
+    new_store: Callable[[], S3PayloadStore],
+    tmp_path: Path,
 ) -> None:
-    store = S3PayloadStore(
-        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
-    )
+    store = new_store()
     async with store:
         path = await _stored_history(store, tmp_path)
     history = json.loads(path.read_text())
@@ -227,9 +231,7 @@ async def test_a_stored_payload_that_cannot_be_read_is_named_with_its_history(
     reference = json.loads(started["input"])["aioswf:ref"]
     async with session.create_client("s3", endpoint_url=moto_server, region_name="us-east-1") as s3:
         await s3.delete_object(Bucket=bucket, Key=reference.split("/", 3)[3])
-    fresh = S3PayloadStore(
-        bucket, endpoint_url=moto_server, region_name="us-east-1", session=session
-    )
+    fresh = new_store()
     result = Replayer([Echo], converter=DataConverter(payload_store=fresh)).replay_result(path)
     assert isinstance(result.error, PayloadStoreError)
     assert str(result.error).startswith(f"{path}: reading the payload stored at {reference}")
