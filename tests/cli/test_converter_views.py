@@ -88,11 +88,23 @@ SHOWN = (
 )
 
 
+def _service(env: WorkflowEnvironment) -> tuple[str, ...]:
+    """The options that point a command at the run's domain and service."""
+    return ("--domain", env.client.domain, "--endpoint-url", env.endpoint_url)
+
+
+async def _result(
+    env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], converter: tuple[str, ...]
+) -> str:
+    """What ``aioswf result`` prints of the run, with ``converter`` options."""
+    return await _command(capsys, "result", "echoes", *_service(env), *converter)
+
+
 async def _views(
     env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], converter: tuple[str, ...]
 ) -> dict[str, str]:
     """What each command and the web view show of the run, with ``converter`` options."""
-    common = ("--domain", env.client.domain, "--endpoint-url", env.endpoint_url, *converter)
+    common = (*_service(env), *converter)
     return {
         "describe": await _command(capsys, "describe", "echoes", *common),
         "describe --json": await _command(capsys, "describe", "echoes", "--json", *common),
@@ -107,16 +119,7 @@ async def test_views_decode_through_a_codec(
     try:
         spec = ("--converter", "tests.cli.zipped:converter")
         views = await _views(env, capsys, spec)
-        views["result"] = await _command(
-            capsys,
-            "result",
-            "echoes",
-            "--domain",
-            env.client.domain,
-            "--endpoint-url",
-            env.endpoint_url,
-            *spec,
-        )
+        views["result"] = await _result(env, capsys, spec)
         views["web"] = await _web_page(env, zipped.converter)
         for name, shown in views.items():
             for value in SHOWN[1:] if name == "result" else SHOWN:
@@ -127,8 +130,7 @@ async def test_views_decode_through_a_codec(
 
         # Without the codec: a placeholder naming it, never the encoded text as if it were
         # the payload; `result`, whose output is the value, says so in one line.
-        common = ("--domain", env.client.domain, "--endpoint-url", env.endpoint_url)
-        assert await asyncio.to_thread(main, ["result", "echoes", *common]) == 1
+        assert await asyncio.to_thread(main, ["result", "echoes", *_service(env)]) == 1
         said = capsys.readouterr().err
         assert "the result of echoes cannot be read here: result: a payload was encoded" in said
         assert "codec 'zlib'" in said
@@ -172,16 +174,7 @@ async def test_views_read_payloads_stored_in_s3(
             for value in SHOWN:
                 assert value.strip('"') in shown.replace("&#34;", '"'), (name, value)
             assert PLACEHOLDER not in shown, name
-        result = await _command(
-            capsys,
-            "result",
-            "echoes",
-            "--domain",
-            env.client.domain,
-            "--endpoint-url",
-            env.endpoint_url,
-            *spec,
-        )
+        result = await _result(env, capsys, spec)
         assert SHOWN[1].strip('"') in result
         replayed = await _command(capsys, "replay", str(history), "--workflows", __name__, *spec)
         assert "1 of 1 histories replayed" in replayed
