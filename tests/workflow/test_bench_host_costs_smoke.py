@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_host_costs.py"
+from tests.workflow.benchmark_runs import benchmark_lines
 
 
 def test_bench_host_costs_runs_and_prints_its_table() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--repeat", "1", "--number", "40"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = benchmark_lines("bench_host_costs.py", "--repeat", "1", "--number", "40")
     assert lines[0].split()[-3:] == ["without", "with", "ratio"]
     assert len(lines) == 9
     for line in lines[1:]:
