@@ -8,13 +8,11 @@ are, so it never downloads a browser.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
-import threading
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -35,6 +33,7 @@ from tests.cli.app import (
     shout,
     slow,
 )
+from tests.ui.threaded import served_from_a_thread
 
 DOMAIN = "shop"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -82,42 +81,30 @@ async def _populate(client: Client, site: Site) -> None:
     )
 
 
+@contextlib.asynccontextmanager
+async def _serving_site() -> AsyncIterator[Site]:
+    async with (
+        LocalSWF(long_poll_seconds=1) as service,
+        Client(DOMAIN, endpoint_url=service.endpoint_url) as client,
+        Worker(
+            client,
+            task_list="ui",
+            workflows=[Greet, Approval, Doomed, Pages, Misconfigured, Sleeper],
+            activities=[shout, flaky, slow],
+            decision_options=DecisionWorkerOptions(retry_decision_task_on=(KeyError,)),
+            shutdown_timeout=timedelta(0),  # the sleeping activity is cut at the end
+        ),
+    ):
+        site = Site(service.endpoint_url)
+        await _populate(client, site)
+        yield site
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
     """The local service with a few executions in every state, served from a thread."""
-    ready: Future[Site] = Future()
-    stop = threading.Event()
-
-    async def serve() -> None:
-        try:
-            async with (
-                LocalSWF(long_poll_seconds=1) as service,
-                Client(DOMAIN, endpoint_url=service.endpoint_url) as client,
-                Worker(
-                    client,
-                    task_list="ui",
-                    workflows=[Greet, Approval, Doomed, Pages, Misconfigured, Sleeper],
-                    activities=[shout, flaky, slow],
-                    decision_options=DecisionWorkerOptions(retry_decision_task_on=(KeyError,)),
-                    shutdown_timeout=timedelta(0),  # the sleeping activity is cut at the end
-                ),
-            ):
-                site = Site(service.endpoint_url)
-                await _populate(client, site)
-                ready.set_result(site)
-                await asyncio.to_thread(stop.wait)
-        except BaseException as error:
-            if not ready.done():
-                ready.set_exception(error)
-            raise
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    try:
-        yield ready.result(timeout=60)
-    finally:
-        stop.set()
-        thread.join(30)
+    with served_from_a_thread(_serving_site) as site:
+        yield site
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,8 @@ decoded with the codec, a placeholder saying why without it."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-from concurrent.futures import Future
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,6 +17,7 @@ from aioswf.local import LocalSWF
 from aioswf.ui import web_view_app
 from tests.cli.test_converter_option import Says
 from tests.cli.zipped import converter as zipped
+from tests.ui.threaded import served_from_a_thread
 
 DOMAIN = "coded"
 
@@ -39,45 +38,33 @@ def _url(runner: web.AppRunner) -> str:
     return f"http://{host}:{port}"
 
 
+@contextlib.asynccontextmanager
+async def _serving_views() -> AsyncIterator[dict[str, str]]:
+    async with (
+        LocalSWF(long_poll_seconds=1) as service,
+        Client(DOMAIN, endpoint_url=service.endpoint_url, converter=zipped) as client,
+    ):
+        await client.register_domain()
+        async with Worker(client, task_list="coded", workflows=[Says]):
+            handle = await client.start_workflow(
+                Says.run, "coded", workflow_id="coded", task_list="coded"
+            )
+            await handle.result(timeout=timedelta(seconds=30))
+        decoding = await _view(service.endpoint_url, zipped)
+        blind = await _view(service.endpoint_url, None)
+        try:
+            yield {"decoding": _url(decoding), "blind": _url(blind)}
+        finally:
+            await decoding.cleanup()
+            await blind.cleanup()
+
+
 @pytest.fixture(scope="module")
 def views() -> Iterator[dict[str, str]]:
     """A run whose payloads are zlib-encoded, and two web views of it: with the codec, and
     without; served from a thread with its own loop, for the blocking browser driver."""
-    ready: Future[dict[str, str]] = Future()
-    stop = threading.Event()
-
-    async def serve() -> None:
-        try:
-            async with (
-                LocalSWF(long_poll_seconds=1) as service,
-                Client(DOMAIN, endpoint_url=service.endpoint_url, converter=zipped) as client,
-            ):
-                await client.register_domain()
-                async with Worker(client, task_list="coded", workflows=[Says]):
-                    handle = await client.start_workflow(
-                        Says.run, "coded", workflow_id="coded", task_list="coded"
-                    )
-                    await handle.result(timeout=timedelta(seconds=30))
-                decoding = await _view(service.endpoint_url, zipped)
-                blind = await _view(service.endpoint_url, None)
-                try:
-                    ready.set_result({"decoding": _url(decoding), "blind": _url(blind)})
-                    await asyncio.to_thread(stop.wait)
-                finally:
-                    await decoding.cleanup()
-                    await blind.cleanup()
-        except BaseException as error:
-            if not ready.done():
-                ready.set_exception(error)
-            raise
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    try:
-        yield ready.result(timeout=60)
-    finally:
-        stop.set()
-        thread.join(30)
+    with served_from_a_thread(_serving_views) as served:
+        yield served
 
 
 def _page_text(browser: webdriver.Chrome, base: str) -> str:
