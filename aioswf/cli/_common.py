@@ -95,23 +95,36 @@ def load_converter(args: argparse.Namespace) -> Any:
     spec = getattr(args, "converter", None)
     if not spec:
         return None
+    return load_named("--converter", spec, DataConverter)
+
+
+def load_named(option: str, spec: str, kind: type[Any]) -> Any:
+    """The instance of ``kind`` that ``spec`` (``MODULE:ATTR``) names: the attribute itself,
+    or what calling it (a class or factory) returns.
+
+    Raises:
+        CommandError: the module or attribute cannot be found, calling it failed, or it is
+            not a ``kind``; the message starts with ``option`` and ``spec``.
+    """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise CommandError(f"--converter {spec!r}: expected MODULE:ATTR", status=2)
+        raise CommandError(f"{option} {spec!r}: expected MODULE:ATTR", status=2)
     value = getattr(import_module(module_name), attribute, None)
     if value is None:
-        raise CommandError(f"--converter {spec!r}: {module_name} has no {attribute!r}", status=2)
-    if not isinstance(value, DataConverter) and callable(value):
+        raise CommandError(f"{option} {spec!r}: {module_name} has no {attribute!r}", status=2)
+    if not isinstance(value, kind) and callable(value):
         try:
             value = value()
         except Exception as error:
             raise CommandError(
-                f"--converter {spec!r}: calling it failed: {type(error).__name__}: {error}",
+                f"{option} {spec!r}: calling it failed: {type(error).__name__}: {error}",
                 status=2,
             ) from error
-    if not isinstance(value, DataConverter):
+    if not isinstance(value, kind):
+        article = "an" if kind.__name__[:1] in "AEIOU" else "a"
         raise CommandError(
-            f"--converter {spec!r} is a {type(value).__name__}, not a DataConverter", status=2
+            f"{option} {spec!r} is a {type(value).__name__}, not {article} {kind.__name__}",
+            status=2,
         )
     return value
 

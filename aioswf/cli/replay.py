@@ -12,6 +12,7 @@ from aioswf.cli._common import (
     add_converter,
     import_module,
     load_converter,
+    load_named,
 )
 
 
@@ -36,16 +37,27 @@ def register(commands: Commands) -> None:
         "the current directory is searched first",
     )
     add_converter(replay)
+    replay.add_argument(
+        "--interceptor",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="an Interceptor (or a class or function returning one) the workers have, "
+        "whose workflow chains replay with the code (repeatable, outermost first: the "
+        "client's, then the worker's)",
+    )
     replay.set_defaults(handler=_cmd_replay)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from aioswf.interceptors import Interceptor
     from aioswf.testing import Replayer
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         modules = [import_module(name) for name in args.workflows]
-        replayer = Replayer(modules, converter=load_converter(args))
+        interceptors = [load_named("--interceptor", spec, Interceptor) for spec in args.interceptor]
+        replayer = Replayer(modules, converter=load_converter(args), interceptors=interceptors)
     except Exception as error:
         print(f"aioswf replay: {error}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from aioswf.exceptions import (
     PayloadStoreError,
     WorkerError,
 )
+from aioswf.interceptors import Interceptor
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +66,42 @@ class Replayer:
     Example::
 
         Replayer([Order]).replay("tests/histories/order.json")   # raises if it differs
+        Replayer([Order], interceptors=[TracingInterceptor()]).replay(...)
 
     Args:
         workflows: ``@workflow.defn`` classes, or modules and packages to find them in.
         converter: the payload converter the workers use. With a payload store, the payloads
             a history refers to are read from it before the history is replayed (on an event
             loop of the replayer's own, in a thread of its own if the caller runs one).
+        interceptors: :class:`~aioswf.interceptors.Interceptor` instances, in the order a
+            worker has them (its client's, then its own; the first is the outermost). Their
+            workflow chains (inbound: the run and signal handlers; outbound: activities,
+            children, timers, signals, continue-as-new) wrap each replayed run exactly as on
+            a worker, so a decision an interceptor makes differently on replay fails as
+            :class:`~aioswf.exceptions.NondeterminismError`. Their client and activity
+            chains are not used: nothing is sent and no activity runs.
+
+    Raises:
+        WorkerError: no workflow classes were found in ``workflows``.
+        TypeError: an item of ``interceptors`` is not an ``Interceptor`` instance (a class
+            given instead of an instance is named as such).
     """
 
-    def __init__(self, workflows: Sequence[Any], *, converter: DataConverter | None = None) -> None:
+    def __init__(
+        self,
+        workflows: Sequence[Any],
+        *,
+        converter: DataConverter | None = None,
+        interceptors: Sequence[Interceptor] = (),
+    ) -> None:
         self.converter = converter or DataConverter()
         self.workflows = {(d.name, d.version): d for d in workflow_definitions(workflows)}
         if not self.workflows:
             raise WorkerError("Replayer was given no workflow classes")
+        self.interceptors = _checked(interceptors)
+        # The same options a worker's decision poller gives each run: the run builds its
+        # workflow interceptor chain from them, as it does on a worker.
+        self._options = InstanceOptions(interceptors=self.interceptors)
 
     def replay(
         self,
@@ -154,7 +178,7 @@ class Replayer:
             workflow_id=workflow_id or loaded.workflow_id or _REPLAY_ID,
             run_id=run_id or loaded.run_id or _REPLAY_ID,
             converter=self.converter,
-            options=InstanceOptions(),
+            options=self._options,
         )
         error: BaseException | None
         try:
@@ -246,6 +270,25 @@ def _run_on_own_loop(work: Callable[[], Awaitable[None]]) -> None:
         return
     with ThreadPoolExecutor(1, thread_name_prefix="aioswf-replayer-io") as pool:
         pool.submit(asyncio.run, main()).result()
+
+
+def _checked(interceptors: Sequence[Interceptor]) -> tuple[Interceptor, ...]:
+    """``interceptors`` as a tuple, each checked to be an ``Interceptor`` instance."""
+    if isinstance(interceptors, Interceptor):
+        raise TypeError("Replayer(interceptors=...) takes a list of interceptors, not one")
+    checked = tuple(interceptors)
+    for index, item in enumerate(checked):
+        if isinstance(item, type) and issubclass(item, Interceptor):
+            raise TypeError(
+                f"Replayer(interceptors=...)[{index}] is the class {item.__name__}; "
+                f"pass an instance: {item.__name__}(...)"
+            )
+        if not isinstance(item, Interceptor):
+            raise TypeError(
+                f"Replayer(interceptors=...)[{index}] is a {type(item).__name__}, "
+                "not an aioswf.interceptors.Interceptor"
+            )
+    return checked
 
 
 def _name_of(history: HistorySource | History) -> str:
