@@ -24,6 +24,7 @@ from typing import Any
 from aioswf._discovery import activity_definitions, workflow_definitions
 from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_threads import DaemonThreadPool
+from aioswf._pollers._contact import SwfContact
 from aioswf._pollers.activity import ActivityPoller
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf._transport.connection import POOL_HEADROOM
@@ -156,6 +157,8 @@ class Worker:
         self._stopping = asyncio.Event()
         self._finished = asyncio.Event()
         self._activity_poller: ActivityPoller | None = None
+        self._contact = SwfContact()
+        """Wakes the worker's poll loops at once when one of them reaches SWF after an outage."""
         self._components: dict[asyncio.Task[None], str] = {}
         self._executor: DaemonThreadPool | None = None
         self._decision_poller: DecisionPoller | None = None
@@ -361,6 +364,7 @@ class Worker:
             self._executor,
             self.interceptors,
             self.metrics,
+            self._contact,
         )
         self.metrics.watch(poller)
         poller.on_crash = self._poll_loop_died
@@ -376,6 +380,7 @@ class Worker:
             self.decision_options,
             self.interceptors,
             self.metrics,
+            self._contact,
         )
         self.metrics.watch(poller)
         self._decision_poller = poller

@@ -12,13 +12,16 @@ outage in the log at once.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aioswf import exceptions as exc
+from aioswf._pollers._contact import SwfContact
 from aioswf._transport import Transport
 
 
@@ -54,10 +57,19 @@ class PollHealth:
         logger: where to log.
         what: what is polled, e.g. ``"activity tasks on 'orders'"``.
         max_delay: the longest back-off, for the message.
+        contact: shared by the worker's poll loops, so that the first to reach SWF after an
+            outage wakes the others.
     """
 
-    def __init__(self, logger: logging.Logger, what: str, max_delay: float) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        max_delay: float,
+        contact: SwfContact | None = None,
+    ) -> None:
         self.logger = logger
+        self.contact = contact or SwfContact()
         self.what = what
         self.max_delay = max_delay
         self.failures = 0
@@ -93,6 +105,18 @@ class PollHealth:
                 short_error(error),
             )
 
+    async def back_off(self, error: BaseException, delay: float, stopping: asyncio.Event) -> None:
+        """Wait ``delay`` seconds after ``error``, or until ``stopping`` is set.
+
+        After a poll SWF could not answer, the wait also ends when SWF answers another poll
+        loop of the worker; a refusal (throttling, a 4xx) is waited out in full.
+        """
+        if isinstance(error, exc.ServiceUnavailableError):
+            await self.contact.back_off(stopping, delay)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+
     def should_probe(self, error: BaseException) -> bool:
         """Whether the next poll waits for a probe after ``error``.
 
@@ -109,6 +133,7 @@ class PollHealth:
             aioswf.exceptions.AioSWFError: it does not; counted like a failed poll.
         """
         await transport.call("DescribeDomain", {"name": domain}, retry=False)
+        self.contact.answered()
         if self.failures and self._answered_at is None:
             self._answered_at = self.failures
             self.logger.info(
@@ -121,6 +146,7 @@ class PollHealth:
     def succeeded(self) -> None:
         """A poll was answered; after an outage, say it is over (unless a probe did)."""
         if self.failures:
+            self.contact.answered()
             # Polls that failed after the probe went through (SWF answered other calls only)
             # would leave the probe's line the last word.
             said = self._answered_at == self.failures

@@ -12,7 +12,6 @@ shutdown lets work finish, and failed at once with ``WorkerShutdownError`` after
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -25,6 +24,7 @@ from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_slots import SlotLimiter
 from aioswf._pollers._activity_task import ActivityCalls, RunnerEnv, TaskRunner
 from aioswf._pollers._activity_types import RegisteredDefaults
+from aioswf._pollers._contact import SwfContact
 from aioswf._pollers._logging import PollHealth
 from aioswf.activity import CancelReason
 from aioswf.client import Client
@@ -63,6 +63,8 @@ class ActivityPoller:
         executor: the thread pool for sync activities.
         interceptors: wrap each activity task; the first is the outermost.
         metrics: where polls, tasks, slots and heartbeats are counted.
+        contact: shared with the worker's other poll loops, which wake these (and these
+            them) when SWF answers after an outage.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class ActivityPoller:
         executor: Executor,
         interceptors: Sequence[Interceptor] = (),
         metrics: WorkerMetrics = OFF,
+        contact: SwfContact | None = None,
     ) -> None:
         self.client = client
         self.task_list = task_list
@@ -97,7 +100,10 @@ class ActivityPoller:
         self._loops: list[asyncio.Task[None]] = []
         self._in_poll: set[asyncio.Task[Any]] = set()
         self.health = PollHealth(
-            logger, f"activity tasks on {task_list!r}", options.max_poll_backoff.total_seconds()
+            logger,
+            f"activity tasks on {task_list!r}",
+            options.max_poll_backoff.total_seconds(),
+            contact,
         )
         self._aborted: list[TaskRunner] = []
         self._refusing = False
@@ -270,8 +276,7 @@ class ActivityPoller:
         self, number: int, error: Exception, delay: float, stopping: asyncio.Event
     ) -> None:
         self.health.failed(error, delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), delay)
+        await self.health.back_off(error, delay, stopping)
 
     def _start(self, task: dict[str, Any]) -> None:
         runner = TaskRunner(self.env, task, refuse=self._refusing)

@@ -44,6 +44,7 @@ from aioswf._decider.runtime import CONTINUE_AS_NEW_SUGGESTED_AT, HISTORY_EVENT_
 from aioswf._definitions import WorkflowDefinition
 from aioswf._pollers._activation import ActivationExecutor, InlineActivations, ThreadActivations
 from aioswf._pollers._collector import COLLECTOR_HOLD
+from aioswf._pollers._contact import SwfContact
 from aioswf._pollers._decision_metrics import DecisionMeasures
 from aioswf._pollers._logging import PollHealth, decision_summary, task_fields
 from aioswf._pollers.history_pages import PageSource, TaskHistory
@@ -226,6 +227,8 @@ class DecisionPoller:
         options: pollers, cache size and error policy.
         interceptors: wrap each workflow run; the first is the outermost.
         metrics: where polls, tasks, the cache and failures are counted.
+        contact: shared with the worker's other poll loops, which wake these (and these
+            them) when SWF answers after an outage.
     """
 
     def __init__(
@@ -236,8 +239,10 @@ class DecisionPoller:
         options: DecisionWorkerOptions,
         interceptors: Sequence[Interceptor] = (),
         metrics: WorkerMetrics = OFF,
+        contact: SwfContact | None = None,
     ) -> None:
         self.client = client
+        self.contact = contact or SwfContact()
         self.task_list = task_list
         self.options = options
         self._definitions = {(w.name, w.version): w for w in workflows}
@@ -324,8 +329,7 @@ class DecisionPoller:
                 delay = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**failures))
                 probe = health.should_probe(error)
                 health.failed(error, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), delay)
+                await health.back_off(error, delay, stopping)
                 continue
             failures = 0
             health.succeeded()
@@ -341,7 +345,7 @@ class DecisionPoller:
     def _health(self, task_list: str) -> PollHealth:
         if task_list not in self._healths:
             what = f"decision tasks on {task_list!r}"
-            self._healths[task_list] = PollHealth(logger, what, _BACKOFF_MAX)
+            self._healths[task_list] = PollHealth(logger, what, _BACKOFF_MAX, self.contact)
         return self._healths[task_list]
 
     async def _poll_once(self, task_list: str, page_size: int) -> dict[str, Any]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import types
 from datetime import timedelta
 
 import pytest
 
 import aioswf._pollers.decision
 from aioswf import Client, ConnectionOptions, RetryOptions, activity, workflow
+from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf.local import LocalSWF
 from aioswf.worker import ActivityWorkerOptions, Worker
 
@@ -28,6 +30,21 @@ class Echo:
     @workflow.run
     async def run(self, text: str) -> str:
         return await workflow.execute_activity(echo, text)
+
+
+@workflow.defn
+class Gate:
+    def __init__(self) -> None:
+        self.opened = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.opened)
+        return "through"
+
+    @workflow.signal
+    async def open(self) -> None:
+        self.opened = True
 
 
 def _lines(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
@@ -105,3 +122,50 @@ async def test_a_refused_poll_is_not_probed(
     assert proxy.calls["DescribeDomain"] == probes
     assert not _lines(caplog, "SWF answers again")
     assert len(_lines(caplog, "polling activity tasks on 'denied' failed")) == 1
+
+
+async def test_the_sticky_poller_resumes_when_another_poll_loop_reaches_swf(
+    monkeypatch: pytest.MonkeyPatch, domain_name: str
+) -> None:
+    # Every failed decision poll backs off for the longest time, 30 s: only the word of the
+    # activity poller (backing off 0.3 s at most) can bring the sticky poller back sooner.
+    monkeypatch.setattr(aioswf._pollers.decision, "_BACKOFF_FIRST", 30.0)
+    monkeypatch.setattr(
+        aioswf._pollers.decision, "random", types.SimpleNamespace(uniform=lambda a, b: b)
+    )
+    activities = ActivityWorkerOptions(
+        pollers=1, poll_backoff=timedelta(seconds=0.05), max_poll_backoff=timedelta(seconds=0.3)
+    )
+    # Long enough that a task left on the sticky list is not moved back to the shared one
+    # within the test: only the sticky poller can decide it.
+    decisions = DecisionWorkerOptions(pollers=1, sticky_schedule_to_start=timedelta(seconds=60))
+    retry = ConnectionOptions(retry=RetryOptions(max_attempts=2, base_delay=0.01, max_delay=0.05))
+    async with (
+        # Short long polls, so that the outage needs no cut connections: a poll parked before it
+        # would stay parked upstream and take the task meant for the sticky poller.
+        LocalSWF(long_poll_seconds=1) as swf,
+        FaultProxy(swf.endpoint_url, can_release_polls=True) as proxy,
+        Client(domain_name, endpoint_url=proxy.url, connection=retry) as client,
+    ):
+        await client.register_domain()
+        async with Worker(
+            client,
+            task_list="gated",
+            workflows=[Gate],
+            activities=[echo],
+            activity_options=activities,
+            decision_options=decisions,
+        ) as worker:
+            poller = worker._decision_poller
+            assert poller is not None
+            assert poller.sticky_task_list is not None
+            handle = await client.start_workflow(Gate.run, workflow_id="gate", task_list="gated")
+            await until(lambda: poller.counters.tasks >= 1)
+            proxy.go_down()
+            sticky = poller._health(poller.sticky_task_list)
+            await until(lambda: sticky.failures >= 1, timeout=15)
+            proxy.come_up()
+            await handle.signal(Gate.open)
+            # Well before the sticky poller's own back-off (30 s) would end.
+            assert await handle.result(timeout=timedelta(seconds=15)) == "through"
+            assert poller.counters.sticky_tasks >= 1
