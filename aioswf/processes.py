@@ -1,17 +1,25 @@
-"""Run a worker in several processes, to use more than one core.
+"""Run a worker in child processes: to use more than one core, or to protect a host's loop.
 
-One Python process decides and runs activities on one core. :func:`run_in_processes` starts
-``N`` copies of the same worker, each a process of its own with its own event loop, all
-polling the same task lists. With sticky decision task lists (on by default) each run's next
+One Python process decides and runs activities on one core, and a workflow step that calls a
+long C function (a big sort, a backtracking regular expression) holds the whole interpreter,
+whatever thread it runs on. Both are answered by running workers in processes of their own,
+each with its own event loop, all polling the same task lists:
+
+* :func:`run_in_processes` is a program's main: it blocks, owns the process's SIGINT and
+  SIGTERM, and runs ``N`` copies of a worker until told to stop.
+* :class:`WorkerProcesses` embeds in a running asyncio service: it starts the children and
+  watches them from the service's loop without blocking it, and stops them when the service
+  leaves its ``async with``. It never touches the service's signal handlers.
+
+Both are thin layers over one supervisor: a child that exits unasked is started again after
+``restart_delay``; a clean stop tells each child to stop (SIGTERM), and each stops polling and
+lets its received tasks finish. With sticky decision task lists (on by default) each run's next
 decision tasks go to the process that has it cached, so the cache still hits; a process that
 dies hands its runs back to the others within the sticky schedule-to-start timeout.
 
-One SIGINT or SIGTERM to the parent stops them all cleanly: each copy is told to stop
-(SIGTERM), stops polling and lets its received tasks finish, and the parent returns once the
-last has exited. A copy that exits on its own before that is started again. A terminal's
-Ctrl-C reaches every process of the group, so a copy takes any number of SIGINT and SIGTERM
-as the one request to stop cleanly; only the parent counts signals, and on its second tells
-the copies to stop at once (``SIGUSR1``).
+A terminal's Ctrl-C reaches every process of the group, so a child takes any number of SIGINT
+and SIGTERM as the one request to stop cleanly; only its parent escalates, with ``SIGUSR1``:
+stop at once.
 
 Example::
 
@@ -37,7 +45,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -47,7 +55,7 @@ Target = Callable[[asyncio.Event], Coroutine[Any, Any, int | None]]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _STOP_NOW = signal.SIGUSR1
-"""Sent by the parent to its children on its second stop signal: stop without waiting."""
+"""Sent by the parent to its children when a clean stop is not enough: stop without waiting."""
 
 
 def run_in_processes(
@@ -60,7 +68,8 @@ def run_in_processes(
 
     Blocks, like :func:`asyncio.run`; call it from the main thread of the main program.
     Children are started with ``spawn``, so ``target`` must be importable (a module-level
-    function, or a :func:`functools.partial` of one with picklable arguments).
+    function, or a :func:`functools.partial` of one with picklable arguments). The first
+    SIGINT or SIGTERM stops the children cleanly; a second one stops them at once.
 
     Args:
         target: the async function each child runs; ``stop`` is set when the child is told to
@@ -74,93 +83,283 @@ def run_in_processes(
         The highest exit status of the children's last runs (0 when all stopped cleanly).
 
     Raises:
-        ValueError: ``processes`` is less than 1.
+        ValueError: ``processes`` is less than 1, or ``restart_delay`` is negative.
     """
-    if processes < 1:
-        raise ValueError(f"processes must be >= 1, got {processes}")
-    group = _Group(target, processes, restart_delay.total_seconds())
-    return group.run()
+    group = _Supervisor(target, processes, restart_delay)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        # One signal here is one request, however many of the children also received it.
+        if group.stopping:
+            group.stop_now()
+        else:
+            group.stop()
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in _SIGNALS}
+    try:
+        for index in range(processes):
+            group.start(index)
+        while group.active:
+            multiprocessing.connection.wait(group.sentinels(), timeout=0.2)
+            for index in group.exited():
+                group.reap(index)
+            for index in group.due(time.monotonic()):
+                group.start(index)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return group.status
 
 
-class _Group:
-    def __init__(self, target: Target, processes: int, restart_delay: float) -> None:
+class WorkerProcesses:
+    """``target(stop)`` run in child processes, supervised from a running event loop.
+
+    For a service that keeps its client and activity workers on its own loop and runs its
+    workflow code (decision pollers) in a child, so that no workflow step, however long it
+    holds the interpreter, stalls the service::
+
+        async with WorkerProcesses(functools.partial(serve_workflows, endpoint)):
+            ...  # the service runs; the children decide its workflows
+
+    Children are started with ``spawn`` (from a thread of the loop's default executor, so
+    starting one never blocks the loop), so ``target`` must be importable: a module-level
+    function, or a :func:`functools.partial` of one with picklable arguments. The loop
+    watches each child's exit (its sentinel), and starts a child that exits unasked again after
+    ``restart_delay``, logging why. The service's own signal handlers are left alone: the
+    children stop when the service stops them, and ignore none of their own signals.
+
+    Stopping (:meth:`stop`, or leaving ``async with``) tells every child to stop cleanly
+    (SIGTERM: it stops polling and lets its received tasks finish), waits up to
+    ``shutdown_timeout``, then tells those still running to stop at once (``SIGUSR1``), waits
+    up to ``stop_now_timeout``, then kills the rest (SIGKILL); each step past the first is
+    logged. No child process is left behind.
+
+    Args:
+        target: the async function each child runs, as for :func:`run_in_processes`.
+        processes: how many children, at least 1.
+        restart_delay: how long after a child exits unasked another takes its place.
+        shutdown_timeout: how long a clean stop may take before the children are told to
+            stop at once; give it at least the worker's own ``shutdown_timeout``.
+        stop_now_timeout: how long children told to stop at once have before they are killed.
+
+    Raises:
+        ValueError: ``processes`` is less than 1, or a duration is negative.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        processes: int = 1,
+        *,
+        restart_delay: timedelta = timedelta(seconds=1),
+        shutdown_timeout: timedelta = timedelta(seconds=30),
+        stop_now_timeout: timedelta = timedelta(seconds=5),
+    ) -> None:
+        for name, value in (
+            ("shutdown_timeout", shutdown_timeout),
+            ("stop_now_timeout", stop_now_timeout),
+        ):
+            if value < timedelta(0):
+                raise ValueError(f"{name} must not be negative, got {value}")
+        self._group = _Supervisor(target, processes, restart_delay)
+        self._processes = processes
+        self._shutdown_timeout = shutdown_timeout.total_seconds()
+        self._stop_now_timeout = stop_now_timeout.total_seconds()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._stop_requested = asyncio.Event()
+        self._all_exited = asyncio.Event()
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the children running now, in the order they were numbered."""
+        return [pid for _, pid in sorted(self._group.pids().items())]
+
+    async def start(self) -> None:
+        """Start the children; returns once each has been started (not once each polls).
+
+        Raises:
+            RuntimeError: already started.
+        """
+        if self._loop is not None:
+            raise RuntimeError("WorkerProcesses already started")
+        self._loop = asyncio.get_running_loop()
+        try:
+            for index in range(self._processes):
+                await self._start(index)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop the children (SIGTERM, then ``SIGUSR1``, then SIGKILL, as the timeouts run
+        out); returns once none is left. Safe to call more than once."""
+        if self._loop is None:
+            return
+        if self._stop_requested.is_set():  # stopping already: wait for that stop
+            await self._all_exited.wait()
+            return
+        self._stop_requested.set()
+        if self._restarts:  # a child being started now is among those told to stop
+            await asyncio.gather(*self._restarts)
+        if not self._group.active:
+            self._all_exited.set()
+            return
+        self._group.stop()
+        if await self._exited_within(self._shutdown_timeout):
+            return
+        logger.warning(
+            "worker processes %s still running after %.1fs; telling them to stop at once",
+            self.pids,
+            self._shutdown_timeout,
+        )
+        self._group.stop_now()
+        if await self._exited_within(self._stop_now_timeout):
+            return
+        logger.error("killing worker processes %s", self.pids)
+        self._group.kill()
+        await self._all_exited.wait()
+
+    async def __aenter__(self) -> WorkerProcesses:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _exited_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._all_exited.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _start(self, index: int) -> None:
+        assert self._loop is not None
+        sentinel = await self._loop.run_in_executor(None, self._group.start, index)
+        self._loop.add_reader(sentinel, self._on_exit, index, sentinel)
+
+    def _on_exit(self, index: int, sentinel: int) -> None:
+        assert self._loop is not None
+        self._loop.remove_reader(sentinel)
+        if self._group.reap(index):
+            task = self._loop.create_task(self._restart(index))
+            self._restarts.add(task)
+            task.add_done_callback(self._restarts.discard)
+        if not self._group.active:
+            self._all_exited.set()
+
+    async def _restart(self, index: int) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), self._group.restart_delay)
+        if not self._stop_requested.is_set():
+            await self._start(index)
+        else:
+            self._group.forget_restart(index)
+
+
+class _Supervisor:
+    """The children of one group: starts them, reaps them, and knows which to start again.
+
+    It owns no loop and no signals: :func:`run_in_processes` drives it from a blocking loop,
+    :class:`WorkerProcesses` from an event loop.
+    """
+
+    def __init__(self, target: Target, processes: int, restart_delay: timedelta) -> None:
+        if processes < 1:
+            raise ValueError(f"processes must be >= 1, got {processes}")
+        if restart_delay < timedelta(0):
+            raise ValueError(f"restart_delay must not be negative, got {restart_delay}")
         self._context = multiprocessing.get_context("spawn")
         self._target = target
-        self._count = processes
-        self._restart_delay = restart_delay
+        self.restart_delay = restart_delay.total_seconds()
         self._children: dict[int, multiprocessing.process.BaseProcess] = {}
-        self._restarts: dict[int, float] = {}
-        self._stopping = False
-        self._status = 0
+        self._restarts: dict[int, float] = {}  # index -> when (monotonic) to start it again
+        self.stopping = False
+        self.status = 0
 
-    def run(self) -> int:
-        previous = {signum: signal.signal(signum, self._on_signal) for signum in _SIGNALS}
-        try:
-            for index in range(self._count):
-                self._start(index)
-            while self._children or (self._restarts and not self._stopping):
-                self._supervise()
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-        return self._status
+    @property
+    def active(self) -> bool:
+        """Whether a child runs, or one that exited unasked is still to be started again."""
+        return bool(self._children) or (bool(self._restarts) and not self.stopping)
 
-    def _start(self, index: int) -> None:
+    def start(self, index: int) -> int:
+        """Start child ``index``; returns its sentinel (readable once it has exited)."""
+        self._restarts.pop(index, None)
         child = self._context.Process(
             target=_child_main, args=(self._target,), name=f"aioswf worker {index + 1}"
         )
         child.start()
         self._children[index] = child
+        if self.stopping:  # asked to stop while it was starting
+            self._tell(child, signal.SIGTERM)
         logger.info("started worker process %d (pid %s)", index + 1, child.pid)
+        return child.sentinel
 
-    def _supervise(self) -> None:
-        sentinels = [child.sentinel for child in self._children.values()]
-        multiprocessing.connection.wait(sentinels, timeout=0.2)
-        for index, child in list(self._children.items()):
-            if child.exitcode is None:
-                continue
-            child.join()
-            del self._children[index]
-            status = _status(child.exitcode)
-            if self._stopping:
-                self._status = max(self._status, status)
-                continue
-            logger.error(
-                "worker process %d (pid %s) exited unasked with status %s; another starts in %.1fs",
-                index + 1,
-                child.pid,
-                child.exitcode,
-                self._restart_delay,
-            )
-            self._restarts[index] = time.monotonic() + self._restart_delay
-        now = time.monotonic()
-        for index, due in list(self._restarts.items()):
-            if self._stopping:
-                self._restarts.clear()
-            elif due <= now:
-                del self._restarts[index]
-                self._start(index)
+    def sentinels(self) -> list[int]:
+        return [child.sentinel for child in self._children.values()]
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        # One signal here is one request, however many of the children also received it.
-        if self._stopping:
-            logger.info("stopping %d worker processes at once", len(self._children))
-            self._tell_children(_STOP_NOW)
-            return
+    def pids(self) -> dict[int, int]:
+        return {i: c.pid for i, c in self._children.items() if c.pid is not None}
+
+    def exited(self) -> list[int]:
+        return [index for index, child in self._children.items() if child.exitcode is not None]
+
+    def reap(self, index: int) -> bool:
+        """Collect child ``index``, which has exited; returns whether to start it again."""
+        child = self._children.pop(index)
+        child.join()
+        assert child.exitcode is not None
+        status = child.exitcode if child.exitcode >= 0 else 1  # killed by a signal: failed
+        if self.stopping:
+            self.status = max(self.status, status)
+            return False
+        logger.error(
+            "worker process %d (pid %s) exited unasked with status %s; another starts in %.1fs",
+            index + 1,
+            child.pid,
+            child.exitcode,
+            self.restart_delay,
+        )
+        self._restarts[index] = time.monotonic() + self.restart_delay
+        return True
+
+    def due(self, now: float) -> list[int]:
+        """The children to start again now (none once stopping)."""
+        if self.stopping:
+            self._restarts.clear()
+        return [index for index, when in self._restarts.items() if when <= now]
+
+    def forget_restart(self, index: int) -> None:
+        self._restarts.pop(index, None)
+
+    def stop(self) -> None:
+        """Tell every child to stop cleanly (SIGTERM); none is started again."""
         logger.info("stopping %d worker processes", len(self._children))
-        self._stopping = True
-        self._tell_children(signal.SIGTERM)
+        self.stopping = True
+        self._restarts.clear()
+        for child in list(self._children.values()):
+            self._tell(child, signal.SIGTERM)
 
-    def _tell_children(self, signum: int) -> None:
-        for child in self._children.values():
-            if child.pid is not None and child.exitcode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(child.pid, signum)
+    def stop_now(self) -> None:
+        """Tell every child to stop at once (``SIGUSR1``, after a SIGTERM)."""
+        logger.info("stopping %d worker processes at once", len(self._children))
+        for child in list(self._children.values()):
+            self._tell(child, _STOP_NOW)
 
+    def kill(self) -> None:
+        for child in list(self._children.values()):
+            self._tell(child, signal.SIGKILL)
 
-def _status(exitcode: int) -> int:
-    # A child killed by a signal has a negative exit code; report it as a failure.
-    return exitcode if exitcode >= 0 else 1
+    @staticmethod
+    def _tell(child: multiprocessing.process.BaseProcess, signum: int) -> None:
+        if child.pid is not None and child.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signum)
 
 
 def _child_main(target: Target) -> None:

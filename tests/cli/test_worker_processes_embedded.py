@@ -1,0 +1,143 @@
+"""`WorkerProcesses`: a host service on its own loop runs its workflow code in child
+processes, keeps its client and activities in process, and never loses its signal handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import multiprocessing.resource_tracker
+import os
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aioswf import Client, Worker
+from aioswf.local import LocalSWF
+from aioswf.processes import WorkerProcesses
+from tests.cli.host_app import TASK_LIST, Split, hang, host_pid, serve_workflows
+from tests.cli.test_worker_processes import RESULT_TIMEOUT, decider_pid, events_of, gone, until
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def resource_tracker() -> None:
+    """``spawn`` starts multiprocessing's resource tracker once per process, to live as long
+    as the process does: start it before the fixture that kills what a test leaves behind."""
+    multiprocessing.resource_tracker.ensure_running()  # type: ignore[attr-defined]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_a_workflow_decided_in_a_child_reaches_the_hosts_client_and_no_child_is_left(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "aioswf.processes")
+    before = {signum: signal.getsignal(signum) for signum in SIGNALS}
+    loop = asyncio.get_running_loop()
+    heard = asyncio.Event()
+    loop.add_signal_handler(signal.SIGUSR1, heard.set)  # the host's own handler
+    try:
+        async with LocalSWF(long_poll_seconds=1) as swf:
+            serve = functools.partial(serve_workflows, swf.endpoint_url, "split")
+            # The host runs activities only; its workflows are decided in two children.
+            async with (
+                Client("split", endpoint_url=swf.endpoint_url) as client,
+                Worker(client, task_list=TASK_LIST, activities=[host_pid]),
+            ):
+                async with WorkerProcesses(serve, processes=2) as children:
+                    pids = children.pids
+                    assert len(pids) == 2
+                    assert os.getpid() not in pids
+                    handle = await client.start_workflow(
+                        Split.run, False, workflow_id="once", task_list=TASK_LIST
+                    )
+                    assert await handle.result(timeout=RESULT_TIMEOUT) == os.getpid()
+                    assert decider_pid(await events_of(client, "once")) in pids
+                assert children.pids == []
+                assert not any(alive(pid) for pid in pids)
+        assert "exited unasked" not in caplog.text
+        # The host's handlers are as they were: its loop still hears its own signal.
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await asyncio.wait_for(heard.wait(), 30)
+    finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+    assert {signum: signal.getsignal(signum) for signum in SIGNALS} == before
+
+
+async def test_a_child_that_dies_unasked_is_started_again_and_the_run_completes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with LocalSWF(long_poll_seconds=1) as swf:
+        serve = functools.partial(serve_workflows, swf.endpoint_url, "restart")
+        async with (
+            Client("restart", endpoint_url=swf.endpoint_url) as client,
+            Worker(client, task_list=TASK_LIST, activities=[host_pid]),
+        ):
+            children = WorkerProcesses(serve, restart_delay=timedelta(seconds=0.2))
+            await children.start()
+            try:
+                handle = await client.start_workflow(
+                    Split.run, True, workflow_id="held", task_list=TASK_LIST
+                )
+
+                async def first_decision_done() -> bool:
+                    types = [e["eventType"] for e in await events_of(client, "held")]
+                    return "DecisionTaskCompleted" in types
+
+                await until(first_decision_done, 60)
+                [victim] = children.pids
+                os.kill(victim, signal.SIGKILL)
+                await until(lambda: gone(victim))
+
+                async def replaced() -> bool:
+                    return len(children.pids) == 1 and children.pids != [victim]
+
+                await until(replaced, 60)
+                await asyncio.sleep(1)  # the service lets go of the dead child's polls
+                await handle.signal(Split.release)
+                assert await handle.result(timeout=RESULT_TIMEOUT) == os.getpid()
+                events = await events_of(client, "held")
+                assert decider_pid(events) == children.pids[0]
+            finally:
+                await children.stop()
+            assert children.pids == []
+    assert f"(pid {victim}) exited unasked with status -9" in caplog.text
+
+
+async def test_a_child_that_hears_no_signal_is_killed_on_stop(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ready = tmp_path / "ready"
+    children = WorkerProcesses(
+        functools.partial(hang, ready),
+        shutdown_timeout=timedelta(seconds=0.5),
+        stop_now_timeout=timedelta(seconds=0.5),
+    )
+    async with children:
+        [pid] = children.pids
+
+        async def hanging() -> bool:
+            return ready.exists()
+
+        await until(hanging, 60)
+    assert children.pids == []
+    assert not alive(pid)
+    assert "still running after 0.5s; telling them to stop at once" in caplog.text
+    assert f"killing worker processes [{pid}]" in caplog.text
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="processes must be >= 1, got 0"):
+        WorkerProcesses(hang, processes=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shutdown_timeout must not be negative"):
+        WorkerProcesses(hang, shutdown_timeout=timedelta(seconds=-1))  # type: ignore[arg-type]
