@@ -6,7 +6,11 @@ the millisecond asked for) while the worker decides:
 
 * (a) a workflow step that burns 1 s of CPU before it completes;
 * (b) one decision task that replays a history of about 25,000 events (a workflow that
-  received 24,980 signals before any worker looked at it), with the cache off.
+  received 24,980 signals before any worker looked at it), with the cache off;
+* (c) a workflow step that sorts a list of a million tuples: one C call that holds the
+  interpreter for a few hundred milliseconds, which no thread can share. Besides the three
+  modes below, it is also measured with the workflow decided in a child process
+  (:class:`aioswf.processes.WorkerProcesses`), the host keeping only its client.
 
 Each is measured in three modes, in the same run: workflow code run on the host loop
 (``workflow_threads=False``, how aioswf ran it before activations got their own thread); on
@@ -22,7 +26,7 @@ history are fetched and parsed as in production. Goal: a worst stall of 50 ms or
 
 Run it with::
 
-    python benchmarks/bench_host_loop.py [--repeat N] [--signals N] [--cpu SECONDS]
+    python benchmarks/bench_host_loop.py [--repeat N] [--signals N] [--cpu SECONDS] [--sort N]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import gc
 import json
 import statistics
@@ -45,9 +50,12 @@ from host_stall import clock, worst_stall
 
 from aioswf import Client, Worker, WorkflowHandle, workflow
 from aioswf._pollers.decision import DecisionWorkerOptions
+from aioswf.processes import WorkerProcesses
 
 DOMAIN = "bench-host-loop"
 SIGNALS = 24_980  # with the other events of the run, just under SWF's 25,000
+SORTED = 1_000_000  # tuples the step (c) sorts
+CHILD = "child process"
 MODES = {
     "host loop": DecisionWorkerOptions(workflow_threads=False, hold_full_collections=False),
     "thread, gc unheld": DecisionWorkerOptions(hold_full_collections=False),
@@ -79,6 +87,24 @@ class Burn:
         while clock() < deadline:
             spins += 1
         return spins
+
+
+@workflow.defn(name="Sort")
+class Sort:
+    @workflow.run
+    async def run(self, size: int) -> int:
+        items = [((n * 7919) % size, n) for n in range(size)]
+        items.sort()  # one C call: it holds the interpreter until the list is sorted
+        return items[0][1]
+
+
+async def decide_sorts(endpoint: str, task_list: str, stop: asyncio.Event) -> None:
+    """A child process's main: decide ``Sort`` runs on ``task_list`` until told to stop."""
+    async with (
+        Client(DOMAIN, endpoint_url=endpoint) as client,
+        Worker(client, task_list=task_list, workflows=[Sort]),
+    ):
+        await stop.wait()
 
 
 # --- the service, in its own process ----------------------------------------------------------
@@ -159,6 +185,26 @@ async def burn(
         )
 
 
+async def sort(
+    client: Client, endpoint: str, task_list: str, mode: DecisionWorkerOptions | None, size: int
+) -> float:
+    """The stall while a step sorts ``size`` tuples: decided by this process's worker in
+    ``mode``, or (``None``) in a child process, started before the measurement."""
+
+    async def decide() -> int:
+        handle = await client.start_workflow(
+            Sort.run, size, workflow_id=f"sort-{task_list}", task_list=task_list
+        )
+        return await handle.result(timeout=timedelta(minutes=5))
+
+    if mode is not None:
+        async with Worker(client, task_list=task_list, workflows=[Sort], decision_options=mode):
+            return await worst_stall(decide, collect_first=True)
+    target = functools.partial(decide_sorts, endpoint, task_list)
+    async with WorkerProcesses(target):
+        return await worst_stall(decide, collect_first=True)
+
+
 async def idle(client: Client, task_list: str, seconds: float) -> float:
     """The stall with a worker that has nothing to decide: the machine's own noise."""
     async with Worker(client, task_list=task_list, workflows=[Burn]):
@@ -172,7 +218,7 @@ def full_collection() -> float:
     return clock() - began
 
 
-async def run(endpoint: str, repeat: int, signals: int, seconds: float) -> None:
+async def run(endpoint: str, repeat: int, signals: int, seconds: float, size: int) -> None:
     results: dict[tuple[str, str], list[float]] = {}
     async with Client(DOMAIN, endpoint_url=endpoint) as client:
         for n in range(repeat):  # interleaved, so that load hits every mode alike
@@ -182,21 +228,33 @@ async def run(endpoint: str, repeat: int, signals: int, seconds: float) -> None:
                     "idle": await idle(client, f"idle-{task_list}", seconds),
                     "a": await burn(client, f"burn-{task_list}", mode, seconds),
                     "b": await replay(client, task_list, mode),
+                    "c": await sort(client, endpoint, f"sort-{task_list}", mode, size),
                     "gc": full_collection(),
                 }
                 for key, stall in stalls.items():
                     results.setdefault((key, name), []).append(stall)
+            stall = await sort(client, endpoint, f"sort-child-{n}", None, size)
+            results.setdefault(("c", CHILD), []).append(stall)
     rows = {
         "idle": f"an idle worker, {seconds:g} s (the noise)",
         "a": f"(a) a step burning {seconds:g} s of CPU",
         "b": f"(b) replaying {signals + 6:,} events",
+        "c": f"(c) a step sorting {size:,} tuples",
         "gc": "one full collection of this process",
     }
     print(f"{'worst stall of the host loop (ms, median)':<42}", end="")
-    print("".join(f"{name:>19}" for name in MODES))
+    columns = [*MODES, CHILD]
+    print("".join(f"{name:>19}" for name in columns))
     for key, title in rows.items():
         print(f"{title:<42}", end="")
-        print("".join(f"{statistics.median(results[key, name]) * 1000:>19.1f}" for name in MODES))
+        print(
+            "".join(
+                f"{statistics.median(results[key, name]) * 1000:>19.1f}"
+                if (key, name) in results
+                else f"{'-':>19}"
+                for name in columns
+            )
+        )
 
 
 def main() -> None:
@@ -205,14 +263,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="samples per measurement")
     parser.add_argument("--signals", type=int, default=SIGNALS, help="signals in the history")
     parser.add_argument("--cpu", type=float, default=1.0, help="seconds the step burns")
+    parser.add_argument("--sort", type=int, default=SORTED, help="tuples the step (c) sorts")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("task_lists", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.task_lists, args.signals)
         return
-    if args.repeat < 1 or args.signals < 1 or args.cpu <= 0:
-        parser.error("--repeat, --signals and --cpu must be positive")
+    if args.repeat < 1 or args.signals < 1 or args.cpu <= 0 or args.sort < 1:
+        parser.error("--repeat, --signals, --cpu and --sort must be positive")
     lists = [f"{m}-{n}" for n in range(args.repeat) for m in range(len(MODES))]
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--signals", str(args.signals), *lists],
@@ -222,7 +281,7 @@ def main() -> None:
     try:
         assert server.stdout is not None
         endpoint = server.stdout.readline().strip()
-        asyncio.run(run(endpoint, args.repeat, args.signals, args.cpu))
+        asyncio.run(run(endpoint, args.repeat, args.signals, args.cpu, args.sort))
     finally:
         server.terminate()
         server.wait()
