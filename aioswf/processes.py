@@ -254,12 +254,21 @@ class WorkerProcesses:
             self._all_exited.set()
 
     async def _restart(self, index: int) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop_requested.wait(), self._group.restart_delay)
-        if not self._stop_requested.is_set():
-            await self._start(index)
-        else:
-            self._group.forget_restart(index)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), self._group.restart_delay)
+            if self._stop_requested.is_set():
+                self._group.forget_restart(index)
+                return
+            try:
+                await self._start(index)
+                return
+            except Exception:  # the machine is out of processes or memory: try again later
+                logger.exception(
+                    "could not start worker process %d; trying again in %.1fs",
+                    index + 1,
+                    self._group.restart_delay,
+                )
 
 
 class _Supervisor:
@@ -289,12 +298,12 @@ class _Supervisor:
 
     def start(self, index: int) -> int:
         """Start child ``index``; returns its sentinel (readable once it has exited)."""
-        self._restarts.pop(index, None)
         child = self._context.Process(
             target=_child_main, args=(self._target,), name=f"aioswf worker {index + 1}"
         )
         child.start()
         self._children[index] = child
+        self._restarts.pop(index, None)
         if self.stopping:  # asked to stop while it was starting
             self._tell(child, signal.SIGTERM)
         logger.info("started worker process %d (pid %s)", index + 1, child.pid)
