@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -166,6 +167,7 @@ class WorkerProcesses:
         self._stop_now_timeout = stop_now_timeout.total_seconds()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._restarts: set[asyncio.Task[None]] = set()
+        self._starting: set[asyncio.Future[int]] = set()
         self._stop_requested = asyncio.Event()
         self._all_exited = asyncio.Event()
 
@@ -199,8 +201,8 @@ class WorkerProcesses:
             await self._all_exited.wait()
             return
         self._stop_requested.set()
-        if self._restarts:  # a child being started now is among those told to stop
-            await asyncio.gather(*self._restarts)
+        # A child being started now is among those told to stop.
+        await asyncio.gather(*self._restarts, *self._starting, return_exceptions=True)
         if not self._group.active:
             self._all_exited.set()
             return
@@ -240,8 +242,19 @@ class WorkerProcesses:
 
     async def _start(self, index: int) -> None:
         assert self._loop is not None
-        sentinel = await self._loop.run_in_executor(None, self._group.start, index)
-        self._loop.add_reader(sentinel, self._on_exit, index, sentinel)
+        started = self._loop.run_in_executor(None, self._group.start, index)
+        # The child is watched once started even if the caller is cancelled meanwhile: no
+        # child may run unseen, and stop() waits for starts in progress.
+        self._starting.add(started)
+        started.add_done_callback(functools.partial(self._watch, index))
+        await asyncio.shield(started)
+
+    def _watch(self, index: int, started: asyncio.Future[int]) -> None:
+        assert self._loop is not None
+        self._starting.discard(started)
+        if started.exception() is None:
+            sentinel = started.result()
+            self._loop.add_reader(sentinel, self._on_exit, index, sentinel)
 
     def _on_exit(self, index: int, sentinel: int) -> None:
         assert self._loop is not None

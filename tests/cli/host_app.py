@@ -50,3 +50,8 @@ async def hang(ready: Path, stop: asyncio.Event) -> None:
     """A child's main that holds its loop, so it hears no signal it handles: only a kill ends it."""
     ready.touch()  # noqa: ASYNC240 - the point is a loop that does not turn
     time.sleep(600)  # noqa: ASYNC251
+
+
+async def idle(stop: asyncio.Event) -> None:
+    """A child's main that does nothing until told to stop."""
+    await stop.wait()

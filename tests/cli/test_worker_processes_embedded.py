@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import multiprocessing
 import multiprocessing.resource_tracker
 import os
 import signal
@@ -17,7 +18,7 @@ import pytest
 from aioswf import Client, Worker
 from aioswf.local import LocalSWF
 from aioswf.processes import WorkerProcesses
-from tests.cli.host_app import TASK_LIST, Split, hang, host_pid, serve_workflows
+from tests.cli.host_app import TASK_LIST, Split, hang, host_pid, idle, serve_workflows
 from tests.cli.test_worker_processes import RESULT_TIMEOUT, decider_pid, events_of, gone, until
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
@@ -141,3 +142,14 @@ def test_bad_arguments_are_refused() -> None:
         WorkerProcesses(hang, processes=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="shutdown_timeout must not be negative"):
         WorkerProcesses(hang, shutdown_timeout=timedelta(seconds=-1))  # type: ignore[arg-type]
+
+
+async def test_a_start_cancelled_midway_leaves_no_child() -> None:
+    children = WorkerProcesses(idle, processes=2)
+    starting = asyncio.create_task(children.start())
+    await asyncio.sleep(0)  # the first child is being started in a thread
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert children.pids == []
+    assert multiprocessing.active_children() == []
