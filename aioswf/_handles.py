@@ -15,6 +15,7 @@ from aioswf._definitions import signal_name
 from aioswf._envelope import wrap
 from aioswf._failure import Failure
 from aioswf._history import History, fetch_history
+from aioswf._wording import count, duration
 from aioswf.converter import (
     MAX_DATA_LENGTH,
     MAX_HEARTBEAT_DETAILS_LENGTH,
@@ -202,11 +203,11 @@ class WorkflowHandle(Generic[R]):
         try:
             yield
         except TimeoutError as error:
-            if error.args:
+            if error.args or seconds is None:  # not the caller's timeout
                 raise
             message = (
                 f"workflow {self.workflow_id!r} in domain {self.client.domain!r} did not close "
-                f"within {seconds:g} seconds"
+                f"within {duration(seconds)}"
             )
             raise TimeoutError(message + await self._failing_decisions()) from None
 
@@ -222,7 +223,7 @@ class WorkflowHandle(Generic[R]):
             return ""
         return (
             f"; its decision tasks are failing since {failure.since.isoformat()} "
-            f"({failure.attempts} attempt(s)): {failure.error_type}: {failure.message}"
+            f"({count(failure.attempts, 'attempt')}): {failure.error_type}: {failure.message}"
         )
 
     async def _wait_for_close(self, run_id: str) -> dict[str, Any]:

@@ -347,4 +347,5 @@ def with_workflow_overrides(
 def _check_keys(overrides: Mapping[str, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(set(overrides) - allowed)
     if unknown:
-        raise TypeError(f"unexpected keyword argument(s) {unknown}; accepted: {sorted(allowed)}")
+        noun = "argument" if len(unknown) == 1 else "arguments"
+        raise TypeError(f"unexpected keyword {noun} {unknown}; accepted: {sorted(allowed)}")

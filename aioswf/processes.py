@@ -49,6 +49,8 @@ from datetime import timedelta
 from types import FrameType, TracebackType
 from typing import Any
 
+from aioswf._wording import duration
+
 logger = logging.getLogger(__name__)
 
 Target = Callable[[asyncio.Event], Coroutine[Any, Any, int | None]]
@@ -341,11 +343,11 @@ class _Supervisor:
             self.status = max(self.status, status)
             return False
         logger.error(
-            "worker process %d (pid %s) exited unasked with status %s; another starts in %.1fs",
+            "worker process %d (pid %s) exited unasked with status %s; another starts in %s",
             index + 1,
             child.pid,
             child.exitcode,
-            self.restart_delay,
+            duration(self.restart_delay),
         )
         self._restarts[index] = time.monotonic() + self.restart_delay
         return True

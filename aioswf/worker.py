@@ -28,6 +28,7 @@ from aioswf._pollers._contact import SwfContact
 from aioswf._pollers.activity import ActivityPoller
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
 from aioswf._transport.connection import POOL_HEADROOM
+from aioswf._wording import count, duration
 from aioswf.client import Client
 from aioswf.exceptions import (
     ServiceUnavailableError,
@@ -219,11 +220,11 @@ class Worker:
             waits.append(self._start_workflows())
         self._components[asyncio.create_task(self._set_polling(waits))] = "polling watch"
         logger.info(
-            "worker polling task list %r of domain %r (%d workflow type(s), %d activity type(s))",
+            "worker polling task list %r of domain %r (%s, %s)",
             self.task_list,
             self.client.domain,
-            len(self.workflows),
-            len(self.activities),
+            count(len(self.workflows), "workflow type"),
+            count(len(self.activities), "activity type"),
         )
         self._report_unbounded_activities()
 
@@ -339,10 +340,10 @@ class Worker:
                 elif now - reminded >= _REGISTER_REMINDER_EVERY:
                     reminded = now
                     logger.warning(
-                        "worker on task list %r still cannot reach SWF at %s after %.0fs; retrying",
+                        "worker on task list %r still cannot reach SWF at %s after %s; retrying",
                         self.task_list,
                         self.client.transport.options.effective_endpoint() or "the AWS default",
-                        now - since,
+                        duration(round(now - since)),
                     )
                 await asyncio.sleep(delay)
 
@@ -487,10 +488,10 @@ class Worker:
             return ()
         stuck = tuple(f"{wid} (run {rid})" for rid, wid in deciding.deciding.items())
         logger.warning(
-            "worker on task list %r: workflow code still running %.1fs into the shutdown is "
+            "worker on task list %r: workflow code still running %s into the shutdown is "
             "abandoned (its decision task times out and is decided again): %s",
             self.task_list,
-            grace,
+            duration(grace),
             ", ".join(stuck),
         )
         for task in pending:
@@ -506,42 +507,48 @@ class Worker:
             return
         transport = self.client.transport
         if await transport.release_polls(self.client.domain, self.client.identity):
-            logger.debug("asked the local service to answer %d idle poll(s) now", polls)
+            logger.debug("asked the local service to answer %s now", count(polls, "idle poll"))
         else:
             logger.info(
-                "waiting up to %.0f s for %d long poll(s) in flight: SWF answers a poll when a "
-                "task comes or after 60 s, and a cut poll could lose the task SWF hands it",
-                self.client.transport.options.read_timeout,
-                polls,
+                "waiting up to %s for %s in flight: SWF answers a poll when a task comes or "
+                "after 60 seconds, and a cut poll could lose the task SWF hands it",
+                duration(round(self.client.transport.options.read_timeout)),
+                count(polls, "long poll"),
             )
 
     async def _log_progress(self, begun: float) -> None:
         """Say what the shutdown waits for, now and then: it may take a long poll (60 s)."""
         loop = asyncio.get_running_loop()
         while True:
+            # Said only once time has passed: at the moment of stopping there is no news.
+            await asyncio.sleep(_PROGRESS_SECONDS)
             activities = self.running_activities
             polls = sum(
                 p.polls_in_flight
                 for p in (self._activity_poller, self._decision_poller)
                 if p is not None
             )
-            if activities or polls:
+            waits = []
+            if activities:
+                waits.append(count(activities, "running activity", "running activities"))
+            if polls:
+                waits.append(count(polls, "long poll") + " in flight")
+            if waits:
                 logger.info(
-                    "worker on task list %r still shutting down after %.0fs: waiting for %d "
-                    "running activit(y/ies) and %d long poll(s) in flight",
+                    "worker on task list %r still shutting down after %s: waiting for %s",
                     self.task_list,
-                    loop.time() - begun,
-                    activities,
-                    polls,
+                    duration(round(loop.time() - begun)),
+                    " and ".join(waits),
                 )
-            await asyncio.sleep(_PROGRESS_SECONDS)
 
     async def _await_reports(self, poller: ActivityPoller) -> None:
         limit = self.activity_options.cancel_report_timeout.total_seconds()
         try:
             await asyncio.wait_for(poller.wait_idle(), limit)
         except TimeoutError:
-            logger.warning("activities did not report their cancellation within %.1fs", limit)
+            logger.warning(
+                "activities did not report their cancellation within %s", duration(limit)
+            )
             poller.hard_cancel()
 
     def _log_report(self, report: ShutdownReport) -> None:
@@ -549,14 +556,14 @@ class Worker:
             logger.info("worker on task list %r shut down cleanly", self.task_list)
             return
         logger.warning(
-            "worker on task list %r shut down with unfinished work: %d activit(y/ies) "
-            "cancelled (%s), %d refused (%s), %d activity and %d decision poll(s) abandoned%s",
+            "worker on task list %r shut down with unfinished work: %s cancelled (%s), "
+            "%d refused (%s), %s and %s abandoned%s",
             self.task_list,
-            len(report.cancelled_activities),
+            count(len(report.cancelled_activities), "activity", "activities"),
             ", ".join(report.cancelled_activities) or "none",
             len(report.refused_activities),
             ", ".join(report.refused_activities) or "none",
-            report.abandoned_polls,
-            report.abandoned_decision_polls,
+            count(report.abandoned_polls, "activity poll"),
+            count(report.abandoned_decision_polls, "decision poll"),
             "; a poller failed" if self._crash is not None else "",
         )

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from aioswf._wording import duration
 from aioswf.exceptions import WorkflowDeadlockError
 
 DEFAULT_DEADLOCK_TIMEOUT = 2.0
@@ -154,7 +155,8 @@ def deadlock_error(describe: str, limit: float, stack: list[str]) -> WorkflowDea
     """The error of a run whose step did not yield within ``limit`` seconds."""
     where = "".join(stack).rstrip() or "  (no workflow frame: it was inside a library call)"
     return WorkflowDeadlockError(
-        f"{describe}: potential deadlock: the workflow code did not yield within {limit:g} s; "
+        f"{describe}: potential deadlock: the workflow code did not yield within "
+        f"{duration(limit)}; "
         f"it was at:\n{where}\n"
         "A workflow step must not compute or block for long: move the work into an activity. "
         "The decision task is tried again after a back-off (see describe()); the worker's "

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from aioswf import exceptions as exc
 from aioswf._transport import Transport
+from aioswf._wording import duration
 from aioswf.activity import CancelReason
 from aioswf.converter import DataConverter
 from aioswf.metrics import OFF, WorkerMetrics
@@ -215,11 +216,12 @@ class Heartbeater:
     def _lapsed(self, error: BaseException) -> CancelReason:
         """Give the task up: no heartbeat got through within its heartbeat timeout."""
         reason = error if isinstance(error, exc.AioSWFError) else "an attempt still hanging"
+        assert self._timeout is not None  # only a task with a heartbeat timeout lapses
         logger.error(
-            "%s: no heartbeat got through for its heartbeat timeout (%gs), so SWF has timed the "
+            "%s: no heartbeat got through for its heartbeat timeout (%s), so SWF has timed the "
             "task out; cancelling it locally, its result will not be sent (last fault: %s)",
             self._describe,
-            self._timeout,
+            duration(self._timeout),
             reason,
         )
         return CancelReason.LOST

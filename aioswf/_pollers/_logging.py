@@ -23,6 +23,7 @@ from typing import Any
 from aioswf import exceptions as exc
 from aioswf._pollers._contact import SwfContact
 from aioswf._transport import Transport
+from aioswf._wording import count, duration
 
 
 def decision_summary(decisions: Sequence[Mapping[str, Any]]) -> str:
@@ -89,19 +90,19 @@ class PollHealth:
             transient = isinstance(error, exc.ThrottlingError | exc.ServiceUnavailableError)
             self.logger.log(
                 logging.WARNING if transient else logging.ERROR,
-                "polling %s failed (%s); polling again with back-off (up to %gs apart) "
+                "polling %s failed (%s); polling again with back-off (up to %s apart) "
                 "until it works, which will be logged",
                 self.what,
                 short_error(error),
-                self.max_delay,
+                duration(self.max_delay),
                 exc_info=not isinstance(error, exc.AioSWFError),
             )
         else:
             self.logger.debug(
-                "polling %s failed again (%d in a row, next in %.1fs): %s",
+                "polling %s failed again (%d in a row, next in %s): %s",
                 self.what,
                 self.failures,
-                delay,
+                duration(delay),
                 short_error(error),
             )
 
@@ -137,10 +138,10 @@ class PollHealth:
         if self.failures and self._answered_at is None:
             self._answered_at = self.failures
             self.logger.info(
-                "SWF answers again, after %d failed poll(s) of %s over %.0fs; polling resumes",
-                self.failures,
+                "SWF answers again, after %s of %s over %s; polling resumes",
+                count(self.failures, "failed poll"),
                 self.what,
-                time.monotonic() - self._since,
+                duration(round(time.monotonic() - self._since)),
             )
 
     def succeeded(self) -> None:
@@ -152,10 +153,10 @@ class PollHealth:
             said = self._answered_at == self.failures
             self.logger.log(
                 logging.DEBUG if said else logging.INFO,
-                "polling %s works again, after %d failed poll(s) over %.0fs",
+                "polling %s works again, after %s over %s",
                 self.what,
-                self.failures,
-                time.monotonic() - self._since,
+                count(self.failures, "failed poll"),
+                duration(round(time.monotonic() - self._since)),
             )
         self.failures = 0
         self._answered_at = None

@@ -26,6 +26,7 @@ from aioswf._pollers._activity_task import ActivityCalls, RunnerEnv, TaskRunner
 from aioswf._pollers._activity_types import RegisteredDefaults
 from aioswf._pollers._contact import SwfContact
 from aioswf._pollers._logging import PollHealth
+from aioswf._wording import count
 from aioswf.activity import CancelReason
 from aioswf.client import Client
 from aioswf.interceptors import Interceptor, chain_activity
@@ -183,9 +184,9 @@ class ActivityPoller:
         abandoned = len(self._in_poll)
         if abandoned:
             logger.warning(
-                "abandoning %d long poll(s) on task list %r that did not return in time; a "
-                "task SWF hands to one of them will wait for its start-to-close timeout",
-                abandoned,
+                "abandoning %s on task list %r that did not return in time; a task SWF hands "
+                "to one of them will wait for its start-to-close timeout",
+                count(abandoned, "long poll"),
                 self.task_list,
             )
         for loop in self._loops:

@@ -26,6 +26,7 @@ from botocore import xform_name
 from aioswf import exceptions as exc
 from aioswf._transport.faults import map_error, may_have_applied, may_retry
 from aioswf._transport.parsing import SWFParserFactory
+from aioswf._wording import duration
 
 logger = logging.getLogger(__name__)
 
@@ -270,10 +271,10 @@ class Transport:
             else:
                 if attempt > attempts:
                     logger.info(
-                        "%s went through after %d attempts over %.1fs",
+                        "%s went through after %d attempts over %s",
                         operation,
                         attempt,
-                        loop.time() - started,
+                        duration(round(loop.time() - started, 1)),
                     )
                 meta = response.pop("ResponseMetadata", None) or {}
                 if LOCAL_SERVICE_HEADER in meta.get("HTTPHeaders", {}):
@@ -361,7 +362,8 @@ def _explained(
             "which SWF may have applied)",
         )
     elif retryable and attempts > 1:
-        mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts over {elapsed:.1f}s)",)
+        spent = duration(round(elapsed, 1))
+        mapped.args = (f"{mapped.args[0]} (gave up after {attempts} attempts over {spent})",)
     elif isinstance(mapped, exc.ServiceUnavailableError):
         mapped.args = (
             f"{mapped.args[0]} (not retried: SWF may have applied it; check before repeating)",

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from aioswf._wording import count
 from aioswf.executions import WorkflowDescription, WorkflowExecutionInfo
 from aioswf.timeline import (
     Step,
@@ -173,7 +174,7 @@ def decision_failure_line(description: WorkflowDescription) -> str:
     if failure is None:
         return ""
     return (
-        f"failing since {when(failure.since)} ({failure.attempts} attempt(s)): "
+        f"failing since {when(failure.since)} ({count(failure.attempts, 'attempt')}): "
         f"{failure.error_type}: {failure.message}; next try in {took(failure.retry_in)}"
     )
 

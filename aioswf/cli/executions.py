@@ -6,6 +6,7 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
+from aioswf._wording import duration
 from aioswf.cli import _render
 from aioswf.cli._common import (
     CommandError,
@@ -331,8 +332,10 @@ async def _print_result(handle: Any, args: argparse.Namespace, timeout: float | 
     try:
         value = await handle.result(timeout=_seconds(timeout), follow_runs=follow)
     except TimeoutError:
+        if timeout is None:  # not the caller's timeout
+            raise
         raise CommandError(
-            f"{handle.workflow_id} did not close within {timeout:g} seconds", status=3
+            f"{handle.workflow_id} did not close within {duration(timeout)}", status=3
         ) from None
     except WorkflowExecutionError as error:
         if args.json:

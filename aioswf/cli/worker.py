@@ -12,6 +12,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from aioswf._wording import duration
 from aioswf.cli._common import (
     CommandError,
     Commands,
@@ -194,7 +195,7 @@ async def _run_worker(
             await stop.wait()
             print(
                 f"aioswf worker: stopping; letting received tasks finish (up to "
-                f"{args.shutdown_seconds:g} s; Ctrl-C again stops at once)",
+                f"{duration(args.shutdown_seconds)}; Ctrl-C again stops at once)",
                 flush=True,
             )
             stop.clear()

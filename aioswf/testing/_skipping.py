@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
+from aioswf._wording import count, duration
 from aioswf.local import Engine
 from aioswf.testing._clock import SkippingClock
 
@@ -134,7 +135,8 @@ class TimeSkipper:
                 state, since = now_state, time.monotonic()
             elif guarded and time.monotonic() - since > self.stall_after:
                 raise RuntimeError(
-                    f"env.sleep(): time has been held for {self.stall_after:.0f}s of real time "
+                    f"env.sleep(): time has been held for {duration(self.stall_after)} of real "
+                    "time "
                     f"and nothing changed meanwhile; held by {self._holders_text()}"
                 )
 
@@ -160,9 +162,9 @@ class TimeSkipper:
             what = "a decision task" if ref.kind == _DECISION else "an activity task"
             held.append(f"{what} of workflow {workflow_id!r} taken by a worker, never answered")
         if engine.running_lambdas:
-            held.append(f"{engine.running_lambdas} Lambda function(s) running")
+            held.append(count(engine.running_lambdas, "Lambda function") + " running")
         if engine.queued_total:
-            held.append(f"{engine.queued_total} queued task(s)")
+            held.append(count(engine.queued_total, "queued task"))
         return "; ".join(held) or "nothing visible"
 
     async def _settle_once(self, allowed: Callable[[], bool]) -> tuple[bool, float | None]:

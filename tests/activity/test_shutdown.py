@@ -96,7 +96,7 @@ async def test_a_task_polled_after_shutdown_began_is_still_run(
     outcomes = await flow.outcomes(1)
     assert outcomes[a].result == "done"
     # A service that cannot release polls: the worker says what it waits for, and how long.
-    assert "waiting up to 70 s for 1 long poll(s) in flight" in caplog.text
+    assert "waiting up to 70 seconds for 1 long poll in flight" in caplog.text
 
 
 async def test_leftovers_are_cancelled_and_reported_at_the_timeout(

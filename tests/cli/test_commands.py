@@ -315,7 +315,7 @@ async def test_the_timeout_names_the_execution() -> None:
         assert handle.run_id in repr(handle)
         with pytest.raises(
             TimeoutError,
-            match="workflow 'late' in domain 'cli-commands' did not close within 0.2 seconds",
+            match=r"workflow 'late' in domain 'cli-commands' did not close within 0\.2 s\b",
         ):
             await handle.result(timeout=timedelta(seconds=0.2))
 

@@ -95,7 +95,7 @@ async def test_the_default_limit_is_two_seconds_and_names_the_line() -> None:
     error = activation.failure  # type: ignore[attr-defined]
     assert isinstance(error, WorkflowDeadlockError)
     assert error.limit == 2.0
-    assert "within 2 s" in str(error)
+    assert "within 2 seconds" in str(error)
     assert "burn(seconds)  # the line named in the error" in str(error)
     assert "in burn" in str(error)
     assert time.monotonic() - began < 20  # interrupted, not run to its end
