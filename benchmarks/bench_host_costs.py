@@ -21,14 +21,14 @@ import json
 import logging
 import os
 import random
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox_ratio import compare
 
 _clock = time.perf_counter  # bound before the workflow sandbox guards the module
 
@@ -95,15 +95,6 @@ def measure(number: int, repeat: int) -> dict[str, float]:
     return figures
 
 
-def in_subprocess(sandboxed: bool, number: int) -> dict[str, float]:
-    argv = [sys.executable, __file__, "--child", "--number", str(number)]
-    if sandboxed:
-        argv.append("--sandboxed")
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    figures: dict[str, float] = json.loads(done.stdout)
-    return figures
-
-
 def main() -> None:
     assert __doc__ is not None
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -121,15 +112,12 @@ def main() -> None:
             install()
         print(json.dumps(measure(args.number, 5)))
         return
-    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
-    for _ in range(args.repeat):  # interleaved, so that load hits both alike
-        for sandboxed in (False, True):
-            runs[sandboxed].append(in_subprocess(sandboxed, args.number))
-    print(f"{'ns per host call (median)':<32} {'without':>9} {'with':>9} {'ratio':>7}")
-    for name in runs[False][0]:
-        without = statistics.median(run[name] for run in runs[False])
-        with_ = statistics.median(run[name] for run in runs[True])
-        print(f"{name:<32} {without:>9.0f} {with_:>9.0f} {with_ / without:>7.2f}")
+    compare(
+        __file__,
+        "ns per host call (median)",
+        repeat=args.repeat,
+        child_args=["--number", str(args.number)],
+    )
 
 
 if __name__ == "__main__":

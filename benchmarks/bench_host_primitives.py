@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox_ratio import compare
 
 _clock = time.perf_counter  # bound before the workflow sandbox guards the module
 
@@ -101,15 +101,6 @@ def measure(number: int, repeat: int) -> dict[str, float]:
     return asyncio.run(main())
 
 
-def in_subprocess(sandboxed: bool, number: int, repeat: int) -> dict[str, float]:
-    argv = [sys.executable, __file__, "--child", "--number", str(number), "--repeat", str(repeat)]
-    if sandboxed:
-        argv.append("--sandboxed")
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    figures: dict[str, float] = json.loads(done.stdout)
-    return figures
-
-
 def main() -> None:
     assert __doc__ is not None
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -123,15 +114,12 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.number, 5)))
         return
-    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
-    for _ in range(args.repeat):  # interleaved, so that load hits both alike
-        for sandboxed in (False, True):
-            runs[sandboxed].append(in_subprocess(sandboxed, args.number, args.repeat))
-    print(f"{'ns per operation on the host (median)':<40} {'without':>9} {'with':>9} {'ratio':>7}")
-    for name in cases():
-        without = statistics.median(run[name] for run in runs[False])
-        with_ = statistics.median(run[name] for run in runs[True])
-        print(f"{name:<40} {without:>9.0f} {with_:>9.0f} {with_ / without:>7.2f}")
+    compare(
+        __file__,
+        "ns per operation on the host (median)",
+        repeat=args.repeat,
+        child_args=["--number", str(args.number), "--repeat", str(args.repeat)],
+    )
 
 
 if __name__ == "__main__":
