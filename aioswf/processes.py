@@ -212,9 +212,9 @@ class WorkerProcesses:
         if await self._exited_within(self._shutdown_timeout):
             return
         logger.warning(
-            "worker processes %s still running after %.1fs; telling them to stop at once",
+            "worker processes %s still running after %s; telling them to stop at once",
             self.pids,
-            self._shutdown_timeout,
+            duration(self._shutdown_timeout),
         )
         self._group.stop_now()
         if await self._exited_within(self._stop_now_timeout):
@@ -280,9 +280,9 @@ class WorkerProcesses:
                 return
             except Exception:  # the machine is out of processes or memory: try again later
                 logger.exception(
-                    "could not start worker process %d; trying again in %.1fs",
+                    "could not start worker process %d; trying again in %s",
                     index + 1,
-                    self._group.restart_delay,
+                    duration(self._group.restart_delay),
                 )
 
 

@@ -133,7 +133,7 @@ async def test_a_child_that_hears_no_signal_is_killed_on_stop(
         await until(hanging, 60)
     assert children.pids == []
     assert not alive(pid)
-    assert "still running after 0.5s; telling them to stop at once" in caplog.text
+    assert "still running after 0.5 s; telling them to stop at once" in caplog.text
     assert f"killing worker processes [{pid}]" in caplog.text
 
 
