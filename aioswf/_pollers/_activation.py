@@ -33,6 +33,7 @@ from aioswf._decider.deadlock import DeadlockInterrupt
 from aioswf._decider.history import Event, timestamp
 from aioswf._decider.retrying import ExecutionContext, retry_timer
 from aioswf._pollers._activity_threads import DaemonThreadPool
+from aioswf._wording import duration
 from aioswf.exceptions import WorkerError, WorkflowDeadlockError
 
 logger = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ def refused_answer(events: Sequence[Event], started: int, error: BaseException) 
 
 
 def _ago(since: float) -> str:
-    return f"{time.monotonic() - since:.0f} s ago"
+    return f"{duration(round(time.monotonic() - since))} ago"
 
 
 def _grace(limit: float | None) -> float:

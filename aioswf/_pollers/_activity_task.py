@@ -25,6 +25,7 @@ from aioswf._pollers._activity_options import ActivityWorkerOptions
 from aioswf._pollers._activity_types import RegisteredDefaults, TaskTimeouts, task_timeouts
 from aioswf._pollers._logging import task_fields
 from aioswf._transport import Transport
+from aioswf._wording import duration
 from aioswf.activity import (
     ActivityContext,
     ActivityInfo,
@@ -357,11 +358,11 @@ class TaskRunner:
         if "reason" in params:
             outcome += f" ({params['reason']})"
         logger.info(
-            "%s, run %s: %s after %.2fs",
+            "%s, run %s: %s after %s",
             self.describe,
             execution.get("runId", "?"),
             outcome,
-            asyncio.get_running_loop().time() - self.received,
+            duration(asyncio.get_running_loop().time() - self.received),
             extra=task_fields(
                 execution,
                 activity_id=self.activity_id,

@@ -329,12 +329,12 @@ def _log_retry(
         # registration, the result watcher) says once per outage that SWF is out of reach;
         # a line per retry of every call in flight would flood the log.
         logger.debug(
-            "%s failed (%s); retry %d of %d in %.2fs",
+            "%s failed (%s); retry %d of %d in %s",
             operation,
             mapped.code,
             attempt,
             attempts - 1,
-            delay,
+            duration(delay),
         )
     elif attempt == attempts:
         # One line for the whole outage, not one per attempt.
@@ -348,7 +348,11 @@ def _log_retry(
         )
     else:
         logger.debug(
-            "%s failed (%s); attempt %d, next in %.2fs", operation, mapped.code, attempt, delay
+            "%s failed (%s); attempt %d, next in %s",
+            operation,
+            mapped.code,
+            attempt,
+            duration(delay),
         )
 
 
