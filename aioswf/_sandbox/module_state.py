@@ -21,8 +21,11 @@ finds the change instead, where it happens:
   the host's ``helper.calls`` alone);
 - around each step of a sandboxed run, the values bound to those names are compared, by
   identity, and so are the contents of the mutable containers among them (``list``,
-  ``dict``, ``set``, ``bytearray``, ``deque``; item by item up to :data:`SMALL` items, by
-  length beyond);
+  ``dict``, ``set``, ``bytearray``, ``deque``, ``array``; item by item up to :data:`SMALL`
+  items, by length beyond; the containers among a small one's items looked into the same
+  way, one level deep), and how far the iterators among them went, read without advancing
+  or copying them (an ``itertools.count``'s repr, a generator's place and variables, what
+  is left of an ``itertools.repeat`` or an iterator over a builtin container);
 - a change fails the decision task with a :class:`~aioswf.exceptions.NondeterminismError`
   naming the module, the name, the code that names it, and the fix (state on the workflow
   instance); nothing the step decided is sent, and the task is retried visibly like any
@@ -32,17 +35,20 @@ Only the application's own modules are read: the standard library, aioswf, pass-
 modules and installed packages (under ``site-packages``) keep their caches and lazily
 computed constants. A name that held ``None`` (or nothing) and is given a value is a lazily
 computed constant too, and is let through. Activities are not workflow code and are not
-read. What cannot be seen: state reached only through other objects' attributes deeper
-than one level (an object or list inside a module-level dict), through
-``getattr``/``globals()`` with computed names, or inside objects that show no state to
-compare (an ``itertools.count``, a generator, an ``array``).
+read. What cannot be seen: state reached deeper than one level (a list inside a list
+inside a module-level dict, an object's attributes inside a module-level list), through
+``getattr``/``globals()`` with computed names, or inside iterators that show no progress
+without being advanced or copied (``itertools.cycle``, ``islice``, ``chain``, ``map``,
+``zip``, a file, an iterator class of the application).
 """
 
 from __future__ import annotations
 
+import array
 import collections
 import dis
 import functools
+import itertools
 import logging
 import os
 import sys
@@ -50,7 +56,7 @@ import threading
 import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from operator import is_not
+from operator import is_not, length_hint
 from typing import Any
 
 from aioswf._sandbox import core
@@ -62,7 +68,27 @@ SMALL = 64
 """Containers up to this many items are compared item by item; larger ones by length."""
 
 _MISSING: Any = object()
-_CONTAINERS = (list, dict, set, bytearray, collections.deque)
+_CONTAINERS = (list, dict, set, bytearray, collections.deque, array.array)
+_NESTED = frozenset(
+    {*_CONTAINERS, collections.defaultdict, collections.OrderedDict, collections.Counter}
+)
+"""The containers that a small container's items are looked into, one level deep."""
+_BUILTIN_ITERATORS = {
+    type(iterator)
+    for iterator in (
+        *map(iter, ([], (), range(0), range(2**64), "", "\u20ac", b"", bytearray())),
+        *map(iter, ({}, {}.values(), {}.items(), set(), collections.deque())),
+        reversed([]),
+    )
+}
+"""Iterators over a builtin sequence or container, whose ``__length_hint__`` (what is left)
+shows how far they went, and reading it changes nothing."""
+_ITERATORS = frozenset(
+    {itertools.count, itertools.repeat, types.GeneratorType, *_BUILTIN_ITERATORS}
+)
+"""Iterators whose progress is compared (by exact type)."""
+_PLAIN = frozenset({int, float, str, bytes, bool})
+"""Types compared by value (their ``__eq__`` is Python's own); anything else by identity."""
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL"})
 _STORE_GLOBAL_OPS = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
 _STORE_ATTR_OPS = frozenset({"STORE_ATTR", "DELETE_ATTR"})
@@ -118,10 +144,15 @@ class StateWatch:
     def snapshot(self) -> _Snapshot:
         """The values bound to the watched names, and what their containers hold."""
         values = [tuple(map(ns.get, names, missing)) for ns, _, names, missing in self._groups]
-        containers = [v for group in values for v in group if isinstance(v, _CONTAINERS)]
+        containers = [
+            v
+            for group in values
+            for v in group
+            if isinstance(v, _CONTAINERS) or type(v) in _ITERATORS
+        ]
         if not containers:
             return values, containers, _NONE, _NONE
-        return values, containers, [*map(len, containers)], [*map(_contents, containers)]
+        return values, containers, _sizes(containers), [*map(_contents, containers)]
 
     def change(self, before: _Snapshot, describe: str) -> NondeterminismError | None:
         """The error for what changed since ``before``, if anything did."""
@@ -136,17 +167,16 @@ class StateWatch:
         if not containers:
             return None
         # Lengths as numbers, items by identity: no object's __eq__ runs here.
-        if [*map(len, containers)] != sizes or not all(
-            map(_same, contents, map(_contents, containers))
-        ):
+        if _sizes(containers) != sizes or not all(map(_same, contents, map(_contents, containers))):
             # Rare: find which, and say how.
             for value, size, items in zip(containers, sizes, contents, strict=True):
-                kind = type(value).__name__
-                if len(value) != size:
-                    how = f"(a {kind}) went from {size} to {len(value)} items"
+                kind = _kind(value)
+                if _size(value) != size:
+                    how = f"({kind}) went from {size} to {_size(value)} items"
                     return _changed(describe, self._spot_of(value), how)
                 if not _same(items, _contents(value)):
-                    how = f"(a {kind}) had its items changed"
+                    changed = "had its items changed"
+                    how = f"({kind}) {changed if size >= 0 else 'was advanced'}"
                     return _changed(describe, self._spot_of(value), how)
         return None
 
@@ -196,19 +226,93 @@ class _Watching:
             self._found = self._watch.change(self._before, self._describe)
 
 
+def _sizes(containers: list[Any]) -> list[int]:
+    try:
+        return [*map(len, containers)]
+    except TypeError:  # an iterator among them: rare
+        return [*map(_size, containers)]
+
+
+def _size(value: Any) -> int:
+    """A container's length; -1 for an iterator."""
+    return len(value) if isinstance(value, _CONTAINERS) else -1
+
+
 def _contents(value: Any) -> tuple[Any, ...]:
     """What a small container holds, as a tuple (empty for a large one, whose length is all
-    that is compared). A bytearray's items are small ints, which Python keeps one of each."""
+    that is compared), with the containers among its items looked into, one level deep; or
+    how far an iterator went. A bytearray's items are small ints, which Python keeps one of
+    each."""
+    if type(value) in _ITERATORS:
+        return _progress(value)
+    if len(value) > SMALL:
+        return ()
+    if isinstance(value, dict):
+        items: tuple[Any, ...] = (*value, *value.values())
+        if _NESTED.isdisjoint(map(type, value.values())):  # a key is never a container
+            return items
+    elif type(value) is array.array:
+        return _items(value)
+    else:
+        items = tuple(value)
+        if _NESTED.isdisjoint(map(type, items)):
+            return items
+    return tuple(_Inner((len(i), *_items(i))) if type(i) in _NESTED else i for i in items)
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    """A container's items (a dict's keys and values, an array's bytes); none past
+    :data:`SMALL`."""
     if len(value) > SMALL:
         return ()
     if isinstance(value, dict):
         return (*value, *value.values())
+    if isinstance(value, array.array):
+        return (value.tobytes(),)
     return tuple(value)
 
 
+def _progress(iterator: Any) -> tuple[Any, ...]:
+    """How far an iterator went, read without advancing, copying or pickling it: what an
+    ``itertools.count`` shows of its next value, a generator's place and variables, or
+    what is left of the others."""
+    if isinstance(iterator, itertools.count):
+        return (repr(iterator),)
+    if isinstance(iterator, types.GeneratorType):
+        frame = iterator.gi_frame
+        return (frame.f_lasti, *frame.f_locals.values()) if frame is not None else ()
+    return (length_hint(iterator),)
+
+
+class _Inner(tuple[Any, ...]):
+    """The length and items of a container inside a container."""
+
+    __slots__ = ()
+
+
 def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
-    """Whether two :func:`_contents` hold the same objects."""
-    return len(old) == len(new) and not any(map(is_not, old, new))
+    """Whether two :func:`_contents` hold the same objects (or equal plain values)."""
+    return len(old) == len(new) and (
+        not any(map(is_not, old, new)) or all(map(_same_item, old, new))
+    )
+
+
+def _same_item(old: Any, new: Any) -> bool:
+    kind = type(old)
+    if old is new:
+        return True
+    if kind is not type(new):
+        return False
+    if kind is _Inner:
+        return _same(old, new)
+    return kind in _PLAIN and bool(old == new)
+
+
+def _kind(value: Any) -> str:
+    """``a list``, ``an itertools.count``."""
+    kind = type(value)
+    name = f"itertools.{kind.__name__}" if kind.__module__ == "itertools" else kind.__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _changed(describe: str, spot: _Spot, how: str) -> NondeterminismError:

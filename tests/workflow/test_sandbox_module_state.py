@@ -3,16 +3,19 @@ never leads a run on; ordinary libraries and read-only module constants keep wor
 
 from __future__ import annotations
 
+import array
 import asyncio
 import dataclasses
 import enum
 import functools
+import itertools
 import logging
 import re
 import subprocess
 import sys
 import textwrap
 from collections import deque
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,6 +39,23 @@ NAMES: set[str] = set()
 RECENT: deque[str] = deque(maxlen=3)
 BIG: list[int] = list(range(500))
 BUFFER = bytearray(4)
+SAMPLES = array.array("d", [0.0] * 4)
+LONG_SAMPLES = array.array("i", range(500))
+IDS = itertools.count(1)
+TICKS = itertools.repeat("tick", 1_000_000)
+QUEUE = iter([f"job-{n}" for n in range(1000)])
+REGISTRY: dict[str, list[str]] = {"k": []}
+ROWS: list[dict[str, int]] = [{"n": 0}]
+
+
+def _numbers() -> Iterator[int]:
+    n = 0
+    while True:
+        yield n
+        n += 1
+
+
+NUMBERS = _numbers()
 
 
 class Ambiguous:
@@ -80,6 +100,22 @@ class Mutates:
             BIG.append(1)
         elif how == "bytearray":
             BUFFER[0] = (BUFFER[0] + 1) % 256
+        elif how == "array":
+            SAMPLES[0] += 1.0
+        elif how == "long array":
+            LONG_SAMPLES.append(1)
+        elif how == "itertools.count":
+            next(IDS)
+        elif how == "itertools.repeat":
+            next(TICKS)
+        elif how == "generator":
+            next(NUMBERS)
+        elif how == "list iterator":
+            next(QUEUE)
+        elif how == "list inside a dict":
+            REGISTRY["k"].append("r")
+        elif how == "dict inside a list":
+            ROWS[0]["n"] += 1
         elif how == "object compared ambiguously":
             WEIGHTS["w"] = Ambiguous()
         elif how == "class attribute":
@@ -127,6 +163,14 @@ KINDS = {
     "big list": "the global BIG of module tests.workflow.test_sandbox_module_state (a list) went",
     "bytearray": "the global BUFFER of module tests.workflow.test_sandbox_module_state (a "
     "bytearray) had its items changed",
+    "array": "the global SAMPLES of module tests.workflow.test_sandbox_module_state (an array) had its items changed",
+    "long array": "the global LONG_SAMPLES of module tests.workflow.test_sandbox_module_state (an array) went from",
+    "itertools.count": "the global IDS of module tests.workflow.test_sandbox_module_state (an itertools.count) was advanced",
+    "itertools.repeat": "the global TICKS of module tests.workflow.test_sandbox_module_state (an itertools.repeat) was advanced",
+    "generator": "the global NUMBERS of module tests.workflow.test_sandbox_module_state (a generator) was advanced",
+    "list iterator": "the global QUEUE of module tests.workflow.test_sandbox_module_state (a list_iterator) was advanced",
+    "list inside a dict": "the global REGISTRY of module tests.workflow.test_sandbox_module_state (a dict) had its items changed",
+    "dict inside a list": "the global ROWS of module tests.workflow.test_sandbox_module_state (a list) had its items changed",
     "object compared ambiguously": "the global WEIGHTS of module "
     "tests.workflow.test_sandbox_module_state (a dict) had its items changed",
     "class attribute": "the attribute runs of class Mutates was rebound",
@@ -338,6 +382,10 @@ def lazy_labels() -> dict[str, str]:
     return _lazy
 
 
+CATALOGUE: dict[str, Any] = {"a": [1.0, float("nan")], "b": {"x": Ambiguous()}}
+WAVE = array.array("d", [float("nan"), 1.0])  # NaN: equal to nothing, not even itself
+
+
 @workflow.defn
 class Ordinary:
     @workflow.run
@@ -359,6 +407,7 @@ class Ordinary:
         out.append(app.pattern().pattern)
         out.append(len(app.table()))
         out.append(json_round_trip(out[-1]))
+        out.append(len(CATALOGUE["a"]) + WAVE[1] + len(CATALOGUE["b"]))
         return out
 
 
