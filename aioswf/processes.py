@@ -134,7 +134,8 @@ class WorkerProcesses:
     (SIGTERM: it stops polling and lets its received tasks finish), waits up to
     ``shutdown_timeout``, then tells those still running to stop at once (``SIGUSR1``), waits
     up to ``stop_now_timeout``, then kills the rest (SIGKILL); each step past the first is
-    logged. No child process is left behind.
+    logged. A stop that is cancelled midway kills the children left before it re-raises: no
+    child process is left behind.
 
     Args:
         target: the async function each child runs, as for :func:`run_in_processes`.
@@ -203,6 +204,17 @@ class WorkerProcesses:
             await self._all_exited.wait()
             return
         self._stop_requested.set()
+        try:
+            await self._stop()
+        except asyncio.CancelledError:
+            # Nothing would watch the children after this: none may outlive its stop.
+            logger.error("stopping worker processes cancelled; killing %s", self.pids)
+            for sentinel in self._group.kill_and_reap():
+                self._loop.remove_reader(sentinel)
+            self._all_exited.set()
+            raise
+
+    async def _stop(self) -> None:
         # A child being started now is among those told to stop.
         await asyncio.gather(*self._restarts, *self._starting, return_exceptions=True)
         if not self._group.active:
@@ -378,6 +390,15 @@ class _Supervisor:
     def kill(self) -> None:
         for child in list(self._children.values()):
             self._tell(child, signal.SIGKILL)
+
+    def kill_and_reap(self) -> list[int]:
+        """Kill every child and collect it now; returns the sentinels of those collected."""
+        self.stopping = True
+        self.kill()
+        sentinels = self.sentinels()
+        for index in list(self._children):
+            self.reap(index)
+        return sentinels
 
     @staticmethod
     def _tell(child: multiprocessing.process.BaseProcess, signum: int) -> None:

@@ -153,3 +153,29 @@ async def test_a_start_cancelled_midway_leaves_no_child() -> None:
         await starting
     assert children.pids == []
     assert multiprocessing.active_children() == []
+
+
+async def test_a_stop_cancelled_midway_kills_the_children_rather_than_leave_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ready = tmp_path / "ready"
+    children = WorkerProcesses(
+        functools.partial(hang, ready), shutdown_timeout=timedelta(minutes=5)
+    )
+    await children.start()
+    [pid] = children.pids
+
+    async def hanging() -> bool:
+        return ready.exists()
+
+    await until(hanging, 60)
+    stopping = asyncio.create_task(children.stop())
+    await asyncio.sleep(0.2)  # told to stop cleanly; the clean stop would take minutes
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert not alive(pid)
+    assert children.pids == []
+    assert multiprocessing.active_children() == []
+    await children.stop()  # a later stop has nothing left to do
+    assert f"stopping worker processes cancelled; killing [{pid}]" in caplog.text
