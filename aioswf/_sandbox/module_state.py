@@ -24,8 +24,9 @@ finds the change instead, where it happens:
   ``dict``, ``set``, ``bytearray``, ``deque``, ``array``; item by item up to :data:`SMALL`
   items, by length beyond; the containers among a small one's items looked into the same
   way, one level deep), and how far the iterators among them went, read without advancing
-  or copying them (an ``itertools.count``'s repr, a generator's place and variables, what
-  is left of an ``itertools.repeat`` or an iterator over a builtin container);
+  or copying them (an ``itertools.count``'s repr, a generator's place and variables (and
+  those of what it delegates to with ``yield from``), what is left of an
+  ``itertools.repeat`` or an iterator over a builtin container);
 - a change fails the decision task with a :class:`~aioswf.exceptions.NondeterminismError`
   naming the module, the name, the code that names it, and the fix (state on the workflow
   instance); nothing the step decided is sent, and the task is retried visibly like any
@@ -36,10 +37,11 @@ modules and installed packages (under ``site-packages``) keep their caches and l
 computed constants. A name that held ``None`` (or nothing) and is given a value is a lazily
 computed constant too, and is let through. Activities are not workflow code and are not
 read. What cannot be seen: state reached deeper than one level (a list inside a list
-inside a module-level dict, an object's attributes inside a module-level list), through
-``getattr``/``globals()`` with computed names, or inside iterators that show no progress
-without being advanced or copied (``itertools.cycle``, ``islice``, ``chain``, ``map``,
-``zip``, a file, an iterator class of the application).
+inside a module-level dict, an object's attributes inside a module-level list, anything
+inside a module-level tuple), through ``getattr``/``globals()`` with computed names, or
+inside iterators that show no progress without being advanced or copied
+(``itertools.cycle``, ``islice``, ``chain``, ``enumerate``, ``map``, ``zip``, a
+``random.Random``, a file, an iterator class of the application).
 """
 
 from __future__ import annotations
@@ -280,7 +282,12 @@ def _progress(iterator: Any) -> tuple[Any, ...]:
         return (repr(iterator),)
     if isinstance(iterator, types.GeneratorType):
         frame = iterator.gi_frame
-        return (frame.f_lasti, *frame.f_locals.values()) if frame is not None else ()
+        if frame is None:
+            return ()
+        # Inside ``yield from`` the place and variables stay: the iterator delegated to goes on.
+        inner = iterator.gi_yieldfrom
+        delegated = _progress(inner) if type(inner) in _ITERATORS else ()
+        return (frame.f_lasti, *frame.f_locals.values(), *delegated)
     return (length_hint(iterator),)
 
 

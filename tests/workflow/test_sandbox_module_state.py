@@ -58,6 +58,13 @@ def _numbers() -> Iterator[int]:
 NUMBERS = _numbers()
 
 
+def _delegating() -> Iterator[int]:
+    yield from range(1_000_000)  # keeps its place and variables: only the range goes on
+
+
+DELEGATED = _delegating()
+
+
 class Ambiguous:
     """Like an array: comparing two of them gives no plain answer."""
 
@@ -110,6 +117,8 @@ class Mutates:
             next(TICKS)
         elif how == "generator":
             next(NUMBERS)
+        elif how == "generator delegating":
+            DELEGATED.send(None)
         elif how == "list iterator":
             next(QUEUE)
         elif how == "list inside a dict":
@@ -168,6 +177,7 @@ KINDS = {
     "itertools.count": "the global IDS of module tests.workflow.test_sandbox_module_state (an itertools.count) was advanced",
     "itertools.repeat": "the global TICKS of module tests.workflow.test_sandbox_module_state (an itertools.repeat) was advanced",
     "generator": "the global NUMBERS of module tests.workflow.test_sandbox_module_state (a generator) was advanced",
+    "generator delegating": "the global DELEGATED of module tests.workflow.test_sandbox_module_state (a generator) was advanced",
     "list iterator": "the global QUEUE of module tests.workflow.test_sandbox_module_state (a list_iterator) was advanced",
     "list inside a dict": "the global REGISTRY of module tests.workflow.test_sandbox_module_state (a dict) had its items changed",
     "dict inside a list": "the global ROWS of module tests.workflow.test_sandbox_module_state (a list) had its items changed",
