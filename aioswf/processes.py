@@ -41,6 +41,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import signal
 import sys
 import time
@@ -87,6 +88,8 @@ def run_in_processes(
 
     Raises:
         ValueError: ``processes`` is less than 1, or ``restart_delay`` is negative.
+        TypeError: ``target`` cannot be sent to a child (a lambda, a nested function, a
+            function of a main module read from stdin).
     """
     group = _Supervisor(target, processes, restart_delay)
 
@@ -147,6 +150,8 @@ class WorkerProcesses:
 
     Raises:
         ValueError: ``processes`` is less than 1, or a duration is negative.
+        TypeError: ``target`` cannot be sent to a child (a lambda, a nested function, a
+            function of a main module read from stdin).
     """
 
     def __init__(
@@ -310,6 +315,7 @@ class _Supervisor:
             raise ValueError(f"processes must be >= 1, got {processes}")
         if restart_delay < timedelta(0):
             raise ValueError(f"restart_delay must not be negative, got {restart_delay}")
+        _check_importable(target)
         self._context = multiprocessing.get_context("spawn")
         self._target = target
         self.restart_delay = restart_delay.total_seconds()
@@ -405,6 +411,33 @@ class _Supervisor:
         if child.pid is not None and child.exitcode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signum)
+
+
+def _check_importable(target: Target) -> None:
+    """Refuse, before any child starts, a target that a ``spawn`` child could not import: it
+    would fail at each start, again after each ``restart_delay``, and never run."""
+    function: Any = target
+    while isinstance(function, functools.partial):
+        function = function.func
+    main = sys.modules.get("__main__")
+    fix = (
+        "give a module-level async function, or a functools.partial of one with picklable arguments"
+    )
+    main_file = getattr(main, "__file__", None)
+    if getattr(function, "__module__", None) == "__main__" and not (
+        main_file and os.path.isfile(main_file)  # ``<stdin>`` is no file
+    ):
+        raise TypeError(
+            f"worker process target {target!r} is defined in a main module that a child process "
+            f"cannot import (an interactive session, or a program read from stdin): {fix}, "
+            "in a module or a script file"
+        )
+    try:
+        pickle.dumps(target)
+    except Exception as error:
+        raise TypeError(
+            f"worker process target {target!r} cannot be sent to a child process ({error}): {fix}"
+        ) from None
 
 
 def _child_main(target: Target) -> None:

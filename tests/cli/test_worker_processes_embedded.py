@@ -10,6 +10,8 @@ import multiprocessing
 import multiprocessing.resource_tracker
 import os
 import signal
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -179,3 +181,30 @@ async def test_a_stop_cancelled_midway_kills_the_children_rather_than_leave_them
     assert multiprocessing.active_children() == []
     await children.stop()  # a later stop has nothing left to do
     assert f"stopping worker processes cancelled; killing [{pid}]" in caplog.text
+
+
+def test_a_target_a_child_cannot_import_is_refused_before_any_child_starts() -> None:
+    async def nested(stop: asyncio.Event) -> None:
+        await stop.wait()
+
+    for target in (nested, lambda stop: idle(stop), functools.partial(nested)):
+        with pytest.raises(TypeError, match="cannot be sent to a child process .* module-level"):
+            WorkerProcesses(target)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_target_of_a_main_module_read_from_stdin_is_refused(tmp_path: Path) -> None:
+    program = (
+        "import asyncio\n"
+        "from aioswf.processes import WorkerProcesses\n"
+        "async def idle(stop):\n"
+        "    await stop.wait()\n"
+        "try:\n"
+        "    WorkerProcesses(idle)\n"
+        "except TypeError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-"], input=program, capture_output=True, text=True, timeout=60
+    )
+    assert "a main module that a child process cannot import" in done.stdout, done
