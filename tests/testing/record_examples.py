@@ -34,6 +34,7 @@ MAIN_EXAMPLES = (
     "workflows_failures",
     "workers_activities",
     "workers_lifecycle",
+    "workers_processes",
     "payloads_codecs",
     "payloads_s3",
     "observability_tracing",
