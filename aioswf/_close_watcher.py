@@ -81,8 +81,8 @@ class _Waiter:
     """Loop time at which the run's history is read directly (0: at the next look)."""
     fresh: bool = False
     """Started by this client: the listings cover it once the service's time is known."""
-    workflow_type: str | None = None
-    """Its workflow type's name, when this client started it (else unknown)."""
+    workflow_type: tuple[str, str] | None = None
+    """Its workflow type's name and version, when this client started it (else unknown)."""
     told: bool = False
     """A worker of this process answered (or is answering) a decision task of the run with a
     close decision."""
@@ -106,7 +106,7 @@ class CloseWatcher:
         self._listing = True
         self._outage = False
         self._new_waiters = False
-        self._started: dict[str, tuple[float, str]] = {}
+        self._started: dict[str, tuple[float, tuple[str, str]]] = {}
         """Runs started by this client, oldest first, with the service time known then and
         their workflow type's name."""
         self.calls = 0
@@ -148,9 +148,9 @@ class CloseWatcher:
                 if not waiter.futures and self._waiters.get(run_id) is waiter:
                     del self._waiters[run_id]
 
-    def started(self, run_id: str, workflow_type: str) -> None:
-        """This client started ``run_id``, of the workflow type named ``workflow_type``, just
-        now (``StartWorkflowExecution`` answered)."""
+    def started(self, run_id: str, workflow_type: tuple[str, str]) -> None:
+        """This client started ``run_id``, of the workflow type ``(name, version)``, just now
+        (``StartWorkflowExecution`` answered)."""
         self._started[run_id] = (self._service_time, workflow_type)
         if len(self._started) > _STARTED_KEPT:
             del self._started[next(iter(self._started))]
@@ -293,9 +293,12 @@ class CloseWatcher:
         they are few: the closes of other types in a busy domain are not worth reading (and
         parsing) at every interval. Otherwise one listing of every type."""
         types = {w.workflow_type for w in self._waiters.values()}
-        if None in types or len(types) > _TYPES_LISTED_APART:
+        known = sorted(t for t in types if t is not None)
+        if len(known) < len(types) or len(known) > _TYPES_LISTED_APART:
             return [{}]
-        return [{"typeFilter": {"name": name}} for name in sorted(types, key=str)]
+        # With the version too: SWF takes a name alone, but moto's server refuses a type
+        # filter without a version with a 500 that would read as an outage forever.
+        return [{"typeFilter": {"name": name, "version": version}} for name, version in known]
 
     def _among_waiters(self, infos: Iterable[dict[str, Any]]) -> list[_Waiter]:
         """The awaited runs among listed ``infos``; the service's time moves on with them."""

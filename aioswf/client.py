@@ -368,7 +368,7 @@ class Client:
         response = await self.transport.call("StartWorkflowExecution", params)
         run_id: str = response["runId"]
         workflow_id = input.workflow_id
-        self.close_watcher.started(run_id, definition.name)
+        self.close_watcher.started(run_id, (definition.name, definition.version))
         logger.info("started %s workflow_id=%s run_id=%s", definition.type_key, workflow_id, run_id)
         return self._handle(workflow_id, first_run_id=run_id, result_fn=definition.run_fn)
 
