@@ -18,6 +18,7 @@ from aioswf._pollers.decision import DecisionWorkerOptions
 from aioswf.local import VirtualClock
 from aioswf.worker import Worker
 from tests.failures import workflows as wf
+from tests.failures.waiting import wait_for_failure
 
 RESULT_TIMEOUT = timedelta(seconds=10)
 """Far more than a failing run takes: a run left to retry would hit it."""
@@ -172,23 +173,15 @@ async def test_a_retried_error_is_visible_then_recovers(
     options = DecisionWorkerOptions(retry_decision_task_on=(KeyError,), max_cached_workflows=cached)
     async with Worker(client, task_list="f", workflows=[wf.Flaky], decision_options=options):
         handle = await client.start_workflow(wf.Flaky.run, workflow_id="r", task_list="f")
-        for _ in range(200):
-            failure = (await handle.describe()).decision_failure
-            if failure is not None:
-                break
-            await asyncio.sleep(0.02)
+        failure = (await wait_for_failure(client, "r")).decision_failure
         assert failure is not None
         assert (failure.attempts, failure.error_type) == (1, "KeyError")
         assert "missing configuration" in failure.message
         assert failure.retry_in == timedelta(seconds=1)
         since = failure.since
         clock.advance(1)  # the back-off timer fires: a second attempt, failing too
-        for _ in range(200):
-            described = await handle.describe()
-            failure = described.decision_failure
-            if failure is not None and failure.attempts == 2:
-                break
-            await asyncio.sleep(0.02)
+        described = await wait_for_failure(client, "r", attempts=2)
+        failure = described.decision_failure
         assert failure is not None
         assert failure.attempts == 2
         assert failure.since == since

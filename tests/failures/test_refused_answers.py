@@ -4,12 +4,12 @@ back-off), never left to time out unseen; the run goes on once they can be sent.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from aioswf import Client, DataConverter, workflow
 from aioswf.local import LocalSWF, VirtualClock
 from aioswf.worker import Worker
+from tests.failures.waiting import wait_for_failure
 from tests.failures.workflows import note
 
 
@@ -50,11 +50,7 @@ async def test_a_store_refusing_the_result_retries_visibly(
         await c.register_domain()
         async with Worker(c, task_list="s", workflows=[ReturnsALot]):
             handle = await c.start_workflow(ReturnsALot.run, workflow_id="s", task_list="s")
-            for _ in range(250):
-                failure = (await handle.describe()).decision_failure
-                if failure is not None:
-                    break
-                await asyncio.sleep(0.02)
+            failure = (await wait_for_failure(c, "s")).decision_failure
             assert failure is not None
             assert failure.error_type == "PayloadStoreError"
             assert "store is down" in failure.message
@@ -72,12 +68,8 @@ class BadTaskList:
 
 async def test_decisions_swf_refuses_retry_visibly(client: Client) -> None:
     async with Worker(client, task_list="b", workflows=[BadTaskList]):
-        handle = await client.start_workflow(BadTaskList.run, workflow_id="b", task_list="b")
-        for _ in range(250):
-            failure = (await handle.describe()).decision_failure
-            if failure is not None:
-                break
-            await asyncio.sleep(0.02)
+        await client.start_workflow(BadTaskList.run, workflow_id="b", task_list="b")
+        failure = (await wait_for_failure(client, "b")).decision_failure
     assert failure is not None
     assert failure.error_type == "ValidationError"
     assert "taskList" in failure.message

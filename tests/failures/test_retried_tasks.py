@@ -8,26 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from aioswf import Client, DecisionFailure, DecisionWorkerOptions, WorkflowDescription
+from aioswf import Client, DecisionFailure, DecisionWorkerOptions
 from aioswf._decider import InstanceOptions
 from aioswf.local import VirtualClock
 from aioswf.testing import WorkflowEnvironment
 from aioswf.worker import Worker
 from tests.failures import workflows as wf
+from tests.failures.waiting import wait_for_failure
 from tests.workflow.histories import Simulation
 
 RESULT_TIMEOUT = timedelta(seconds=10)
-
-
-async def wait_for_failure(client: Client, workflow_id: str, attempts: int) -> WorkflowDescription:
-    handle = client.get_workflow_handle(workflow_id)
-    for _ in range(250):
-        described = await handle.describe()
-        failure = described.decision_failure
-        if failure is not None and failure.attempts >= attempts:
-            return described
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no decision failure with {attempts} attempts: {described}")
 
 
 async def test_nondeterminism_retries_by_default_and_shows_it(client: Client) -> None:
