@@ -12,10 +12,12 @@ each with its own event loop, all polling the same task lists:
   leaves its ``async with``. It never touches the service's signal handlers.
 
 Both are thin layers over one supervisor: a child that exits unasked is started again after
-``restart_delay``; a clean stop tells each child to stop (SIGTERM), and each stops polling and
-lets its received tasks finish. With sticky decision task lists (on by default) each run's next
-decision tasks go to the process that has it cached, so the cache still hits; a process that
-dies hands its runs back to the others within the sticky schedule-to-start timeout.
+``restart_delay``, and one that keeps failing soon after it starts (a setting it refuses,
+credentials SWF refuses) ever later, up to a minute apart. A clean stop tells each child to
+stop (SIGTERM), and each stops polling and lets its received tasks finish. With sticky decision
+task lists (on by default) each run's next decision tasks go to the process that has it
+cached, so the cache still hits; a process that dies hands its runs back to the others within
+the sticky schedule-to-start timeout.
 
 A terminal's Ctrl-C reaches every process of the group, so a child takes any number of SIGINT
 and SIGTERM as the one request to stop cleanly; only its parent escalates, with ``SIGUSR1``:
@@ -57,6 +59,13 @@ logger = logging.getLogger(__name__)
 Target = Callable[[asyncio.Event], Coroutine[Any, Any, int | None]]
 """A worker's main: runs until the event is set, returns an exit status (``None`` is 0)."""
 
+_STEADY = 10.0
+"""A child that ran this long (seconds) before it exited was working: its restart is not
+delayed for its predecessors' failures."""
+_MAX_RESTART_DELAY = 60.0
+"""The longest wait between the starts of a child that fails at every start, unless
+``restart_delay`` itself is longer."""
+
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _STOP_NOW = signal.SIGUSR1
 """Sent by the parent to its children when a clean stop is not enough: stop without waiting."""
@@ -81,7 +90,9 @@ def run_in_processes(
             target that clears ``stop`` after it is set sees it set again if the parent gets
             a second signal (stop at once); a target that does not is ended at once then.
         processes: how many children, at least 1.
-        restart_delay: how long after a child exits unasked another takes its place.
+        restart_delay: how long after a child exits unasked another takes its place; a child
+            that exits within 10 seconds of its start again and again waits twice as long
+            each time (from 1 second, up to a minute or ``restart_delay``).
 
     Returns:
         The highest exit status of the children's last runs (0 when all stopped cleanly).
@@ -143,7 +154,9 @@ class WorkerProcesses:
     Args:
         target: the async function each child runs, as for :func:`run_in_processes`.
         processes: how many children, at least 1.
-        restart_delay: how long after a child exits unasked another takes its place.
+        restart_delay: how long after a child exits unasked another takes its place; one
+            that keeps failing soon after it starts waits ever longer, as for
+            :func:`run_in_processes`.
         shutdown_timeout: how long a clean stop may take before the children are told to
             stop at once; give it at least the worker's own ``shutdown_timeout``.
         stop_now_timeout: how long children told to stop at once have before they are killed.
@@ -320,6 +333,8 @@ class _Supervisor:
         self._target = target
         self.restart_delay = restart_delay.total_seconds()
         self._children: dict[int, multiprocessing.process.BaseProcess] = {}
+        self._started_at: dict[int, float] = {}  # index -> when (monotonic) it was started
+        self._quick_exits: dict[int, int] = {}  # index -> exits in a row soon after its start
         self._restarts: dict[int, float] = {}  # index -> when (monotonic) to start it again
         self.stopping = False
         self.status = 0
@@ -336,6 +351,7 @@ class _Supervisor:
         )
         child.start()
         self._children[index] = child
+        self._started_at[index] = time.monotonic()
         self._restarts.pop(index, None)
         if self.stopping:  # asked to stop while it was starting
             self._tell(child, signal.SIGTERM)
@@ -360,15 +376,35 @@ class _Supervisor:
         if self.stopping:
             self.status = max(self.status, status)
             return False
+        now = time.monotonic()
+        ran = now - self._started_at.pop(index, now)
+        quick = self._quick_exits.get(index, 0) + 1 if ran < _STEADY else 0
+        self._quick_exits[index] = quick
+        delay = self._restart_delay(quick)
         logger.error(
-            "worker process %d (pid %s) exited unasked with status %s; another starts in %s",
+            "worker process %d (pid %s) exited unasked with status %s after %s%s; "
+            "another starts in %s",
             index + 1,
             child.pid,
             child.exitcode,
-            duration(self.restart_delay),
+            duration(ran),
+            f", {quick} times in a row" if quick > 1 else "",
+            duration(delay),
         )
-        self._restarts[index] = time.monotonic() + self.restart_delay
+        self._restarts[index] = now + delay
         return True
+
+    def _restart_delay(self, quick_exits: int) -> float:
+        """How long to wait before starting again a child that exited unasked, after
+        ``quick_exits`` exits in a row soon after its start (0: it had been working).
+
+        One failure is waited out for ``restart_delay``; a child that fails at every start
+        (it cannot work until someone changes something) is started ever later, so that it
+        neither spins nor floods the log."""
+        if quick_exits <= 1:
+            return self.restart_delay
+        longest = max(_MAX_RESTART_DELAY, self.restart_delay)
+        return float(min(longest, max(self.restart_delay, 1.0) * 2 ** (quick_exits - 2)))
 
     def due(self, now: float) -> list[int]:
         """The children to start again now (none once stopping)."""

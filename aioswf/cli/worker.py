@@ -9,6 +9,7 @@ import functools
 import logging
 import os
 import sys
+from datetime import timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from aioswf.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from aioswf import ActivityWorkerOptions, ConnectionOptions, DecisionWorkerOptions
     from aioswf.worker import Worker
 
 
@@ -104,12 +106,24 @@ def register(commands: Commands) -> None:
     worker.set_defaults(handler=_cmd_worker)
 
 
+_AT_LEAST = {
+    "processes": 1,
+    "activity_pollers": 1,
+    "decision_pollers": 1,
+    "max_concurrent_activities": 1,
+    "shutdown_seconds": 0,
+    "sticky_seconds": 0,
+}
+"""The smallest value each numeric option takes."""
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     setup_logging(args)
     modules = [import_module(name) for name in args.modules]  # bad names fail here, once
     _check_definitions(args.modules, modules)
-    if args.processes < 1:
-        raise CommandError(f"--processes must be at least 1, got {args.processes}", status=2)
+    # Checked here, in the one process: a child refusing them would fail at every start.
+    _check_settings(args)
+    _options(args)
     if args.processes > 1:
         from aioswf.processes import run_in_processes
 
@@ -122,6 +136,30 @@ async def _worker_process(args: argparse.Namespace, stop: asyncio.Event) -> int:
     setup_logging(args)
     modules = [import_module(name) for name in args.modules]
     return await _run_worker(args, modules, stop)
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    for name, least in _AT_LEAST.items():
+        value = getattr(args, name)
+        if value < least:
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"{option} must be at least {least}, got {value:g}", status=2)
+
+
+def _options(
+    args: argparse.Namespace,
+) -> tuple[ActivityWorkerOptions, DecisionWorkerOptions, ConnectionOptions]:
+    """The worker's options, from the command's; a pool big enough for all its polls."""
+    from aioswf import ActivityWorkerOptions, ConnectionOptions, DecisionWorkerOptions
+    from aioswf.worker import POOL_HEADROOM
+
+    activity = ActivityWorkerOptions(
+        pollers=args.activity_pollers, max_concurrent=args.max_concurrent_activities
+    )
+    sticky = timedelta(seconds=args.sticky_seconds) if args.sticky_seconds > 0 else None
+    decision = DecisionWorkerOptions(pollers=args.decision_pollers, sticky_schedule_to_start=sticky)
+    pool = activity.pollers + decision.long_polls + POOL_HEADROOM
+    return activity, decision, ConnectionOptions(max_pool_connections=pool)
 
 
 def _check_definitions(names: list[str], modules: list[ModuleType]) -> None:
@@ -139,25 +177,10 @@ async def _run_worker(
     args: argparse.Namespace, modules: list[ModuleType], stop: asyncio.Event | None
 ) -> int:
     stop = stop or stop_on_signals()
-    from datetime import timedelta
-
-    from aioswf import (
-        ActivityWorkerOptions,
-        Client,
-        ConnectionOptions,
-        DecisionWorkerOptions,
-        Worker,
-    )
+    from aioswf import Client, Worker
     from aioswf.exceptions import AioSWFError
-    from aioswf.worker import POOL_HEADROOM
 
-    activity = ActivityWorkerOptions(
-        pollers=args.activity_pollers, max_concurrent=args.max_concurrent_activities
-    )
-    sticky = timedelta(seconds=args.sticky_seconds) if args.sticky_seconds > 0 else None
-    decision = DecisionWorkerOptions(pollers=args.decision_pollers, sticky_schedule_to_start=sticky)
-    pool = activity.pollers + decision.long_polls + POOL_HEADROOM
-    connection = ConnectionOptions(max_pool_connections=pool)
+    activity, decision, connection = _options(args)
     converter = load_converter(args)
     async with (
         releasing(converter),

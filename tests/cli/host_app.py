@@ -55,3 +55,8 @@ async def hang(ready: Path, stop: asyncio.Event) -> None:
 async def idle(stop: asyncio.Event) -> None:
     """A child's main that does nothing until told to stop."""
     await stop.wait()
+
+
+async def fail_at_start(stop: asyncio.Event) -> int:
+    """A child's main that cannot start (a bad setting, refused credentials): exits at once."""
+    return 3

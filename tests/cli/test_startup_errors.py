@@ -101,3 +101,30 @@ async def test_a_worker_runs_a_file_given_by_its_path(tmp_path: Path) -> None:
         _, err = await asyncio.wait_for(process.communicate(), 30)
     assert "polling 't' in domain 'files'" in banner, err.decode()
     assert process.returncode == 0, err.decode()
+
+
+async def test_a_setting_out_of_range_is_one_line_with_one_process_or_several(
+    tmp_path: Path,
+) -> None:
+    """Refused in the parent, before any child starts: not a traceback in each child, started
+    again after each exit, for ever."""
+    (tmp_path / "greet.py").write_text(GREET)
+    bad = [
+        ("--activity-pollers", "0", "--activity-pollers must be at least 1, got 0"),
+        ("--decision-pollers", "0", "--decision-pollers must be at least 1, got 0"),
+        ("--max-concurrent-activities", "0", "--max-concurrent-activities must be at least 1"),
+        ("--shutdown-seconds", "-1", "--shutdown-seconds must be at least 0, got -1"),
+        ("--sticky-seconds", "-5", "--sticky-seconds must be at least 0, got -5"),
+        ("--processes", "-2", "--processes must be at least 1, got -2"),
+    ]
+    for option, value, message in bad:
+        for processes in ("1", "2"):
+            ran = await aioswf(
+                *("worker", "./greet.py", "--domain", "d", "--task-list", "t"),
+                *("--endpoint-url", "http://127.0.0.1:9", "--processes", processes),
+                *(option, value),
+                cwd=tmp_path,
+                timeout=20,
+            )
+            assert message in one_line_error(ran, "worker"), (option, processes)
+            assert ran.status == 2

@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import multiprocessing.resource_tracker
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,15 @@ import pytest
 from aioswf import Client, Worker
 from aioswf.local import LocalSWF
 from aioswf.processes import WorkerProcesses
-from tests.cli.host_app import TASK_LIST, Split, hang, host_pid, idle, serve_workflows
+from tests.cli.host_app import (
+    TASK_LIST,
+    Split,
+    fail_at_start,
+    hang,
+    host_pid,
+    idle,
+    serve_workflows,
+)
 from tests.cli.test_worker_processes import RESULT_TIMEOUT, decider_pid, events_of, gone, until
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
@@ -137,6 +146,25 @@ async def test_a_child_that_hears_no_signal_is_killed_on_stop(
     assert not alive(pid)
     assert "still running after 0.5 s; telling them to stop at once" in caplog.text
     assert f"killing worker processes [{pid}]" in caplog.text
+
+
+async def test_a_child_that_fails_at_every_start_is_started_again_ever_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not once per ``restart_delay`` for ever: each quick failure in a row doubles the wait."""
+    children = WorkerProcesses(fail_at_start, restart_delay=timedelta(seconds=0.1))
+
+    async def failed_three_times() -> bool:
+        return caplog.text.count("exited unasked") >= 3
+
+    async with children:
+        await until(failed_three_times, 60)
+    waits = re.findall(
+        r"exited unasked with status 3\b.*; another starts in (.*)$", caplog.text, re.M
+    )
+    assert waits[:3] == ["0.1 s", "1 second", "2 seconds"], caplog.text
+    assert "3 times in a row" in caplog.text
+    assert children.pids == []
 
 
 def test_bad_arguments_are_refused() -> None:
