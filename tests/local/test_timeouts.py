@@ -227,3 +227,25 @@ async def test_a_permanent_override_stays(sw: Driver, clock: VirtualClock) -> No
     task = await sw.poll("elsewhere")
     assert task["taskToken"]
     assert attrs_of(task["events"][-2])["taskList"] == {"name": "elsewhere"}
+
+
+async def test_an_override_with_no_schedule_to_start_limit_is_permanent(
+    sw: Driver, clock: VirtualClock
+) -> None:
+    """``taskListScheduleToStartTimeout="NONE"`` sets no limit, as when it is missing."""
+    await sw.start(taskStartToCloseTimeout="10")
+    task = await sw.poll()
+    await sw(
+        "respond_decision_task_completed",
+        taskToken=task["taskToken"],
+        taskList={"name": "elsewhere"},
+        taskListScheduleToStartTimeout="NONE",
+        decisions=[timer("t", 1)],
+    )
+    clock.advance(1)
+    stalled = await sw.poll("elsewhere")
+    assert attrs_of(stalled["events"][-2])["scheduleToStartTimeout"] == "NONE"
+    clock.advance(10)  # timed out, and scheduled again on the override list
+    task = await sw.poll("elsewhere")
+    assert task["taskToken"]
+    assert attrs_of(task["events"][-2])["taskList"] == {"name": "elsewhere"}

@@ -111,7 +111,9 @@ def respond_decision_task_completed(eng: EngineState, req: Json) -> Json:
     ex.previous_started = ex.dt_started
     if req.get("taskList"):
         ex.dt_override = req["taskList"]["name"]
-        ex.dt_override_timeout = req.get("taskListScheduleToStartTimeout")
+        # Without a limit ("NONE", or none given) the override is permanent.
+        limit = req.get("taskListScheduleToStartTimeout")
+        ex.dt_override_timeout = None if limit == "NONE" else limit
     if req.get("executionContext") is not None:
         ex.latest_context = req["executionContext"]
     eng.end_decision_task(ex)
