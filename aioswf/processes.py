@@ -201,8 +201,10 @@ class WorkerProcesses:
         """Start the children; returns once each has been started (not once each polls).
 
         Raises:
-            RuntimeError: already started.
+            RuntimeError: already started, or stopped (a group runs once, like a worker).
         """
+        if self._stop_requested.is_set():
+            raise RuntimeError("WorkerProcesses was stopped; create a new one to start again")
         if self._loop is not None:
             raise RuntimeError("WorkerProcesses already started")
         self._loop = asyncio.get_running_loop()

@@ -167,6 +167,17 @@ async def test_a_child_that_fails_at_every_start_is_started_again_ever_later(
     assert children.pids == []
 
 
+async def test_a_group_stopped_is_not_started_again_and_says_so() -> None:
+    children = WorkerProcesses(idle)
+    async with children:
+        with pytest.raises(RuntimeError, match="WorkerProcesses already started"):
+            await children.start()
+    with pytest.raises(RuntimeError, match="WorkerProcesses was stopped; create a new one"):
+        await children.start()
+    assert children.pids == []
+    assert multiprocessing.active_children() == []
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="processes must be >= 1, got 0"):
         WorkerProcesses(hang, processes=0)  # type: ignore[arg-type]
