@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -100,7 +101,7 @@ def run_in_processes(
     Raises:
         ValueError: ``processes`` is less than 1, or ``restart_delay`` is negative.
         TypeError: ``target`` cannot be sent to a child (a lambda, a nested function, a
-            function of a main module read from stdin).
+            function of a main module read from stdin), or is no async function.
     """
     group = _Supervisor(target, processes, restart_delay)
 
@@ -164,7 +165,7 @@ class WorkerProcesses:
     Raises:
         ValueError: ``processes`` is less than 1, or a duration is negative.
         TypeError: ``target`` cannot be sent to a child (a lambda, a nested function, a
-            function of a main module read from stdin).
+            function of a main module read from stdin), or is no async function.
     """
 
     def __init__(
@@ -330,7 +331,7 @@ class _Supervisor:
             raise ValueError(f"processes must be >= 1, got {processes}")
         if restart_delay < timedelta(0):
             raise ValueError(f"restart_delay must not be negative, got {restart_delay}")
-        _check_importable(target)
+        _check_target(target)
         self._context = multiprocessing.get_context("spawn")
         self._target = target
         self.restart_delay = restart_delay.total_seconds()
@@ -451,9 +452,9 @@ class _Supervisor:
                 os.kill(child.pid, signum)
 
 
-def _check_importable(target: Target) -> None:
-    """Refuse, before any child starts, a target that a ``spawn`` child could not import: it
-    would fail at each start, again after each ``restart_delay``, and never run."""
+def _check_target(target: Target) -> None:
+    """Refuse, before any child starts, a target that a ``spawn`` child could not import or
+    run: it would fail at each start, again after each restart delay, and never run."""
     function: Any = target
     while isinstance(function, functools.partial):
         function = function.func
@@ -476,6 +477,16 @@ def _check_importable(target: Target) -> None:
         raise TypeError(
             f"worker process target {target!r} cannot be sent to a child process ({error}): {fix}"
         ) from None
+    # A plain function's result cannot be awaited: each child would fail as it starts.
+    body = inspect.unwrap(function)
+    if not (
+        inspect.iscoroutinefunction(body)
+        or inspect.iscoroutinefunction(getattr(body, "__call__", None))  # noqa: B004
+    ):
+        raise TypeError(
+            f"worker process target {target!r} must be an async function (async def "
+            f"{getattr(body, '__name__', 'serve')}(stop): ...), the main each child runs"
+        )
 
 
 def _child_main(target: Target) -> None:

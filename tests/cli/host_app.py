@@ -60,3 +60,8 @@ async def idle(stop: asyncio.Event) -> None:
 async def fail_at_start(stop: asyncio.Event) -> int:
     """A child's main that cannot start (a bad setting, refused credentials): exits at once."""
     return 3
+
+
+def not_async(stop: asyncio.Event) -> int:
+    """A child's main mistakenly written as a plain function."""
+    return 0

@@ -28,6 +28,7 @@ from tests.cli.host_app import (
     hang,
     host_pid,
     idle,
+    not_async,
     serve_workflows,
 )
 from tests.cli.test_worker_processes import RESULT_TIMEOUT, decider_pid, events_of, gone, until
@@ -229,6 +230,13 @@ def test_a_target_a_child_cannot_import_is_refused_before_any_child_starts() -> 
     for target in (nested, lambda stop: idle(stop), functools.partial(nested)):
         with pytest.raises(TypeError, match="cannot be sent to a child process .* module-level"):
             WorkerProcesses(target)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_target_that_is_no_async_function_is_refused_before_any_child_starts() -> None:
+    for target in (not_async, functools.partial(not_async)):
+        with pytest.raises(TypeError, match="must be an async function .* not_async"):
+            WorkerProcesses(target)  # type: ignore[arg-type]
     assert multiprocessing.active_children() == []
 
 
