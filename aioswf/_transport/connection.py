@@ -26,6 +26,7 @@ from botocore import xform_name
 from aioswf import exceptions as exc
 from aioswf._transport.faults import map_error, may_have_applied, may_retry
 from aioswf._transport.parsing import SWFParserFactory
+from aioswf._transport.signing import ClientSigning
 from aioswf._wording import duration
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,8 @@ class Transport:
             "max_pool_connections": options.max_pool_connections,
             "connect_timeout": options.connect_timeout,
             "read_timeout": options.read_timeout,
-            "retries": {"total_max_attempts": 1},  # our own back-off, in `call`
+            # Our own back-off, in `call`; botocore's retry handler is taken off the client.
+            "retries": {"total_max_attempts": 1, "mode": "legacy"},
             # Built once: botocore otherwise rebuilds it twice for every request.
             "user_agent": USER_AGENT,
         }
@@ -192,13 +194,15 @@ class Transport:
         kwargs["config"] = AioConfig(**config)
         stack = contextlib.AsyncExitStack()
         try:
-            self._client = await stack.enter_async_context(session.create_client("swf", **kwargs))
+            client = await stack.enter_async_context(session.create_client("swf", **kwargs))
         except botocore.exceptions.NoRegionError as error:
             await stack.aclose()
             mapped = map_error(error, "connect", {})
             assert mapped is not None
             raise mapped from error
-        self._stack = stack
+        ClientSigning().attach(client)
+        _drop_retry_handler(client)
+        self._client, self._stack = client, stack
         logger.debug("SWF client open (endpoint %s)", endpoint or "from the AWS chain")
 
     async def close(self) -> None:
@@ -314,6 +318,13 @@ class Transport:
             if not token:
                 return
             request["nextPageToken"] = token
+
+
+def _drop_retry_handler(client: Any) -> None:
+    """Take botocore's (legacy) retry handler off ``client``: with one attempt allowed it
+    only ever answers "no", yet it runs its checks on every response."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
 
 
 def _log_retry(
