@@ -86,6 +86,15 @@ def register(commands: Commands) -> None:
         help="how long received tasks may run after a stop signal (default: %(default)s)",
     )
     worker.add_argument(
+        "--max-cached-workflows",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="runs kept live between their decision tasks, so that a task reads only the "
+        "events that are new; 0 replays every task from the start and turns sticky task "
+        "lists off (default: %(default)s)",
+    )
+    worker.add_argument(
         "--sticky-seconds",
         type=int,
         default=5,
@@ -110,6 +119,7 @@ _AT_LEAST = {
     "processes": 1,
     "activity_pollers": 1,
     "decision_pollers": 1,
+    "max_cached_workflows": 0,
     "max_concurrent_activities": 1,
     "shutdown_seconds": 0,
     "sticky_seconds": 0,
@@ -157,7 +167,11 @@ def _options(
         pollers=args.activity_pollers, max_concurrent=args.max_concurrent_activities
     )
     sticky = timedelta(seconds=args.sticky_seconds) if args.sticky_seconds > 0 else None
-    decision = DecisionWorkerOptions(pollers=args.decision_pollers, sticky_schedule_to_start=sticky)
+    decision = DecisionWorkerOptions(
+        pollers=args.decision_pollers,
+        max_cached_workflows=args.max_cached_workflows,
+        sticky_schedule_to_start=sticky,
+    )
     pool = activity.pollers + decision.long_polls + POOL_HEADROOM
     return activity, decision, ConnectionOptions(max_pool_connections=pool)
 

@@ -116,6 +116,7 @@ async def test_a_setting_out_of_range_is_one_line_with_one_process_or_several(
         ("--shutdown-seconds", "-1", "--shutdown-seconds must be at least 0, got -1"),
         ("--sticky-seconds", "-5", "--sticky-seconds must be at least 0, got -5"),
         ("--processes", "-2", "--processes must be at least 1, got -2"),
+        ("--max-cached-workflows", "-1", "--max-cached-workflows must be at least 0, got -1"),
     ]
     for option, value, message in bad:
         for processes in ("1", "2"):

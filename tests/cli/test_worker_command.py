@@ -53,6 +53,41 @@ async def test_worker_runs_a_module_and_stops_cleanly_on_sigterm() -> None:
     assert "shut down cleanly" in err.decode()
 
 
+async def decision_task_lists(client: Client, workflow_id: str) -> list[str]:
+    """The task list of each decision task of the run, in order."""
+    return [
+        event["decisionTaskScheduledEventAttributes"]["taskList"]["name"]
+        async for event in client.get_workflow_handle(workflow_id).history()
+        if event["eventType"] == "DecisionTaskScheduled"
+    ]
+
+
+async def test_the_cache_size_is_an_option_and_no_cache_means_no_sticky_task_list() -> None:
+    async with LocalSWF(long_poll_seconds=1) as swf:
+        for cache in ("1000", "0"):
+            process = await start_worker(
+                swf.endpoint_url,
+                *("tests.cli.app", "--domain", "cache", "--task-list", "greetings"),
+                *("--max-cached-workflows", cache),
+            )
+            try:
+                assert process.stdout is not None
+                await asyncio.wait_for(process.stdout.readline(), 30)
+                async with Client("cache", endpoint_url=swf.endpoint_url) as client:
+                    handle = await client.start_workflow(
+                        Greet.run, "ada", workflow_id=f"greet-{cache}", task_list="greetings"
+                    )
+                    assert await handle.result(timeout=timedelta(seconds=30)) == "HELLO ADA"
+                    task_lists = await decision_task_lists(client, handle.workflow_id)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                _, err = await asyncio.wait_for(process.communicate(), 30)
+            assert process.returncode == 0, err.decode()
+            assert task_lists[0] == "greetings"
+            # A cached run's next task comes to the worker's own task list; with no cache, not.
+            assert task_lists[1].startswith("greetings-sticky-") == (cache != "0"), task_lists
+
+
 async def test_an_unknown_module_is_reported() -> None:
     process = await start_worker(
         "http://127.0.0.1:9", "no.such.module", "--domain", "d", "--task-list", "t"
