@@ -302,9 +302,10 @@ class WorkerProcesses:
             self._all_exited.set()
 
     async def _restart(self, index: int) -> None:
+        delay = self._group.restart_in(index, time.monotonic())
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_requested.wait(), self._group.restart_delay)
+                await asyncio.wait_for(self._stop_requested.wait(), delay)
             if self._stop_requested.is_set():
                 self._group.forget_restart(index)
                 return
@@ -312,10 +313,11 @@ class WorkerProcesses:
                 await self._start(index)
                 return
             except Exception:  # the machine is out of processes or memory: try again later
+                delay = max(self._group.restart_delay, 1.0)
                 logger.exception(
                     "could not start worker process %d; trying again in %s",
                     index + 1,
-                    duration(self._group.restart_delay),
+                    duration(delay),
                 )
 
 
@@ -408,6 +410,10 @@ class _Supervisor:
             return self.restart_delay
         longest = max(_MAX_RESTART_DELAY, self.restart_delay)
         return float(min(longest, max(self.restart_delay, 1.0) * 2 ** (quick_exits - 2)))
+
+    def restart_in(self, index: int, now: float) -> float:
+        """How long from ``now`` until child ``index``, which exited unasked, is due again."""
+        return max(0.0, self._restarts.get(index, now) - now)
 
     def due(self, now: float) -> list[int]:
         """The children to start again now (none once stopping)."""

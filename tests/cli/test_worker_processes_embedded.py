@@ -153,6 +153,7 @@ async def test_a_child_that_fails_at_every_start_is_started_again_ever_later(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Not once per ``restart_delay`` for ever: each quick failure in a row doubles the wait."""
+    caplog.set_level(logging.INFO, logger="aioswf.processes")
     children = WorkerProcesses(fail_at_start, restart_delay=timedelta(seconds=0.1))
 
     async def failed_three_times() -> bool:
@@ -166,6 +167,10 @@ async def test_a_child_that_fails_at_every_start_is_started_again_ever_later(
     assert waits[:3] == ["0.1 s", "1 second", "2 seconds"], caplog.text
     assert "3 times in a row" in caplog.text
     assert children.pids == []
+    # Each child is started that long after the previous one exited, not sooner.
+    exits = [r.created for r in caplog.records if "exited unasked" in r.getMessage()]
+    starts = [r.created for r in caplog.records if "started worker process" in r.getMessage()]
+    assert starts[2] - exits[1] >= 1 - 0.05, (exits, starts)
 
 
 async def test_a_group_stopped_is_not_started_again_and_says_so() -> None:
