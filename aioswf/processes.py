@@ -125,7 +125,7 @@ def run_in_processes(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return group.status
+    return group.last_status()
 
 
 class WorkerProcesses:
@@ -341,6 +341,7 @@ class _Supervisor:
         self._started_at: dict[int, float] = {}  # index -> when (monotonic) it was started
         self._quick_exits: dict[int, int] = {}  # index -> exits in a row soon after its start
         self._restarts: dict[int, float] = {}  # index -> when (monotonic) to start it again
+        self._failed: dict[int, int] = {}  # index -> its last run's status, until it restarts
         self.stopping = False
         self.status = 0
 
@@ -358,6 +359,7 @@ class _Supervisor:
         self._children[index] = child
         self._started_at[index] = time.monotonic()
         self._restarts.pop(index, None)
+        self._failed.pop(index, None)
         if self.stopping:  # asked to stop while it was starting
             self._tell(child, signal.SIGTERM)
         logger.info("started worker process %d (pid %s)", index + 1, child.pid)
@@ -386,6 +388,8 @@ class _Supervisor:
         quick = self._quick_exits.get(index, 0) + 1 if ran < _STEADY else 0
         self._quick_exits[index] = quick
         delay = self._restart_delay(quick)
+        self._restarts[index] = now + delay
+        self._failed[index] = status
         logger.error(
             "worker process %d (pid %s) exited unasked with status %s after %s%s; "
             "another starts in %s",
@@ -396,7 +400,6 @@ class _Supervisor:
             f", {quick} times in a row" if quick > 1 else "",
             duration(delay),
         )
-        self._restarts[index] = now + delay
         return True
 
     def _restart_delay(self, quick_exits: int) -> float:
@@ -410,6 +413,11 @@ class _Supervisor:
             return self.restart_delay
         longest = max(_MAX_RESTART_DELAY, self.restart_delay)
         return float(min(longest, max(self.restart_delay, 1.0) * 2 ** (quick_exits - 2)))
+
+    def last_status(self) -> int:
+        """The highest exit status of the children's last runs: a child that exited unasked
+        and was not started again before the stop failed last."""
+        return max(self.status, *self._failed.values(), 0)
 
     def restart_in(self, index: int, now: float) -> float:
         """How long from ``now`` until child ``index``, which exited unasked, is due again."""

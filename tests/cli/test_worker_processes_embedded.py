@@ -260,3 +260,39 @@ def test_a_target_of_a_main_module_read_from_stdin_is_refused(tmp_path: Path) ->
         [sys.executable, "-"], input=program, capture_output=True, text=True, timeout=60
     )
     assert "a main module that a child process cannot import" in done.stdout, done
+
+
+async def test_a_group_stopped_while_its_child_waits_to_start_again_exits_with_its_failure(
+    tmp_path: Path,
+) -> None:
+    """``run_in_processes`` returns the children's last exit status: a child that failed and
+    was not started again before the stop failed last."""
+    program = tmp_path / "failing_main.py"
+    program.write_text(
+        "import logging, sys\n"
+        "from aioswf.processes import run_in_processes\n"
+        "from tests.cli.host_app import fail_at_start\n"
+        "if __name__ == '__main__':\n"
+        "    logging.basicConfig(level=logging.INFO)\n"
+        "    sys.exit(run_in_processes(fail_at_start, processes=1))\n"
+    )
+    root = Path(__file__).parents[2]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(program),
+        stderr=asyncio.subprocess.PIPE,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stderr is not None
+    try:
+        async with asyncio.timeout(60):
+            while b"exited unasked" not in await process.stderr.readline():
+                pass
+        process.send_signal(signal.SIGTERM)  # the child waits its restart delay
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 3, err.decode()
