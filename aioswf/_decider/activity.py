@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aioswf._decider.commands import Command
 from aioswf._decider.history import Event, attrs
+from aioswf._decider.loop import DeterministicFuture, WorkflowLoop
 from aioswf._decider.recorded import Recorded
 from aioswf._definitions import ActivityDefinition
 from aioswf._failure import Failure
@@ -57,8 +58,11 @@ class ActivityHandle(Generic[R]):
     to cancel the activity and the awaiting code sees ``asyncio.CancelledError`` at once.
     """
 
-    def __init__(self, task: asyncio.Task[R], activity_id: str, definition: ActivityDefinition):
+    def __init__(
+        self, task: asyncio.Future[R], activity_id: str, definition: ActivityDefinition
+    ) -> None:
         self._task = task
+        """The retry task, or a :class:`SingleAttempt`."""
         self.activity_id = activity_id
         """The id of the first attempt; later attempts add ``.2``, ``.3``…"""
         self.definition = definition
@@ -201,6 +205,65 @@ class ActivityMachine:
         self._settle(ScheduleActivityFailedError(**self._ids(), cause=cause))
 
 
+class SingleAttempt(DeterministicFuture):
+    """The outcome of an activity call that cannot be retried (no retry policy) and is not
+    cancelled with ``WAIT_CANCELLATION_COMPLETED``: its one attempt's future, passed on.
+
+    It stands for the retry task such a call would otherwise run (`Activities._attempts`),
+    and acts at the same places of the loop's queue: it starts where the task would take its
+    first step, passes the attempt's outcome on where the task would wake up, and cancels as
+    ``Task.cancel`` does. Code racing activities, timers and tasks sees the same order either
+    way, while each call saves a task, two coroutines and three callbacks (replay makes one
+    call per activity of the history).
+    """
+
+    def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
+        super().__init__(loop=loop)
+        loop.number(self)  # the number the task would take: every later hash stays the same
+        self._attempt = attempt.future
+        self._started = False
+        self._cancel_asked = False  # a task's `_must_cancel`
+        self._message: Any = None  # and its `_cancel_message`
+        self._attempt_message: Any = None  # what the attempt was cancelled with
+        # The task would wait on the attempt's future from its first step; nothing else
+        # waits on it, so waiting from now on holds the same place among its callbacks.
+        self._attempt.add_done_callback(self._pass_on)
+        loop.call_soon(self._start)
+
+    def _start(self) -> None:
+        # The task's first step. Cancelled before it, the task would end here, and its done
+        # callback then cancel the attempt (not sent yet: it is dropped).
+        self._started = True
+        if self._cancel_asked:
+            super().cancel(self._message)
+            self._attempt.cancel()
+
+    def _pass_on(self, attempt: asyncio.Future[Any]) -> None:
+        # The task waking up on the attempt's outcome.
+        if self.done():
+            return
+        if attempt.cancelled():
+            super().cancel(self._attempt_message)
+        elif self._cancel_asked:
+            super().cancel(self._message)
+        elif (error := attempt.exception()) is not None:
+            self.set_exception(error)
+        else:
+            self.set_result(attempt.result())
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """As ``Task.cancel``: cancel the attempt it waits on, or, if it is not waiting
+        (not started yet, or the outcome is on its way), end cancelled when it next acts."""
+        if self.done():
+            return False
+        if self._started and self._attempt.cancel(msg):
+            self._attempt_message = msg
+            return True
+        self._cancel_asked = True
+        self._message = msg
+        return True
+
+
 @dataclass(frozen=True, slots=True)
 class _Resolved:
     """What an activity type's defaults and one call's options make of every attempt."""
@@ -213,6 +276,9 @@ class _Resolved:
     timeout_headers: dict[str, str]
     """The timeouts the call sets apart from the declared ones (see ``_timeout_headers``)."""
     cancellation: CancellationType
+    single_attempt: bool
+    """Whether the call is never retried and its attempt cancelled without waiting, so its
+    outcome is the attempt's (:class:`SingleAttempt`) rather than a retry task's."""
 
 
 def resolve(definition: ActivityDefinition, options: ActivityOptions) -> _Resolved:
@@ -235,7 +301,10 @@ def _resolve(definition: ActivityDefinition, options: ActivityOptions) -> _Resol
         attributes["taskPriority"] = str(merged.task_priority)
     headers = _timeout_headers(definition.options, merged)
     cancellation = merged.cancellation_type or CancellationType.TRY_CANCEL
-    return _Resolved(merged, attributes, headers, cancellation)
+    single = merged.retry_policy is None and (
+        cancellation is not CancellationType.WAIT_CANCELLATION_COMPLETED
+    )
+    return _Resolved(merged, attributes, headers, cancellation, single)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +365,12 @@ class Activities:
         )
         call = _Call(definition, data, resolved, dict(headers))
         number = self.host.decisions.next_id("activity")
-        current = [self._schedule(call, str(number), None)]
+        first = self._schedule(call, str(number), None)
+        if resolved.single_attempt:
+            return ActivityHandle(
+                SingleAttempt(self.host.loop, first), first.activity_id, definition
+            )
+        current = [first]
         task = self.host.loop.create_task(self._attempts(call, number, current))
 
         def cancel_attempt(done: asyncio.Task[Any]) -> None:

@@ -57,9 +57,10 @@ class DurableTimerHandle(asyncio.TimerHandle):
     timer: object | None
 
 
-class _DeterministicFuture(asyncio.Future[Any]):
+class DeterministicFuture(asyncio.Future[Any]):
     """A future hashed by creation order, so that sets of futures iterate the same way in
-    every replay (``asyncio.wait``, ``TaskGroup`` and friends keep sets)."""
+    every replay (``asyncio.wait``, ``TaskGroup`` and friends keep sets); numbered by
+    :meth:`WorkflowLoop.number`."""
 
     _seq: int
 
@@ -68,7 +69,7 @@ class _DeterministicFuture(asyncio.Future[Any]):
 
 
 class _DeterministicTask(asyncio.Task[Any]):
-    """A task hashed by creation order; see :class:`_DeterministicFuture`."""
+    """A task hashed by creation order; see :class:`DeterministicFuture`."""
 
     def __init__(
         self,
@@ -341,9 +342,13 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         raise self._forbidden("call_soon_threadsafe (threads)")
 
     def create_future(self) -> asyncio.Future[Any]:
-        future = _DeterministicFuture(loop=self)
+        future = DeterministicFuture(loop=self)
         future._seq = next(self._seq)
         return future
+
+    def number(self, future: DeterministicFuture) -> None:
+        """Give ``future`` (of a subclass, made by its owner) its creation number."""
+        future._seq = next(self._seq)
 
     def create_task(
         self,
