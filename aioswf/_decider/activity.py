@@ -96,6 +96,8 @@ class ActivityMachine:
         activity_id: str,
         attributes: dict[str, Any],
         cancellation: CancellationType,
+        *,
+        watch_future: bool = True,
     ) -> None:
         self.activities = activities
         self.cancellation = cancellation
@@ -104,7 +106,8 @@ class ActivityMachine:
         self.scheduled_id: int | None = None
         self.closed = False
         self.future: asyncio.Future[Any] = activities.host.loop.create_future()
-        self.future.add_done_callback(self._future_done)
+        if watch_future:  # else its one waiter calls `future_done` first (see SingleAttempt)
+            self.future.add_done_callback(self.future_done)
         self.command = Command("ScheduleActivityTask", attributes, self._recorded)
         activities.host.decisions.add(self.command)
 
@@ -113,7 +116,8 @@ class ActivityMachine:
             self.scheduled_id = int(event["eventId"])
             self.activities.scheduled.add(self.scheduled_id, self)
 
-    def _future_done(self, future: asyncio.Future[Any]) -> None:
+    def future_done(self, future: asyncio.Future[Any]) -> None:
+        """The attempt's future is done: if it was cancelled, cancel the activity."""
         if future.cancelled() and not self.closed:
             if self.cancellation is CancellationType.ABANDON:
                 self._abandon()
@@ -220,13 +224,15 @@ class SingleAttempt(DeterministicFuture):
     def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
         super().__init__(loop=loop)
         loop.number(self)  # the number the task would take: every later hash stays the same
+        self._machine = attempt
         self._attempt = attempt.future
         self._started = False
         self._cancel_asked = False  # a task's `_must_cancel`
         self._message: Any = None  # and its `_cancel_message`
         self._attempt_message: Any = None  # what the attempt was cancelled with
-        # The task would wait on the attempt's future from its first step; nothing else
-        # waits on it, so waiting from now on holds the same place among its callbacks.
+        # The task would wait on the attempt's future from its first step, right after the
+        # machine's callback; nothing else waits on it, so one callback doing both, from
+        # now on, runs both at the same place of the queue.
         self._attempt.add_done_callback(self._pass_on)
         loop.call_soon(self._start)
 
@@ -239,6 +245,7 @@ class SingleAttempt(DeterministicFuture):
             self._attempt.cancel()
 
     def _pass_on(self, attempt: asyncio.Future[Any]) -> None:
+        self._machine.future_done(attempt)
         # The task waking up on the attempt's outcome.
         if self.done():
             return
@@ -276,6 +283,8 @@ class _Resolved:
     timeout_headers: dict[str, str]
     """The timeouts the call sets apart from the declared ones (see ``_timeout_headers``)."""
     cancellation: CancellationType
+    input_field: str
+    """How errors name the call's input."""
     single_attempt: bool
     """Whether the call is never retried and its attempt cancelled without waiting, so its
     outcome is the attempt's (:class:`SingleAttempt`) rather than a retry task's."""
@@ -284,10 +293,24 @@ class _Resolved:
 def resolve(definition: ActivityDefinition, options: ActivityOptions) -> _Resolved:
     """Merge and check the options of a call once: a loop that schedules the same activity
     thousands of times (and every replay of it) asks for the same pair again."""
+    # Nearly always the very same two objects (a module's definition, the shared empty
+    # options): found by identity first, without hashing every field of both.
+    key = (id(definition), id(options))
+    known = _by_identity.get(key)
+    if known is not None and known[0] is definition and known[1] is options:
+        return known[2]
     try:
-        return _resolve(definition, options)
+        resolved = _resolve(definition, options)
     except TypeError:  # an option that cannot be hashed (a list of error types, say)
         return _resolve.__wrapped__(definition, options)
+    if len(_by_identity) >= _IDENTITIES:
+        _by_identity.clear()
+    _by_identity[key] = (definition, options, resolved)  # held: their ids stay theirs
+    return resolved
+
+
+_IDENTITIES = 256
+_by_identity: dict[tuple[int, int], tuple[ActivityDefinition, ActivityOptions, _Resolved]] = {}
 
 
 @functools.lru_cache(maxsize=256)
@@ -304,7 +327,8 @@ def _resolve(definition: ActivityDefinition, options: ActivityOptions) -> _Resol
     single = merged.retry_policy is None and (
         cancellation is not CancellationType.WAIT_CANCELLATION_COMPLETED
     )
-    return _Resolved(merged, attributes, headers, cancellation, single)
+    field = f"input of activity {definition.type_key}"
+    return _Resolved(merged, attributes, headers, cancellation, field, single)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +340,7 @@ class _Call:
     """The encoded arguments, without headers."""
     resolved: _Resolved
     headers: dict[str, str]
-    """The interceptors' headers; each attempt adds its own."""
+    """The interceptors' headers and the timeouts'; each attempt may add its own."""
 
 
 class Activities:
@@ -360,16 +384,16 @@ class Activities:
     ) -> ActivityHandle[Any]:
         """Schedule the first attempt now, and run the retries in a task."""
         resolved = resolve(definition, options)
-        data = check_size(
-            f"input of activity {definition.type_key}", self.host.converter.encode_args(args)
-        )
-        call = _Call(definition, data, resolved, dict(headers))
+        data = check_size(resolved.input_field, self.host.converter.encode_args(args))
+        # The timeouts' headers join the interceptors' once for every attempt (a copy: the
+        # interceptors may change theirs later).
+        headers = {**headers, **resolved.timeout_headers}
         number = self.host.decisions.next_id("activity")
-        first = self._schedule(call, str(number), None)
+        first = self._schedule(definition, resolved, data, headers, str(number))
         if resolved.single_attempt:
-            return ActivityHandle(
-                SingleAttempt(self.host.loop, first), first.activity_id, definition
-            )
+            outcome = SingleAttempt(self.host.loop, first)
+            return ActivityHandle(outcome, first.activity_id, definition)
+        call = _Call(definition, data, resolved, headers)
         current = [first]
         task = self.host.loop.create_task(self._attempts(call, number, current))
 
@@ -382,15 +406,14 @@ class Activities:
         return ActivityHandle(task, current[0].activity_id, definition)
 
     def _schedule(
-        self, call: _Call, activity_id: str, heartbeat_details: str | None
+        self,
+        definition: ActivityDefinition,
+        resolved: _Resolved,
+        data: str | None,
+        headers: dict[str, str],
+        activity_id: str,
     ) -> ActivityMachine:
-        definition, resolved = call.definition, call.resolved
-        headers = dict(call.headers) | resolved.timeout_headers
-        if heartbeat_details is not None:
-            headers[HEARTBEAT_DETAILS_HEADER] = heartbeat_details
-        data = self.host.converter.fit_input(
-            f"input of activity {definition.type_key}", call.data, headers
-        )
+        data = self.host.converter.fit_input(resolved.input_field, data, headers)
         attributes: dict[str, Any] = {
             **resolved.attributes,
             "activityId": activity_id,
@@ -398,8 +421,14 @@ class Activities:
         }
         if data is not None:
             attributes["input"] = data
-        cancellation = resolved.cancellation
-        machine = ActivityMachine(self, definition, activity_id, attributes, cancellation)
+        machine = ActivityMachine(
+            self,
+            definition,
+            activity_id,
+            attributes,
+            resolved.cancellation,
+            watch_future=not resolved.single_attempt,
+        )
         self.by_id[activity_id] = machine
         return machine
 
@@ -425,7 +454,12 @@ class Activities:
             attempt += 1
             await asyncio.sleep(policy.delay_before(attempt).total_seconds())
             activity_id = f"{number}.{attempt}"
-            current[0] = self._schedule(call, activity_id, progress)
+            headers = call.headers
+            if progress is not None:
+                headers = {**headers, HEARTBEAT_DETAILS_HEADER: progress}
+            current[0] = self._schedule(
+                call.definition, call.resolved, call.data, headers, activity_id
+            )
 
 
 def _timeout_headers(declared: ActivityOptions, effective: ActivityOptions) -> dict[str, str]:

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from aioswf._decider.commands import Command
 from aioswf._decider.history import CONTINUE_TIMER_PREFIX, Event, attrs, is_continuation_event
+
+if TYPE_CHECKING:
+    # `commands` imports this module to split what it takes; the timers below are rare.
+    from aioswf._decider.commands import Command
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +91,8 @@ def split_as_recorded(
     """
     for index, event in enumerate(recorded):
         if is_continuation_event(event) and event["eventType"] == "TimerStarted":
+            from aioswf._decider.commands import Command
+
             timer = Command(
                 "StartTimer", {"timerId": attrs(event)["timerId"], "startToFireTimeout": "0"}
             )
@@ -96,6 +102,8 @@ def split_as_recorded(
 
 def continuation_timer(started_id: int) -> Command:
     """The timer whose firing brings the task that sends the rest of a split batch."""
+    from aioswf._decider.commands import Command
+
     return Command(
         "StartTimer", {"timerId": f"{CONTINUE_TIMER_PREFIX}{started_id}", "startToFireTimeout": "0"}
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import pydantic_core
 
+from aioswf._decider.batching import fit_request, split_as_recorded
 from aioswf._decider.history import (
     ECHO_EVENTS,
     Event,
@@ -210,8 +211,6 @@ class DecisionBook:
         answer is split (see :mod:`~aioswf._decider.batching`): by size for a new task, as
         history ``recorded`` it (the events of the task's decisions) for a replayed one.
         """
-        from aioswf._decider.batching import fit_request, split_as_recorded
-
         pending = self.pending()
         self._current = []
         if recorded is None:

@@ -187,6 +187,9 @@ class RunPoint:
     time: float
     refused_batch: list[Event] = field(default_factory=list)
     refused_until: int = 0
+    end: int | None = None
+    """The index of its ``DecisionTaskStarted`` among the plan's events: its news ends
+    there (``None`` when that event is not among them)."""
 
 
 @dataclass(slots=True)
@@ -197,6 +200,8 @@ class Plan:
     points: list[RunPoint]
     echoes: dict[int, list[Event]] = field(default_factory=dict)
     completed_by_started: dict[int, int] = field(default_factory=dict)
+    context: str | None = None
+    """The newest execution context the events record, if any."""
 
 
 def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | None) -> Plan:
@@ -207,15 +212,16 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         last_started_id: the ``DecisionTaskStarted`` id of the instance's last task, or 0.
         started_id: the task being decided now; ``None`` to replay only.
     """
-    started_times: dict[int, float] = {}
+    started_at: dict[int, tuple[float, int]] = {}  # time and index of each task's start
     completed: dict[int, int] = {}
     echoes: dict[int, list[Event]] = {}
     last_completed = 0
     last_id = last_started_id
+    context: str | None = None
     # Once per event of a replay: the lookups are kept local, and `is_echo` is only asked
     # about the kinds that can be echoes.
     echo_kinds = ECHO_EVENTS
-    for event in events:
+    for index, event in enumerate(events):
         event_id = event["eventId"]
         if event_id <= last_id:
             # Applied twice or out of order, an event would shift the run's decisions (an
@@ -226,10 +232,13 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         last_id = event_id
         kind = event["eventType"]
         if kind == "DecisionTaskStarted":
-            started_times[event_id] = timestamp(event)
+            started_at[event_id] = (timestamp(event), index)
         elif kind == "DecisionTaskCompleted":
             last_completed = event_id
-            completed[int(attrs(event)["startedEventId"])] = last_completed
+            data = attrs(event)
+            completed[int(data["startedEventId"])] = last_completed
+            if (recorded := data.get("executionContext")) is not None:
+                context = recorded
         elif kind in echo_kinds and is_echo(event):
             owner = attrs(event).get("decisionTaskCompletedEventId", last_completed)
             echoes.setdefault(int(owner), []).append(event)
@@ -251,13 +260,13 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
             ]
             refused_until = completed_id
             continue
-        time = started_times.get(started, fallback)
-        points.append(RunPoint(started, completed_id, time, refused, refused_until))
+        time, end = started_at.get(started, (fallback, None))
+        points.append(RunPoint(started, completed_id, time, refused, refused_until, end))
         refused, refused_until = [], 0
     if started_id is not None:
-        time = started_times.get(started_id, fallback)
-        points.append(RunPoint(started_id, None, time, refused, refused_until))
-    return Plan(events, points, echoes, completed)
+        time, end = started_at.get(started_id, (fallback, None))
+        points.append(RunPoint(started_id, None, time, refused, refused_until, end))
+    return Plan(events, points, echoes, completed, context)
 
 
 def _close_refused_for_news(echoes: Sequence[Event]) -> bool:

@@ -181,9 +181,9 @@ class WorkflowInstance:
             # `RunPoint.refused_batch`). A close still waiting in the tail of a split batch
             # was not sent yet: this task sends it.
             raise CacheMiss(f"{self.describe}: its close decision was refused")
-        self.context.seen(events)
+        plan = make_plan(events, self.last_started_id, started_id)
+        self.context.seen_newest(plan.context)
         try:
-            plan = make_plan(events, self.last_started_id, started_id)
             if plan.points:
                 self._task_time = plan.points[-1].time
             if self.last_started_id:
@@ -197,7 +197,9 @@ class WorkflowInstance:
                 self.current_echoes = plan.echoes.get(completed, []) if completed else ()
                 if point.refused_until:
                     cursor = yield from self._decide_again(plan.events, cursor, point)
-                end = _batch_end(plan.events, cursor, point.started_id)
+                end = point.end
+                if end is None or end < cursor:
+                    end = _batch_end(plan.events, cursor, point.started_id)
                 signals = not point.refused_until  # else delivered already
                 yield from self._apply(plan.events[cursor:end], signals=signals)
                 cursor = end
@@ -356,6 +358,8 @@ class WorkflowInstance:
         self._after_step()
 
     def _check_conditions(self) -> bool:
+        if not self._conditions:
+            return False
         changed = False
         for entry in list(self._conditions):
             predicate, future = entry

@@ -90,6 +90,11 @@ class ExecutionContext:
                     self._held = context
                     return
 
+    def seen_newest(self, context: str | None) -> None:
+        """:meth:`seen`, told the newest context among the new events (``None``: none)."""
+        if context is not None:
+            self._held = context
+
     def recorded(self, context: str | None) -> None:
         """A ``DecisionTaskCompleted`` recorded ``context`` (``None``: unchanged)."""
         if context is not None:

@@ -115,12 +115,17 @@ def without_unasked_patches(commands: Sequence[Command], echoes: Sequence[Event]
     says only that the run took the new branch, which is now the only one: it is no
     mismatch.
     """
+    if not any(e["eventType"] in _MARKER_EVENTS for e in echoes):
+        return list(echoes)  # the common task: no marker at all
     asked = {c.attributes.get("markerName") for c in commands if c.decision_type == "RecordMarker"}
     return [e for e in echoes if not _unasked_patch(e, asked)]
 
 
+_MARKER_EVENTS = frozenset({"MarkerRecorded", "RecordMarkerFailed"})
+
+
 def _unasked_patch(event: Event, asked: set[Any]) -> bool:
-    if event["eventType"] not in ("MarkerRecorded", "RecordMarkerFailed"):
+    if event["eventType"] not in _MARKER_EVENTS:
         return False
     name = attrs(event).get("markerName")
     return isinstance(name, str) and name.startswith(PATCH_MARKER) and name not in asked
