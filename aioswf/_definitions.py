@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import MethodType
 from typing import Any, TypeVar, overload
 
 from aioswf import _sandbox as sandbox
@@ -511,7 +512,7 @@ def activity_definition(obj: Any) -> ActivityDefinition:
     definition = getattr(obj, _ACTIVITY_ATTR, None)
     if not isinstance(definition, ActivityDefinition):
         raise DefinitionError(f"{obj!r} is not an activity: decorate it with @activity.defn")
-    if inspect.ismethod(obj):
+    if isinstance(obj, MethodType):
         return dataclasses.replace(definition, fn=obj)
     return definition
 

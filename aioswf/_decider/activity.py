@@ -9,6 +9,7 @@ else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -162,6 +163,10 @@ class ActivityMachine:
     def _ids(self) -> dict[str, str]:
         return {"activity_id": self.activity_id, "activity_type": self.definition.type_key}
 
+    def completed_event(self, data: Mapping[str, Any]) -> None:
+        """``ActivityTaskCompleted``, whose attributes are ``data``."""
+        self.completed(data.get("result"))
+
     def completed(self, data: Any) -> None:
         try:
             value = self.activities.host.converter.decode_result(self.definition.fn, data)
@@ -294,23 +299,28 @@ def resolve(definition: ActivityDefinition, options: ActivityOptions) -> _Resolv
     """Merge and check the options of a call once: a loop that schedules the same activity
     thousands of times (and every replay of it) asks for the same pair again."""
     # Nearly always the very same two objects (a module's definition, the shared empty
-    # options): found by identity first, without hashing every field of both.
-    key = (id(definition), id(options))
-    known = _by_identity.get(key)
+    # options): found by identity first, by the function's plain hash, without hashing
+    # every field of both (`id()` would cost an audit event).
+    try:
+        known = _last_resolved.get(definition.fn)
+    except TypeError:  # a callable object that cannot be hashed
+        known = None
     if known is not None and known[0] is definition and known[1] is options:
         return known[2]
     try:
         resolved = _resolve(definition, options)
     except TypeError:  # an option that cannot be hashed (a list of error types, say)
         return _resolve.__wrapped__(definition, options)
-    if len(_by_identity) >= _IDENTITIES:
-        _by_identity.clear()
-    _by_identity[key] = (definition, options, resolved)  # held: their ids stay theirs
+    if known is None and len(_last_resolved) >= _REMEMBERED:
+        _last_resolved.clear()
+    with contextlib.suppress(TypeError):
+        _last_resolved[definition.fn] = (definition, options, resolved)
     return resolved
 
 
-_IDENTITIES = 256
-_by_identity: dict[tuple[int, int], tuple[ActivityDefinition, ActivityOptions, _Resolved]] = {}
+_REMEMBERED = 256
+_last_resolved: dict[Any, tuple[ActivityDefinition, ActivityOptions, _Resolved]] = {}
+"""The last resolution of each activity function."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -350,6 +360,12 @@ class Activities:
         self.host = host
         self.by_id: dict[str, ActivityMachine] = {}
         self.scheduled: Recorded[ActivityMachine] = Recorded("scheduledEventId")
+        self._run_task_list: str | None = None
+
+    def _task_list(self) -> str:
+        if self._run_task_list is None:
+            self._run_task_list = self.host.task_list  # the run's: it never changes
+        return self._run_task_list
 
     def forget(self, machine: ActivityMachine) -> None:
         self.by_id.pop(machine.activity_id, None)
@@ -358,7 +374,7 @@ class Activities:
     def handlers(self) -> dict[str, Callable[[Event], None]]:
         """The events this kind reacts to."""
         by_scheduled = {
-            "ActivityTaskCompleted": lambda m, a: m.completed(a.get("result")),
+            "ActivityTaskCompleted": ActivityMachine.completed_event,
             "ActivityTaskFailed": ActivityMachine.failed,
             "ActivityTaskTimedOut": ActivityMachine.timed_out,
             "ActivityTaskCanceled": ActivityMachine.canceled,
@@ -413,11 +429,12 @@ class Activities:
         headers: dict[str, str],
         activity_id: str,
     ) -> ActivityMachine:
-        data = self.host.converter.fit_input(resolved.input_field, data, headers)
+        if headers:  # else the input is as `start` checked it
+            data = self.host.converter.fit_input(resolved.input_field, data, headers)
         attributes: dict[str, Any] = {
             **resolved.attributes,
             "activityId": activity_id,
-            "taskList": {"name": resolved.options.task_list or self.host.task_list},
+            "taskList": {"name": resolved.options.task_list or self._task_list()},
         }
         if data is not None:
             attributes["input"] = data

@@ -398,7 +398,9 @@ class WorkflowInstance:
     # --- events --------------------------------------------------------------------------
 
     def _on_decision_completed(self, event: Event) -> None:
-        self.context.recorded(attrs(event).get("executionContext"))
+        context = attrs(event).get("executionContext")
+        if context is not None:
+            self.context.recorded(context)
         if self.context.failure is not None:
             self._task_attempt = self.context.failure.attempts + 1
 

@@ -17,7 +17,7 @@ import logging
 import math
 import sys
 import weakref
-from asyncio import events
+from asyncio import events, format_helpers
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from typing import Any, Protocol, TypeVar
 
@@ -85,6 +85,47 @@ class _DeterministicTask(asyncio.Task[Any]):
 
     def __hash__(self) -> int:
         return self._seq
+
+
+class _Ready(asyncio.Handle):
+    """What ``call_soon`` queues: asyncio's handle, made without asking the loop whether it
+    is in debug mode (a method call for each of the few callbacks of every replayed task)."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        loop: WorkflowLoop,
+        context: contextvars.Context | None,
+    ) -> None:
+        self._context = context if context is not None else contextvars.copy_context()
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        self._source_traceback = (
+            format_helpers.extract_stack(sys._getframe(1)) if loop._debug else None
+        )
+
+
+def _report(loop: WorkflowLoop, handle: asyncio.Handle, error: BaseException) -> None:
+    """What ``Handle._run`` does with a callback's error (see :meth:`WorkflowLoop.run_ready`,
+    which runs the callbacks itself)."""
+    source = format_helpers._format_callback_source(
+        handle._callback,  # type: ignore[attr-defined]
+        handle._args,
+    )
+    context: dict[str, Any] = {
+        "message": f"Exception in callback {source}",
+        "exception": error,
+        "handle": handle,
+    }
+    if handle._source_traceback:  # type: ignore[attr-defined]
+        context["source_traceback"] = handle._source_traceback  # type: ignore[attr-defined]
+    loop.call_exception_handler(context)
 
 
 def _stack_of(handle: asyncio.Handle) -> list[str]:
@@ -256,11 +297,14 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
             if handle._cancelled:
                 continue
             try:
-                handle._run()
+                # `Handle._run` inlined: a frame less for every callback of a replay.
+                handle._context.run(handle._callback, *handle._args)  # type: ignore[attr-defined]
             except (SystemExit, KeyboardInterrupt) as error:
                 # asyncio re-raises these out of the loop, to stop the process; here they
                 # are the run's failure, never the worker's (its task holds them too).
                 self.runtime.fail_run(error)
+            except BaseException as error:
+                _report(self, handle, error)
             ran += 1
             if watch.error is not None:
                 raise watch.error
@@ -289,7 +333,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
-        handle = asyncio.Handle(callback, args, self, context)
+        handle = _Ready(callback, args, self, context)
         self._ready.append(handle)
         return handle
 

@@ -43,9 +43,11 @@ class Recorded(Generic[M]):
     def routed(self, action: Callable[[M, Any], None]) -> Callable[[Event], None]:
         """An event handler that calls ``action(machine, attributes)`` for a known machine."""
 
+        machines, attribute = self._machines, self.attribute
+
         def handle(event: Event) -> None:
             data = attrs(event)
-            machine = self.find(data)
+            machine = machines.get(int(data.get(attribute) or 0))  # `find`, once per outcome
             if machine is not None:
                 action(machine, data)
 
