@@ -9,8 +9,9 @@ so the same code makes the same ids in every replay. A command not yet sent can 
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pydantic_core
@@ -262,9 +263,12 @@ def match(
     Raises:
         NondeterminismError: naming the first event and decision that differ.
     """
-    for index in range(max(len(commands), len(echoes))):
-        command = commands[index] if index < len(commands) else None
-        event = echoes[index] if index < len(echoes) else None
+    pairs: Iterable[tuple[Command | None, Event | None]] = (
+        zip(commands, echoes, strict=True)  # the common case, without index arithmetic
+        if len(commands) == len(echoes)
+        else itertools.zip_longest(commands, echoes)
+    )
+    for command, event in pairs:
         if command is None:
             assert event is not None
             raise NondeterminismError(

@@ -218,8 +218,9 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
     last_completed = 0
     last_id = last_started_id
     context: str | None = None
-    # Once per event of a replay: the lookups are kept local, and `is_echo` is only asked
-    # about the kinds that can be echoes.
+    refusals: set[int] = set()  # tasks with a close refused among their echoes
+    # Once per event of a replay: the lookups are kept local, and the attributes of the
+    # kinds read here are found without `attrs` and `is_echo`.
     echo_kinds = ECHO_EVENTS
     for index, event in enumerate(events):
         event_id = event["eventId"]
@@ -235,13 +236,18 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
             started_at[event_id] = (timestamp(event), index)
         elif kind == "DecisionTaskCompleted":
             last_completed = event_id
-            data = attrs(event)
+            data = event.get("decisionTaskCompletedEventAttributes") or {}
             completed[int(data["startedEventId"])] = last_completed
-            if (recorded := data.get("executionContext")) is not None:
-                context = recorded
-        elif kind in echo_kinds and is_echo(event):
-            owner = attrs(event).get("decisionTaskCompletedEventId", last_completed)
-            echoes.setdefault(int(owner), []).append(event)
+            if (newest := data.get("executionContext")) is not None:
+                context = newest
+        elif kind in echo_kinds:
+            data = attrs(event)
+            if kind in _ECHO_UNLESS_INITIATED and data.get("initiatedEventId"):
+                continue  # an outcome, not an echo (see `is_echo`)
+            owner = int(data.get("decisionTaskCompletedEventId", last_completed))
+            echoes.setdefault(owner, []).append(event)
+            if kind in CLOSE_REFUSED_EVENTS:
+                refusals.add(owner)
     fallback = timestamp(events[-1]) if events else 0.0
     points: list[RunPoint] = []
     refused: list[Event] = []
@@ -250,9 +256,10 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         if started <= last_started_id or (started_id is not None and started >= started_id):
             continue
         recorded = echoes.get(completed_id, [])
-        if _retried(recorded):
+        # A failed attempt's echoes are all timer events: the first tells most tasks apart.
+        if recorded and recorded[0]["eventType"] in _TIMER_EVENTS and _retried(recorded):
             continue
-        if _close_refused_for_news(recorded):
+        if completed_id in refusals and _close_refused_for_news(recorded):
             refused += [
                 e
                 for e in recorded
