@@ -273,7 +273,7 @@ class DataConverter:
         if not args:
             return None
         try:
-            return self.encode_payload(list(args))
+            return self.wire.to_wire(self.encode(list(args)), MAX_DATA_LENGTH)  # encode_payload
         except PayloadConversionError:
             for position, arg in enumerate(args, 1):
                 try:

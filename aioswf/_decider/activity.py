@@ -434,7 +434,9 @@ class Activities:
         attributes: dict[str, Any] = {
             **resolved.attributes,
             "activityId": activity_id,
-            "taskList": {"name": resolved.options.task_list or self._task_list()},
+            "taskList": {
+                "name": resolved.options.task_list or self._run_task_list or self._task_list()
+            },
         }
         if data is not None:
             attributes["input"] = data

@@ -90,7 +90,7 @@ def split_as_recorded(
         the ones carried over to the next task, in order.
     """
     for index, event in enumerate(recorded):
-        if is_continuation_event(event) and event["eventType"] == "TimerStarted":
+        if event["eventType"] == "TimerStarted" and is_continuation_event(event):
             from aioswf._decider.commands import Command
 
             timer = Command(

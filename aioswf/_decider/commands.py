@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pydantic_core
@@ -141,13 +141,15 @@ class Command:
         inside = f" ({', '.join(details)})" if details else ""
         return f"{self.decision_type}{inside}"
 
-    def matches(self, event: Event) -> bool:
-        """Whether ``event`` records this decision: same kind, same id, same type."""
+    def matches(self, event: Event, data: Mapping[str, Any] | None = None) -> bool:
+        """Whether ``event`` (whose attributes are ``data``, if known) records this
+        decision: same kind, same id, same type."""
         spec = ECHO_EVENTS.get(event["eventType"])
         if spec is None or spec[0] != self.decision_type:
             return False
         _, id_attr, type_attr = spec
-        data = attrs(event)
+        if data is None:
+            data = attrs(event)
         if id_attr is not None and data.get(id_attr) != self.attributes.get(id_attr):
             return False
         if type_attr is None or type_attr not in data:
@@ -156,13 +158,18 @@ class Command:
         return recorded == decided or type_text(recorded) == type_text(decided)
 
     def differing_attribute(
-        self, event: Event, canonical: Callable[[Any], Any] = _compared
+        self,
+        event: Event,
+        canonical: Callable[[Any], Any] = _compared,
+        data: Mapping[str, Any] | None = None,
     ) -> str | None:
-        """The first compared attribute whose value in ``event`` is not the decision's.
+        """The first compared attribute whose value in ``event`` (attributes ``data``, if
+        known) is not the decision's.
 
         ``canonical`` gives what is compared of a value (a payload, decoded).
         """
-        data = attrs(event)
+        if data is None:
+            data = attrs(event)
         for name in _COMPARED_ATTRIBUTES.get(self.decision_type, ()):
             # A *Failed echo (the decision was refused) does not repeat the attributes.
             if name not in data:
@@ -205,14 +212,21 @@ class DecisionBook:
         """The decisions not sent yet: the carried ones first, without the dropped ones."""
         return [c for c in (*self._carried, *self._current) if not c.dropped]
 
-    def take(self, started_id: int = 0, recorded: Sequence[Event] | None = None) -> list[Command]:
-        """The decisions decision task ``started_id`` sends, without the dropped ones.
+    def take(
+        self,
+        started_id: int = 0,
+        recorded: Sequence[Event] | None = None,
+        pending: list[Command] | None = None,
+    ) -> list[Command]:
+        """The decisions decision task ``started_id`` sends, without the dropped ones
+        (``pending``, when the caller has just asked for them).
 
         Decisions carried over from an earlier task come first; a batch too large for one
         answer is split (see :mod:`~aioswf._decider.batching`): by size for a new task, as
         history ``recorded`` it (the events of the task's decisions) for a replayed one.
         """
-        pending = self.pending()
+        if pending is None:
+            pending = self.pending()
         self._current = []
         if recorded is None:
             taken, self._carried = fit_request(pending, started_id)
@@ -280,16 +294,17 @@ def match(
                 f"{run} is not deterministic: in {where}, the code decided {command.describe()} "
                 "but history has no such decision"
             )
-        if not command.matches(event):
+        data = attrs(event)
+        if not command.matches(event, data):
             raise NondeterminismError(
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
                 f"where the code decided {command.describe()}"
             )
-        name = command.differing_attribute(event, canonical)
+        name = command.differing_attribute(event, canonical, data)
         if name is not None:
             raise NondeterminismError(
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "
-                f"with {name}={_shown(attrs(event).get(name))} where the code decided it with "
+                f"with {name}={_shown(data.get(name))} where the code decided it with "
                 f"{name}={_shown(command.attributes.get(name))}"
             )
         if command.on_recorded is not None:

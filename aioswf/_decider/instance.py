@@ -214,8 +214,9 @@ class WorkflowInstance:
                     f"decision task {point.started_id} (completed in event {point.completed_id})"
                 )
                 echoes = plan.echoes.get(point.completed_id, [])
-                recorded = without_unasked_patches(self.decisions.pending(), echoes)
-                commands = self.decisions.take(point.started_id, recorded)
+                pending = self.decisions.pending()
+                recorded = without_unasked_patches(pending, echoes)
+                commands = self.decisions.take(point.started_id, recorded, pending)
                 self.last_started_id = point.started_id
                 match(commands, recorded, where, self.describe, self.converter.canonical)
                 yield
@@ -324,7 +325,8 @@ class WorkflowInstance:
         runs until the step), so a pause between two events changes nothing the code sees.
         Signals are taken from ``signal_events`` when given, and skipped if not ``signals``.
         """
-        self.starting.construct_once(batch)
+        if self.starting.obj is None:
+            self.starting.construct_once(batch)
         applied = 0
         # Signals first, in history order, so that handlers see them before the code sees
         # the other news of the same task.
@@ -353,13 +355,11 @@ class WorkflowInstance:
         with self.loop.stepping():
             while True:
                 self.loop.run_ready()
-                if not self._check_conditions():
+                if not self._conditions or not self._check_conditions():
                     break
         self._after_step()
 
     def _check_conditions(self) -> bool:
-        if not self._conditions:
-            return False
         changed = False
         for entry in list(self._conditions):
             predicate, future = entry

@@ -225,6 +225,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self._exception_handler = None
         self.watch = StepWatch(describe, deadlock_timeout)
         """Times each step, for the deadlock detector."""
+        self._step_block = _Step(self, evicting=False)
         self.silent = False
         """While true (replay, eviction), errors reported to the loop are not logged."""
         self.runtime: Any = None
@@ -243,7 +244,9 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
             NondeterminismError: as the block ends, if the step changed module state (not
                 checked while ``evicting``: nothing the code does then is kept).
         """
-        return _Step(self, evicting)
+        if evicting or self._stepping:
+            return _Step(self, evicting)
+        return self._step_block  # one for all the steps of the run (they never overlap)
 
     def _lend_hooks(self) -> tuple[Any, Any] | None:
         """Install this loop's async generator hooks on this thread for a step; returns the

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -115,13 +116,14 @@ def without_unasked_patches(commands: Sequence[Command], echoes: Sequence[Event]
     says only that the run took the new branch, which is now the only one: it is no
     mismatch.
     """
-    if not any(e["eventType"] in _MARKER_EVENTS for e in echoes):
+    if _MARKER_EVENTS.isdisjoint(map(_KIND, echoes)):
         return list(echoes)  # the common task: no marker at all
     asked = {c.attributes.get("markerName") for c in commands if c.decision_type == "RecordMarker"}
     return [e for e in echoes if not _unasked_patch(e, asked)]
 
 
 _MARKER_EVENTS = frozenset({"MarkerRecorded", "RecordMarkerFailed"})
+_KIND = operator.itemgetter("eventType")
 
 
 def _unasked_patch(event: Event, asked: set[Any]) -> bool:
