@@ -328,6 +328,9 @@ class WorkflowInstance:
         if self.starting.obj is None:
             self.starting.construct_once(batch)
         applied = 0
+        kinds = list(map(_EVENT_TYPE, batch))  # in C: most events of a replay have no handler
+        if signal_events is None and _SIGNALED not in kinds:
+            signals = False
         # Signals first, in history order, so that handlers see them before the code sees
         # the other news of the same task.
         for event in (signal_events if signal_events is not None else batch) if signals else ():
@@ -338,8 +341,7 @@ class WorkflowInstance:
                 applied += 1
                 if applied % APPLY_CHUNK == 0:
                     yield
-        for event in batch:
-            handler = self._handlers.get(event["eventType"])
+        for event, handler in zip(batch, map(self._handlers.get, kinds), strict=True):
             if handler is not None:
                 self.current_event = event
                 handler(event)
@@ -594,6 +596,8 @@ def _batch_end(events: Sequence[Event], cursor: int, limit: int) -> int:
 
 
 _EVENT_ID = operator.itemgetter("eventId")
+_EVENT_TYPE = operator.itemgetter("eventType")
+_SIGNALED = "WorkflowExecutionSignaled"
 
 
 def _seed(run_id: str) -> int:
