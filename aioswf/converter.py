@@ -273,7 +273,7 @@ class DataConverter:
         if not args:
             return None
         try:
-            return self.wire.to_wire(self.encode(list(args)), MAX_DATA_LENGTH)  # encode_payload
+            return self.encode_payload(list(args))
         except PayloadConversionError:
             for position, arg in enumerate(args, 1):
                 try:
@@ -324,8 +324,7 @@ class DataConverter:
         if fn is None:
             return self.decode_payload(data, what="result")
         hint, what = _result_of(fn)
-        # `decode_payload`, a call less for every activity result of a replay.
-        return self.decode(self.payload_json(data, what=what), hint, what=what)
+        return self.decode_payload(data, hint, what=what)
 
 
 def return_type(fn: Callable[..., Any]) -> Any:
