@@ -5,17 +5,24 @@ client then learns which of them closed:
 
 * a run is read once when first awaited (the newest event of its history): it may be closed
   already, and if not, the event's timestamp tells where the service's clock stands. A run
-  this client started itself is not, while the listings still reach back to its start: it
-  started after the service time the watcher knew of then, so they cover its whole life;
+  known to have been open at a service time the listings still reach back to is not: one
+  this client started after it knew the service's time, or one a worker of this process
+  holds a decision task of. The listings cover its whole life from then on;
 * then, at each interval (0.05 s, growing to 1 s while the listings find no close),
   one ``ListClosedWorkflowExecutions`` call (more pages only if many closed) lists what closed
   in the domain since then, and only the awaited runs among them are read for their close
   event. When the awaited runs are of a few workflow types known here (this client started
   them), the listing is made type by type: the closes of other types in a busy domain are
   not read at every interval;
-* a worker of the same process that answers a decision task with a close decision says so at
-  once (:meth:`CloseWatcher.saw_close`), so its result is read without waiting for the next
-  listing (and such closes do not make the listings more frequent: they need none);
+* a close decided by a worker of the same process is delivered without reading the run
+  (:meth:`CloseWatcher.saw_close`): SWF may refuse a close decision (``UnhandledDecision``,
+  when events came in while it was being decided) and says so only in the history, so the
+  decided close is delivered once a listing (one for all the closes answered meanwhile,
+  reaching back only to their decision tasks) shows the run closed with that close's status,
+  before anyone but this worker could have decided the run again: the answer sent the run's
+  next decision task to this worker's sticky task list, where only this worker takes it until
+  the sticky schedule-to-start timeout. A decision task of the run taken here meanwhile, or a
+  listing that does not show it so, and the run is read as any other;
 * each awaited run is still read on its own every few minutes, in case the listing (which
   SWF updates eventually, not at once) missed it.
 
@@ -30,7 +37,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,12 +73,73 @@ VISIBILITY_LAG = 10.0
 close a little after it happened."""
 RECHECK = 300.0
 """Seconds between two reads of one awaited run's own history, whatever the listing says."""
+CONFIRM_DELAY = 0.02
+"""Seconds a close answered here waits for the listing that confirms it, so that one listing
+confirms the closes answered meanwhile too."""
+CONFIRM_PATIENCE = 5.0
+"""Seconds a close answered here waits for a listing to show it before the run is read."""
+DATE_MARGIN = 2.0
+"""Seconds a ``Date`` header may be past the start it answers (its whole seconds, and the
+time from recording the start to answering)."""
 _CONCURRENT_READS = 16
 _STARTED_KEPT = 10_000
+"""How many runs started by this client (or decided here) are remembered as such."""
+_UNCLAIMED_KEPT = 1000
+"""How many closes answered here are kept for a result() that has not come yet (each holds
+the result as sent, up to 32 KB)."""
 _TYPES_LISTED_APART = 3
 """Awaited runs of at most this many workflow types are listed type by type."""
-"""How many runs started by this client are remembered as such."""
 _OUTAGES = (exc.ServiceUnavailableError, exc.ThrottlingError)
+
+_DECIDED_CLOSES = {
+    # decision: (its close status in a listing, the close event, the attributes it carries)
+    "CompleteWorkflowExecution": ("COMPLETED", "WorkflowExecutionCompleted", ("result",)),
+    "FailWorkflowExecution": ("FAILED", "WorkflowExecutionFailed", ("reason", "details")),
+    "CancelWorkflowExecution": ("CANCELED", "WorkflowExecutionCanceled", ("details",)),
+}
+"""The close decisions whose close event holds nothing but what the decision said (a
+continue-as-new's event also names the new run, which only SWF knows)."""
+
+
+@dataclass(frozen=True)
+class _AnsweredClose:
+    """A close decision SWF accepted the answer of; whether it closed the run is not known."""
+
+    status: str
+    """The run's close status in a listing if it did."""
+    event: dict[str, Any]
+    """The close event it makes, but for its id and timestamp."""
+    started_at: float
+    """When its decision task started (service time, epoch seconds)."""
+    until: float
+    """Service time before which only this worker could have decided the run again."""
+
+    def closed(self, info: dict[str, Any]) -> dict[str, Any] | None:
+        """The close event, if the listed ``info`` can only be this close; else ``None``."""
+        closed_at = info.get("closeTimestamp")
+        if info.get("closeStatus") != self.status or closed_at is None:
+            return None
+        if _seconds(closed_at) >= self.until:
+            return None  # a decision task taken elsewhere since may have closed it
+        return {**self.event, "eventTimestamp": closed_at}
+
+
+def _answered_close(
+    decision: dict[str, Any], started_at: float | None, sticky_seconds: int | None
+) -> _AnsweredClose | None:
+    """What a close decision proves once a listing shows it, when it can prove anything: the
+    run's next decision task was routed to the deciding worker's own task list."""
+    kind = decision.get("decisionType", "")
+    if kind not in _DECIDED_CLOSES or started_at is None or not sticky_seconds:
+        return None
+    status, event_type, names = _DECIDED_CLOSES[kind]
+    given = decision.get(kind[0].lower() + kind[1:] + "DecisionAttributes") or {}
+    attributes = {name: given[name] for name in names if given.get(name) is not None}
+    event = {
+        "eventType": event_type,
+        event_type[0].lower() + event_type[1:] + "EventAttributes": attributes,
+    }
+    return _AnsweredClose(status, event, started_at, started_at + sticky_seconds)
 
 
 @dataclass(eq=False)
@@ -80,12 +150,14 @@ class _Waiter:
     due: float = 0.0
     """Loop time at which the run's history is read directly (0: at the next look)."""
     fresh: bool = False
-    """Started by this client: the listings cover it once the service's time is known."""
+    """Known open at a service time the listings still reach back to: they cover it."""
     workflow_type: tuple[str, str] | None = None
     """Its workflow type's name and version, when this client started it (else unknown)."""
     told: bool = False
     """A worker of this process answered (or is answering) a decision task of the run with a
     close decision."""
+    answered: _AnsweredClose | None = None
+    """The close a worker of this process answered, until a listing confirms it."""
 
 
 class CloseWatcher:
@@ -106,9 +178,20 @@ class CloseWatcher:
         self._listing = True
         self._outage = False
         self._new_waiters = False
+        self._confirm_at = math.inf
+        """Loop time of the next listing for the closes answered here, if any wait for one."""
         self._started: dict[str, tuple[float, tuple[str, str]]] = {}
         """Runs started by this client, oldest first, with the service time known then and
         their workflow type's name."""
+        self._start_dates: dict[str, float] = {}
+        """Runs started by this client, with the service time they started after (from the
+        answer's ``Date``), until :meth:`started` takes it."""
+        self._last_date, self._last_date_seconds = "", 0.0
+        self._unclaimed: dict[str, _AnsweredClose] = {}
+        """Closes answered here of runs no result() awaited yet, newest last."""
+        self._decided: dict[str, float] = {}
+        """Runs a worker of this process took a decision task of, oldest first, with the
+        service time that task started at (so the run was open then)."""
         self.calls = 0
         """History and listing calls made so far (for benchmarks and metrics)."""
 
@@ -134,9 +217,14 @@ class CloseWatcher:
         waiter = self._waiters.get(run_id)
         if waiter is None:
             known_then, workflow_type = self._started.get(run_id, (0.0, None))
-            fresh = bool(known_then) and known_then >= self._service_time - VISIBILITY_LAG
+            open_at = max(known_then, self._decided.get(run_id, 0.0))
+            fresh = bool(open_at) and open_at >= self._service_time - VISIBILITY_LAG
             waiter = _Waiter(workflow_id, run_id, fresh=fresh, workflow_type=workflow_type)
             self._waiters[run_id] = waiter
+            answered = self._unclaimed.pop(run_id, None)
+            if answered is not None and self._listing:  # closed here before it was awaited
+                waiter.told = True
+                self._await_confirmation(waiter, answered)
         waiter.futures.append(future)
         self._new_waiters = True
         self._start()
@@ -148,12 +236,50 @@ class CloseWatcher:
                 if not waiter.futures and self._waiters.get(run_id) is waiter:
                     del self._waiters[run_id]
 
+    def listen(self, events: Any) -> None:
+        """Learn the service's time at each start from the answer's ``Date`` header, through
+        botocore's ``events`` of the client's connection (the answers' bodies say nothing
+        of time). SWF sends its clock there, the local service its own (virtual or not)."""
+        events.register("after-call.swf.StartWorkflowExecution", self._start_answered)
+
+    def _start_answered(self, parsed: dict[str, Any], **_: Any) -> None:
+        run_id = parsed.get("runId")
+        date = parsed.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        if run_id and date:
+            if date != self._last_date:
+                with contextlib.suppress(TypeError, ValueError):
+                    self._last_date_seconds = email.utils.parsedate_to_datetime(date).timestamp()
+                    self._last_date = date
+            if date == self._last_date:
+                # Whole seconds, sent once the start was recorded: it started after this.
+                _remember(self._start_dates, run_id, self._last_date_seconds - DATE_MARGIN)
+
     def started(self, run_id: str, workflow_type: tuple[str, str]) -> None:
         """This client started ``run_id``, of the workflow type ``(name, version)``, just now
         (``StartWorkflowExecution`` answered)."""
-        self._started[run_id] = (self._service_time, workflow_type)
-        if len(self._started) > _STARTED_KEPT:
-            del self._started[next(iter(self._started))]
+        since = max(self._service_time, self._start_dates.pop(run_id, 0.0))
+        self._service_time = max(self._service_time, since)
+        _remember(self._started, run_id, (since, workflow_type))
+
+    def deciding(self, task: dict[str, Any]) -> None:
+        """A worker of this process took decision task ``task`` (a ``PollForDecisionTask``
+        answer, newest events first) and holds the run's lock: the run was open when the
+        task started, and a close answered here before it was refused."""
+        run_id = task["workflowExecution"]["runId"]
+        started_id = task.get("startedEventId")
+        started_at = next(
+            (timestamp(e) for e in task.get("events") or () if e.get("eventId") == started_id),
+            0.0,
+        )
+        if not started_at:
+            return
+        self._service_time = max(self._service_time, started_at)
+        _remember(self._decided, run_id, started_at)
+        self._unclaimed.pop(run_id, None)  # a close answered before was refused
+        waiter = self._waiters.get(run_id)
+        if waiter is not None:
+            # Open now, at a time the listings reach back to: they cover it from here on.
+            waiter.answered, waiter.fresh = None, True
 
     def closing(self, run_id: str) -> None:
         """A worker of this process is about to answer a decision task of ``run_id`` with a
@@ -163,15 +289,39 @@ class CloseWatcher:
         if waiter is not None:
             waiter.told = True
 
-    def saw_close(self, run_id: str) -> None:
-        """A decision task of ``run_id`` was answered with a close decision: look now.
+    def saw_close(
+        self, run_id: str, decision: dict[str, Any], *, sticky_seconds: int | None = None
+    ) -> None:
+        """SWF accepted the answer to a decision task of ``run_id`` ending with the close
+        ``decision`` (as sent): look now.
 
-        SWF may still refuse the close (new events came in meanwhile), so the run's history
-        says whether it closed, not this call.
+        SWF may still refuse the close (new events came in meanwhile), so a listing or the
+        run's history says whether it closed, not this call. The close is delivered as
+        decided, unread, when a listing shows the run closed so (same status) within
+        ``sticky_seconds`` of its decision task's start, and no decision task of the run was
+        taken here since: the answer routed the run's next decision task to the deciding
+        worker's sticky task list with that schedule-to-start timeout (``None``: it did not,
+        and the run is read).
         """
+        answered = _answered_close(decision, self._decided.pop(run_id, None), sticky_seconds)
         waiter = self._waiters.get(run_id)
-        if waiter is not None:
-            waiter.due, waiter.fresh, waiter.told = 0.0, False, True
+        if waiter is None:
+            if answered is not None:  # for a result() that comes later
+                _remember(self._unclaimed, run_id, answered, _UNCLAIMED_KEPT)
+            return
+        waiter.fresh, waiter.told = False, True
+        if answered is None or not self._listing:
+            waiter.due = 0.0
+            self._wake.set()
+        else:
+            self._await_confirmation(waiter, answered)
+
+    def _await_confirmation(self, waiter: _Waiter, answered: _AnsweredClose) -> None:
+        loop = asyncio.get_running_loop()
+        waiter.answered, waiter.fresh = answered, False
+        waiter.due = loop.time() + CONFIRM_PATIENCE
+        if self._confirm_at == math.inf:
+            self._confirm_at = loop.time() + CONFIRM_DELAY
             self._wake.set()
 
     async def close(self) -> None:
@@ -202,9 +352,11 @@ class CloseWatcher:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         interval, next_listing = INTERVAL_MIN, 0.0
+        confirm_interval = INTERVAL_MIN
         while self._waiters:
+            wake_at = min(next_listing, self._confirm_at)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_listing - loop.time()))
+                await asyncio.wait_for(self._wake.wait(), max(0.0, wake_at - loop.time()))
             self._wake.clear()
             if self._new_waiters:
                 self._new_waiters, interval = False, INTERVAL_MIN
@@ -212,8 +364,9 @@ class CloseWatcher:
             # Woken early (a close answered here, a new waiter): read what is due, and list
             # only when the interval has passed.
             listing = loop.time() >= next_listing
+            confirming = loop.time() >= self._confirm_at
             try:
-                closed = await self._look(listing)
+                closed = await self._look(listing, confirming)
             except Exception as error:
                 # Outages are waited out inside the look; anything reaching here (the client
                 # closed under the watcher, a fault no retry heals) would fail again at every
@@ -229,6 +382,14 @@ class CloseWatcher:
                 # elsewhere now: look again soon. Closes told here need no listing.
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval
+            if listing or confirming:
+                # Closes answered here that the listing did not show yet (SWF lists them a
+                # little later): look for them again, less and less often.
+                if any(w.answered for w in self._waiters.values()):
+                    confirm_interval = min(confirm_interval * 1.5, INTERVAL_MAX)
+                    self._confirm_at = loop.time() + confirm_interval
+                else:
+                    confirm_interval, self._confirm_at = INTERVAL_MIN, math.inf
 
     def _closed_error(self) -> exc.WorkerError | None:
         """The error for waits on a client that was closed (whatever a call in flight then
@@ -237,37 +398,49 @@ class CloseWatcher:
             return None
         return exc.WorkerError("result(): the SWF client is not open; use 'async with'")
 
-    async def _look(self, listing: bool) -> int:
+    async def _look(self, listing: bool, confirming: bool) -> int:
         """One look: the listing, then the reads it and the clock call for; how many of the
         runs closed that no worker of this process told of."""
         now = asyncio.get_running_loop().time()
         due = [w for w in self._waiters.values() if w.due <= now]
         if self._listing:
             for waiter in [w for w in due if w.fresh]:
-                # Started after any time known here: the listings cover its whole life.
+                # Open at a time the listings reach back to: they cover the rest of its life.
                 waiter.fresh = False
                 waiter.due = now + RECHECK
                 due.remove(waiter)
-        if listing and self._listing and self._service_time:
-            due += await self._closed_among_waiters()
+        if self._listing and (listing or confirming):
+            due += await self._closed_among_waiters(listing)
         if listing and not self._listing:
             due = list(self._waiters.values())  # no listing: read every awaited run
-        due = _unique(due)
+        # Not those a listing just confirmed.
+        due = [w for w in _unique(due) if self._waiters.get(w.run_id) is w]
         reads = await self._read_all(due)
         return sum(closed and not waiter.told for waiter, closed in zip(due, reads, strict=True))
 
-    async def _closed_among_waiters(self) -> list[_Waiter]:
-        since = self._service_time - VISIBILITY_LAG
+    async def _closed_among_waiters(self, listing: bool) -> list[_Waiter]:
+        """The awaited runs a listing shows closed, to be read; the closes answered here that
+        it confirms are delivered at once. With ``listing`` false, only those are listed:
+        since their decision tasks started, and of their types."""
+        answered = [w for w in self._waiters.values() if w.answered is not None]
+        oldest = [w.answered.started_at - 1.0 for w in answered if w.answered is not None]
+        if listing and self._service_time:
+            oldest.append(self._service_time - VISIBILITY_LAG)
+            filters = self._type_filters(self._waiters.values())
+        elif answered:
+            filters = self._type_filters(answered)
+        else:
+            return []
         params: dict[str, Any] = {
             "domain": self.client.domain,
-            "closeTimeFilter": {"oldestDate": datetime.fromtimestamp(since, UTC)},
+            "closeTimeFilter": {"oldestDate": datetime.fromtimestamp(min(oldest), UTC)},
             "maximumPageSize": 1000,
         }
         found: list[_Waiter] = []
         try:
-            for type_filter in self._type_filters():
-                listing = {**params, **type_filter}
-                pages = self.client.transport.pages("ListClosedWorkflowExecutions", listing)
+            for type_filter in filters:
+                listing_params = {**params, **type_filter}
+                pages = self.client.transport.pages("ListClosedWorkflowExecutions", listing_params)
                 async for page in pages:
                     self.calls += 1
                     found += self._among_waiters(page.get("executionInfos", ()))
@@ -284,15 +457,17 @@ class CloseWatcher:
                 error,
             )
             self._listing = False
-            return []
+            for waiter in answered:
+                waiter.answered, waiter.due = None, 0.0
+            return answered
         self._say_reachable()
         return found
 
-    def _type_filters(self) -> list[dict[str, Any]]:
-        """One listing per workflow type awaited, when every awaited run's type is known and
+    def _type_filters(self, waiters: Iterable[_Waiter]) -> list[dict[str, Any]]:
+        """One listing per workflow type of ``waiters``, when every one's type is known and
         they are few: the closes of other types in a busy domain are not worth reading (and
         parsing) at every interval. Otherwise one listing of every type."""
-        types = {w.workflow_type for w in self._waiters.values()}
+        types = {w.workflow_type for w in waiters}
         known = sorted(t for t in types if t is not None)
         if len(known) < len(types) or len(known) > _TYPES_LISTED_APART:
             return [{}]
@@ -301,14 +476,21 @@ class CloseWatcher:
         return [{"typeFilter": {"name": name, "version": version}} for name, version in known]
 
     def _among_waiters(self, infos: Iterable[dict[str, Any]]) -> list[_Waiter]:
-        """The awaited runs among listed ``infos``; the service's time moves on with them."""
+        """The awaited runs among listed ``infos`` to read; those whose close answered here
+        they confirm are delivered. The service's time moves on with them."""
         found = []
         for info in infos:
             closed_at = info.get("closeTimestamp")
             if closed_at is not None:
                 self._service_time = max(self._service_time, _seconds(closed_at))
             waiter = self._waiters.get(info["execution"]["runId"])
-            if waiter is not None:
+            if waiter is None:
+                continue
+            answered, waiter.answered = waiter.answered, None
+            event = answered.closed(info) if answered is not None else None
+            if event is not None:
+                self._finish(waiter, event)
+            else:
                 found.append(waiter)
         return found
 
@@ -373,6 +555,14 @@ class CloseWatcher:
         if self._outage:
             logger.info("result(): SWF is reachable again")
         self._outage = False
+
+
+def _remember(runs: dict[str, Any], run_id: str, value: Any, kept: int = _STARTED_KEPT) -> None:
+    """``runs[run_id] = value``, as the newest entry, forgetting the oldest beyond ``kept``."""
+    runs.pop(run_id, None)
+    runs[run_id] = value
+    if len(runs) > kept:
+        del runs[next(iter(runs))]
 
 
 def _unique(waiters: list[_Waiter]) -> list[_Waiter]:

@@ -119,6 +119,9 @@ class Client:
     async def open(self) -> None:
         """Open the connection. ``async with`` does it for you."""
         await self.transport.open()
+        # The transport hands back answers' bodies only; the watcher reads the service's
+        # clock from the start answers' headers through botocore's events.
+        self.close_watcher.listen(self.transport._client.meta.events)
 
     async def close(self) -> None:
         """Close the connection. Idempotent. Pending ``result()`` calls raise ``WorkerError``."""

@@ -431,6 +431,8 @@ class DecisionPoller:
         began = time.perf_counter()
         self.measures.task(page)
         async with self._run_lock(execution["runId"]), self._deciding(execution):
+            # Under the run's lock: after the answer of the run's previous task.
+            self.client.close_watcher.deciding(page)
             instance, activation = await self._decide(definition, history)
             failed = activation.failure
             if failed and activation.decision_failure is None and not activation.closing:
@@ -526,11 +528,14 @@ class DecisionPoller:
         if activation.execution_context is not None:
             params["executionContext"] = activation.execution_context
         sticky = self.options.sticky_schedule_to_start
-        # A closing run, or one whose task is retried, is not kept: its next task is anyone's.
-        kept = not activation.closing and activation.failure is None
-        if self.sticky_task_list is not None and sticky is not None and kept:
+        # A run whose task is retried is not kept: its next task is anyone's. A closing run
+        # is not kept either, but its next task, if SWF refuses the close, still comes here
+        # first: the result watcher counts on it to deliver the close unread.
+        routed = None
+        if self.sticky_task_list is not None and sticky is not None and activation.failure is None:
+            routed = int(sticky.total_seconds())
             params["taskList"] = {"name": self.sticky_task_list}
-            params["taskListScheduleToStartTimeout"] = str(int(sticky.total_seconds()))
+            params["taskListScheduleToStartTimeout"] = str(routed)
         try:
             await instance.converter.upload(activation.decisions)
         except PayloadError as error:
@@ -573,7 +578,8 @@ class DecisionPoller:
         )
         if activation.closing:
             # A result() of this process waiting for the run hears of it now.
-            self.client.close_watcher.saw_close(instance.run_id)
+            watcher = self.client.close_watcher
+            watcher.saw_close(instance.run_id, activation.decisions[-1], sticky_seconds=routed)
         if activation.closing or activation.failure is not None:
             await self.executor.close(instance)
         else:

@@ -14,6 +14,7 @@ arrives on their task list.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import re
@@ -132,7 +133,7 @@ class Frontend:
         except SWFFault as fault:
             if fault.status >= 500 and not getattr(fault, "logged", False):
                 logger.error("local SWF fault: %s", fault)
-            return _respond(fault.status, fault.to_body())
+            return _respond(fault.status, fault.to_body(), self._now())
         except Exception:
             logger.exception("local SWF internal error")
             return _respond(
@@ -141,10 +142,14 @@ class Frontend:
                     "__type": "com.amazonaws.swf.base.model#InternalFailure",
                     "message": "Internal failure of the local SWF service",
                 },
+                self._now(),
             )
         if operation in _NO_RESULT:
-            return _respond(200, None)
-        return _respond(200, result)
+            return _respond(200, None, self._now())
+        return _respond(200, result, self._now())
+
+    def _now(self) -> float:
+        return self.engine.clock.now()
 
     def _release(self, raw: bytes) -> web.Response:
         """Answer, with no task, the polls ``identity`` has parked in a domain."""
@@ -152,11 +157,13 @@ class Frontend:
             body = _parse(raw)
             poller = (str(body["domain"]), str(body["identity"]))
         except (SWFFault, KeyError) as error:
-            return _respond(400, {"__type": "ValidationException", "message": str(error)})
+            return _respond(
+                400, {"__type": "ValidationException", "message": str(error)}, self._now()
+            )
         self._released[poller] = asyncio.get_running_loop().time()
         woken = self.waiters.wake_domain(poller[0])
         logger.debug("released the polls of %s (%d woken)", poller, woken)
-        return _respond(200, None)
+        return _respond(200, None, self._now())
 
     def _was_released(self, body: Json, parked_at: float) -> bool:
         poller = (str(body.get("domain")), str(body.get("identity")))
@@ -271,11 +278,14 @@ def _gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
-def _respond(status: int, body: Json | dict[str, str] | None) -> web.Response:
+def _respond(status: int, body: Json | dict[str, str] | None, now: float) -> web.Response:
     return web.Response(
         status=status,
         body=b"" if body is None else json.dumps(body).encode(),
         headers={
+            # The service's own clock, as AWS sends its own: clients may keep time by it (a
+            # virtual clock's time, not this machine's).
+            "Date": email.utils.formatdate(now, usegmt=True),
             "Content-Type": CONTENT_TYPE,
             "x-amzn-RequestId": str(uuid.uuid4()),
             # Clients may cut their polls: a poll whose client has gone gets no task.

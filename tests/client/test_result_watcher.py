@@ -10,9 +10,18 @@ from typing import Any
 
 import pytest
 
-from aioswf import Client, Worker, workflow
+from aioswf import Client, DecisionWorkerOptions, Worker, workflow
 from aioswf import _close_watcher as watcher_module
-from aioswf.exceptions import WorkerError, WorkflowTerminatedError
+from aioswf.exceptions import (
+    ApplicationError,
+    WorkerError,
+    WorkflowCanceledError,
+    WorkflowFailedError,
+    WorkflowTerminatedError,
+)
+from aioswf.local import LocalSWF
+from aioswf.local.clock import VirtualClock
+from tests.activity.proxy import FaultProxy
 
 WAITERS = 60
 RESULT_TIMEOUT = timedelta(seconds=30)
@@ -58,8 +67,9 @@ async def test_many_waiters_cost_one_listing_per_interval(
         calls = count_calls(client)
         waiting = [asyncio.create_task(h.result(timeout=RESULT_TIMEOUT)) for h in handles]
         await asyncio.sleep(1.5)
-        # Each run read once when first awaited, then one listing per interval for them all.
-        assert calls["GetWorkflowExecutionHistory"] == WAITERS
+        # Started here, when the service's clock said (its answers' Date): the listings
+        # cover them from their start, so none is read; one listing per interval for all.
+        assert calls["GetWorkflowExecutionHistory"] == 0
         intervals = 1.5 / watcher_module.INTERVAL_MIN
         assert 0 < calls["ListClosedWorkflowExecutions"] <= intervals
         async with Client(domain_name, endpoint_url=local_endpoint) as other:
@@ -67,8 +77,8 @@ async def test_many_waiters_cost_one_listing_per_interval(
                 await other.get_workflow_handle(handle.workflow_id).terminate("enough")
         outcomes = await asyncio.gather(*waiting, return_exceptions=True)
         assert all(isinstance(o, WorkflowTerminatedError) for o in outcomes), outcomes
-        # Then only the closed runs are read again, for their close events.
-        assert calls["GetWorkflowExecutionHistory"] <= 2 * WAITERS + 5
+        # Then only the closed runs are read, for their close events.
+        assert calls["GetWorkflowExecutionHistory"] == WAITERS
         assert client.close_watcher.waiting == 0
 
 
@@ -225,7 +235,7 @@ class Napping:
         return "rested"
 
 
-async def test_closes_told_by_a_worker_here_do_not_make_the_listings_more_frequent(
+async def test_closes_decided_here_are_delivered_unread_a_listing_for_many(
     local_client: Client,
 ) -> None:
     runs = 100
@@ -234,23 +244,225 @@ async def test_closes_told_by_a_worker_here_do_not_make_the_listings_more_freque
             await local_client.start_workflow(Napping.run, workflow_id=f"nap-{n}", task_list="naps")
             for n in range(runs)
         ]
-        waiting = asyncio.gather(*(h.result(timeout=RESULT_TIMEOUT) for h in handles))
-        first = await asyncio.wait_for(handles[0].result(), RESULT_TIMEOUT.total_seconds())
-        calls = count_calls(local_client)  # from the first close on
+        calls = count_calls(local_client)
         began = asyncio.get_running_loop().time()
-        results = await waiting
+        results = await asyncio.gather(*(h.result(timeout=RESULT_TIMEOUT) for h in handles))
         waited = asyncio.get_running_loop().time() - began
-    assert [first, *results] == ["rested"] * (runs + 1)
-    # Every close came from this process: the listings backed off as they found none (a
-    # listing at each close would be one every 0.05-0.1 s while they come in).
-    assert calls["ListClosedWorkflowExecutions"] <= backed_off_listings(waited) + 3, waited
+    assert results == ["rested"] * runs
+    # Every close came from this process: confirmed by listings, none read; and a listing
+    # confirms the closes answered meanwhile, not one each.
+    assert calls["GetWorkflowExecutionHistory"] == 0
+    confirmations = waited / watcher_module.CONFIRM_DELAY
+    assert calls["ListClosedWorkflowExecutions"] <= min(runs / 2, confirmations + 10), waited
 
 
-def backed_off_listings(seconds: float) -> int:
-    """How many listings the watcher makes in ``seconds`` while they find no close."""
-    count, interval, elapsed = 0, watcher_module.INTERVAL_MIN, 0.0
-    while elapsed + interval <= seconds:
-        elapsed += interval
-        count += 1
-        interval = min(interval * 1.5, watcher_module.INTERVAL_MAX)
-    return count
+# --- closes decided here, and what they prove --------------------------------------------------
+
+
+@workflow.defn
+class Counting:
+    """Completes at its first decision task with the number of pokes it has seen."""
+
+    def __init__(self) -> None:
+        self.pokes = 0
+
+    @workflow.run
+    async def run(self) -> int:
+        return self.pokes
+
+    @workflow.signal
+    def poke(self) -> None:
+        self.pokes += 1
+
+
+def poke_while_closing(swf: LocalSWF, client: Client, domain: str) -> list[str]:
+    """Signal each run once, while the worker here answers its decision task with a close
+    (after deciding, before answering): SWF then refuses the close (UnhandledDecision)."""
+    poked: list[str] = []
+    closing = client.close_watcher.closing
+
+    def signal_then_close(run_id: str) -> None:
+        if run_id not in poked:
+            poked.append(run_id)
+            workflow_id = swf.engine.executions[run_id].workflow_id
+            swf.call(
+                "SignalWorkflowExecution",
+                {
+                    "domain": domain,
+                    "workflowId": workflow_id,
+                    "runId": run_id,
+                    "signalName": "poke",
+                },
+            )
+        closing(run_id)
+
+    client.close_watcher.closing = signal_then_close  # type: ignore[method-assign]
+    return poked
+
+
+def event_types(swf: LocalSWF, run_id: str) -> list[str]:
+    return [e["eventType"] for e in swf.engine.executions[run_id].history]
+
+
+@pytest.mark.parametrize("sticky", [True, False], ids=["sticky", "not-sticky"])
+async def test_a_refused_close_delivers_the_real_outcome(sticky: bool, domain_name: str) -> None:
+    """A signal comes in while the close is being decided: SWF refuses the close, the next
+    decision task sees the signal, and result() returns that task's outcome, not the first."""
+    options = DecisionWorkerOptions(
+        sticky_schedule_to_start=None if not sticky else timedelta(seconds=5)
+    )
+    async with (
+        LocalSWF(port=0, long_poll_seconds=2.0) as swf,
+        Client(domain_name, endpoint_url=swf.endpoint_url) as client,
+    ):
+        await client.register_domain()
+        poked = poke_while_closing(swf, client, domain_name)
+        async with Worker(
+            client, task_list="count", workflows=[Counting], decision_options=options
+        ):
+            handles = [
+                await client.start_workflow(
+                    Counting.run, workflow_id=f"count-{n}", task_list="count"
+                )
+                for n in range(3)
+            ]
+            calls = count_calls(client)
+            results = await asyncio.gather(*(h.result(timeout=RESULT_TIMEOUT) for h in handles))
+        assert results == [1, 1, 1]
+        assert len(poked) == 3
+        for handle in handles:
+            assert handle.first_run_id is not None
+            kinds = event_types(swf, handle.first_run_id)
+            assert "CompleteWorkflowExecutionFailed" in kinds, kinds  # the close was refused
+        if not sticky:
+            # The refused close's next task could have gone to any worker: each run is read.
+            assert calls["GetWorkflowExecutionHistory"] >= 3
+
+
+def test_a_close_listed_too_late_to_be_only_this_workers_is_read() -> None:
+    """Past the sticky schedule-to-start timeout of the closing task, another worker could
+    have decided the run: a listed close that late is read, not taken as decided here."""
+    answered = watcher_module._answered_close(
+        {
+            "decisionType": "CompleteWorkflowExecution",
+            "completeWorkflowExecutionDecisionAttributes": {"result": "1"},
+        },
+        started_at=1000.0,
+        sticky_seconds=5,
+    )
+    assert answered is not None
+    info = {"closeStatus": "COMPLETED", "closeTimestamp": 1004.9}
+    assert answered.closed(info) == {
+        "eventType": "WorkflowExecutionCompleted",
+        "eventTimestamp": 1004.9,
+        "workflowExecutionCompletedEventAttributes": {"result": "1"},
+    }
+    assert answered.closed({**info, "closeTimestamp": 1005.0}) is None
+    assert answered.closed({**info, "closeStatus": "TERMINATED"}) is None
+    assert answered.closed({**info, "closeStatus": "FAILED"}) is None
+    # Nothing to prove with: no sticky routing, no known start, a continue-as-new.
+    decision = {"decisionType": "CompleteWorkflowExecution"}
+    assert watcher_module._answered_close(decision, 1000.0, None) is None
+    assert watcher_module._answered_close(decision, None, 5) is None
+    renew = {"decisionType": "ContinueAsNewWorkflowExecution"}
+    assert watcher_module._answered_close(renew, 1000.0, 5) is None
+
+
+@workflow.defn
+class Failing:
+    @workflow.run
+    async def run(self) -> None:
+        raise ApplicationError("no luck", type="Unlucky")
+
+
+async def test_every_outcome_decided_here_arrives_unread_as_its_exception(
+    local_client: Client,
+) -> None:
+    async with Worker(local_client, task_list="fates", workflows=[Failing, Napping]):
+        failing = await local_client.start_workflow(Failing.run, workflow_id="f", task_list="fates")
+        napping = await local_client.start_workflow(Napping.run, workflow_id="n", task_list="fates")
+        calls = count_calls(local_client)
+        with pytest.raises(WorkflowFailedError, match="no luck") as failed:
+            await failing.result(timeout=RESULT_TIMEOUT)
+        waiting = asyncio.create_task(napping.result(timeout=RESULT_TIMEOUT))
+        await asyncio.sleep(0.3)
+        await napping.cancel()
+        with pytest.raises(WorkflowCanceledError):
+            await waiting
+    assert failed.value.reason == "Unlucky"
+    assert calls["GetWorkflowExecutionHistory"] == 0
+
+
+async def test_a_run_started_elsewhere_is_watched_from_its_decision_tasks_here(
+    local_endpoint: str, domain_name: str
+) -> None:
+    async with Client(domain_name, endpoint_url=local_endpoint) as client:
+        await client.register_domain()
+        async with Client(domain_name, endpoint_url=local_endpoint) as elsewhere:
+            started = await elsewhere.start_workflow(
+                Parked.run, workflow_id="from-afar", task_list="here"
+            )
+            on_other_list = await elsewhere.start_workflow(
+                Parked.run, workflow_id="not-here", task_list="none"
+            )
+        async with Worker(client, task_list="here", workflows=[Parked]):
+            handle = client.get_workflow_handle("from-afar", workflow=Parked.run)
+            waiting = asyncio.create_task(handle.result(timeout=RESULT_TIMEOUT))
+            unknown = client.get_workflow_handle("not-here")
+            unknown_wait = asyncio.create_task(unknown.result(timeout=RESULT_TIMEOUT))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            assert not unknown_wait.done()
+            await handle.signal(Parked.release)
+            assert await waiting == "released"
+            # Closed by no worker of this process: found by a listing, then read.
+            await unknown.terminate("enough")
+            with pytest.raises(WorkflowTerminatedError):
+                await unknown_wait
+        assert started.first_run_id is not None
+        assert on_other_list.first_run_id is not None
+
+
+async def test_results_under_a_virtual_clock_far_from_this_machines(domain_name: str) -> None:
+    """The service's clock is years away from the wall clock: starts, decision tasks and
+    listings all keep its time, and results arrive without reading the runs."""
+    clock = VirtualClock(start=946_684_800.0)  # 2000-01-01
+    async with (
+        LocalSWF(port=0, long_poll_seconds=2.0, clock=clock) as swf,
+        Client(domain_name, endpoint_url=swf.endpoint_url) as client,
+    ):
+        await client.register_domain()
+        async with Worker(client, task_list="then", workflows=[Counting]):
+            handles = [
+                await client.start_workflow(Counting.run, workflow_id=f"then-{n}", task_list="then")
+                for n in range(5)
+            ]
+            calls = count_calls(client)
+            assert (
+                await asyncio.gather(*(h.result(timeout=RESULT_TIMEOUT) for h in handles))
+                == [0] * 5
+            )
+        assert calls["GetWorkflowExecutionHistory"] == 0
+        # The service's time the watcher keeps is the virtual clock's, not this machine's.
+        assert abs(client.close_watcher._service_time - clock.now()) < 60
+
+
+async def test_closes_decided_here_during_a_listing_outage_are_read_after_a_while(
+    local_endpoint: str, domain_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watcher_module, "CONFIRM_PATIENCE", 0.5)
+    async with (
+        FaultProxy(local_endpoint, can_release_polls=True) as proxy,
+        Client(domain_name, endpoint_url=proxy.url) as client,
+    ):
+        await client.register_domain()
+        proxy.go_down("ListClosedWorkflowExecutions")
+        async with Worker(client, task_list="out", workflows=[Counting]):
+            handles = [
+                await client.start_workflow(Counting.run, workflow_id=f"o-{n}", task_list="out")
+                for n in range(3)
+            ]
+            results = await asyncio.gather(*(h.result(timeout=RESULT_TIMEOUT) for h in handles))
+    assert results == [0, 0, 0]
+    assert proxy.cut["ListClosedWorkflowExecutions"] >= 1
+    assert proxy.calls["GetWorkflowExecutionHistory"] >= 3
