@@ -218,11 +218,13 @@ class CloseWatcher:
         if waiter is None:
             known_then, workflow_type = self._started.get(run_id, (0.0, None))
             open_at = max(known_then, self._decided.get(run_id, 0.0))
-            fresh = bool(open_at) and open_at >= self._service_time - VISIBILITY_LAG
+            lately = self._service_time - VISIBILITY_LAG
+            fresh = bool(open_at) and open_at >= lately
             waiter = _Waiter(workflow_id, run_id, fresh=fresh, workflow_type=workflow_type)
             self._waiters[run_id] = waiter
             answered = self._unclaimed.pop(run_id, None)
-            if answered is not None and self._listing:  # closed here before it was awaited
+            # Closed here before it was awaited, lately enough for a short listing to show.
+            if answered is not None and self._listing and answered.started_at >= lately:
                 waiter.told = True
                 self._await_confirmation(waiter, answered)
         waiter.futures.append(future)
@@ -421,29 +423,40 @@ class CloseWatcher:
     async def _closed_among_waiters(self, listing: bool) -> list[_Waiter]:
         """The awaited runs a listing shows closed, to be read; the closes answered here that
         it confirms are delivered at once. With ``listing`` false, only those are listed:
-        since their decision tasks started, and of their types."""
-        answered = [w for w in self._waiters.values() if w.answered is not None]
-        oldest = [w.answered.started_at - 1.0 for w in answered if w.answered is not None]
+        of their types, newest first, in pages sized for them, as far back as the oldest
+        of their decision tasks started."""
+        answered = [w.answered for w in self._waiters.values() if w.answered is not None]
+        oldest = [a.started_at for a in answered]  # a close comes after its task started
         if listing and self._service_time:
             oldest.append(self._service_time - VISIBILITY_LAG)
             filters = self._type_filters(self._waiters.values())
+            page_size = 1000
         elif answered:
-            filters = self._type_filters(answered)
+            filters = self._type_filters(w for w in self._waiters.values() if w.answered)
+            page_size = min(1000, 2 * len(answered) + 16)
         else:
             return []
+        since = min(oldest)
         params: dict[str, Any] = {
             "domain": self.client.domain,
-            "closeTimeFilter": {"oldestDate": datetime.fromtimestamp(min(oldest), UTC)},
-            "maximumPageSize": 1000,
+            # Whole seconds on the wire (botocore), rounded down: a little more is listed.
+            "closeTimeFilter": {"oldestDate": datetime.fromtimestamp(since, UTC)},
+            "maximumPageSize": page_size,
         }
         found: list[_Waiter] = []
         try:
             for type_filter in filters:
-                listing_params = {**params, **type_filter}
-                pages = self.client.transport.pages("ListClosedWorkflowExecutions", listing_params)
-                async for page in pages:
+                request = {**params, **type_filter}
+                while True:
+                    page = await self.client.transport.call("ListClosedWorkflowExecutions", request)
                     self.calls += 1
-                    found += self._among_waiters(page.get("executionInfos", ()))
+                    infos = page.get("executionInfos") or []
+                    found += self._among_waiters(infos)
+                    token = page.get("nextPageToken")
+                    # Newest first: past ``since``, the rest closed before anything looked for.
+                    if not token or (infos and _seconds(infos[-1]["closeTimestamp"]) < since):
+                        break
+                    request["nextPageToken"] = token
         except _OUTAGES as error:
             self._say_outage(error)
             return []
@@ -457,9 +470,10 @@ class CloseWatcher:
                 error,
             )
             self._listing = False
-            for waiter in answered:
+            confirming = [w for w in self._waiters.values() if w.answered is not None]
+            for waiter in confirming:
                 waiter.answered, waiter.due = None, 0.0
-            return answered
+            return confirming
         self._say_reachable()
         return found
 

@@ -466,3 +466,16 @@ async def test_closes_decided_here_during_a_listing_outage_are_read_after_a_whil
     assert results == [0, 0, 0]
     assert proxy.cut["ListClosedWorkflowExecutions"] >= 1
     assert proxy.calls["GetWorkflowExecutionHistory"] >= 3
+
+
+async def test_a_run_closed_here_before_it_is_awaited_is_not_read(local_client: Client) -> None:
+    async with Worker(local_client, task_list="early", workflows=[Counting]):
+        handle = await local_client.start_workflow(Counting.run, workflow_id="e", task_list="early")
+        for _ in range(100):  # until the worker here has closed it
+            if (await handle.describe()).info.status != "OPEN":
+                break
+            await asyncio.sleep(0.05)
+        calls = count_calls(local_client)
+        assert await handle.result(timeout=RESULT_TIMEOUT) == 0
+    assert calls["GetWorkflowExecutionHistory"] == 0
+    assert calls["ListClosedWorkflowExecutions"] >= 1

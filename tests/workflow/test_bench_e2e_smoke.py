@@ -19,7 +19,8 @@ def test_bench_workflows_runs_and_reports_every_figure() -> None:
     assert many["aioswf_wf_per_s"] > 0
     assert many["bare_wf_per_s"] > 0
     assert len(many["round_ratios"]) == 1
-    assert many["history_calls"] >= 4  # each awaited run's close event, at least
+    # The closes were decided in the same process: a listing confirms them, none is read.
+    assert many["list_calls"] >= 1
 
 
 def test_bench_sticky_runs_with_and_without_sticky_task_lists() -> None:
