@@ -6,9 +6,11 @@ and the hand-written decider that schedules the activities live in the parent.
 
 * idle polls: resident memory of one process holding N idle ``PollForActivityTask`` polls;
 * running: resident memory of one process running N activities at once (each waits);
-* throughput: no-op activities completed per second by one Worker, next to the ceiling, the
-  rate that plain aiobotocore reaches with the same number of concurrent
-  PollForActivityTask + RespondActivityTaskCompleted loops against the same endpoint.
+* throughput: no-op activities completed per second by one Worker, next to two loops of
+  PollForActivityTask + RespondActivityTaskCompleted with the same concurrency against the
+  same endpoint: the ceiling, through aioswf's transport (the Worker's own calls, without the
+  Worker), and a plain aiobotocore client (a default session, no aioswf code), what a
+  hand-written worker would cost. Each reports its client CPU per task.
 
 Run it with::
 
@@ -33,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
 
 from aioswf import Client, ConnectionOptions, activity
 from aioswf._definitions import activity_definition
@@ -184,6 +189,50 @@ async def child_raw_rate(
         return {"rate": rate, "cpu_ms": cpu_ms}
 
 
+async def child_plain_rate(
+    endpoint: str, task_list: str, count: int, pollers: int
+) -> dict[str, float]:
+    config = AioConfig(
+        retries={"total_max_attempts": 1}, read_timeout=70, max_pool_connections=pollers + 16
+    )
+    async with get_session().create_client(
+        "swf",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=config,
+    ) as swf:
+        done = 0
+        first: list[float] = []
+        finished = asyncio.Event()
+        print("ready", flush=True)
+
+        async def loop() -> None:
+            nonlocal done
+            while True:
+                task = await swf.poll_for_activity_task(
+                    domain=DOMAIN, taskList={"name": task_list}, identity="plain"
+                )
+                if not task.get("taskToken"):
+                    continue
+                if not first:
+                    first.extend((time.perf_counter(), time.process_time()))
+                await swf.respond_activity_task_completed(taskToken=task["taskToken"])
+                done += 1
+                if done == count:
+                    finished.set()
+
+        loops = [asyncio.create_task(loop()) for _ in range(pollers)]
+        await finished.wait()
+        rate = count / (time.perf_counter() - first[0])
+        cpu_ms = (time.process_time() - first[1]) * 1000 / count
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        return {"rate": rate, "cpu_ms": cpu_ms}
+
+
 # --- the parent: the endpoint, the decider, the table ------------------------------------------
 
 
@@ -287,7 +336,11 @@ async def measure(endpoint: str, args: argparse.Namespace) -> list[tuple[str, st
         )
         rows.append(("  per activity", f"{delta * 1024 / args.running:.1f} KiB"))
 
-        kinds = (("aioswf Worker", "worker"), ("raw aiobotocore (ceiling)", "raw"))
+        kinds = (
+            ("aioswf Worker", "worker"),
+            ("transport loop (ceiling)", "raw"),
+            ("plain aiobotocore loop", "plain"),
+        )
         runs: dict[str, list[dict[str, float]]] = {kind: [] for _, kind in kinds}
         for repeat in range(args.repeat):
             for _, kind in kinds:
@@ -309,14 +362,15 @@ async def measure(endpoint: str, args: argparse.Namespace) -> list[tuple[str, st
                     f"{rate['rate']:,.0f}/s, {rate['cpu_ms']:.2f} ms CPU per task",
                 )
             )
-        ratio = medians["worker"]["rate"] / medians["raw"]["rate"]
-        cpu = medians["worker"]["cpu_ms"] / medians["raw"]["cpu_ms"]
-        rows.append(
-            (
-                f"  worker / ceiling (median of {args.repeat})",
-                f"{ratio:.0%} of the rate, {cpu:.2f}x the CPU per task",
+        for label, base in (("ceiling", "raw"), ("plain aiobotocore", "plain")):
+            ratio = medians["worker"]["rate"] / medians[base]["rate"]
+            cpu = medians["worker"]["cpu_ms"] / medians[base]["cpu_ms"]
+            rows.append(
+                (
+                    f"  worker / {label} (median of {args.repeat})",
+                    f"{ratio:.0%} of the rate, {cpu:.2f}x the CPU per task",
+                )
             )
-        )
     return rows
 
 
@@ -355,6 +409,8 @@ async def child(kind: str, endpoint: str, task_list: str, count: str, pollers: s
         result = await child_running(endpoint, task_list, n)
     elif kind == "worker":
         result = await child_worker_rate(endpoint, task_list, n, int(pollers))
+    elif kind == "plain":
+        result = await child_plain_rate(endpoint, task_list, n, int(pollers))
     else:
         result = await child_raw_rate(endpoint, task_list, n, int(pollers))
     print(json.dumps(result), flush=True)

@@ -24,5 +24,7 @@ async def test_the_benchmark_runs_and_prints_its_table() -> None:
     table = out.decode()
     assert "idle long polls" in table
     assert "4 activities running at once" in table
-    assert "raw aiobotocore (ceiling)" in table
+    assert "transport loop (ceiling)" in table
+    assert "plain aiobotocore loop" in table
     assert "worker / ceiling" in table
+    assert "worker / plain aiobotocore" in table
