@@ -423,17 +423,14 @@ class CloseWatcher:
     async def _closed_among_waiters(self, listing: bool) -> list[_Waiter]:
         """The awaited runs a listing shows closed, to be read; the closes answered here that
         it confirms are delivered at once. With ``listing`` false, only those are listed:
-        of their types, newest first, in pages sized for them, as far back as the oldest
-        of their decision tasks started."""
+        of their types, as far back as the oldest of their decision tasks started."""
         answered = [w.answered for w in self._waiters.values() if w.answered is not None]
         oldest = [a.started_at for a in answered]  # a close comes after its task started
         if listing and self._service_time:
             oldest.append(self._service_time - VISIBILITY_LAG)
             filters = self._type_filters(self._waiters.values())
-            page_size = 1000
         elif answered:
             filters = self._type_filters(w for w in self._waiters.values() if w.answered)
-            page_size = min(1000, 2 * len(answered) + 16)
         else:
             return []
         since = min(oldest)
@@ -441,7 +438,9 @@ class CloseWatcher:
             "domain": self.client.domain,
             # Whole seconds on the wire (botocore), rounded down: a little more is listed.
             "closeTimeFilter": {"oldestDate": datetime.fromtimestamp(since, UTC)},
-            "maximumPageSize": page_size,
+            # The time window bounds a page; the size only matters where a service ignores
+            # it (moto's server lists every close, oldest first, in one page).
+            "maximumPageSize": 1000,
         }
         found: list[_Waiter] = []
         try:
