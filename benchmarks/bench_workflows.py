@@ -15,7 +15,8 @@ figures include the network, the service's serialisation and botocore's parsing 
   process; the rate is workflows per second from the first start to the last result. The
   baseline starts as many on plain aiobotocore and stops when its decider has closed the last
   one (it waits for no result at all). Also printed: the GetWorkflowExecutionHistory and
-  List*WorkflowExecutions calls the waiting made.
+  List*WorkflowExecutions calls the waiting made, and the CPU time per workflow of this
+  process and of the service on each side (steadier than the rate on a loaded machine).
 
 Each figure is the median of ``--repeat`` rounds, aioswf and the baseline interleaved so that
 load on the machine hits both alike; the ratio is aioswf's time over the baseline's (for
@@ -296,7 +297,13 @@ async def _bare_chain(endpoint: str, steps: int) -> float:
         return await _service_seconds(swf, workflow_id, started["runId"])
 
 
-async def bare_many(endpoint: str, count: int) -> float:
+async def bare_many(endpoint: str, count: int) -> tuple[float, CPU]:
+    with CPU(endpoint) as cpu:
+        seconds = await _bare_many(endpoint, count)
+    return seconds, cpu
+
+
+async def _bare_many(endpoint: str, count: int) -> float:
     async with bare_client(endpoint, count + 32) as swf:
         await register(swf)
         task_list = f"bare-many-{next(_ids)}"
@@ -366,7 +373,13 @@ async def _aioswf_chain(endpoint: str, steps: int) -> tuple[float, float]:
             return await _service_seconds(swf, handle.workflow_id, handle.first_run_id), to_result
 
 
-async def aioswf_many(endpoint: str, count: int) -> tuple[float, Counter[str]]:
+async def aioswf_many(endpoint: str, count: int) -> tuple[float, Counter[str], CPU]:
+    with CPU(endpoint) as cpu:
+        elapsed, calls = await _aioswf_many(endpoint, count)
+    return elapsed, calls, cpu
+
+
+async def _aioswf_many(endpoint: str, count: int) -> tuple[float, Counter[str]]:
     calls: Counter[str] = Counter()
     async with Client(DOMAIN, endpoint_url=endpoint) as client:
         task_list = f"many-{next(_ids)}"
@@ -444,17 +457,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 lambda: bare_many(endpoint, args.many),
             )
             elapsed = statistics.median(o[0] for o in ours_many)
-            baseline = statistics.median(bare)
+            baseline = statistics.median(b[0] for b in bare)
             calls = ours_many[0][1]
             report["many"] = {
                 "workflows": args.many,
                 "aioswf_wf_per_s": args.many / elapsed,
                 "bare_wf_per_s": args.many / baseline,
                 "ratio": baseline / elapsed,
-                "round_ratios": [b / o[0] for o, b in zip(ours_many, bare, strict=True)],
+                "round_ratios": [b[0] / o[0] for o, b in zip(ours_many, bare, strict=True)],
                 "history_calls": calls["GetWorkflowExecutionHistory"],
                 "list_calls": calls["ListClosedWorkflowExecutions"]
                 + calls["ListOpenWorkflowExecutions"],
+                "cpu_ms_per_wf": _ms_each([o[2].ours for o in ours_many], args.many),
+                "service_cpu_ms_per_wf": _ms_each([o[2].service for o in ours_many], args.many),
+                "bare_cpu_ms_per_wf": _ms_each([b[1].ours for b in bare], args.many),
+                "bare_service_cpu_ms_per_wf": _ms_each([b[1].service for b in bare], args.many),
             }
     return report
 
@@ -484,6 +501,11 @@ def show(report: dict[str, Any]) -> None:
         )
         rounds = ", ".join(f"{r:.2f}" for r in many["round_ratios"])
         print(f"ratio of each round (aioswf and the bare loop one after the other): {rounds}")
+        print(
+            f"CPU ms per workflow, this process + the service: aioswf"
+            f" {many['cpu_ms_per_wf']:.2f}+{many['service_cpu_ms_per_wf']:.2f}, bare loop"
+            f" {many['bare_cpu_ms_per_wf']:.2f}+{many['bare_service_cpu_ms_per_wf']:.2f}"
+        )
 
 
 if __name__ == "__main__":
