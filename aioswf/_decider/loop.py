@@ -174,7 +174,9 @@ class _Step:
             sys.set_asyncgen_hooks(*self._host_hooks)
         events._set_running_loop(self._host)
         if self._state is not None:
-            self._state.__exit__(kind)  # last: it raises if the step changed module state
+            # Last: it raises if the step changed module state (a replayed step may leave
+            # part of the check to a later one: see `module_state.steps_in_a_row`).
+            self._state.step_ended(kind, replayed=loop.runtime.is_replaying)
 
 
 def _forbid(name: str, what: str) -> Any:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,6 +33,7 @@ from aioswf._decider.deadlock import DeadlockInterrupt
 from aioswf._decider.history import Event, timestamp
 from aioswf._decider.retrying import ExecutionContext, retry_timer
 from aioswf._pollers._activity_threads import DaemonThreadPool
+from aioswf._sandbox.module_state import steps_in_a_row
 from aioswf._wording import duration
 from aioswf.exceptions import WorkerError, WorkflowDeadlockError
 
@@ -68,16 +69,13 @@ class InlineActivations:
         self, instance: WorkflowInstance, events: Sequence[Event], started: int
     ) -> Activation:
         steps = instance.activate(events, started)
-        slice_start = time.perf_counter()
         while True:
-            try:
-                next(steps)
-            except StopIteration as stop:
-                activation: Activation = stop.value
+            # The host's code runs between two slices: each slice is a batch of steps.
+            with steps_in_a_row():
+                activation = _run_slice(steps)
+            if activation is not None:
                 return activation
-            if time.perf_counter() - slice_start > _SLICE_SECONDS:
-                await asyncio.sleep(0)
-                slice_start = time.perf_counter()
+            await asyncio.sleep(0)
 
     async def close(self, instance: WorkflowInstance) -> None:
         instance.close()
@@ -262,9 +260,23 @@ def _grace(limit: float | None) -> float:
     return max(1.0, limit or 0.0)
 
 
+def _run_slice(steps: Generator[None, None, Activation]) -> Activation | None:
+    """Run ``steps`` for up to :data:`_SLICE_SECONDS`; their result if they ended."""
+    slice_start = time.perf_counter()
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            activation: Activation = stop.value
+            return activation
+        if time.perf_counter() - slice_start > _SLICE_SECONDS:
+            return None
+
+
 def _activate(instance: WorkflowInstance, events: Sequence[Event], started: int) -> Activation:
     try:
-        return instance.run_to_completion(events, started)
+        with steps_in_a_row():  # nothing else runs on this thread meanwhile
+            return instance.run_to_completion(events, started)
     except DeadlockInterrupt:
         # The interrupt surfaced in the runtime rather than in workflow code.
         error = instance.loop.watch.error

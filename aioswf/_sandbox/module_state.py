@@ -27,6 +27,10 @@ finds the change instead, where it happens:
   or copying them (an ``itertools.count``'s repr, a generator's place and variables (and
   those of what it delegates to with ``yield from``), what is left of an
   ``itertools.repeat`` or an iterator over a builtin container);
+- in a replay, which re-runs steps that their tasks' first runs ran and checked, the values
+  are still compared after each step but the contents only once per batch of steps (see
+  :func:`steps_in_a_row`): a step that a replay would make change a container, the task's
+  first run made change it, and was refused then;
 - a change fails the decision task with a :class:`~aioswf.exceptions.NondeterminismError`
   naming the module, the name, the code that names it, and the fix (state on the workflow
   instance); nothing the step decided is sent, and the task is retried visibly like any
@@ -48,6 +52,7 @@ from __future__ import annotations
 
 import array
 import collections
+import contextlib
 import dis
 import functools
 import itertools
@@ -58,7 +63,7 @@ import threading
 import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from operator import is_not, length_hint
+from operator import call, is_not, length_hint
 from typing import Any
 
 from aioswf._sandbox import core
@@ -120,15 +125,16 @@ class StateWatch:
     """The module state that one workflow type's code names, compared around its steps."""
 
     def __init__(self, groups: list[tuple[Mapping[str, Any], tuple[_Spot, ...]]]) -> None:
-        self._groups = [
-            (namespace, spots, tuple(s.name for s in spots), (_MISSING,) * len(spots))
-            for namespace, spots in groups
-        ]
+        # One flat row per name, so that reading every value is one call into C.
+        self._spots = tuple(spot for _, spots in groups for spot in spots)
+        self._gets = tuple(namespace.get for namespace, spots in groups for _ in spots)
+        self._names = tuple(spot.name for spot in self._spots)
+        self._missing = (_MISSING,) * len(self._spots)
 
     @property
     def spots(self) -> list[_Spot]:
         """Every name watched (for tests and messages)."""
-        return [spot for _, spots, _, _ in self._groups for spot in spots]
+        return list(self._spots)
 
     def watching(self, describe: str) -> _Watching:
         """A context manager that refuses, as it exits, a change to the watched state made
@@ -143,29 +149,34 @@ class StateWatch:
         """
         return _Watching(self, describe)
 
+    def values(self) -> tuple[Any, ...]:
+        """The objects bound to the watched names now (:data:`_MISSING` for none)."""
+        return tuple(map(_lookup, self._gets, self._names, self._missing))
+
     def snapshot(self) -> _Snapshot:
         """The values bound to the watched names, and what their containers hold."""
-        values = [tuple(map(ns.get, names, missing)) for ns, _, names, missing in self._groups]
+        values = self.values()
         containers = [
-            v
-            for group in values
-            for v in group
-            if isinstance(v, _CONTAINERS) or type(v) in _ITERATORS
+            *itertools.compress(values, map(_WATCHED_KINDS.__getitem__, map(type, values)))
         ]
         if not containers:
             return values, containers, _NONE, _NONE
         return values, containers, _sizes(containers), [*map(_contents, containers)]
 
+    def rebound(self, values: tuple[Any, ...]) -> bool:
+        """Whether a watched name is bound to another object than in ``values`` (a
+        snapshot's first part), in any way (lazily computed constants included)."""
+        return any(map(is_not, values, map(_lookup, self._gets, self._names, self._missing)))
+
     def change(self, before: _Snapshot, describe: str) -> NondeterminismError | None:
         """The error for what changed since ``before``, if anything did."""
         values, containers, sizes, contents = before
-        for (namespace, spots, names, missing), old in zip(self._groups, values, strict=True):
-            new = tuple(map(namespace.get, names, missing))
-            if any(map(is_not, old, new)):
-                for spot, was, now in zip(spots, old, new, strict=True):
-                    # A name that held None or nothing is a lazily computed constant.
-                    if now is not was and was is not None and was is not _MISSING:
-                        return _changed(describe, spot, "was rebound")
+        now = self.values()
+        if any(map(is_not, values, now)):
+            for spot, was, new in zip(self._spots, values, now, strict=True):
+                # A name that held None or nothing is a lazily computed constant.
+                if new is not was and was is not None and was is not _MISSING:
+                    return _changed(describe, spot, "was rebound")
         if not containers:
             return None
         # Lengths as numbers, items by identity: no object's __eq__ runs here.
@@ -183,41 +194,89 @@ class StateWatch:
         return None
 
     def _spot_of(self, container: Any) -> _Spot:
-        for namespace, spots, names, missing in self._groups:
-            for spot, value in zip(spots, map(namespace.get, names, missing), strict=True):
-                if value is container:
-                    return spot
+        for spot, value in zip(self._spots, self.values(), strict=True):
+            if value is container:
+                return spot
         return _Spot("?", "a module-level container", "workflow code")
 
 
-_Snapshot = tuple[list[tuple[Any, ...]], list[Any], list[int], list[tuple[Any, ...]]]
+class _WatchedKinds(dict[type, bool]):
+    """By type: whether what a value holds, or how far it went, is compared (a container
+    or an iterator, see :data:`_CONTAINERS` and :data:`_ITERATORS`); decided once per type."""
+
+    def __missing__(self, kind: type) -> bool:
+        watched = issubclass(kind, _CONTAINERS) or kind in _ITERATORS
+        self[kind] = watched
+        return watched
+
+
+_WATCHED_KINDS = _WatchedKinds()
+_lookup: Callable[[Callable[[str, Any], Any], str, Any], Any] = call
+"""``_lookup(namespace.get, name, default)``: for ``map``, which then calls into C only."""
+_Snapshot = tuple[tuple[Any, ...], list[Any], list[int], list[tuple[Any, ...]]]
 _NONE: list[Any] = []  # shared, never changed
 
 
 class _Watching:
-    """:meth:`StateWatch.watching`: a class rather than a generator, for its cost per step."""
+    """:meth:`StateWatch.watching`: a class rather than a generator, for its cost per step.
 
-    __slots__ = ("_before", "_checkpoint_bound", "_describe", "_found", "_outer", "_watch")
+    A *window* runs from the snapshot to the comparison: one step, or (see
+    :func:`steps_in_a_row`) the replayed steps of a batch and the step that closes it.
+    """
+
+    __slots__ = ("_before", "_checkpoint_bound", "_describe", "_found", "_open", "_outer", "_watch")
 
     def __init__(self, watch: StateWatch, describe: str) -> None:
         self._watch = watch
         self._describe = describe
         self._found: NondeterminismError | None = None
+        """A change found inside the window (before an unguarded block), refused as it ends."""
+        self._open = False
         self._outer: Callable[[bool], None] | None = None
         self._checkpoint_bound = self._checkpoint  # bound once, not at every step
 
     def __enter__(self) -> None:
-        self._found = None
-        self._before = self._watch.snapshot()
-        self._outer = core.swap_checkpoint(self._checkpoint_bound)
+        if not self._open:
+            self._before = self._watch.snapshot()
+            self._open = True
+        self._outer = _sandbox.checkpoint  # core.swap_checkpoint, without the call
+        _sandbox.checkpoint = self._checkpoint_bound
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        core.swap_checkpoint(self._outer)
+        self.step_ended(kind, replayed=False)
+
+    def step_ended(self, kind: type[BaseException] | None, *, replayed: bool) -> None:
+        """The end of a step, as ``__exit__``; a ``replayed`` step inside
+        :func:`steps_in_a_row` leaves the comparison of the containers' contents to a later
+        step, unless a name was rebound.
+
+        Raises:
+            NondeterminismError: what changed in the window that this step closes.
+        """
+        _sandbox.checkpoint = self._outer
         if kind is not None:
+            self._open = False  # the exception goes on: the task fails anyway
+            self._found = None
             return
+        if replayed and self._found is None:
+            batch = _thread.batch
+            if batch is not None and not self._watch.rebound(self._before[0]):
+                if not batch or batch[-1] is not self:
+                    batch.append(self)
+                return
+        self._open = False
         error = self._found or self._watch.change(self._before, self._describe)
+        self._found = None
         if error is not None:
             raise error
+
+    def settle(self) -> None:
+        """Close the window left open by replayed steps, now that code other than this
+        run's may run on the thread; what changed in it is refused as the next step ends."""
+        if self._open:
+            self._open = False
+            if self._found is None:
+                self._found = self._watch.change(self._before, self._describe)
 
     def _checkpoint(self, entering: bool) -> None:
         """Around an unguarded block: what changed before it is the workflow code's; what
@@ -226,6 +285,42 @@ class _Watching:
             self._before = self._watch.snapshot()
         elif self._found is None:
             self._found = self._watch.change(self._before, self._describe)
+
+
+class _Batch(threading.local):
+    batch: list[_Watching] | None = None
+    """The windows that replayed steps left open on this thread, while it runs steps in a
+    row; ``None`` otherwise."""
+
+
+_thread = _Batch()
+_sandbox = core.thread_state()
+
+
+@contextlib.contextmanager
+def steps_in_a_row() -> Iterator[None]:
+    """Run the workflow steps of this thread inside the block as a batch: nothing runs on
+    the thread between them but aioswf's own work (applying history events) and the steps
+    of the same activation. An activation executor wraps its work in one, up to the point
+    where it hands the thread back to other code.
+
+    Inside, a replayed step compares only the values bound to the watched names (a
+    rebinding is refused at once); the contents of the containers among them are compared
+    when a step that is not replayed ends (the step that decides the task), or as the block
+    ends (what changed is then refused as the run's next step ends). A replay re-runs steps
+    whose code first ran when their tasks were decided, checked then: the only change this
+    lets through is one that the replayed steps make and undo again, which the first run of
+    the step that made it (deterministic code) was refused for.
+    """
+    outer = _thread.batch
+    batch: list[_Watching] = []
+    _thread.batch = batch
+    try:
+        yield
+    finally:
+        _thread.batch = outer
+        for watching in batch:
+            watching.settle()
 
 
 def _sizes(containers: list[Any]) -> list[int]:
