@@ -53,11 +53,12 @@ _state = _ThreadState()
 _install_lock = threading.Lock()
 _installed = False
 
-_guarding = 0
-"""How many workflow steps run now, on any thread: while none does (a worker between tasks,
-a host that never runs one), every guard returns at the read of this one global, before the
-thread's state is looked at."""
-_guarding_lock = threading.Lock()
+_steps: list[None] = []
+"""An item for each workflow step running now, on any thread: while it is empty (a worker
+between tasks, a host that never runs one), every guard returns at the read of this one
+global, before the thread's state is looked at. A list, whose ``append`` and ``pop`` are
+atomic: steps start and stop on several threads at once, and a lock per step would cost more
+than the rest of the guarding."""
 
 DEFAULT_PASS_THROUGH = frozenset(
     {
@@ -118,11 +119,10 @@ def start_guarding(describe: str) -> str | None:
     """:func:`guarding` without a ``with`` block (the workflow loop enters one per step):
     guard this thread for ``describe``; returns the run guarded before, for
     :func:`stop_guarding`."""
-    global _guarding
-    install()
-    outer = running_workflow()
-    with _guarding_lock:  # steps start and stop on several threads at once
-        _guarding += 1
+    if not _installed:
+        install()
+    outer = _state.active
+    _steps.append(None)
     _state.active = describe
     return outer
 
@@ -130,16 +130,14 @@ def start_guarding(describe: str) -> str | None:
 def stop_guarding(outer: str | None) -> None:
     """Guard this thread for ``outer`` again (``None``: not at all), as before
     :func:`start_guarding`."""
-    global _guarding
     _state.active = outer
-    with _guarding_lock:
-        _guarding -= 1
+    _steps.pop()
 
 
 def any_guarding() -> bool:
     """Whether workflow code may be running on some thread (a step has started and not
     stopped): the guards' first, cheapest look."""
-    return _guarding > 0
+    return bool(_steps)
 
 
 @contextmanager
@@ -239,7 +237,7 @@ def guard(
     if given) unless a pass-through module calls it.
 
     The host calls these functions too (its event loop reads ``time.monotonic()`` at every
-    iteration), so the guard looks first at :data:`_guarding`, one global read, and calls
+    iteration), so the guard looks first at :data:`_steps`, one global read, and calls
     ``function`` at once while no step runs anywhere. ``takes_arguments=False`` (for the
     clocks) spares the packing of arguments a function never takes.
     """
@@ -248,7 +246,7 @@ def guard(
     state = _state
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        if _guarding:
+        if _steps:
             describe = state.active
             if (
                 describe is not None
@@ -259,7 +257,7 @@ def guard(
         return function(*args, **kwargs)
 
     def guarded_without_arguments() -> Any:
-        if _guarding:
+        if _steps:
             describe = state.active
             if describe is not None and not trusted_caller(depth=1):
                 raise refusal(describe, what, instead)

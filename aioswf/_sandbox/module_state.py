@@ -220,11 +220,20 @@ _NONE: list[Any] = []  # shared, never changed
 class _Watching:
     """:meth:`StateWatch.watching`: a class rather than a generator, for its cost per step.
 
-    A *window* runs from the snapshot to the comparison: one step, or (see
+    A *window* runs from a snapshot to the comparison: one step, or (see
     :func:`steps_in_a_row`) the replayed steps of a batch and the step that closes it.
     """
 
-    __slots__ = ("_before", "_checkpoint_bound", "_describe", "_found", "_open", "_outer", "_watch")
+    __slots__ = (
+        "_batch",
+        "_before",
+        "_checkpoint_bound",
+        "_describe",
+        "_found",
+        "_open",
+        "_outer",
+        "_watch",
+    )
 
     def __init__(self, watch: StateWatch, describe: str) -> None:
         self._watch = watch
@@ -232,15 +241,21 @@ class _Watching:
         self._found: NondeterminismError | None = None
         """A change found inside the window (before an unguarded block), refused as it ends."""
         self._open = False
+        self._batch: list[_Watching] | None = None
+        """The batch of steps that the open window belongs to, if any."""
         self._outer: Callable[[bool], None] | None = None
         self._checkpoint_bound = self._checkpoint  # bound once, not at every step
 
     def __enter__(self) -> None:
-        if not self._open:
-            self._before = self._watch.snapshot()
-            self._open = True
+        if self._open:
+            return  # a window left open by the replayed steps before
+        self._open = True
+        self._before = self._watch.snapshot()
         self._outer = _sandbox.checkpoint  # core.swap_checkpoint, without the call
         _sandbox.checkpoint = self._checkpoint_bound
+        self._batch = _thread.batch
+        if self._batch is not None:
+            self._batch.append(self)
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         self.step_ended(kind, replayed=False)
@@ -253,30 +268,34 @@ class _Watching:
         Raises:
             NondeterminismError: what changed in the window that this step closes.
         """
-        _sandbox.checkpoint = self._outer
-        if kind is not None:
-            self._open = False  # the exception goes on: the task fails anyway
-            self._found = None
+        if (
+            replayed
+            and kind is None
+            and self._batch is not None
+            and self._found is None
+            and not self._watch.rebound(self._before[0])
+        ):
             return
-        if replayed and self._found is None:
-            batch = _thread.batch
-            if batch is not None and not self._watch.rebound(self._before[0]):
-                if not batch or batch[-1] is not self:
-                    batch.append(self)
-                return
-        self._open = False
-        error = self._found or self._watch.change(self._before, self._describe)
-        self._found = None
-        if error is not None:
-            raise error
+        self._close()
+        error, self._found = self._found, None
+        if kind is None:
+            error = error or self._watch.change(self._before, self._describe)
+            if error is not None:
+                raise error
+        # else: the exception goes on, and the task fails anyway.
 
     def settle(self) -> None:
         """Close the window left open by replayed steps, now that code other than this
         run's may run on the thread; what changed in it is refused as the next step ends."""
         if self._open:
-            self._open = False
+            self._close()
             if self._found is None:
                 self._found = self._watch.change(self._before, self._describe)
+
+    def _close(self) -> None:
+        self._open = False
+        self._batch = None
+        _sandbox.checkpoint = self._outer
 
     def _checkpoint(self, entering: bool) -> None:
         """Around an unguarded block: what changed before it is the workflow code's; what
@@ -313,13 +332,13 @@ def steps_in_a_row() -> Iterator[None]:
     the step that made it (deterministic code) was refused for.
     """
     outer = _thread.batch
-    batch: list[_Watching] = []
+    batch: list[_Watching] = []  # the windows opened inside
     _thread.batch = batch
     try:
         yield
     finally:
         _thread.batch = outer
-        for watching in batch:
+        for watching in reversed(batch):
             watching.settle()
 
 
