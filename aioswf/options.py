@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,6 +73,33 @@ def seconds_of(value: timedelta, what: str) -> float:
             else f"{what} takes a datetime.timedelta, got {type(value).__name__} {value!r}"
         )
     return value.total_seconds()
+
+
+_NAME_MAX = 256
+_FORBIDDEN_IN_NAME = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(name: str) -> str | None:
+    """Why SWF would refuse ``name`` as a task list (or domain, type) name, or ``None``.
+
+    SWF's rule for names: 1 to 256 characters, no whitespace at either end, no ``:``, ``/``,
+    ``|`` or control characters, and not the literal ``arn``.
+    """
+    if not name:
+        return "it is empty"
+    if len(name) > _NAME_MAX:
+        return f"it is {len(name)} characters long; SWF takes {_NAME_MAX} at most"
+    if name != name.strip():
+        return "it starts or ends with whitespace"
+    forbidden = _FORBIDDEN_IN_NAME.search(name)
+    if forbidden is not None:
+        found = forbidden.group()
+        if found in ":/|":
+            return f"it contains {found!r}"
+        return f"it contains control characters (U+{ord(found):04X})"
+    if name == "arn":
+        return "SWF reserves the name 'arn'"
+    return None
 
 
 def duration_to_swf(value: timedelta | None, *, what: str) -> str | None:

@@ -38,7 +38,7 @@ from aioswf.exceptions import (
 )
 from aioswf.interceptors import Interceptor
 from aioswf.metrics import WorkerMetrics, default_meter
-from aioswf.options import seconds_of
+from aioswf.options import name_problem, seconds_of
 
 __all__ = (
     "POOL_HEADROOM",
@@ -137,11 +137,20 @@ class Worker:
         options = activity_options or ActivityWorkerOptions()
         if max_concurrent_activities is not None:
             options = dataclasses.replace(options, max_concurrent=max_concurrent_activities)
+        problem = name_problem(task_list)
+        if problem is not None:
+            # Every poll would be refused: say so here, not in a log line per back-off.
+            raise WorkerError(
+                f"Worker(task_list={task_list!r}) is no task list SWF accepts: {problem}"
+            )
         self.client = client
         self.task_list = task_list
         self.activity_options = options
         self.decision_options = decision_options or DecisionWorkerOptions()
-        seconds_of(shutdown_timeout, "Worker(shutdown_timeout=...)")
+        if seconds_of(shutdown_timeout, "Worker(shutdown_timeout=...)") < 0:
+            raise ValueError(
+                f"Worker(shutdown_timeout=...) must not be negative, got {shutdown_timeout}"
+            )
         self.shutdown_timeout = shutdown_timeout
         self.interceptors: tuple[Interceptor, ...] = (*client.interceptors, *interceptors)
         chosen = default_meter() if meter is _GLOBAL_METER else meter

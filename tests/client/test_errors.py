@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 from datetime import timedelta
@@ -180,3 +181,35 @@ async def test_a_number_where_a_timedelta_is_expected_is_a_type_error_naming_it(
         await client.register_domain(retention=bad)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"shutdown_timeout=...\) takes a datetime.timedelta"):
         Worker(client, task_list="td", workflows=[Echo], shutdown_timeout=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("task_list", "why"),
+    [
+        ("", "it is empty"),
+        ("orders:eu", "':'"),
+        ("a/b", "'/'"),
+        ("a|b", "'|'"),
+        ("tab\there", "control characters"),
+        ("arn", "'arn'"),
+        (" orders", "whitespace"),
+        ("x" * 257, "257 characters"),
+    ],
+)
+async def test_a_worker_refuses_a_task_list_swf_would_refuse_to_poll(
+    client: Client, task_list: str, why: str
+) -> None:
+    """At once, naming the rule: not a worker that says it polls while SWF refuses each poll."""
+    from aioswf.worker import Worker
+
+    with pytest.raises(WorkerError, match=f"is no task list SWF accepts: .*{re.escape(why)}"):
+        Worker(client, task_list=task_list, workflows=[Echo])
+
+
+async def test_a_worker_refuses_a_negative_shutdown_timeout(client: Client) -> None:
+    from aioswf.worker import Worker
+
+    with pytest.raises(
+        ValueError, match=r"shutdown_timeout=...\) must not be negative, got -1 day"
+    ):
+        Worker(client, task_list="td", workflows=[Echo], shutdown_timeout=timedelta(seconds=-1))
