@@ -115,7 +115,9 @@ class Worker:
             ``opentelemetry-api`` is installed; ``None`` records nothing.
 
     Raises:
-        WorkerError: nothing to run, or a connection pool too small for the pollers.
+        WorkerError: nothing to run, a task list name SWF would refuse, or a connection pool
+            too small for the pollers.
+        ValueError: a negative ``shutdown_timeout``.
         DefinitionError: something given is not a workflow or activity, or two are
             registered under the same name and version.
     """
