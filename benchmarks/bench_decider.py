@@ -19,14 +19,23 @@ network and the answer (RespondDecisionTaskCompleted).
 * no sandbox: cache off again, the workflow declared ``sandboxed=False``: the cost of the
   sandbox's guards is the difference.
 
+Each task is decided inside the poller's hold on the garbage collector's full collections,
+as its poll loop decides them (``DecisionWorkerOptions.hold_full_collections``; ``--no-hold``
+measures without it).
+
 Replay throughput is the history's length over the cache-off time, with and without the
-sandbox. Below the table, the sandbox's module-state check (see ``aioswf._sandbox.
-module_state``) is timed on its own, per workflow step: for the workflow above, and for one
-whose code names 40 module-level constants, 10 of them small lists and dicts.
+sandbox. A second table splits the cache-off time (medians of each part over the same
+samples): parsing the pages; the activation (applying the events and running the code on the
+workflow thread, and handing it there and back); the poller around them (reading and
+ordering the pages, the cache, preparing the events) as what is left; the garbage
+collector's share of the task; and the Python calls that one cache-off task makes, on any
+thread (a count that the machine's load does not move). Below, the sandbox's module-state check (see ``aioswf._sandbox.module_state``) is
+timed on its own, per workflow step and per replayed step: for the workflow above, and for
+one whose code names 40 module-level constants, 10 of them small lists and dicts.
 
 Run it with::
 
-    python benchmarks/bench_decider.py [--repeat N] [--sizes 100 1000 10000]
+    python benchmarks/bench_decider.py [--repeat N] [--sizes 100 1000 10000] [--no-hold]
 """
 
 from __future__ import annotations
@@ -34,11 +43,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import json
 import statistics
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,9 +60,10 @@ from aiobotocore.parsers import AioResponseParserFactory
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aioswf import activity, workflow
-from aioswf._decider import WorkflowInstance
+from aioswf._decider import Activation, WorkflowInstance
+from aioswf._pollers._activation import ActivationExecutor
 from aioswf._pollers.decision import DecisionPoller, DecisionWorkerOptions
-from aioswf._sandbox.module_state import state_watch
+from aioswf._sandbox.module_state import state_watch, steps_in_a_row
 from aioswf._transport.parsing import SWFParserFactory
 from aioswf.converter import DataConverter
 from tests.workflow.histories import Simulation
@@ -102,16 +114,24 @@ WIDE_SOURCE = "\n".join(
 exec(WIDE_SOURCE)
 
 
-def check_cost(cls: type, steps: int = 20_000) -> tuple[int, float]:
+def check_cost(cls: type, steps: int = 20_000) -> tuple[int, float, float]:
     """How many names the module-state check watches for ``cls``, and its CPU seconds per
-    step (a snapshot before the step and a comparison after)."""
+    step (a snapshot before the step and a comparison after) and per replayed step of an
+    executor's batch (see ``steps_in_a_row``)."""
     watch = state_watch(cls)
     watching = watch.watching("bench")  # one per run, entered by each of its steps
     begin = time.process_time()
     for _ in range(steps):
         with watching:
             pass
-    return len(watch.spots), (time.process_time() - begin) / steps
+    each = (time.process_time() - begin) / steps
+    with steps_in_a_row():
+        begin = time.process_time()
+        for _ in range(steps):
+            watching.__enter__()
+            watching.step_ended(None, replayed=True)
+        replayed = (time.process_time() - begin) / steps
+    return len(watch.spots), each, replayed
 
 
 def build(events: int) -> tuple[Simulation, int]:
@@ -163,7 +183,9 @@ class PagedHistory:
 
     async def parse(self, size: int, number: int) -> dict[str, Any]:
         response = {"status_code": 200, "headers": {}, "body": self.body(size, number)}
+        begin = _clock()
         parsed: dict[str, Any] = await self.parser.parse(response, _OUTPUT)
+        METERS.parsing += _clock() - begin
         parsed.pop("ResponseMetadata", None)
         return parsed
 
@@ -182,20 +204,121 @@ def fresh(sim: Simulation) -> WorkflowInstance:
     )
 
 
+_clock = getattr(time.process_time, "__wrapped__", time.process_time)
+"""The clock itself, not the sandbox's guard: a collection may start inside a workflow step."""
+
+
+class Meters:
+    """CPU seconds spent so far in parts of a decision task, and the collector's."""
+
+    def __init__(self) -> None:
+        self.parsing = 0.0
+        self.activating = 0.0
+        self.collecting = 0.0
+        self._collection_began = 0.0
+
+    def read(self) -> tuple[float, float, float]:
+        return self.parsing, self.activating, self.collecting
+
+    def collection(self, phase: str, info: dict[str, Any]) -> None:
+        """A ``gc.callbacks`` entry."""
+        if phase == "start":
+            self._collection_began = _clock()
+        else:
+            self.collecting += _clock() - self._collection_began
+
+
+METERS = Meters()
+
+
+class TimedActivations:
+    """The poller's activation executor, its activations timed: the activation itself on
+    the workflow thread, and the hand-over there and back."""
+
+    def __init__(self, executor: ActivationExecutor) -> None:
+        self.executor = executor
+
+    async def activate(
+        self, instance: WorkflowInstance, events: Sequence[Any], started: int
+    ) -> Activation:
+        begin = _clock()
+        try:
+            return await self.executor.activate(instance, events, started)
+        finally:
+            METERS.activating += _clock() - begin
+
+    async def close(self, instance: WorkflowInstance) -> None:
+        await self.executor.close(instance)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown()
+
+
+@dataclasses.dataclass
+class Cost:
+    """Medians over the samples of the CPU seconds of a task, and of its parts."""
+
+    seconds: float
+    parsing: float = 0.0
+    activating: float = 0.0
+    collecting: float = 0.0
+
+    @property
+    def poller(self) -> float:
+        """What is neither parsing nor the activation."""
+        return self.seconds - self.parsing - self.activating
+
+
 async def cpu(
     prepare: Callable[[], Awaitable[Any]], run: Callable[[], Awaitable[Any]], repeat: int
-) -> float:
+) -> Cost:
     """The median CPU seconds of ``run()``, each sample after an untimed ``prepare()``."""
-    samples = []
+    samples: list[tuple[float, ...]] = []
     for _ in range(repeat):
         await prepare()
+        before = METERS.read()
         begin = time.process_time()
         await run()
-        samples.append(time.process_time() - begin)
-    return statistics.median(samples)
+        seconds = time.process_time() - begin
+        parts = (now - then for now, then in zip(METERS.read(), before, strict=True))
+        samples.append((seconds, *parts))
+    return Cost(*(statistics.median(column) for column in zip(*samples, strict=True)))
 
 
-async def measure(events: int, repeat: int) -> tuple[int, float, float, float, float]:
+def python_calls(run: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[int]]:
+    """``run``, counting the Python calls it makes on this thread and on threads started
+    meanwhile (the poller's workflow thread, if new)."""
+    calls = 0
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    async def counted() -> int:
+        threading.setprofile(count)
+        sys.setprofile(count)
+        try:
+            await run()
+        finally:
+            sys.setprofile(None)
+            threading.setprofile(None)
+        return calls
+
+    return counted
+
+
+@dataclasses.dataclass
+class Measured:
+    events: int
+    cached: Cost
+    replay: Cost
+    botocore: Cost
+    unguarded: Cost
+    calls: int
+
+
+async def measure(events: int, repeat: int, hold: bool) -> Measured:
     sim, started = build(events)
     previous = sim.instance
     assert previous is not None
@@ -208,22 +331,32 @@ async def measure(events: int, repeat: int) -> tuple[int, float, float, float, f
         known = [e for e in sim.history.events if e["eventId"] <= last]
         activation = instance.run_to_completion(known, last)
         assert activation.failure is None
-        poller._cache.put(instance)
+        shared._cache.put(instance)
         cached_instance[:] = [instance]
 
     async def nothing() -> None:
         cached_instance.clear()
 
-    def deciding(parser: Any, sandboxed: bool = True) -> Callable[[], Awaitable[None]]:
+    def new_poller() -> DecisionPoller:
+        options = DecisionWorkerOptions(max_cached_workflows=1, hold_full_collections=hold)
+        poller = DecisionPoller(None, "bench", [sim.definition], options)  # type: ignore[arg-type]
+        poller.executor = TimedActivations(poller.executor)
+        return poller
+
+    def deciding(
+        parser: Any, sandboxed: bool = True, poller: DecisionPoller | None = None
+    ) -> Callable[[], Awaitable[None]]:
         service = PagedHistory(sim, started, last, parser)
         definition = dataclasses.replace(sim.definition, sandboxed=sandboxed)
+        deciding_poller = poller or shared
 
         async def decide() -> None:
             size = SMALL_PAGE if cached_instance else PAGE_SIZE
-            poller.client = poller.pages.client = service  # type: ignore[assignment]
-            first = await service.parse(size, 0)
-            history = poller.pages.history(first, "bench", size)
-            instance, activation = await poller._decide(definition, history)
+            deciding_poller.client = deciding_poller.pages.client = service  # type: ignore[assignment]
+            with deciding_poller._collections_held():  # as the poll loop decides a task
+                first = await service.parse(size, 0)
+                history = deciding_poller.pages.history(first, "bench", size)
+                instance, activation = await deciding_poller._decide(definition, history)
             assert activation.failure is None
             assert activation.decisions
             # The cached path must not have fallen back to a full replay.
@@ -232,40 +365,55 @@ async def measure(events: int, repeat: int) -> tuple[int, float, float, float, f
 
         return decide
 
-    poller = DecisionPoller(
-        None,  # type: ignore[arg-type]
-        "bench",
-        [sim.definition],
-        DecisionWorkerOptions(max_cached_workflows=1),
-    )
+    shared = new_poller()
     ours = SWFParserFactory().create_parser("json")
     standard = AioResponseParserFactory().create_parser("json")
     cached = await cpu(cache_live_instance, deciding(ours), repeat)
     replay = await cpu(nothing, deciding(ours), repeat)
     replay_botocore = await cpu(nothing, deciding(standard), repeat)
     unguarded = await cpu(nothing, deciding(ours, sandboxed=False), repeat)
+    counting = new_poller()  # its workflow thread starts while the calls are counted
+    calls = await python_calls(deciding(ours, poller=counting))()
+    counting.executor.shutdown()
+    shared.executor.shutdown()
     sim.close()
-    return len(sim.history.events), cached, replay, replay_botocore, unguarded
+    return Measured(len(sim.history.events), cached, replay, replay_botocore, unguarded, calls)
 
 
-async def run(sizes: list[int], repeat: int) -> None:
+async def run(sizes: list[int], repeat: int, hold: bool) -> None:
+    gc.callbacks.append(METERS.collection)
     print(
         f"{'events':>8} {'cache on (ms)':>14} {'cache off (ms)':>15} {'replay events/s':>16}"
         f" {'botocore (ms)':>14} {'no-sandbox events/s':>20}"
     )
+    results = []
     for target in sizes:
-        count, cached, replay, standard, unguarded = await measure(target, repeat)
-        rate = count / replay if replay else float("inf")
-        bare = count / unguarded if unguarded else float("inf")
+        m = await measure(target, repeat, hold)
+        results.append(m)
+        rate = m.events / m.replay.seconds if m.replay.seconds else float("inf")
+        unguarded = m.unguarded.seconds
+        bare = m.events / unguarded if unguarded else float("inf")
         print(
-            f"{count:>8} {cached * 1000:>14.3f} {replay * 1000:>15.2f} {rate:>16,.0f}"
-            f" {standard * 1000:>14.2f} {bare:>20,.0f}"
+            f"{m.events:>8} {m.cached.seconds * 1000:>14.3f} {m.replay.seconds * 1000:>15.2f}"
+            f" {rate:>16,.0f} {m.botocore.seconds * 1000:>14.2f} {bare:>20,.0f}"
+        )
+    held = "full collections held, as the poller holds them" if hold else "nothing held"
+    print(f"cache off, where the time goes (ms; {held}):")
+    print(
+        f"{'events':>8} {'parsing':>9} {'poller':>9} {'activation':>11} {'collector':>10}"
+        f" {'Python calls':>13}"
+    )
+    for m in results:
+        r = m.replay
+        print(
+            f"{m.events:>8} {r.parsing * 1000:>9.2f} {r.poller * 1000:>9.2f}"
+            f" {r.activating * 1000:>11.2f} {r.collecting * 1000:>10.2f} {m.calls:>13,}"
         )
     for cls in (Bench, globals()["Wide"]):
-        names, seconds = check_cost(cls)
+        names, each, replayed = check_cost(cls)
         print(
             f"module-state check, {cls.__name__}: {names} names watched,"
-            f" {seconds * 1e6:.2f} µs per step"
+            f" {each * 1e6:.2f} µs per step, {replayed * 1e6:.2f} µs per replayed step"
         )
 
 
@@ -280,10 +428,15 @@ def main() -> None:
         default=list(SIZES),
         help="approximate history lengths, in events",
     )
+    parser.add_argument(
+        "--no-hold",
+        action="store_true",
+        help="decide without the poller's hold on full garbage collections",
+    )
     args = parser.parse_args()
     if args.repeat < 1 or any(size < 1 for size in args.sizes):
         parser.error("--repeat and --sizes must be positive")
-    asyncio.run(run(args.sizes, args.repeat))
+    asyncio.run(run(args.sizes, args.repeat, hold=not args.no_hold))
 
 
 if __name__ == "__main__":

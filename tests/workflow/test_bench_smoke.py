@@ -24,13 +24,28 @@ def test_bench_decider_runs_and_prints_its_table() -> None:
         "no-sandbox",
         "events/s",
     ]
-    assert len(lines) == 4
+    assert len(lines) == 7
     # events, cache on, cache off, replay rate, cache off with botocore's parser, replay rate
     # without the sandbox
     assert re.fullmatch(
         r"\s*\d+\s+[\d.]+\s+[\d.]+\s+([\d,]+|inf)\s+[\d.]+\s+([\d,]+|inf)", lines[1]
     )
-    for line, workflow in zip(lines[2:], ("Bench", "Wide"), strict=True):
+    assert lines[2].startswith("cache off, where the time goes (ms; full collections held")
+    assert lines[3].split() == [
+        "events",
+        "parsing",
+        "poller",
+        "activation",
+        "collector",
+        "Python",
+        "calls",
+    ]
+    # events, parsing, poller, activation, collector, Python calls of one cache-off task
+    assert re.fullmatch(r"\s*\d+(\s+-?[\d.]+){4}\s+[\d,]+", lines[4])
+    assert int(lines[4].split()[-1].replace(",", "")) > 100
+    for line, workflow in zip(lines[5:], ("Bench", "Wide"), strict=True):
         assert re.fullmatch(
-            rf"module-state check, {workflow}: \d+ names watched, [\d.]+ µs per step", line
+            rf"module-state check, {workflow}: \d+ names watched, [\d.]+ µs per step,"
+            r" [\d.]+ µs per replayed step",
+            line,
         )
