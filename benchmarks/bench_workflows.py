@@ -14,7 +14,8 @@ figures include the network, the service's serialisation and botocore's parsing 
 * many: 300 one-activity workflows started at once, every ``handle.result()`` awaited, in one
   process; the rate is workflows per second from the first start to the last result. The
   baseline starts as many on plain aiobotocore and stops when its decider has closed the last
-  one (it waits for no result at all). Also printed: the GetWorkflowExecutionHistory and
+  one (it waits for no result at all), with as many decision and activity polls in flight
+  as aioswf's worker. Also printed: the GetWorkflowExecutionHistory and
   List*WorkflowExecutions calls the waiting made, and the CPU time per workflow of this
   process and of the service on each side (steadier than the rate on a loaded machine).
 
@@ -316,7 +317,9 @@ async def _bare_many(endpoint: str, count: int) -> float:
             if remaining == 0:
                 all_closed.set()
 
-        async with bare_workers(swf, task_list, 1, closes, (2, 4)):
+        # As many polls in flight as aioswf's worker has: its two decision pollers poll the
+        # shared and the sticky task list each, and four activity pollers.
+        async with bare_workers(swf, task_list, 1, closes, (4, 4)):
             began = time.perf_counter()
             await asyncio.gather(
                 *(
