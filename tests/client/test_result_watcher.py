@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from aioswf import Client, DecisionWorkerOptions, Worker, workflow
+from aioswf import (
+    Client,
+    ConnectionOptions,
+    DecisionWorkerOptions,
+    RetryOptions,
+    Worker,
+    workflow,
+)
 from aioswf import _close_watcher as watcher_module
 from aioswf.exceptions import (
     ApplicationError,
@@ -24,6 +31,7 @@ from aioswf.local.clock import VirtualClock
 from tests.activity.proxy import FaultProxy
 
 WAITERS = 60
+QUICK_RETRIES = ConnectionOptions(retry=RetryOptions(base_delay=0.01, max_delay=0.05))
 RESULT_TIMEOUT = timedelta(seconds=30)
 
 
@@ -453,7 +461,8 @@ async def test_closes_decided_here_during_a_listing_outage_are_read_after_a_whil
     monkeypatch.setattr(watcher_module, "CONFIRM_PATIENCE", 0.5)
     async with (
         FaultProxy(local_endpoint, can_release_polls=True) as proxy,
-        Client(domain_name, endpoint_url=proxy.url) as client,
+        # Retries a moment apart: the outage, not the transport's back-off, is under test.
+        Client(domain_name, endpoint_url=proxy.url, connection=QUICK_RETRIES) as client,
     ):
         await client.register_domain()
         proxy.go_down("ListClosedWorkflowExecutions")
