@@ -73,9 +73,10 @@ VISIBILITY_LAG = 10.0
 close a little after it happened."""
 RECHECK = 300.0
 """Seconds between two reads of one awaited run's own history, whatever the listing says."""
-CONFIRM_DELAY = 0.02
-"""Seconds a close answered here waits for the listing that confirms it, so that one listing
-confirms the closes answered meanwhile too."""
+CONFIRM_SPACING = 0.1
+"""Seconds between two listings for closes answered here, while they keep coming: one listing
+confirms the closes answered meanwhile. The first close after a quiet spell is listed at
+once."""
 CONFIRM_PATIENCE = 5.0
 """Seconds a close answered here waits for a listing to show it before the run is read."""
 DATE_MARGIN = 2.0
@@ -158,6 +159,8 @@ class _Waiter:
     close decision."""
     answered: _AnsweredClose | None = None
     """The close a worker of this process answered, until a listing confirms it."""
+    answered_at: float = 0.0
+    """Loop time it was answered at."""
 
 
 class CloseWatcher:
@@ -179,6 +182,8 @@ class CloseWatcher:
         self._outage = False
         self._new_waiters = False
         self._confirm_at = math.inf
+        self._confirmed_at = -math.inf
+        """Loop time of the latest listing for closes answered here."""
         """Loop time of the next listing for the closes answered here, if any wait for one."""
         self._started: dict[str, tuple[float, tuple[str, str]]] = {}
         """Runs started by this client, oldest first, with the service time known then and
@@ -319,11 +324,11 @@ class CloseWatcher:
             self._await_confirmation(waiter, answered)
 
     def _await_confirmation(self, waiter: _Waiter, answered: _AnsweredClose) -> None:
-        loop = asyncio.get_running_loop()
-        waiter.answered, waiter.fresh = answered, False
-        waiter.due = loop.time() + CONFIRM_PATIENCE
+        now = asyncio.get_running_loop().time()
+        waiter.answered, waiter.answered_at, waiter.fresh = answered, now, False
+        waiter.due = now + CONFIRM_PATIENCE
         if self._confirm_at == math.inf:
-            self._confirm_at = loop.time() + CONFIRM_DELAY
+            self._confirm_at = max(now, self._confirmed_at + CONFIRM_SPACING)
             self._wake.set()
 
     async def close(self) -> None:
@@ -365,8 +370,9 @@ class CloseWatcher:
                 next_listing = min(next_listing, loop.time() + interval)
             # Woken early (a close answered here, a new waiter): read what is due, and list
             # only when the interval has passed.
-            listing = loop.time() >= next_listing
-            confirming = loop.time() >= self._confirm_at
+            looked_at = loop.time()
+            listing = looked_at >= next_listing
+            confirming = looked_at >= self._confirm_at
             try:
                 closed = await self._look(listing, confirming)
             except Exception as error:
@@ -385,13 +391,18 @@ class CloseWatcher:
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval
             if listing or confirming:
-                # Closes answered here that the listing did not show yet (SWF lists them a
-                # little later): look for them again, less and less often.
-                if any(w.answered for w in self._waiters.values()):
+                self._confirmed_at = looked_at
+                answered = [w.answered_at for w in self._waiters.values() if w.answered]
+                if any(at < looked_at for at in answered):
+                    # Closes answered here that the listing did not show yet (SWF lists
+                    # them a little later): look for them again, less and less often.
                     confirm_interval = min(confirm_interval * 1.5, INTERVAL_MAX)
                     self._confirm_at = loop.time() + confirm_interval
                 else:
-                    confirm_interval, self._confirm_at = INTERVAL_MIN, math.inf
+                    confirm_interval = INTERVAL_MIN
+                    # Answered during the listing, or none: the next at its spacing.
+                    next_confirmation = looked_at + CONFIRM_SPACING
+                    self._confirm_at = next_confirmation if answered else math.inf
 
     def _closed_error(self) -> exc.WorkerError | None:
         """The error for waits on a client that was closed (whatever a call in flight then

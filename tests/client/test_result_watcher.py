@@ -260,7 +260,7 @@ async def test_closes_decided_here_are_delivered_unread_a_listing_for_many(
     # Every close came from this process: confirmed by listings, none read; and a listing
     # confirms the closes answered meanwhile, not one each.
     assert calls["GetWorkflowExecutionHistory"] == 0
-    confirmations = waited / watcher_module.CONFIRM_DELAY
+    confirmations = waited / watcher_module.CONFIRM_SPACING
     assert calls["ListClosedWorkflowExecutions"] <= min(runs / 2, confirmations + 10), waited
 
 
