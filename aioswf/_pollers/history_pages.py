@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import logging
 import operator
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from aioswf._decider.history import Event
@@ -144,12 +145,17 @@ class TaskHistory:
         # Events recorded after the task started belong to the next task; events from
         # `_oldest` on are held already. The poll's pages and `older_events` can overlap (a
         # cache hit that turns into a full replay reads the start after the middle), and an
-        # event handed to the run twice would be applied twice.
-        oldest = self._oldest
-        kept = [event for event in events if event["eventId"] < oldest]
-        if kept:
-            self._events.extend(kept)
-            self._oldest = min(self._oldest, min(map(_EVENT_ID, kept)))
+        # event handed to the run twice would be applied twice. Each pass is one call into C:
+        # a page of a long replay holds a thousand events.
+        if events:
+            ids = [*map(_EVENT_ID, events)]
+            oldest = self._oldest
+            if max(ids) >= oldest:  # some are held already, or newer than the task
+                kept = [*map(oldest.__gt__, ids)]
+                events, ids = [*compress(events, kept)], [*compress(ids, kept)]
+            if events:
+                self._events += events
+                self._oldest = min(oldest, min(ids))
         self._token = page.get("nextPageToken") or None
 
     def _pages_left(self, known_id: int) -> int:
@@ -171,5 +177,6 @@ class TaskHistory:
         # On the host's loop, so in C: a sort keyed by a Python function, or a Python loop,
         # over a 25,000-event history holds the loop for several milliseconds, this for
         # about one. Pages come newest first, and the sort turns such runs round in one pass.
-        events = sorted(self._events, key=_EVENT_ID)
+        events = self._events
+        events.sort(key=_EVENT_ID)
         return events[bisect.bisect_right(events, known_id, key=_EVENT_ID) :]
