@@ -163,13 +163,11 @@ class ActivityMachine:
     def _ids(self) -> dict[str, str]:
         return {"activity_id": self.activity_id, "activity_type": self.definition.type_key}
 
-    def completed_event(self, data: Mapping[str, Any]) -> None:
+    def completed(self, data: Mapping[str, Any]) -> None:
         """``ActivityTaskCompleted``, whose attributes are ``data``."""
-        self.completed(data.get("result"))
-
-    def completed(self, data: Any) -> None:
+        result = data.get("result")
         try:
-            value = self.activities.host.converter.decode_result(self.definition.fn, data)
+            value = self.activities.host.converter.decode_result(self.definition.fn, result)
         except PayloadConversionError as error:
             self._settle(error)
         else:
@@ -374,13 +372,13 @@ class Activities:
     def handlers(self) -> dict[str, Callable[[Event], None]]:
         """The events this kind reacts to."""
         by_scheduled = {
-            "ActivityTaskCompleted": ActivityMachine.completed_event,
+            "ActivityTaskCompleted": ActivityMachine.completed,
             "ActivityTaskFailed": ActivityMachine.failed,
             "ActivityTaskTimedOut": ActivityMachine.timed_out,
             "ActivityTaskCanceled": ActivityMachine.canceled,
         }
         handlers: dict[str, Callable[[Event], None]] = {
-            kind: self.scheduled.routed(action) for kind, action in by_scheduled.items()
+            kind: self.scheduled.routed(action, kind) for kind, action in by_scheduled.items()
         }
         handlers["ScheduleActivityTaskFailed"] = self._schedule_failed
         return handlers

@@ -400,7 +400,8 @@ class WorkflowInstance:
     # --- events --------------------------------------------------------------------------
 
     def _on_decision_completed(self, event: Event) -> None:
-        context = attrs(event).get("executionContext")
+        data = event.get("decisionTaskCompletedEventAttributes") or {}  # `attrs`, in place
+        context = data.get("executionContext")
         if context is not None:
             self.context.recorded(context)
         if self.context.failure is not None:

@@ -159,7 +159,9 @@ class _Step:
         if self._state is not None:
             self._state.__enter__()
         self._host = events._get_running_loop()
-        self._host_hooks = loop._lend_hooks()
+        # Lent already by the previous step of this activation, most often.
+        lent = sys.get_asyncgen_hooks()[0] is loop._hooks[0]
+        self._host_hooks = None if lent else loop._lend_hooks()
         events._set_running_loop(loop)
         loop._stepping = True
         loop.watch.begin()

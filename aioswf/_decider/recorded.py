@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from aioswf._decider.history import Event, attrs
+from aioswf._decider.history import Event, attributes_key, attrs
 
 M = TypeVar("M")
 
@@ -40,13 +40,17 @@ class Recorded(Generic[M]):
         """The machine a later event's attributes ``data`` name, if it is still known."""
         return self._machines.get(int(data.get(self.attribute) or 0))
 
-    def routed(self, action: Callable[[M, Any], None]) -> Callable[[Event], None]:
-        """An event handler that calls ``action(machine, attributes)`` for a known machine."""
+    def routed(
+        self, action: Callable[[M, Any], None], kind: str | None = None
+    ) -> Callable[[Event], None]:
+        """An event handler that calls ``action(machine, attributes)`` for a known machine
+        (of events of ``kind`` only, if given: their attributes are then found at once)."""
 
         machines, attribute = self._machines, self.attribute
+        key = attributes_key(kind, "EventAttributes") if kind is not None else None
 
         def handle(event: Event) -> None:
-            data = attrs(event)
+            data = (event.get(key) or {}) if key is not None else attrs(event)
             machine = machines.get(int(data.get(attribute) or 0))  # `find`, once per outcome
             if machine is not None:
                 action(machine, data)
