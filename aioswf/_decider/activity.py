@@ -248,7 +248,8 @@ class SingleAttempt(DeterministicFuture):
             self._attempt.cancel()
 
     def _pass_on(self, attempt: asyncio.Future[Any]) -> None:
-        self._machine.future_done(attempt)
+        if attempt.cancelled():
+            self._machine.future_done(attempt)  # (which does nothing otherwise)
         # The task waking up on the attempt's outcome.
         if self.done():
             return

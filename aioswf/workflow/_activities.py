@@ -101,4 +101,6 @@ async def execute_activity(
             (``details`` holds what it reported).
         ScheduleActivityFailedError: SWF refused to schedule it (``cause`` says why).
     """
-    return await start_activity(activity, *args, options=options, **overrides)
+    # `start_activity`'s body: a call less for each activity of a replay.
+    merged = with_activity_overrides(options, overrides)
+    return await _runtime().start_activity(activity_definition(activity), args, merged)
