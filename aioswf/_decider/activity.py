@@ -225,6 +225,7 @@ class SingleAttempt(DeterministicFuture):
     """
 
     def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
+        loop.check_open()  # as the task would have
         super().__init__(loop=loop)
         loop.number(self)  # the number the task would take: every later hash stays the same
         self._machine = attempt

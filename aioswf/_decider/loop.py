@@ -397,6 +397,16 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         future._seq = next(self._seq)
         return future
 
+    def check_open(self) -> None:
+        """Refuse new work once the loop is closed (code still running on a thread that was
+        given up, say).
+
+        Raises:
+            RuntimeError: the loop is closed.
+        """
+        if self._closed:
+            raise RuntimeError(f"{self._describe}: the workflow's loop is closed")
+
     def number(self, future: DeterministicFuture) -> None:
         """Give ``future`` (of a subclass, made by its owner) its creation number."""
         future._seq = next(self._seq)
@@ -408,8 +418,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         name: str | None = None,
         context: contextvars.Context | None = None,
     ) -> asyncio.Task[T]:
-        if self._closed:
-            raise RuntimeError(f"{self._describe}: the workflow's loop is closed")
+        self.check_open()
         return _DeterministicTask(coro, loop=self, seq=next(self._seq), name=name, context=context)
 
     def set_task_factory(self, factory: Any) -> None:

@@ -229,3 +229,20 @@ def test_single_attempt_only_without_policy_and_waiting_cancellation() -> None:
     waiting = ActivityOptions(cancellation_type=CancellationType.WAIT_CANCELLATION_COMPLETED)
     assert not resolve(definition, waiting).single_attempt
     assert issubclass(SingleAttempt, asyncio.Future)
+
+
+@pytest.mark.parametrize("policy", [None, NEVER_AGAIN], ids=["single attempt", "retry task"])
+def test_a_closed_run_starts_no_activity(policy: RetryPolicy | None) -> None:
+    # Code still running on a thread that was given up finds the loop closed either way.
+    from aioswf._definitions import activity_definition
+    from aioswf.options import ActivityOptions
+
+    sim = Simulation(Races, False)
+    sim.decide()
+    instance = sim.instance
+    assert instance is not None
+    instance.close()
+    with pytest.raises(RuntimeError, match="the workflow's loop is closed"):
+        instance.start_activity(
+            activity_definition(work), [1], ActivityOptions(retry_policy=policy)
+        )
