@@ -225,7 +225,6 @@ class SingleAttempt(DeterministicFuture):
     """
 
     def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
-        loop.check_open()  # as the task would have
         super().__init__(loop=loop)
         loop.number(self)  # the number the task would take: every later hash stays the same
         self._machine = attempt
@@ -399,6 +398,7 @@ class Activities:
         headers: Mapping[str, str],
     ) -> ActivityHandle[Any]:
         """Schedule the first attempt now, and run the retries in a task."""
+        self.host.loop.check_open()  # before anything is decided or a coroutine made
         resolved = resolve(definition, options)
         data = check_size(resolved.input_field, self.host.converter.encode_args(args))
         # The timeouts' headers join the interceptors' once for every attempt (a copy: the
