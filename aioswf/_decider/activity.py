@@ -397,7 +397,8 @@ class Activities:
         options: ActivityOptions,
         headers: Mapping[str, str],
     ) -> ActivityHandle[Any]:
-        """Schedule the first attempt now, and run the retries in a task."""
+        """Schedule the first attempt now; a call that may be retried runs its retries in a
+        task."""
         self.host.loop.check_open()  # before anything is decided or a coroutine made
         resolved = resolve(definition, options)
         data = check_size(resolved.input_field, self.host.converter.encode_args(args))

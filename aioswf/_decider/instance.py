@@ -462,7 +462,7 @@ class WorkflowInstance:
     def start_activity(
         self, definition: ActivityDefinition, args: Sequence[Any], options: ActivityOptions
     ) -> ActivityHandle[Any]:
-        """Schedule an activity now; its retries run in a task."""
+        """Schedule an activity now; its retries, if any, run in a task."""
         outbound = self.outbound
         if type(outbound) is WorkflowOutboundCalls:
             # No interceptor to show the call to: straight to the machines (replay makes
