@@ -24,3 +24,4 @@ async def test_the_benchmark_runs_and_prints_its_table() -> None:
     assert "DescribeDomain: aiobotocore" in table
     assert "DescribeDomain: aioswf" in table
     assert table.count("aioswf / aiobotocore") == 2
+    assert "SigV4 signing of one request: aioswf's signer" in table
