@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import functools
 import itertools
 import logging
 import math
@@ -225,6 +226,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self._closed = False
         self._stepping = False
         self._debug = False
+        self._answer_debug()
         self._exception_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], Any] | None
         self._exception_handler = None
         self.watch = StepWatch(describe, deadlock_timeout)
@@ -445,6 +447,12 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
 
     def set_debug(self, enabled: bool) -> None:
         self._debug = enabled
+        self._answer_debug()
+
+    def _answer_debug(self) -> None:
+        # Every future asks its loop, from C, whether it is in debug mode: a C callable
+        # answers without the frame this class's method costs (two futures per activity).
+        self.get_debug = functools.partial(bool, self._debug)  # type: ignore[method-assign]
 
     def run_forever(self) -> None:
         raise self._forbidden("run_forever")
