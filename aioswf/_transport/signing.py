@@ -233,4 +233,5 @@ class ClientSigning:
         return choose_signer(signature_version, context, self.keys)
 
 
+# Under a name of our own: only a client whose choose-signer handler names it gets it.
 botocore.auth.AUTH_TYPE_MAPS.setdefault(SIGNATURE_VERSION, SWFSigV4Auth)
