@@ -245,3 +245,28 @@ async def test_a_wrong_secret_is_refused(checking: CheckingSWF) -> None:
         with pytest.raises(Exception, match="signature mismatch"):
             await transport.call("DescribeDomain", {"name": "d"}, retry=False)
     assert len(checking.refused) == 1
+
+
+async def test_moto_reads_our_credential_scope_as_botocores(moto_endpoint: str) -> None:
+    # moto routes each request by its signature's credential scope (service and region): a
+    # domain registered through the transport in one region is the one a plain aiobotocore
+    # client, signing with botocore's signer, finds there, and only there.
+    options = ConnectionOptions(endpoint_url=moto_endpoint, region_name="eu-west-3")
+    async with Transport(options, session=_session("AKIDMOTO", "moto", "token")) as transport:
+        await transport.call(
+            "RegisterDomain", {"name": "scoped", "workflowExecutionRetentionPeriodInDays": "1"}
+        )
+    session = _session("AKIDMOTO", "moto", "token")
+    config = AioConfig(retries={"total_max_attempts": 1})
+    async with (
+        session.create_client(
+            "swf", endpoint_url=moto_endpoint, region_name="eu-west-3", config=config
+        ) as same_region,
+        session.create_client(
+            "swf", endpoint_url=moto_endpoint, region_name="us-east-1", config=config
+        ) as other_region,
+    ):
+        found = await same_region.describe_domain(name="scoped")
+        assert found["domainInfo"]["name"] == "scoped"
+        with pytest.raises(other_region.exceptions.UnknownResourceFault):
+            await other_region.describe_domain(name="scoped")
