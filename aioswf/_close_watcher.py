@@ -387,7 +387,8 @@ class CloseWatcher:
                 return
             if listing:
                 # Closes the listing found, that no worker here told of, say that runs close
-                # elsewhere now: look again soon. Closes told here need no listing.
+                # elsewhere now: look again soon. Closes told here do not hasten it: the
+                # listings for closes answered here confirm them.
                 interval = INTERVAL_MIN if closed else min(interval * 1.5, INTERVAL_MAX)
                 next_listing = loop.time() + interval
             if listing or confirming:
