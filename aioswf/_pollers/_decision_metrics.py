@@ -7,7 +7,10 @@ started. Decision tasks are measured from the poll answer; activity tasks from t
 
 from __future__ import annotations
 
+import bisect
 import collections
+import itertools
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +19,7 @@ from aioswf._decider.history import Event, attrs, timestamp
 from aioswf.exceptions import NondeterminismError
 from aioswf.metrics import WorkerMetrics
 
+_EVENT_ID = operator.itemgetter("eventId")
 _REMEMBERED = 10_000
 """Scheduled activities remembered until their start arrives in a later decision task."""
 
@@ -43,21 +47,29 @@ class DecisionMeasures:
             self.metrics.decision_schedule_to_start(timestamp(started) - timestamp(scheduled))
 
     def events(self, run_id: str, events: Sequence[Event], previous_started: int) -> None:
-        """Activity waits on SWF, from the events new since the run's previous task."""
+        """Activity waits on SWF, from the events new since the run's previous task.
+
+        ``events`` are in history order. A replay from the start hands the whole history
+        over: only what follows ``previous_started`` is looked at (the starts before it were
+        measured when they were new), and the scheduling of a start among them is found in
+        ``events`` itself when it is older.
+        """
         if not self.metrics.enabled:
             return
         remembered = self._scheduled
-        for event in events:
+        first_new = bisect.bisect_right(events, previous_started, key=_EVENT_ID)
+        for event in itertools.islice(events, first_new, None):
             kind = event["eventType"]
             if kind == "ActivityTaskScheduled":
-                activity_type = attrs(event).get("activityType") or {}
-                name = f"{activity_type.get('name', '?')}/{activity_type.get('version', '?')}"
-                remembered[(run_id, int(event["eventId"]))] = (timestamp(event), name)
+                remembered[(run_id, int(event["eventId"]))] = _scheduling(event)
                 while len(remembered) > _REMEMBERED:
                     remembered.popitem(last=False)
-            elif kind == "ActivityTaskStarted" and int(event["eventId"]) > previous_started:
-                key = (run_id, int(attrs(event).get("scheduledEventId") or 0))
-                found = remembered.pop(key, None)
+            elif kind == "ActivityTaskStarted":
+                scheduled_id = int(attrs(event).get("scheduledEventId") or 0)
+                found = remembered.pop((run_id, scheduled_id), None)
+                if found is None:
+                    older = _find_in_order(events, scheduled_id, first_new)
+                    found = _scheduling(older) if older is not None else None
                 if found is not None:
                     self.metrics.activity_schedule_to_start(found[1], timestamp(event) - found[0])
 
@@ -77,3 +89,16 @@ class DecisionMeasures:
 
 def _find(events: Sequence[Event], event_id: int) -> Event | None:
     return next((e for e in events if int(e["eventId"]) == event_id), None)
+
+
+def _find_in_order(events: Sequence[Event], event_id: int, end: int) -> Event | None:
+    """Event ``event_id`` among ``events[:end]``, which are in history order."""
+    at = bisect.bisect_left(events, event_id, hi=end, key=_EVENT_ID)
+    return events[at] if at < end and events[at]["eventId"] == event_id else None
+
+
+def _scheduling(event: Event) -> tuple[float, str]:
+    """When an ``ActivityTaskScheduled`` event was recorded, and its activity type."""
+    activity_type = attrs(event).get("activityType") or {}
+    name = f"{activity_type.get('name', '?')}/{activity_type.get('version', '?')}"
+    return timestamp(event), name
