@@ -220,7 +220,7 @@ class SingleAttempt(DeterministicFuture):
     and acts at the same places of the loop's queue: it starts where the task would take its
     first step, passes the attempt's outcome on where the task would wake up, and cancels as
     ``Task.cancel`` does. Code racing activities, timers and tasks sees the same order either
-    way, while each call saves a task, two coroutines and three callbacks (replay makes one
+    way, while each call saves a task, two coroutines and four callbacks (replay makes one
     call per activity of the history).
     """
 
@@ -237,7 +237,19 @@ class SingleAttempt(DeterministicFuture):
         # machine's callback; nothing else waits on it, so one callback doing both, from
         # now on, runs both at the same place of the queue.
         self._attempt.add_done_callback(self._pass_on)
-        loop.call_soon(self._start)
+        # The task's first step matters only to a cancel that comes before it: its place
+        # in the queue is kept, and the step queued there only then.
+        self._workflow_loop = loop
+        self._place = loop.place()
+        self._start_queued = self._place is None
+        if self._place is None:  # nothing to follow: queued now, as the task's would be
+            loop.call_soon(self._start)
+
+    def _started_yet(self) -> bool:
+        if self._start_queued:
+            return self._started
+        assert self._place is not None
+        return self._workflow_loop.passed(self._place)
 
     def _start(self) -> None:
         # The task's first step. Cancelled before it, the task would end here, and its done
@@ -267,9 +279,14 @@ class SingleAttempt(DeterministicFuture):
         (not started yet, or the outcome is on its way), end cancelled when it next acts."""
         if self.done():
             return False
-        if self._started and self._attempt.cancel(msg):
-            self._attempt_message = msg
-            return True
+        if self._started_yet():
+            if self._attempt.cancel(msg):
+                self._attempt_message = msg
+                return True
+        elif not self._start_queued:
+            assert self._place is not None
+            self._workflow_loop.call_at_place(self._place, self._start)
+            self._start_queued = True
         self._cancel_asked = True
         self._message = msg
         return True

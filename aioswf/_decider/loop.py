@@ -232,6 +232,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self.watch = StepWatch(describe, deadlock_timeout)
         """Times each step, for the deadlock detector."""
         self._step_block = _Step(self, evicting=False)
+        self._running: asyncio.Handle | None = None
+        """The callback :meth:`run_ready` is running, if any."""
         self.silent = False
         """While true (replay, eviction), errors reported to the loop are not logged."""
         self.runtime: Any = None
@@ -301,25 +303,61 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         ran = 0
         ready = self._ready
         watch = self.watch
-        while ready:
-            handle = ready.popleft()
-            if handle._cancelled:
-                continue
-            try:
-                # `Handle._run` inlined: a frame less for every callback of a replay.
-                handle._context.run(handle._callback, *handle._args)  # type: ignore[attr-defined]
-            except (SystemExit, KeyboardInterrupt) as error:
-                # asyncio re-raises these out of the loop, to stop the process; here they
-                # are the run's failure, never the worker's (its task holds them too).
-                self.runtime.fail_run(error)
-            except BaseException as error:
-                _report(self, handle, error)
-            ran += 1
-            if watch.error is not None:
-                raise watch.error
-            if ran % _CHECK_EVERY == 0 and watch.overran():
-                raise watch.trip(_stack_of(handle))
+        try:
+            while ready:
+                handle = ready.popleft()
+                if handle._cancelled:
+                    continue
+                self._running = handle
+                try:
+                    # `Handle._run` inlined: a frame less for every callback of a replay.
+                    handle._context.run(handle._callback, *handle._args)  # type: ignore[attr-defined]
+                except (SystemExit, KeyboardInterrupt) as error:
+                    # asyncio re-raises these out of the loop, to stop the process; here they
+                    # are the run's failure, never the worker's (its task holds them too).
+                    self.runtime.fail_run(error)
+                except BaseException as error:
+                    _report(self, handle, error)
+                ran += 1
+                if watch.error is not None:
+                    raise watch.error
+                if ran % _CHECK_EVERY == 0 and watch.overran():
+                    raise watch.trip(_stack_of(handle))
+        finally:
+            self._running = None
         return ran
+
+    def place(self) -> weakref.ref[asyncio.Handle] | None:
+        """Where a callback queued now would run: right after the last callback queued, or
+        after the one running if none is (``None`` if neither: nothing to follow).
+
+        For a callback that need not be queued unless something happens before it would
+        have run (see :meth:`passed` and :meth:`call_at_place`). A weak reference: knowing
+        the place keeps nothing alive.
+        """
+        behind = self._ready[-1] if self._ready else self._running
+        return weakref.ref(behind) if behind is not None else None
+
+    def passed(self, place: weakref.ref[asyncio.Handle]) -> bool:
+        """Whether a callback queued at ``place`` (see :meth:`place`) would have run by now."""
+        behind = place()
+        return behind is None or (behind is not self._running and self._index(behind) is None)
+
+    def call_at_place(
+        self, place: weakref.ref[asyncio.Handle], callback: Callable[[], object]
+    ) -> None:
+        """Queue ``callback`` at ``place``, which has not been passed (see :meth:`passed`)."""
+        handle = _Ready(callback, (), self, None)
+        behind = place()
+        index = self._index(behind) if behind is not None else None
+        if index is not None:
+            self._ready.insert(index + 1, handle)
+        else:  # right after the callback running now
+            self._ready.appendleft(handle)
+
+    def _index(self, handle: asyncio.Handle) -> int | None:
+        # By identity: timer handles compare equal by their time and callback.
+        return next((i for i, queued in enumerate(self._ready) if queued is handle), None)
 
     def has_ready(self) -> bool:
         """Whether any callback is waiting to run."""

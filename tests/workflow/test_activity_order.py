@@ -37,6 +37,7 @@ class Races:
     def __init__(self) -> None:
         self.trace: list[str] = []
         self.stoppable: list[ActivityHandle[int]] = []
+        self.peeked: list[ActivityHandle[int]] = []
 
     @workflow.signal
     def stop(self) -> None:
@@ -53,6 +54,12 @@ class Races:
             self.trace.append(f"{name} cancelled {error.args}")
         except BaseException as error:
             self.trace.append(f"{name} raised {type(error).__name__}")
+
+    async def note_later(self, text: str) -> None:
+        # Its first step tells whether the peeked calls had ended by then.
+        self.trace.append(f"{text} sees {[h.done() for h in self.peeked]}")
+        await asyncio.sleep(0)
+        self.trace.append(text)
 
     async def outcome(self, awaitable: Awaitable[Any]) -> Any:
         return await awaitable
@@ -121,6 +128,16 @@ class Races:
                 group.create_task(watch("a18", call(18)))
         except* Exception as errors:
             trace.append(f"group: {[type(e).__name__ for e in errors.exceptions]}")
+        # Cancelled before its first step, with callbacks queued before and after it.
+        before = asyncio.ensure_future(self.note_later("before"))
+        queued = call(19)
+        self.peeked = [queued]
+        after = asyncio.ensure_future(self.note_later("after"))
+        awaiting_queued = asyncio.ensure_future(watch("a19", queued))
+        trace.append(f"cancel queued: {queued.cancel()}")
+        await asyncio.sleep(0)
+        trace.append("after cancelling queued")
+        await asyncio.gather(before, after, awaiting_queued)
         return trace
 
 
@@ -204,6 +221,13 @@ def test_calls_without_retry_task_resolve_in_the_same_order(cache: bool) -> None
         "a18 = 180",
         "a16 = 160",
         "group: ['ActivityFailedError']",
+        "cancel queued: True",
+        "before sees [False]",
+        "after sees [True]",
+        "a19 cancelled ()",
+        "after cancelling queued",
+        "before",
+        "after",
     ]
 
 
