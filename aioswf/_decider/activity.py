@@ -217,11 +217,11 @@ class SingleAttempt(DeterministicFuture):
     cancelled with ``WAIT_CANCELLATION_COMPLETED``: its one attempt's future, passed on.
 
     It stands for the retry task such a call would otherwise run (`Activities._attempts`),
-    and acts at the same places of the loop's queue: it starts where the task would take its
-    first step, passes the attempt's outcome on where the task would wake up, and cancels as
-    ``Task.cancel`` does. Code racing activities, timers and tasks sees the same order either
-    way, while each call saves a task, two coroutines and four callbacks (replay makes one
-    call per activity of the history).
+    and acts at the same places of the loop's queue: it passes the attempt's outcome on where
+    the task would wake up, and cancels as ``Task.cancel`` does, ending where the task would
+    take its first step if cancelled before it. Code racing activities, timers and tasks sees
+    the same order either way, while each call saves a task, two coroutines and four
+    callbacks (replay makes one call per activity of the history).
     """
 
     def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
