@@ -14,15 +14,17 @@ client then learns which of them closed:
   event. When the awaited runs are of a few workflow types known here (this client started
   them), the listing is made type by type: the closes of other types in a busy domain are
   not read at every interval;
-* a close decided by a worker of the same process is delivered without reading the run
-  (:meth:`CloseWatcher.saw_close`): SWF may refuse a close decision (``UnhandledDecision``,
-  when events came in while it was being decided) and says so only in the history, so the
-  decided close is delivered once a listing (one for all the closes answered meanwhile,
-  reaching back only to their decision tasks) shows the run closed with that close's status,
-  before anyone but this worker could have decided the run again: the answer sent the run's
-  next decision task to this worker's sticky task list, where only this worker takes it until
-  the sticky schedule-to-start timeout. A decision task of the run taken here meanwhile, or a
-  listing that does not show it so, and the run is read as any other;
+* a close decided by a worker of the same process (on any client of the same event loop,
+  domain and endpoint: the worker tells every such client's watcher) is delivered without
+  reading the run (:meth:`CloseWatcher.saw_close`): SWF may refuse a close decision
+  (``UnhandledDecision``, when events came in while it was being decided) and says so only in
+  the history, so the decided close is delivered once a listing (one for all the closes
+  answered meanwhile, reaching back only to their decision tasks) shows the run closed with
+  that close's status, before anyone but this worker could have decided the run again: the
+  answer sent the run's next decision task to this worker's sticky task list, where only this
+  worker takes it until the sticky schedule-to-start timeout. A decision task of the run
+  taken here meanwhile, or a listing that does not show it so, and the run is read as any
+  other;
 * each awaited run is still read on its own every few minutes, in case the listing (which
   SWF updates eventually, not at once) missed it.
 
@@ -40,6 +42,7 @@ import contextlib
 import email.utils
 import logging
 import math
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -143,6 +146,11 @@ def _answered_close(
     return _AnsweredClose(status, event, started_at, started_at + sticky_seconds)
 
 
+_OPEN_WATCHERS: weakref.WeakSet[CloseWatcher] = weakref.WeakSet()
+"""The watchers of this process's open clients: what a worker learns of a run concerns every
+client of its event loop on the same domain and endpoint, not only the worker's own."""
+
+
 @dataclass(eq=False)
 class _Waiter:
     workflow_id: str
@@ -197,6 +205,8 @@ class CloseWatcher:
         self._decided: dict[str, float] = {}
         """Runs a worker of this process took a decision task of, oldest first, with the
         service time that task started at (so the run was open then)."""
+        self._service: tuple[str, str, asyncio.AbstractEventLoop] | None = None
+        """The domain, endpoint and event loop of the open client, for its neighbours."""
         self.calls = 0
         """History and listing calls made so far (for benchmarks and metrics)."""
 
@@ -243,11 +253,26 @@ class CloseWatcher:
                 if not waiter.futures and self._waiters.get(run_id) is waiter:
                     del self._waiters[run_id]
 
-    def listen(self, events: Any) -> None:
-        """Learn the service's time at each start from the answer's ``Date`` header, through
-        botocore's ``events`` of the client's connection (the answers' bodies say nothing
-        of time). SWF sends its clock there, the local service its own (virtual or not)."""
+    def listen(self, events: Any, endpoint: str) -> None:
+        """Start hearing of the open client's runs (called once it is open, on its loop).
+
+        The service's time at each start is learned from the answer's ``Date`` header,
+        through botocore's ``events`` of the client's connection (the answers' bodies say
+        nothing of time). SWF sends its clock there, the local service its own (virtual or
+        not). And the workers of every client of this loop on the same domain and
+        ``endpoint`` tell this watcher of the decision tasks they take and the closes they
+        answer, as they tell their own client's.
+        """
         events.register("after-call.swf.StartWorkflowExecution", self._start_answered)
+        self._service = (self.client.domain, endpoint, asyncio.get_running_loop())
+        _OPEN_WATCHERS.add(self)
+
+    def _neighbours(self) -> list[CloseWatcher]:
+        """The open watchers of this watcher's service and loop, itself first."""
+        if self._service is None:
+            return [self]
+        others = [w for w in _OPEN_WATCHERS if w._service == self._service and w is not self]
+        return [self, *others]
 
     def _start_answered(self, parsed: dict[str, Any], **_: Any) -> None:
         run_id = parsed.get("runId")
@@ -272,6 +297,10 @@ class CloseWatcher:
         """A worker of this process took decision task ``task`` (a ``PollForDecisionTask``
         answer, newest events first) and holds the run's lock: the run was open when the
         task started, and a close answered here before it was refused."""
+        for watcher in self._neighbours():
+            watcher._deciding(task)
+
+    def _deciding(self, task: dict[str, Any]) -> None:
         run_id = task["workflowExecution"]["runId"]
         started_id = task.get("startedEventId")
         started_at = next(
@@ -292,6 +321,10 @@ class CloseWatcher:
         """A worker of this process is about to answer a decision task of ``run_id`` with a
         close decision (:meth:`saw_close` follows once it is answered): a listing that finds
         the close first is not news of closes made elsewhere."""
+        for watcher in self._neighbours():
+            watcher._closing(run_id)
+
+    def _closing(self, run_id: str) -> None:
         waiter = self._waiters.get(run_id)
         if waiter is not None:
             waiter.told = True
@@ -310,6 +343,10 @@ class CloseWatcher:
         worker's sticky task list with that schedule-to-start timeout (``None``: it did not,
         and the run is read).
         """
+        for watcher in self._neighbours():
+            watcher._saw_close(run_id, decision, sticky_seconds)
+
+    def _saw_close(self, run_id: str, decision: dict[str, Any], sticky_seconds: int | None) -> None:
         answered = _answered_close(decision, self._decided.pop(run_id, None), sticky_seconds)
         waiter = self._waiters.get(run_id)
         if waiter is None:
@@ -333,6 +370,7 @@ class CloseWatcher:
 
     async def close(self) -> None:
         """Stop watching; callers still waiting get ``WorkerError``."""
+        _OPEN_WATCHERS.discard(self)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

@@ -164,6 +164,9 @@ class WorkflowHandle(Generic[R]):
             WorkflowTerminatedError: the execution was terminated.
             WorkflowTimedOutError: the execution timed out.
             TimeoutError: ``timeout`` passed first.
+            WorkerError: the client is not open, or was closed while this waited.
+            ServiceError: SWF refused to show the run (e.g. ``UnknownResourceError``: no
+                such run in the domain).
         """
         result: R = await self.client.outbound.get_result(
             GetResultInput(self, timeout, follow_runs)

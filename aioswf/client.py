@@ -121,7 +121,8 @@ class Client:
         await self.transport.open()
         # The transport hands back answers' bodies only; the watcher reads the service's
         # clock from the start answers' headers through botocore's events.
-        self.close_watcher.listen(self.transport._client.meta.events)
+        meta = self.transport._client.meta
+        self.close_watcher.listen(meta.events, meta.endpoint_url)
 
     async def close(self) -> None:
         """Close the connection. Idempotent. Pending ``result()`` calls raise ``WorkerError``."""

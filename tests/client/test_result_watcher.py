@@ -500,3 +500,23 @@ async def test_a_run_closed_here_before_it_is_awaited_is_not_read(local_client: 
         assert await handle.result(timeout=RESULT_TIMEOUT) == 0
     assert calls["GetWorkflowExecutionHistory"] == 0
     assert calls["ListClosedWorkflowExecutions"] >= 1
+
+
+async def test_a_close_decided_here_reaches_every_client_of_the_process(
+    local_client: Client, local_endpoint: str, domain_name: str
+) -> None:
+    # The worker runs on one client; the run is started and awaited through another, as an
+    # application that keeps a client per component does.
+    async with (
+        Client(domain_name, endpoint_url=local_endpoint) as callers,
+        Client("another-domain", endpoint_url=local_endpoint) as elsewhere,
+        Worker(local_client, task_list="fates", workflows=[Failing]),
+    ):
+        failing = await callers.start_workflow(Failing.run, workflow_id="f", task_list="fates")
+        calls = count_calls(callers)
+        with pytest.raises(WorkflowFailedError, match="no luck"):
+            await failing.result(timeout=RESULT_TIMEOUT)
+        # Told by the worker of this process, as its own client's watcher is: no read.
+        assert calls["GetWorkflowExecutionHistory"] == 0
+        # A client of another domain hears nothing of it.
+        assert not elsewhere.close_watcher._decided
