@@ -272,6 +272,7 @@ class DecisionPoller:
         self.metrics = metrics
         self.measures = DecisionMeasures(metrics)
         self.sticky_task_list = sticky_task_list_name(task_list) if options.sticky else None
+        self._stopping: asyncio.Event | None = None
         """This worker's own task list for the runs it has cached, or ``None``."""
 
     @property
@@ -288,6 +289,7 @@ class DecisionPoller:
         answered like any other (deciding takes milliseconds, and it moves the workflow on
         instead of stalling it). Then every cached instance is evicted and closed.
         """
+        self._stopping = stopping
         task_lists = [self.task_list]
         if self.sticky_task_list is not None:
             task_lists.append(self.sticky_task_list)
@@ -433,6 +435,10 @@ class DecisionPoller:
         async with self._run_lock(execution["runId"]), self._deciding(execution):
             # Under the run's lock: after the answer of the run's previous task.
             self.client.close_watcher.deciding(page)
+            # Sent here although no longer cached: pinning the run again would only bring
+            # its next task back to a cache too small for it, while other workers idle.
+            cached = execution["runId"] in self._cache
+            unkept = history.task_list == self.sticky_task_list and not cached
             instance, activation = await self._decide(definition, history)
             failed = activation.failure
             if failed and activation.decision_failure is None and not activation.closing:
@@ -440,7 +446,7 @@ class DecisionPoller:
                 # unseen, for its timeout.
                 activation = instance.failed_answer(failed, int(page["startedEventId"]))
             self.measures.answered(definition.type_key, activation)
-            await self._answer(page["taskToken"], instance, activation, deadline)
+            await self._answer(page["taskToken"], instance, activation, deadline, unkept)
         self.metrics.decision_task(time.perf_counter() - began)
 
     async def _decide(
@@ -506,7 +512,12 @@ class DecisionPoller:
         )
 
     async def _answer(
-        self, token: str, instance: WorkflowInstance, activation: Activation, deadline: float
+        self,
+        token: str,
+        instance: WorkflowInstance,
+        activation: Activation,
+        deadline: float,
+        unkept: bool = False,
     ) -> None:
         failed = activation.decision_failure
         if failed is not None:
@@ -527,15 +538,7 @@ class DecisionPoller:
         params: dict[str, Any] = {"taskToken": token, "decisions": activation.decisions}
         if activation.execution_context is not None:
             params["executionContext"] = activation.execution_context
-        sticky = self.options.sticky_schedule_to_start
-        # A run whose task is retried is not kept: its next task is anyone's. A closing run
-        # is not kept either, but its next task, if SWF refuses the close, still comes here
-        # first: the result watcher counts on it to deliver the close unread.
-        routed = None
-        if self.sticky_task_list is not None and sticky is not None and activation.failure is None:
-            routed = int(sticky.total_seconds())
-            params["taskList"] = {"name": self.sticky_task_list}
-            params["taskListScheduleToStartTimeout"] = str(routed)
+        routed = self._route(params, instance, activation, unkept)
         try:
             await instance.converter.upload(activation.decisions)
         except PayloadError as error:
@@ -543,7 +546,7 @@ class DecisionPoller:
             # task is retried, visibly, like any other task that could not be decided.
             if activation.failure is not None:  # already a retry: nothing to upload failed
                 raise
-            await self._answer(token, instance, instance.retry_answer(error), deadline)
+            await self._answer(token, instance, instance.retry_answer(error), deadline, unkept)
             return
         finally:
             # What is still held was replayed (stored long ago) or waits for the next task.
@@ -560,7 +563,7 @@ class DecisionPoller:
             # SWF refused the decisions themselves (a value it does not accept): another
             # answer with the same decisions would be refused too, so the task is retried,
             # visibly, saying why.
-            await self._answer(token, instance, instance.retry_answer(error), deadline)
+            await self._answer(token, instance, instance.retry_answer(error), deadline, unkept)
             return
         except ServiceError as error:
             # The task may have timed out meanwhile; the next task replays from history.
@@ -584,6 +587,35 @@ class DecisionPoller:
             await self.executor.close(instance)
         else:
             self._cache.put(instance)
+
+    def _route(
+        self,
+        params: dict[str, Any],
+        instance: WorkflowInstance,
+        activation: Activation,
+        unkept: bool,
+    ) -> int | None:
+        """Say in the answer ``params`` where the run's next decision task goes; the sticky
+        schedule-to-start timeout in seconds if to this worker's sticky task list.
+
+        To the sticky list while this worker keeps the run: a closing run is not kept, but its
+        next task, if SWF refuses the close, still comes here first (the result watcher counts
+        on it to deliver the close unread). Otherwise back to the run's own task list, named
+        (an answer that names none may leave an earlier override in place): for a run whose
+        task is retried, one that came here no longer cached (``unkept``), and every run once
+        this worker is stopping, so that no run waits out the sticky timeout for it.
+        """
+        sticky = self.options.sticky_schedule_to_start
+        if self.sticky_task_list is None or sticky is None:
+            return None
+        stopping = self._stopping is not None and self._stopping.is_set()
+        if activation.failure is not None or unkept or stopping:
+            params["taskList"] = {"name": instance.task_list}
+            return None
+        routed = int(sticky.total_seconds())
+        params["taskList"] = {"name": self.sticky_task_list}
+        params["taskListScheduleToStartTimeout"] = str(routed)
+        return routed
 
     @contextlib.asynccontextmanager
     async def _deciding(self, execution: dict[str, Any]) -> AsyncIterator[None]:

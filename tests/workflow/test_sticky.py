@@ -3,6 +3,7 @@ a task list only that worker polls, and read only the newest events."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -124,3 +125,82 @@ async def test_an_evicted_run_on_the_sticky_list_is_replayed_from_its_whole_hist
     assert counters.sticky_misses > 0
     # Poll pages hold two events at most: the rest came in the large pages.
     assert counters.history_events > 2 * counters.history_pages
+
+
+@workflow.defn
+class Mailbox:
+    """Open until it has three letters; each signal is a decision task of its own."""
+
+    def __init__(self) -> None:
+        self.letters = 0
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.letters >= 3)
+        return self.letters
+
+    @workflow.signal
+    def post(self, slow: bool = False) -> None:
+        if slow:  # long enough for the worker to be stopped while this is decided
+            sum(range(20_000_000))
+        self.letters += 1
+
+
+async def decided(client: Client, workflow_id: str, tasks: int) -> None:
+    """Until ``tasks`` decision tasks of the run were answered."""
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(600):
+        done = [e async for e in handle.history() if e["eventType"] == "DecisionTaskCompleted"]
+        if len(done) >= tasks:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{workflow_id}: fewer than {tasks} decision tasks answered")
+
+
+async def test_a_run_no_longer_cached_is_sent_back_to_its_own_task_list(client: Client) -> None:
+    # A cache of one for two runs: each task of one evicts the other. A task that comes to
+    # the sticky list for a run no longer cached is answered with the run's own task list,
+    # so that its next task goes to whichever worker polls first, not back to this cache.
+    options = DecisionWorkerOptions(max_cached_workflows=1)
+    async with Worker(client, task_list="mail", workflows=[Mailbox], decision_options=options) as w:
+        assert w._decision_poller is not None
+        sticky = w._decision_poller.sticky_task_list
+        for name in ("m0", "m1"):
+            await client.start_workflow(Mailbox.run, workflow_id=name, task_list="mail")
+            await decided(client, name, 1)
+        m0 = client.get_workflow_handle("m0")
+        for tasks in (2, 3, 4):  # evicted by m1 before the first letter only
+            await m0.signal(Mailbox.post)
+            await decided(client, "m0", tasks)
+        assert await m0.result(timeout=timedelta(seconds=30)) == 3
+    names = [name for name, _ in await scheduled_task_lists(client, "m0")]
+    # First on the shared list; the letter that found it evicted, on the sticky list, sends
+    # the next task back to the shared one, where the worker caches it again.
+    assert names == ["mail", sticky, "mail", sticky]
+
+
+async def test_a_stopping_worker_sends_its_runs_back_to_their_own_task_list(
+    client: Client,
+) -> None:
+    worker = Worker(client, task_list="stop", workflows=[Mailbox])
+    await worker.start()
+    try:
+        poller = worker._decision_poller
+        assert poller is not None
+        handle = await client.start_workflow(Mailbox.run, workflow_id="s", task_list="stop")
+        await decided(client, "s", 1)
+        await handle.signal(Mailbox.post, True)
+        for _ in range(600):  # until the slow letter is being decided
+            if handle.run_id in poller.deciding:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the letter's decision task never came")
+    finally:
+        await worker.shutdown()
+    await decided(client, "s", 2)
+    await handle.signal(Mailbox.post)
+    names = [name for name, _ in await scheduled_task_lists(client, "s")]
+    # The task answered while stopping sent the run's next task to the shared list at once,
+    # not to the stopped worker's sticky list for 5 s.
+    assert names == ["stop", poller.sticky_task_list, "stop"]
