@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from aiohttp import web
 
 from aioswf import Client, ConnectionOptions, RetryOptions
 
-from .swf_by_hand import ScriptedSWF
+from .swf_by_hand import ScriptedSWF, serving
 
 
 @pytest.fixture(params=["local", "moto"])
@@ -35,16 +34,8 @@ async def client(endpoint: str, domain_name: str) -> AsyncIterator[Client]:
 @pytest.fixture
 async def scripted() -> AsyncIterator[ScriptedSWF]:
     swf = ScriptedSWF()
-    app = web.Application()
-    app.router.add_post("/", swf.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    swf.url = f"http://127.0.0.1:{port}"
-    yield swf
-    await runner.cleanup()
+    async with serving(swf.handle) as swf.url:
+        yield swf
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""SWF driven by hand in tests: a scripted endpoint, and a decider that answers one task."""
+"""SWF driven by hand in tests: a scripted endpoint, a decider that answers one task, and
+hand-written endpoints served on a free loopback port."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +41,24 @@ THROTTLED = (
     400,
     {"__type": "com.amazon.coral.availability#ThrottlingException", "message": "Rate exceeded"},
 )
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """Serve ``handle`` for POSTs to ``/`` on a free loopback port; yields the URL."""
+    app = web.Application()
+    app.router.add_post("/", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 async def decide(client: Client, task_list: str, *decisions: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,8 @@ from aioswf import ConnectionOptions
 from aioswf._transport import Transport
 from aioswf._transport.signing import SIGNATURE_VERSION
 
+from .swf_by_hand import serving
+
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
     r"(?P<service>[^/]+)/aws4_request, SignedHeaders=(?P<headers>[^,]+), Signature=[0-9a-f]{64}"
@@ -87,16 +89,8 @@ class CheckingSWF:
 @pytest.fixture
 async def checking() -> AsyncIterator[CheckingSWF]:
     swf = CheckingSWF()
-    app = web.Application()
-    app.router.add_post("/", swf.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    swf.url = f"http://127.0.0.1:{port}"
-    yield swf
-    await runner.cleanup()
+    async with serving(swf.handle) as swf.url:
+        yield swf
 
 
 CALLS: list[tuple[str, dict[str, Any]]] = [
