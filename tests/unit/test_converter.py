@@ -116,3 +116,43 @@ def test_truncate_keeps_within_limit_and_marks_it() -> None:
     cut = truncate("a" * 500, 256)
     assert len(cut) == 256
     assert cut.endswith("[truncated]")
+
+
+def untyped():  # type: ignore[no-untyped-def]
+    raise NotImplementedError
+
+
+def counts() -> int:
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"\\ud800"', '"\ud800"', "NaN", "123456789012345678901234567890", '{"a": 1, "a": 2}', "7"],
+)
+def test_a_result_reads_as_its_payload_does(text: str) -> None:
+    assert repr(converter.decode_result(untyped, text)) == repr(converter.decode_payload(text))
+
+
+def test_a_result_that_does_not_fit_names_the_function() -> None:
+    with pytest.raises(PayloadConversionError, match=r"result of counts does not fit int"):
+        converter.decode_result(counts, '"many"')
+    with pytest.raises(PayloadConversionError, match=r"result of counts is not valid JSON"):
+        converter.decode_result(counts, "{nope")
+    for empty in (None, ""):
+        with pytest.raises(PayloadConversionError, match=r"result of counts does not fit int"):
+            converter.decode_result(counts, empty)
+
+
+@pytest.mark.parametrize("method", ["decode", "_validate", "decode_payload", "payload_json"])
+def test_a_result_goes_through_what_a_subclass_overrides(method: str) -> None:
+    seen: list[str] = []
+    base = getattr(DataConverter, method)
+
+    def spy(self: DataConverter, *args: object, **kwargs: object) -> object:
+        seen.append(method)
+        return base(self, *args, **kwargs)
+
+    subclass = type("Spying", (DataConverter,), {method: spy})
+    assert subclass().decode_result(counts, "3") == 3
+    assert seen == [method]
