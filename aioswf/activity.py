@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextvars
 import enum
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -122,8 +121,8 @@ class ActivityContext:
         self.info = info
         self.converter = converter
         self._on_heartbeat = on_heartbeat
-        # A threading.Event, because sync activities poll it from their worker thread.
-        self._cancelled = threading.Event()
+        # Set once, on the event loop (or the test environment's caller); sync activities
+        # read it from their worker thread, which a plain attribute allows.
         self.cancel_reason: CancelReason | None = None
 
     def heartbeat(self, details: Any = None) -> None:
@@ -140,14 +139,13 @@ class ActivityContext:
     @property
     def is_cancelled(self) -> bool:
         """Whether the activity was cancelled, for whatever reason."""
-        return self._cancelled.is_set()
+        return self.cancel_reason is not None
 
     def mark_cancelled(self, reason: CancelReason) -> bool:
         """Record a cancellation; ``False`` if one was already recorded (the first one wins)."""
-        if self._cancelled.is_set():
+        if self.cancel_reason is not None:
             return False
         self.cancel_reason = reason
-        self._cancelled.set()
         return True
 
 

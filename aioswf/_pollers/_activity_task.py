@@ -137,7 +137,10 @@ class TaskRunner:
         """When the task arrived (the loop's clock): its start-to-close timeout runs from here."""
         self._context: ActivityContext | None = None
         self._heartbeater: Heartbeater | None = None
-        self._inner: asyncio.Future[Any] | None = None
+        # The runner's own task while it is in the activity, which runs there (no task of its
+        # own): cancelling it is how the activity is cancelled where it awaits.
+        self._in_activity: asyncio.Task[Any] | None = None
+        self._cancel_sent = False
         self._is_async = True
         self.headers: dict[str, str] = {}
         self.timeouts = TaskTimeouts()
@@ -152,11 +155,12 @@ class TaskRunner:
         context = self._context
         if context is None or not context.mark_cancelled(reason):
             return
-        inner = self._inner
-        if inner is None or inner.done():
-            return
+        task = self._in_activity
+        if task is None:
+            return  # not started yet (it sees the flag), or finished: nothing to interrupt
         if self._is_async or reason is CancelReason.SHUTDOWN:
-            inner.cancel()
+            self._cancel_sent = True
+            task.cancel()
 
     async def run(self) -> None:
         """Run the task and report its outcome to SWF."""
@@ -265,27 +269,46 @@ class TaskRunner:
         return outcome, value
 
     async def _call(self, definition: ActivityDefinition, args: list[Any]) -> tuple[_Outcome, Any]:
+        """Run the activity in this task, in its context; how it ended.
+
+        The runner's task is a copy of its poller's context, so the activity context set here
+        is the runner's alone; it is reset when the activity ends.
+        """
         assert self._context is not None
-        ctx = contextvars.copy_context()
-        ctx.run(_current.set, self._context)
-        loop = asyncio.get_running_loop()
         self._is_async = definition.is_async
         request = ExecuteActivityInput(definition.fn, args, self.headers, self._context.info)
         inbound = self.env.inbound or ActivityCalls(self.env.executor)
-        self._inner = loop.create_task(inbound.execute_activity(request), context=ctx)
+        current = asyncio.current_task()
+        assert current is not None
+        token = _current.set(self._context)
+        self._in_activity = current
         try:
-            return _Outcome.COMPLETED, await self._inner
+            return _Outcome.COMPLETED, await inbound.execute_activity(request)
         except _CompleteAsync:
             return _Outcome.ASYNC, None
         except asyncio.CancelledError as error:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
+            self._take_back_cancel(current)
+            if current.cancelling():
                 raise  # the worker abandons this task: nothing more to do
             if self._context.cancel_reason is None:
                 return _Outcome.FAILED, error  # the activity cancelled itself
             return _Outcome.CANCELLED, error
         except Exception as error:
             return _Outcome.FAILED, error
+        finally:
+            # Nothing suspends between the activity's end and here: a cancellation that
+            # comes later finds no activity to interrupt (and leaves the report alone).
+            self._in_activity = None
+            self._take_back_cancel(current)
+            _current.reset(token)
+
+    def _take_back_cancel(self, task: asyncio.Task[Any]) -> None:
+        """Withdraw the cancellation :meth:`cancel` sent, once the activity has seen it (or
+        ended without letting it out), so that only the worker's own cancellation of the
+        runner counts as abandoning it."""
+        if self._cancel_sent:
+            self._cancel_sent = False
+            task.uncancel()
 
     async def _report(self, outcome: _Outcome, value: Any) -> None:
         assert self._context is not None
@@ -353,6 +376,8 @@ class TaskRunner:
 
     def _log_outcome(self, operation: str, params: Mapping[str, Any]) -> None:
         """One INFO line per finished task, its context also as structured fields."""
+        if not logger.isEnabledFor(logging.INFO):
+            return  # without building the line and its fields
         execution = self.task.get("workflowExecution", {})
         outcome = _REPORTED.get(operation, operation)
         if "reason" in params:

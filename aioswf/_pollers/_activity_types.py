@@ -51,10 +51,13 @@ class TaskTimeouts:
     def or_else(self, other: TaskTimeouts) -> TaskTimeouts:
         """These timeouts, each one not known here taken from ``other``."""
         return TaskTimeouts(
-            *(
-                mine if mine is not None else theirs
-                for mine, theirs in zip(_values(self), _values(other), strict=True)
-            )
+            self.heartbeat if self.heartbeat is not None else other.heartbeat,
+            self.start_to_close if self.start_to_close is not None else other.start_to_close,
+            (
+                self.schedule_to_close
+                if self.schedule_to_close is not None
+                else other.schedule_to_close
+            ),
         )
 
 
@@ -174,8 +177,5 @@ async def task_timeouts(
     if not from_aioswf:
         # What its decision left out, SWF took from the registered type.
         base = (await registered.timeouts(definition)).or_else(base)
-    return dataclasses.replace(base, **stated_timeouts(headers, describe))
-
-
-def _values(timeouts: TaskTimeouts) -> tuple[timedelta | None, ...]:
-    return (timeouts.heartbeat, timeouts.start_to_close, timeouts.schedule_to_close)
+    stated = stated_timeouts(headers, describe) if headers else None
+    return dataclasses.replace(base, **stated) if stated else base

@@ -69,3 +69,30 @@ async def test_cancellation_reaches_async_and_sync_activities(
         "async": activity.CancelReason.REQUESTED,
         "sync": activity.CancelReason.REQUESTED,
     }
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=3))
+async def swallows_then_awaits() -> str:
+    try:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(0.05)
+    except asyncio.CancelledError:
+        pass
+    # Awaiting after the cancellation, in a timeout of its own: neither sees it again.
+    async with asyncio.timeout(5):
+        await asyncio.sleep(0.05)
+    return f"kept going after {activity.cancel_reason()}"
+
+
+async def test_an_async_activity_that_swallows_the_cancellation_completes_and_is_reported(
+    local_client: Client, local_flow: NewFlow, task_list: str
+) -> None:
+    flow = await local_flow()
+    async with Worker(local_client, task_list=task_list, activities=[swallows_then_awaits]):
+        (a,) = await flow.schedule_all(Call(swallows_then_awaits))
+        await until(lambda: _started(flow, 1))
+        await flow.cancel(a)
+        outcomes = await flow.outcomes(1)
+    assert outcomes[a].kind == "Completed"
+    assert outcomes[a].result == f"kept going after {activity.CancelReason.REQUESTED}"
