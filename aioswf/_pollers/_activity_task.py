@@ -141,7 +141,7 @@ class TaskRunner:
         # own): cancelling it is how the activity is cancelled where it awaits.
         self._in_activity: asyncio.Task[Any] | None = None
         self._cancel_sent = False
-        self._is_async = True
+        self._definition: ActivityDefinition | None = None
         self.headers: dict[str, str] = {}
         self.timeouts = TaskTimeouts()
         """The task's timeouts, once its input is read (until then: none known)."""
@@ -155,10 +155,10 @@ class TaskRunner:
         context = self._context
         if context is None or not context.mark_cancelled(reason):
             return
-        task = self._in_activity
-        if task is None:
+        task, definition = self._in_activity, self._definition
+        if task is None or definition is None:
             return  # not started yet (it sees the flag), or finished: nothing to interrupt
-        if self._is_async or reason is CancelReason.SHUTDOWN:
+        if reason is CancelReason.SHUTDOWN or definition.is_async:
             self._cancel_sent = True
             task.cancel()
 
@@ -275,7 +275,7 @@ class TaskRunner:
         is the runner's alone; it is reset when the activity ends.
         """
         assert self._context is not None
-        self._is_async = definition.is_async
+        self._definition = definition
         request = ExecuteActivityInput(definition.fn, args, self.headers, self._context.info)
         inbound = self.env.inbound or ActivityCalls(self.env.executor)
         current = asyncio.current_task()
