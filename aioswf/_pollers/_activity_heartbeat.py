@@ -124,6 +124,10 @@ class Heartbeater:
     async def close(self) -> None:
         """Stop sending; nothing is sent after this returns."""
         self._closed = True
+        # Nothing can cancel the activity any more; dropping the callback (a method of the
+        # task's runner, which holds this) leaves no reference cycle for the garbage
+        # collector to find, one per task.
+        self._on_cancel = _ignore
         task = self._task
         if task is not None:
             task.cancel()
@@ -225,3 +229,7 @@ class Heartbeater:
             reason,
         )
         return CancelReason.LOST
+
+
+def _ignore(_reason: CancelReason) -> None:
+    """What a closed heartbeater calls instead of the runner's ``cancel``: nothing."""

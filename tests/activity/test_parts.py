@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -137,6 +139,67 @@ async def test_an_unexpected_heartbeat_error_fails_the_task() -> None:
     operations = [operation for operation, _ in transport.calls]
     assert operations == ["RecordActivityTaskHeartbeat", "RespondActivityTaskFailed"]
     assert transport.calls[-1][1]["reason"] == "ValueError"
+
+
+class _Answers:
+    """A transport that accepts every call, and records them."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def call(self, operation: str, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.calls.append(operation)
+        return {}
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=30))
+async def beats_once() -> str:
+    activity.heartbeat("halfway")
+    await asyncio.sleep(0.01)
+    return "done"
+
+
+@activity.defn(heartbeat_timeout=timedelta(seconds=30))
+def beats_once_sync() -> str:
+    activity.heartbeat("halfway")
+    return "done"
+
+
+@pytest.mark.parametrize("fn", [beats_once, beats_once_sync], ids=["async", "sync"])
+async def test_a_finished_task_leaves_no_reference_cycle_behind(fn: Any) -> None:
+    # Freed as soon as it is done with, not by the garbage collector: a cycle per task
+    # makes a busy worker's collections (full ones included) several times as frequent.
+    transport = _Answers()
+    definition = activity_definition(fn)
+    env = RunnerEnv(
+        transport=transport,  # type: ignore[arg-type]
+        converter=DataConverter(),
+        domain="d",
+        task_list="t",
+        definitions={(definition.name, definition.version): definition},
+        options=ActivityWorkerOptions(heartbeat_ratio=0.0001),
+        executor=DaemonThreadPool(1),
+        registered=RegisteredDefaults(transport, "d"),  # type: ignore[arg-type]
+    )
+    task = {
+        "taskToken": "token",
+        "activityId": "1",
+        "activityType": definition.swf_type(),
+        "workflowExecution": {"workflowId": "w", "runId": "r"},
+        "input": "[]",
+    }
+    gc.collect()
+    gc.disable()
+    try:
+        runner = TaskRunner(env, task)
+        await runner.run()
+        assert transport.calls[-1] == "RespondActivityTaskCompleted"
+        assert "RecordActivityTaskHeartbeat" in transport.calls or fn is beats_once_sync
+        freed = weakref.ref(runner)
+        del runner
+        assert freed() is None
+    finally:
+        gc.enable()
 
 
 def test_daemon_threads_run_calls_within_their_limit() -> None:
