@@ -36,8 +36,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+
+from plain_swf import plain_client
 
 from aioswf import Client, ConnectionOptions, activity
 from aioswf._definitions import activity_definition
@@ -192,17 +192,7 @@ async def child_raw_rate(
 async def child_plain_rate(
     endpoint: str, task_list: str, count: int, pollers: int
 ) -> dict[str, float]:
-    config = AioConfig(
-        retries={"total_max_attempts": 1}, read_timeout=70, max_pool_connections=pollers + 16
-    )
-    async with get_session().create_client(
-        "swf",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=config,
-    ) as swf:
+    async with plain_client(endpoint, connections=pollers + 16) as swf:
         done = 0
         first: list[float] = []
         finished = asyncio.Event()

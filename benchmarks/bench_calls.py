@@ -34,11 +34,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
+from plain_swf import plain_client
 
 from aioswf._transport import ConnectionOptions, Transport
 from aioswf._transport.signing import ClientSigning, SWFSigV4Auth
@@ -92,15 +91,7 @@ async def child(kind: str, endpoint: str, task_list: str, calls: int, tasks: int
         async with Transport(ConnectionOptions(endpoint_url=endpoint)) as transport:
             result = await measure_calls(transport.call, task_list, calls, tasks)
     else:
-        config = AioConfig(retries={"total_max_attempts": 1}, read_timeout=70)
-        async with get_session().create_client(
-            "swf",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            config=config,
-        ) as client:
+        async with plain_client(endpoint) as client:
 
             async def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
                 method = getattr(client, _snake(operation))

@@ -26,8 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+from plain_swf import plain_client
 
 from aioswf.local import LocalSWF
 
@@ -61,17 +60,7 @@ async def service_and_client() -> AsyncIterator[tuple[LocalSWF, Any]]:
                     "defaultChildPolicy": "TERMINATE",
                 },
             )
-        config = AioConfig(
-            retries={"total_max_attempts": 1}, read_timeout=70, max_pool_connections=20
-        )
-        async with get_session().create_client(
-            "swf",
-            endpoint_url=swf.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            config=config,
-        ) as client:
+        async with plain_client(swf.endpoint_url, connections=20) as client:
             yield swf, client
 
 

@@ -49,8 +49,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+
+from plain_swf import plain_client
 
 from aioswf import Client, Worker, activity, workflow
 
@@ -137,22 +137,6 @@ async def local_service() -> AsyncIterator[str]:
             print("aioswf dev did not stop within 15 s of SIGTERM; killed", file=sys.stderr)
             process.kill()
             await process.wait()
-
-
-@contextlib.asynccontextmanager
-async def bare_client(endpoint: str, connections: int = 64) -> AsyncIterator[Any]:
-    config = AioConfig(
-        retries={"total_max_attempts": 1}, read_timeout=70, max_pool_connections=connections
-    )
-    async with get_session().create_client(
-        "swf",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=config,
-    ) as client:
-        yield client
 
 
 async def register(swf: Any) -> None:
@@ -281,7 +265,7 @@ async def bare_chain(endpoint: str, steps: int) -> tuple[float, CPU]:
 
 
 async def _bare_chain(endpoint: str, steps: int) -> float:
-    async with bare_client(endpoint) as swf:
+    async with plain_client(endpoint, 64) as swf:
         await register(swf)
         task_list = f"bare-chain-{next(_ids)}"
         closed = asyncio.Event()
@@ -305,7 +289,7 @@ async def bare_many(endpoint: str, count: int) -> tuple[float, CPU]:
 
 
 async def _bare_many(endpoint: str, count: int) -> float:
-    async with bare_client(endpoint, count + 32) as swf:
+    async with plain_client(endpoint, count + 32) as swf:
         await register(swf)
         task_list = f"bare-many-{next(_ids)}"
         remaining = count
@@ -371,7 +355,7 @@ async def _aioswf_chain(endpoint: str, steps: int) -> tuple[float, float]:
             )
             assert await handle.result() == steps
             to_result = time.perf_counter() - began
-        async with bare_client(endpoint) as swf:
+        async with plain_client(endpoint, 64) as swf:
             assert handle.first_run_id is not None
             return await _service_seconds(swf, handle.workflow_id, handle.first_run_id), to_result
 
@@ -426,7 +410,7 @@ def _ms_each(seconds: list[float], count: int) -> float:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"chain": [], "many": None}
     async with local_service() as endpoint:
-        async with bare_client(endpoint) as swf:
+        async with plain_client(endpoint, 64) as swf:
             await register(swf)
         await aioswf_chain(endpoint, 5)  # imports, registrations and connections are warm
         for steps in args.steps:
