@@ -96,12 +96,14 @@ class DataConverter:
     _plain_results = True
     """Whether results decode as this class does (no override of the methods a result goes
     through): :meth:`decode_result` may then take its shortcut for plain JSON."""
+    _plain_args = True
+    """Whether arguments encode as this class does: :meth:`encode_args` may then take its
+    shortcut when there are no codecs or store."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._plain_results = all(
-            getattr(cls, name) is getattr(DataConverter, name) for name in _RESULT_PATH
-        )
+        cls._plain_results = _inherits(cls, _RESULT_PATH)
+        cls._plain_args = _inherits(cls, _ARGS_PATH)
 
     def __init__(
         self,
@@ -282,6 +284,15 @@ class DataConverter:
         """
         if not args:
             return None
+        wire = self.wire
+        if self._plain_args and type(wire) is PayloadWire and not wire.active:
+            # What `encode_payload` does without codecs or store, in fewer calls: every
+            # activity call of a replay encodes its arguments. A failure takes the long way,
+            # which words the error.
+            try:
+                return pydantic_core.to_json(list(args)).decode()
+            except pydantic_core.PydanticSerializationError:
+                pass
         try:
             return self.encode_payload(list(args))
         except PayloadConversionError:
@@ -359,6 +370,14 @@ def return_type(fn: Callable[..., Any]) -> Any:
 
 _RESULT_PATH = ("decode_result", "decode_payload", "payload_json", "decode", "_validate")
 """The methods a result goes through, in :class:`DataConverter`."""
+_ARGS_PATH = ("encode_args", "encode_payload", "encode")
+"""The methods arguments go through."""
+
+
+def _inherits(cls: type, names: Sequence[str]) -> bool:
+    """Whether ``cls`` has :class:`DataConverter`'s own methods ``names``."""
+    return all(getattr(cls, name) is getattr(DataConverter, name) for name in names)
+
 
 _Validate = Callable[[Any], Any]
 

@@ -156,3 +156,22 @@ def test_a_result_goes_through_what_a_subclass_overrides(method: str) -> None:
     subclass = type("Spying", (DataConverter,), {method: spy})
     assert subclass().decode_result(counts, "3") == 3
     assert seen == [method]
+
+
+@pytest.mark.parametrize("method", ["encode", "encode_payload"])
+def test_arguments_go_through_what_a_subclass_overrides(method: str) -> None:
+    seen: list[str] = []
+    base = getattr(DataConverter, method)
+
+    def spy(self: DataConverter, *args: object, **kwargs: object) -> object:
+        seen.append(method)
+        return base(self, *args, **kwargs)
+
+    subclass = type("Spying", (DataConverter,), {method: spy})
+    assert subclass().encode_args([1, "a"]) == DataConverter().encode_args([1, "a"])
+    assert seen == [method]
+
+
+def test_an_argument_that_cannot_be_encoded_is_named() -> None:
+    with pytest.raises(PayloadConversionError, match="argument 2: cannot encode a object"):
+        converter.encode_args([1, object()])
