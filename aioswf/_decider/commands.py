@@ -18,6 +18,7 @@ import pydantic_core
 
 from aioswf._decider.batching import fit_request, split_as_recorded
 from aioswf._decider.history import (
+    ECHO_ATTRIBUTE_KEYS,
     ECHO_EVENTS,
     Event,
     attributes_key,
@@ -294,7 +295,8 @@ def match(
                 f"{run} is not deterministic: in {where}, the code decided {command.describe()} "
                 "but history has no such decision"
             )
-        data = attrs(event)
+        key = ECHO_ATTRIBUTE_KEYS.get(event["eventType"])  # `attrs`, in place
+        data = (event.get(key) or {}) if key is not None else attrs(event)
         if not command.matches(event, data):
             raise NondeterminismError(
                 f"{run} is not deterministic: in {where}, history has {describe_event(event)} "

@@ -100,6 +100,11 @@ def attributes_key(kind: str, suffix: str) -> str:
     return kind[:1].lower() + kind[1:] + suffix
 
 
+ECHO_ATTRIBUTE_KEYS = {kind: attributes_key(kind, "EventAttributes") for kind in ECHO_EVENTS}
+"""Where the attributes of each echo kind are: replay reads those of every echo, and the
+lookup inline saves a call of :func:`attrs` each time."""
+
+
 def attrs(event: Event) -> Mapping[str, Any]:
     """The ``…EventAttributes`` of an event (empty when the service sent none)."""
     kind: str = event["eventType"]
@@ -221,7 +226,7 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
     refusals: set[int] = set()  # tasks with a close refused among their echoes
     # Once per event of a replay: the lookups are kept local, and the attributes of the
     # kinds read here are found without `attrs` and `is_echo`.
-    echo_kinds = ECHO_EVENTS
+    echo_keys = ECHO_ATTRIBUTE_KEYS
     for index, event in enumerate(events):
         event_id = event["eventId"]
         if event_id <= last_id:
@@ -233,15 +238,16 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         last_id = event_id
         kind = event["eventType"]
         if kind == "DecisionTaskStarted":
-            started_at[event_id] = (timestamp(event), index)
+            stamp = event.get("eventTimestamp")  # as the transport parses it, most often
+            started_at[event_id] = (stamp if type(stamp) is float else timestamp(event), index)
         elif kind == "DecisionTaskCompleted":
             last_completed = event_id
             data = event.get("decisionTaskCompletedEventAttributes") or {}
             completed[int(data["startedEventId"])] = last_completed
             if (newest := data.get("executionContext")) is not None:
                 context = newest
-        elif kind in echo_kinds:
-            data = attrs(event)
+        elif (key := echo_keys.get(kind)) is not None:
+            data = event.get(key) or {}  # `attrs`, in place
             if kind in _ECHO_UNLESS_INITIATED and data.get("initiatedEventId"):
                 continue  # an outcome, not an echo (see `is_echo`)
             owner = int(data.get("decisionTaskCompletedEventId", last_completed))
