@@ -152,7 +152,9 @@ class ActivityMachine:
 
     def _settle(self, error: BaseException | None = None, result: Any = None) -> None:
         self.closed = True
-        self.activities.forget(self)
+        activities = self.activities  # `forget`, in place: replay settles every activity
+        activities.by_id.pop(self.activity_id, None)
+        activities.scheduled.discard(self.scheduled_id)
         if self.future.done():
             return
         if error is not None:

@@ -103,4 +103,7 @@ async def execute_activity(
     """
     # `start_activity`'s body: a call less for each activity of a replay.
     merged = with_activity_overrides(options, overrides)
-    return await _runtime().start_activity(activity_definition(activity), args, merged)
+    handle = _runtime().start_activity(activity_definition(activity), args, merged)
+    if type(handle) is ActivityHandle:  # what its `__await__` would wait on, a call less
+        return await handle._task
+    return await handle
