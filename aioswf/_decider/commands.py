@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -211,7 +212,8 @@ class DecisionBook:
 
     def pending(self) -> list[Command]:
         """The decisions not sent yet: the carried ones first, without the dropped ones."""
-        return [c for c in (*self._carried, *self._current) if not c.dropped]
+        # In C: a comprehension is a call of its own, once per replayed task.
+        return list(itertools.filterfalse(_DROPPED, itertools.chain(self._carried, self._current)))
 
     def take(
         self,
@@ -311,6 +313,9 @@ def match(
             )
         if command.on_recorded is not None:
             command.on_recorded(event)
+
+
+_DROPPED = operator.attrgetter("dropped")
 
 
 def _shown(value: Any) -> str:
