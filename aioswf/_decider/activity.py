@@ -90,6 +90,17 @@ class ActivityHandle(Generic[R]):
 class ActivityMachine:
     """One attempt of one activity."""
 
+    __slots__ = (
+        "activities",
+        "activity_id",
+        "cancellation",
+        "closed",
+        "command",
+        "definition",
+        "future",
+        "scheduled_id",
+    )
+
     def __init__(
         self,
         activities: Activities,
@@ -228,7 +239,9 @@ class SingleAttempt(DeterministicFuture):
 
     def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
         super().__init__(loop=loop)
-        loop.number(self)  # the number the task would take: every later hash stays the same
+        # `loop.number(self)`, in place: the number the task would take, so that every later
+        # hash stays the same.
+        self._seq = next(loop._seq)
         self._machine = attempt
         self._attempt = attempt.future
         self._started = False
