@@ -285,7 +285,12 @@ class DataConverter:
         if not args:
             return None
         wire = self.wire
-        if self._plain_args and type(wire) is PayloadWire and not wire.active:
+        if (
+            self._plain_args
+            and type(wire) is PayloadWire
+            and not wire.codecs
+            and wire.store is None
+        ):
             # What `encode_payload` does without codecs or store, in fewer calls: every
             # activity call of a replay encodes its arguments. A failure takes the long way,
             # which words the error.
