@@ -340,8 +340,9 @@ class CloseWatcher:
         decided, unread, when a listing shows the run closed so (same status) within
         ``sticky_seconds`` of its decision task's start, and no decision task of the run was
         taken here since: the answer routed the run's next decision task to the deciding
-        worker's sticky task list with that schedule-to-start timeout (``None``: it did not,
-        and the run is read).
+        worker's sticky task list, where no other worker can take it for that long (the
+        sticky schedule-to-start timeout, or the run's decision task start-to-close timeout
+        if shorter; ``None``: it was not routed so, and the run is read).
         """
         for watcher in self._neighbours():
             watcher._saw_close(run_id, decision, sticky_seconds)

@@ -595,8 +595,10 @@ class DecisionPoller:
         activation: Activation,
         unkept: bool,
     ) -> int | None:
-        """Say in the answer ``params`` where the run's next decision task goes; the sticky
-        schedule-to-start timeout in seconds if to this worker's sticky task list.
+        """Say in the answer ``params`` where the run's next decision task goes; if to this
+        worker's sticky task list, for how long (seconds) no other worker can decide the run:
+        the sticky schedule-to-start timeout, or the run's decision task start-to-close
+        timeout if shorter.
 
         To the sticky list while this worker keeps the run: a closing run is not kept, but its
         next task, if SWF refuses the close, still comes here first (the result watcher counts
@@ -615,7 +617,12 @@ class DecisionPoller:
         routed = int(sticky.total_seconds())
         params["taskList"] = {"name": self.sticky_task_list}
         params["taskListScheduleToStartTimeout"] = str(routed)
-        return routed
+        # A task started on the sticky list whose answer never reaches this worker (a lost
+        # poll answer, a crash) goes back to the shared list at its start-to-close timeout:
+        # the run is this worker's alone for the shorter of the two.
+        info = instance.starting.info
+        limit = info.task_start_to_close_timeout if info is not None else None
+        return routed if limit is None else min(routed, int(limit.total_seconds()))
 
     @contextlib.asynccontextmanager
     async def _deciding(self, execution: dict[str, Any]) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ from aioswf import (
     DecisionWorkerOptions,
     RetryOptions,
     Worker,
+    WorkflowOptions,
     workflow,
 )
 from aioswf import _close_watcher as watcher_module
@@ -386,6 +387,37 @@ def test_a_close_listed_too_late_to_be_only_this_workers_is_read() -> None:
     assert watcher_module._answered_close(decision, None, 5) is None
     renew = {"decisionType": "ContinueAsNewWorkflowExecution"}
     assert watcher_module._answered_close(renew, 1000.0, 5) is None
+
+
+async def test_a_close_is_this_workers_only_while_no_other_could_decide_the_run(
+    local_client: Client,
+) -> None:
+    """A decision task started on the sticky list whose answer never reaches the worker (a
+    lost poll answer, a crash) goes back to the shared list after the run's decision task
+    start-to-close timeout: with that shorter than the sticky schedule-to-start timeout,
+    another worker could decide the run sooner, so a close is taken as this worker's only
+    within the shorter of the two."""
+    windows: list[int | None] = []
+    tell = local_client.close_watcher.saw_close
+
+    def saw_close(run_id: str, decision: dict[str, Any], *, sticky_seconds: int | None) -> None:
+        windows.append(sticky_seconds)
+        tell(run_id, decision, sticky_seconds=sticky_seconds)
+
+    local_client.close_watcher.saw_close = saw_close  # type: ignore[method-assign]
+    options = DecisionWorkerOptions(sticky_schedule_to_start=timedelta(seconds=5))
+    async with Worker(
+        local_client, task_list="count", workflows=[Counting], decision_options=options
+    ):
+        for seconds in (2, 30):
+            handle = await local_client.start_workflow(
+                Counting.run,
+                workflow_id=f"count-{seconds}",
+                task_list="count",
+                options=WorkflowOptions(task_start_to_close_timeout=timedelta(seconds=seconds)),
+            )
+            assert await handle.result(timeout=RESULT_TIMEOUT) == 0
+    assert windows == [2, 5]
 
 
 @workflow.defn
