@@ -50,12 +50,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_workflows import DOMAIN, Chain, One, bare_client, interleaved, local_service, register
+from bench_workflows import DOMAIN, Chain, One, interleaved, local_service, register
 from bench_workflows import step as step_activity
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from plain_swf import plain_client
 
 from aioswf import Client, Worker
 from aioswf.contrib.opentelemetry import TracingInterceptor
@@ -163,7 +164,7 @@ async def main(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     notes: list[str] = []
     observed = Observed()
     async with local_service() as endpoint:
-        async with bare_client(endpoint) as swf:
+        async with plain_client(endpoint, 64) as swf:
             await register(swf)
         await chain(endpoint, 3, observed)  # imports, registrations and connections are warm
         await chain(endpoint, 3, None)
