@@ -30,7 +30,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -152,75 +152,68 @@ async def _until(predicate: Callable[[], bool]) -> None:
         await asyncio.sleep(0.0005)
 
 
+async def _loops_rate(
+    poll: Callable[[], Awaitable[dict[str, Any]]],
+    respond: Callable[[str], Awaitable[Any]],
+    count: int,
+    pollers: int,
+) -> dict[str, float]:
+    """The rate and CPU per task of ``pollers`` loops that each poll and answer at once,
+    from the first task taken until ``count`` were answered."""
+    done = 0
+    first: list[float] = []
+    finished = asyncio.Event()
+    print("ready", flush=True)
+
+    async def loop() -> None:
+        nonlocal done
+        while True:
+            token = (await poll()).get("taskToken")
+            if not token:
+                continue
+            if not first:
+                first.extend((time.perf_counter(), time.process_time()))
+            await respond(token)
+            done += 1
+            if done == count:
+                finished.set()
+
+    loops = [asyncio.create_task(loop()) for _ in range(pollers)]
+    await finished.wait()
+    rate = count / (time.perf_counter() - first[0])
+    cpu_ms = (time.process_time() - first[1]) * 1000 / count
+    for task in loops:  # the others are parked in empty polls
+        task.cancel()
+    await asyncio.gather(*loops, return_exceptions=True)
+    return {"rate": rate, "cpu_ms": cpu_ms}
+
+
 async def child_raw_rate(
     endpoint: str, task_list: str, count: int, pollers: int
 ) -> dict[str, float]:
     async with _client(endpoint, pollers + 16) as client:
-        transport = client.transport
-        done = 0
-        first: list[float] = []
-        finished = asyncio.Event()
-        print("ready", flush=True)
-
-        async def loop() -> None:
-            nonlocal done
-            while True:
-                task = await transport.call(
-                    "PollForActivityTask",
-                    {"domain": DOMAIN, "taskList": {"name": task_list}, "identity": "raw"},
-                )
-                if not task.get("taskToken"):
-                    continue
-                if not first:
-                    first.extend((time.perf_counter(), time.process_time()))
-                token = task["taskToken"]
-                await transport.call("RespondActivityTaskCompleted", {"taskToken": token})
-                done += 1
-                if done == count:
-                    finished.set()
-
-        loops = [asyncio.create_task(loop()) for _ in range(pollers)]
-        await finished.wait()
-        rate = count / (time.perf_counter() - first[0])
-        cpu_ms = (time.process_time() - first[1]) * 1000 / count
-        for task in loops:  # the others are parked in empty polls
-            task.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
-        return {"rate": rate, "cpu_ms": cpu_ms}
+        call = client.transport.call
+        polling = {"domain": DOMAIN, "taskList": {"name": task_list}, "identity": "raw"}
+        return await _loops_rate(
+            lambda: call("PollForActivityTask", polling),
+            lambda token: call("RespondActivityTaskCompleted", {"taskToken": token}),
+            count,
+            pollers,
+        )
 
 
 async def child_plain_rate(
     endpoint: str, task_list: str, count: int, pollers: int
 ) -> dict[str, float]:
     async with plain_client(endpoint, connections=pollers + 16) as swf:
-        done = 0
-        first: list[float] = []
-        finished = asyncio.Event()
-        print("ready", flush=True)
-
-        async def loop() -> None:
-            nonlocal done
-            while True:
-                task = await swf.poll_for_activity_task(
-                    domain=DOMAIN, taskList={"name": task_list}, identity="plain"
-                )
-                if not task.get("taskToken"):
-                    continue
-                if not first:
-                    first.extend((time.perf_counter(), time.process_time()))
-                await swf.respond_activity_task_completed(taskToken=task["taskToken"])
-                done += 1
-                if done == count:
-                    finished.set()
-
-        loops = [asyncio.create_task(loop()) for _ in range(pollers)]
-        await finished.wait()
-        rate = count / (time.perf_counter() - first[0])
-        cpu_ms = (time.process_time() - first[1]) * 1000 / count
-        for task in loops:
-            task.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
-        return {"rate": rate, "cpu_ms": cpu_ms}
+        return await _loops_rate(
+            lambda: swf.poll_for_activity_task(
+                domain=DOMAIN, taskList={"name": task_list}, identity="plain"
+            ),
+            lambda token: swf.respond_activity_task_completed(taskToken=token),
+            count,
+            pollers,
+        )
 
 
 # --- the parent: the endpoint, the decider, the table ------------------------------------------
