@@ -32,7 +32,7 @@ _INIT_ATTR = "__aioswf_init__"
 UNFINISHED_POLICY_ATTR = "__aioswf_unfinished_policy__"
 _RUN_ATTR = "__aioswf_run__"
 _SIGNAL_ATTR = "__aioswf_signal__"
-_ACTIVITY_ATTR = "__aioswf_activity__"
+ACTIVITY_ATTR = "__aioswf_activity__"
 _OWNER_ATTR = "__aioswf_owner__"
 
 DEFAULT_VERSION = "1"
@@ -428,7 +428,7 @@ def activity_defn(
             register=register,
             auto_heartbeat=auto_heartbeat,
         )
-        setattr(target, _ACTIVITY_ATTR, definition)
+        setattr(target, ACTIVITY_ATTR, definition)
         return target
 
     return decorate(fn) if fn is not None else decorate
@@ -448,7 +448,7 @@ def activity_defaults(
 
     def decorate(cls: type[T]) -> type[T]:
         for attr, member in vars(cls).items():
-            definition: ActivityDefinition | None = getattr(member, _ACTIVITY_ATTR, None)
+            definition: ActivityDefinition | None = getattr(member, ACTIVITY_ATTR, None)
             if definition is None:
                 continue
             changes: dict[str, Any] = {
@@ -458,7 +458,7 @@ def activity_defaults(
                 changes["name"] = f"{name_prefix}{attr}"
             if version is not None and definition.version == DEFAULT_VERSION:
                 changes["version"] = version
-            setattr(member, _ACTIVITY_ATTR, dataclasses.replace(definition, **changes))
+            setattr(member, ACTIVITY_ATTR, dataclasses.replace(definition, **changes))
         return cls
 
     return decorate
@@ -509,7 +509,7 @@ def activity_definition(obj: Any) -> ActivityDefinition:
     """
     if isinstance(obj, ActivityDefinition):
         return obj
-    definition = getattr(obj, _ACTIVITY_ATTR, None)
+    definition = getattr(obj, ACTIVITY_ATTR, None)
     if not isinstance(definition, ActivityDefinition):
         raise DefinitionError(f"{obj!r} is not an activity: decorate it with @activity.defn")
     if isinstance(obj, MethodType):

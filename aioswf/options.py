@@ -330,7 +330,8 @@ class WorkflowOverrides(TypedDict, total=False):
     lambda_role: str | None
 
 
-_NO_ACTIVITY_OPTIONS = ActivityOptions()
+NO_ACTIVITY_OPTIONS = ActivityOptions()
+"""The options of a call that sets none (shared: options are frozen)."""
 
 
 def with_activity_overrides(
@@ -342,7 +343,7 @@ def with_activity_overrides(
         DefinitionError: a duration is not a non-negative timedelta.
     """
     if not overrides:  # the common call: nothing to check or merge
-        return options if options is not None else _NO_ACTIVITY_OPTIONS
+        return options if options is not None else NO_ACTIVITY_OPTIONS
     _check_keys(overrides, ActivityOverrides.__optional_keys__)
     call = ActivityOptions(**overrides)
     call.swf_timeouts()  # reject a bad duration here, in the caller's code

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import weakref
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -22,7 +23,7 @@ from aioswf._decider.loop import DeterministicFuture, WorkflowLoop
 from aioswf._decider.recorded import Recorded
 from aioswf._definitions import ActivityDefinition
 from aioswf._failure import Failure
-from aioswf.converter import check_size
+from aioswf.converter import MAX_DATA_LENGTH, check_size
 from aioswf.exceptions import (
     ActivityCanceledError,
     ActivityFailedError,
@@ -117,7 +118,11 @@ class ActivityMachine:
         self.activity_id = activity_id
         self.scheduled_id: int | None = None
         self.closed = False
-        self.future: asyncio.Future[Any] = activities.host.loop.create_future()
+        loop = activities.host.loop
+        # `loop.create_future()`, in place: once per activity of a replay.
+        future = DeterministicFuture(loop=loop)
+        future._seq = next(loop._seq)
+        self.future: asyncio.Future[Any] = future
         if watch_future:  # else its one waiter calls `future_done` first (see SingleAttempt)
             self.future.add_done_callback(self.future_done)
         self.command = Command("ScheduleActivityTask", attributes, self._recorded)
@@ -125,8 +130,8 @@ class ActivityMachine:
 
     def _recorded(self, event: Event) -> None:
         if event["eventType"] == "ActivityTaskScheduled":
-            self.scheduled_id = int(event["eventId"])
-            self.activities.scheduled.add(self.scheduled_id, self)
+            self.scheduled_id = scheduled_id = int(event["eventId"])
+            self.activities.scheduled.machines[scheduled_id] = self  # `Recorded.add`, in place
 
     def future_done(self, future: asyncio.Future[Any]) -> None:
         """The attempt's future is done: if it was cancelled, cancel the activity."""
@@ -165,7 +170,8 @@ class ActivityMachine:
         self.closed = True
         activities = self.activities  # `forget`, in place: replay settles every activity
         activities.by_id.pop(self.activity_id, None)
-        activities.scheduled.discard(self.scheduled_id)
+        if self.scheduled_id is not None:  # `Recorded.discard`, in place
+            activities.scheduled.machines.pop(self.scheduled_id, None)
         if self.future.done():
             return
         if error is not None:
@@ -255,7 +261,9 @@ class SingleAttempt(DeterministicFuture):
         # The task's first step matters only to a cancel that comes before it: its place
         # in the queue is kept, and the step queued there only then.
         self._workflow_loop = loop
-        self._place = loop.place()
+        # `loop.place()`, in place: once per activity of a replay.
+        behind = loop._ready[-1] if loop._ready else loop._running
+        self._place = weakref.ref(behind) if behind is not None else None
         self._start_queued = self._place is None
         if self._place is None:  # nothing to follow: queued now, as the task's would be
             loop.call_soon(self._start)
@@ -431,9 +439,13 @@ class Activities:
     ) -> ActivityHandle[Any]:
         """Schedule the first attempt now; a call that may be retried runs its retries in a
         task."""
-        self.host.loop.check_open()  # before anything is decided or a coroutine made
+        host = self.host
+        if host.loop._closed:  # `check_open`'s test, in place
+            host.loop.check_open()  # before anything is decided or a coroutine made
         resolved = resolve(definition, options)
-        data = check_size(resolved.input_field, self.host.converter.encode_args(args))
+        data = host.converter.encode_args(args)
+        if data is not None and len(data) > MAX_DATA_LENGTH:
+            check_size(resolved.input_field, data)  # which raises
         # The timeouts' headers join the interceptors' once for every attempt (a copy: the
         # interceptors may change theirs later).
         headers = {**headers, **resolved.timeout_headers}

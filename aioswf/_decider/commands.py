@@ -239,6 +239,55 @@ class DecisionBook:
             command.sent = True
         return taken
 
+    def take_replayed(
+        self, echoes: Sequence[Event], canonical: Callable[[Any], Any] = _compared
+    ) -> list[Command] | None:
+        """The decisions of a replayed task, when they are exactly the ones history
+        recorded in ``echoes`` (in order, nothing carried over, dropped or split): taken as
+        :meth:`take` would, and their machines told of their echoes as :func:`match` tells
+        them; ``None``, with nothing changed, for anything else.
+
+        Replay asks once per decision task of the history, nearly always for that common
+        case: one loop here, without the calls of the general path (the caller takes it on
+        ``None``, and it words every mismatch). A decision's echo is the one event whose kind,
+        id, type and compared attributes are its own: no patch marker left out of the
+        comparison (see ``without_unasked_patches``) nor continuation timer of a split batch
+        (see ``split_as_recorded``) is one.
+        """
+        commands = self._current
+        if self._carried or len(commands) != len(echoes):
+            return None
+        for command, event in zip(commands, echoes, strict=True):
+            # `Command.matches` and `Command.differing_attribute`, in place.
+            kind = event["eventType"]
+            spec = ECHO_EVENTS.get(kind)
+            decision_type = command.decision_type
+            if command.dropped or spec is None or spec[0] != decision_type:
+                return None
+            data = event.get(ECHO_ATTRIBUTE_KEYS[kind]) or {}
+            decided = command.attributes
+            _, id_attr, type_attr = spec
+            if id_attr is not None and data.get(id_attr) != decided.get(id_attr):
+                return None
+            if type_attr is not None and type_attr in data:
+                recorded = data[type_attr]
+                wanted = decided.get(type_attr)
+                if recorded != wanted and type_text(recorded) != type_text(wanted):
+                    return None
+            for name in _COMPARED_ATTRIBUTES.get(decision_type, ()):
+                if name in data:
+                    recorded = data[name]
+                    wanted = decided.get(name)
+                    if recorded != wanted and canonical(recorded) != canonical(wanted):
+                        return None
+        self._current = []
+        for command in commands:
+            command.sent = True
+        for command, event in zip(commands, echoes, strict=True):
+            if command.on_recorded is not None:
+                command.on_recorded(event)
+        return commands
+
     def remove_recorded(
         self,
         recorded: Sequence[Event],

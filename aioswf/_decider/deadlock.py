@@ -64,7 +64,9 @@ class StepWatch:
         self.thread: int | None = None
         self.error: WorkflowDeadlockError | None = None
         """Set once a step overran: the error the decision task fails with."""
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
+        """Held while a step ends and while the step is interrupted: an interrupt is only
+        ever sent while the step runs."""
 
     @contextmanager
     def step(self) -> Iterator[None]:
@@ -82,8 +84,7 @@ class StepWatch:
 
     def end(self) -> None:
         """The step that :meth:`begin` started is over."""
-        # Under the lock: an interrupt is only ever sent while the step runs.
-        with self._lock:
+        with self.lock:
             self.started = None
 
     def overran(self) -> bool:
@@ -103,7 +104,7 @@ class StepWatch:
         Returns:
             Whether a step was running (and is now being interrupted).
         """
-        with self._lock:
+        with self.lock:
             thread = self.thread
             if self.started is None or thread is None or not self.overran():
                 return False

@@ -153,25 +153,27 @@ class WorkflowInstance:
     # --- activation ----------------------------------------------------------------------
 
     def activate(
-        self, events: Sequence[Event], started_id: int | None
+        self, events: Sequence[Event], started_id: int | None, *, pausing: bool = True
     ) -> Generator[None, None, Activation]:
         """Apply ``events`` and decide the task ``started_id`` (``None``: replay only).
 
         A generator, so the caller can hand the host loop back between replayed tasks and
         every :data:`APPLY_CHUNK` events; its return value is the :class:`Activation`.
+        Without ``pausing`` (a caller that would not hand anything back) it pauses only
+        where the rare paths do.
 
         Raises:
             CacheMiss: the instance cannot continue from these events.
         """
         try:
-            return (yield from self._activate(events, started_id))
+            return (yield from self._activate(events, started_id, pausing))
         finally:
             # The steps left the loop's async generator hooks on a thread without hooks
             # of its own; the activation ends here.
             self.loop.release_thread()
 
     def _activate(
-        self, events: Sequence[Event], started_id: int | None
+        self, events: Sequence[Event], started_id: int | None, pausing: bool
     ) -> Generator[None, None, Activation]:
         if self._closed:
             raise CacheMiss(f"{self.describe}: the instance was closed")
@@ -189,37 +191,38 @@ class WorkflowInstance:
             if self.last_started_id:
                 self._match_previous(plan.completed_by_started, plan.echoes)
             cursor = 0
+            events = plan.events
+            canonical = self.converter.canonical
             for point in plan.points:
                 # Before the point's events are applied: what they do (an unknown signal is
                 # logged, say) happens once, when their task is first decided.
-                self._replaying = point.completed_id is not None
                 completed = point.completed_id
-                self.current_echoes = plan.echoes.get(completed, []) if completed else ()
+                self._replaying = completed is not None
+                echoes = plan.echoes.get(completed, []) if completed else ()
+                self.current_echoes = echoes
                 if point.refused_until:
-                    cursor = yield from self._decide_again(plan.events, cursor, point)
+                    cursor = yield from self._decide_again(events, cursor, point)
                 end = point.end
                 if end is None or end < cursor:
-                    end = _batch_end(plan.events, cursor, point.started_id)
+                    end = _batch_end(events, cursor, point.started_id)
                 signals = not point.refused_until  # else delivered already
-                yield from self._apply(plan.events[cursor:end], signals=signals)
+                if pausing and end - cursor > APPLY_CHUNK:
+                    yield from self._apply_pausing(events[cursor:end], signals=signals)
+                else:
+                    self._apply(events[cursor:end], signals=signals)
                 cursor = end
                 self._step(point)
                 self._task_attempt = 1
-                if point.completed_id is None:
+                if completed is None:
                     commands = self.decisions.take(point.started_id)
                     self.last_started_id = point.started_id
                     self._awaiting_echo = commands
                     return self._result(commands)
-                where = (
-                    f"decision task {point.started_id} (completed in event {point.completed_id})"
-                )
-                echoes = plan.echoes.get(point.completed_id, [])
-                pending = self.decisions.pending()
-                recorded = without_unasked_patches(pending, echoes)
-                commands = self.decisions.take(point.started_id, recorded, pending)
+                if self.decisions.take_replayed(echoes, canonical) is None:
+                    self._take_replayed(point, echoes)  # the long way, which words mismatches
                 self.last_started_id = point.started_id
-                match(commands, recorded, where, self.describe, self.converter.canonical)
-                yield
+                if pausing:
+                    yield
             self._replaying = False
             return Activation()
         except NondeterminismError as error:
@@ -269,13 +272,27 @@ class WorkflowInstance:
 
     def run_to_completion(self, events: Sequence[Event], started_id: int | None) -> Activation:
         """:meth:`activate` without pauses, for replayers and tests."""
-        steps = self.activate(events, started_id)
+        steps = self.activate(events, started_id, pausing=False)
         while True:
             try:
                 next(steps)
             except StopIteration as stop:
                 result: Activation = stop.value
                 return result
+
+    def _take_replayed(self, point: RunPoint, echoes: Sequence[Event]) -> None:
+        """Take the decisions of the replayed task ``point`` and match them with the
+        ``echoes`` that recorded them, whatever they are (see ``DecisionBook.take_replayed``
+        for the common case).
+
+        Raises:
+            NondeterminismError: naming the first event and decision that differ.
+        """
+        where = f"decision task {point.started_id} (completed in event {point.completed_id})"
+        pending = self.decisions.pending()
+        recorded = without_unasked_patches(pending, echoes)
+        commands = self.decisions.take(point.started_id, recorded, pending)
+        match(commands, recorded, where, self.describe, self.converter.canonical)
 
     def _match_previous(self, completed: dict[int, int], echoes: dict[int, list[Event]]) -> None:
         completed_id = completed.get(self.last_started_id)
@@ -301,7 +318,7 @@ class WorkflowInstance:
         """
         end = _batch_end(events, cursor, point.refused_until + 1)
         everything = _batch_end(events, cursor, point.started_id)
-        yield from self._apply(events[cursor:end], signal_events=events[cursor:everything])
+        yield from self._apply_pausing(events[cursor:end], signal_events=events[cursor:everything])
         self._step(point)
         where = (
             f"decision task {point.started_id}, deciding again the close refused in the task "
@@ -318,16 +335,15 @@ class WorkflowInstance:
         *,
         signals: bool = True,
         signal_events: Sequence[Event] | None = None,
-    ) -> Generator[None, None, None]:
-        """Apply the events of one run point, pausing every :data:`APPLY_CHUNK` events.
+    ) -> None:
+        """Apply the events of one run point (see :meth:`_apply_pausing` for many events).
 
         Only handlers run here (they resolve futures and queue callbacks; no workflow code
-        runs until the step), so a pause between two events changes nothing the code sees.
-        Signals are taken from ``signal_events`` when given, and skipped if not ``signals``.
+        runs until the step). Signals are taken from ``signal_events`` when given, and
+        skipped if not ``signals``.
         """
         if self.starting.obj is None:
             self.starting.construct_once(batch)
-        applied = 0
         kinds = list(map(_EVENT_TYPE, batch))  # in C: most events of a replay have no handler
         if signal_events is None and _SIGNALED not in kinds:
             signals = False
@@ -338,28 +354,43 @@ class WorkflowInstance:
             if event["eventType"] == "WorkflowExecutionSignaled" and obj is not None:
                 self.current_event = event
                 self.signals.deliver(event, obj)
-                applied += 1
-                if applied % APPLY_CHUNK == 0:
-                    yield
         for event, handler in zip(batch, map(self._handlers.get, kinds), strict=True):
             if handler is not None:
                 self.current_event = event
                 handler(event)
-                applied += 1
-                if applied % APPLY_CHUNK == 0:
-                    yield
+
+    def _apply_pausing(
+        self,
+        batch: Sequence[Event],
+        *,
+        signals: bool = True,
+        signal_events: Sequence[Event] | None = None,
+    ) -> Generator[None, None, None]:
+        """:meth:`_apply`, pausing every :data:`APPLY_CHUNK` events: signals first, then
+        the others, as ``_apply`` orders them. A pause between two events changes nothing
+        the code sees."""
+        if self.starting.obj is None:
+            self.starting.construct_once(batch)  # from the first events, not from a chunk
+        signaled = signal_events if signal_events is not None else batch
+        for start in range(0, len(signaled) if signals else 0, APPLY_CHUNK):
+            self._apply((), signal_events=signaled[start : start + APPLY_CHUNK])
+            yield
+        for start in range(0, len(batch), APPLY_CHUNK):
+            self._apply(batch[start : start + APPLY_CHUNK], signals=False)
+            yield
 
     def _step(self, point: RunPoint) -> None:
         self._point = point
         self._tasks_run += 1
-        self.loop.set_time(point.time)
-        self.loop.silent = self._replaying
-        with self.loop.stepping():
+        loop = self.loop
+        with loop.step_at(point.time, replaying=self._replaying):
             while True:
-                self.loop.run_ready()
+                loop.run_ready()
                 if not self._conditions or not self._check_conditions():
                     break
-        self._after_step()
+        task = self.starting.run_task
+        if self._fatal is not None or (task is not None and task.done()):
+            self._after_step()  # else nothing to do, as in most replayed steps
 
     def _check_conditions(self) -> bool:
         changed = False

@@ -17,13 +17,15 @@ import itertools
 import logging
 import math
 import sys
+import threading
 import weakref
 from asyncio import events, format_helpers
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from typing import Any, Protocol, TypeVar
 
 from aioswf._decider.deadlock import StepWatch, coroutine_stack
-from aioswf._sandbox.core import start_guarding, stop_guarding
+from aioswf._decider.deadlock import _clock as _step_clock
+from aioswf._sandbox.core import install, running_steps, thread_state
 from aioswf._sandbox.module_state import StateWatch
 from aioswf.exceptions import NondeterminismError
 
@@ -112,6 +114,9 @@ class _Ready(asyncio.Handle):
         )
 
 
+_new_ready = object.__new__
+
+
 def _report(loop: WorkflowLoop, handle: asyncio.Handle, error: BaseException) -> None:
     """What ``Handle._run`` does with a callback's error (see :meth:`WorkflowLoop.run_ready`,
     which runs the callbacks itself)."""
@@ -137,12 +142,18 @@ def _stack_of(handle: asyncio.Handle) -> list[str]:
     return coroutine_stack(task.get_coro())
 
 
+_GUARDS = thread_state()
+_GUARDED_STEPS = running_steps()
+
+
 class _Step:
     """The ``with`` block of :meth:`WorkflowLoop.stepping`: the loop running, its hooks, the
     step watch and the sandbox's guards in place.
 
-    A plain class rather than a generator-based context manager: replay enters one for every
-    decision task of a history, and this is a sizeable part of a replayed task's cost.
+    A plain class rather than a generator-based context manager, whose two methods do the
+    work of the sandbox's and the step watch's in place (each names what it stands for):
+    replay enters one for every decision task of a history, and the calls were a sizeable
+    part of a replayed task's cost.
     """
 
     __slots__ = ("_guarded_before", "_host", "_host_hooks", "_loop", "_state")
@@ -155,23 +166,32 @@ class _Step:
 
     def __enter__(self) -> None:
         loop = self._loop
-        # First: the only part that can fail (installing the guards), with nothing to undo.
-        self._guarded_before = start_guarding(loop._describe) if loop._sandboxed else None
-        if self._state is not None:
-            self._state.__enter__()
+        if loop._sandboxed:
+            # `start_guarding`, in place (the loop installed the guards).
+            self._guarded_before = _GUARDS.active
+            _GUARDED_STEPS.append(None)
+            _GUARDS.active = loop._describe
+        state = self._state
+        if state is not None and not state.window_open:  # else left open by a replayed step
+            state.__enter__()
         self._host = events._get_running_loop()
         # Lent already by the previous step of this activation, most often.
         lent = sys.get_asyncgen_hooks()[0] is loop._hooks[0]
         self._host_hooks = None if lent else loop._lend_hooks()
         events._set_running_loop(loop)
         loop._stepping = True
-        loop.watch.begin()
+        watch = loop.watch  # `StepWatch.begin`, in place
+        watch.thread = threading.get_ident()
+        watch.started = _step_clock()
 
     def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
         loop = self._loop
         if loop._sandboxed:
-            stop_guarding(self._guarded_before)
-        loop.watch.end()
+            _GUARDS.active = self._guarded_before  # `stop_guarding`, in place
+            _GUARDED_STEPS.pop()
+        watch = loop.watch
+        with watch.lock:  # `StepWatch.end`, in place
+            watch.started = None
         loop._stepping = False
         if self._host_hooks is not None:
             sys.set_asyncgen_hooks(*self._host_hooks)
@@ -179,7 +199,7 @@ class _Step:
         if self._state is not None:
             # Last: it raises if the step changed module state (a replayed step may leave
             # part of the check to a later one: see `module_state.steps_in_a_row`).
-            self._state.step_ended(kind, replayed=loop.runtime.is_replaying)
+            self._state.step_ended(kind, replayed=loop.replaying)
 
 
 def _forbid(name: str, what: str) -> Any:
@@ -213,6 +233,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         state: StateWatch | None = None,
     ) -> None:
         self._sandboxed = sandboxed
+        if sandboxed:
+            install()  # once per process: each step then guards its thread in place
         # One per loop, entered by each step in turn (a run's steps never overlap).
         self._state_watching = state.watching(describe) if state and sandboxed else None
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
@@ -236,6 +258,9 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         """The callback :meth:`run_ready` is running, if any."""
         self.silent = False
         """While true (replay, eviction), errors reported to the loop are not logged."""
+        self.replaying = False
+        """Whether the step running now re-runs a decision task that history records (see
+        :meth:`step_at`)."""
         self.runtime: Any = None
         """The :class:`~aioswf._decider.runtime.WorkflowRuntime` of the run."""
 
@@ -244,6 +269,15 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def set_time(self, now: float) -> None:
         """Move the clock to the current decision task's timestamp."""
         self._now = max(self._now, now)
+
+    def step_at(self, now: float, *, replaying: bool) -> _Step:
+        """:meth:`set_time` and :meth:`stepping` for a step of the run: one that re-runs a
+        decision task history records (``replaying``: errors it reports are not logged, and
+        the sandbox may leave part of its check to a later step) or decides a new one."""
+        if now > self._now:
+            self._now = now
+        self.silent = self.replaying = replaying
+        return self._step_block if not self._stepping else _Step(self, False)  # `stepping()`
 
     def stepping(self, *, evicting: bool = False) -> _Step:
         """Make this loop the running one while workflow code runs, then restore the host's.
@@ -380,7 +414,18 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
-        handle = _Ready(callback, args, self, context)
+        # `_Ready(callback, args, self, context)`, in place: futures call this for each of
+        # their callbacks, two or more per activity of a replay.
+        handle = _new_ready(_Ready)
+        handle._context = context if context is not None else contextvars.copy_context()
+        handle._loop = self
+        handle._callback = callback
+        handle._args = args
+        handle._cancelled = False
+        handle._repr = None
+        handle._source_traceback = (
+            format_helpers.extract_stack(sys._getframe(0)) if self._debug else None
+        )
         self._ready.append(handle)
         return handle
 

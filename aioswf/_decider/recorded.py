@@ -25,20 +25,21 @@ class Recorded(Generic[M]):
 
     def __init__(self, attribute: str) -> None:
         self.attribute = attribute
-        self._machines: dict[int, M] = {}
+        self.machines: dict[int, M] = {}
+        """By event id (:meth:`add` and :meth:`discard`, for callers that do them in place)."""
 
     def add(self, event_id: int, machine: M) -> None:
         """Remember ``machine``, recorded by event ``event_id``."""
-        self._machines[event_id] = machine
+        self.machines[event_id] = machine
 
     def discard(self, event_id: int | None) -> None:
         """Forget the machine recorded by ``event_id``, if any."""
         if event_id is not None:
-            self._machines.pop(event_id, None)
+            self.machines.pop(event_id, None)
 
     def find(self, data: Mapping[str, Any]) -> M | None:
         """The machine a later event's attributes ``data`` name, if it is still known."""
-        return self._machines.get(int(data.get(self.attribute) or 0))
+        return self.machines.get(int(data.get(self.attribute) or 0))
 
     def routed(
         self, action: Callable[[M, Any], None], kind: str | None = None
@@ -46,7 +47,7 @@ class Recorded(Generic[M]):
         """An event handler that calls ``action(machine, attributes)`` for a known machine
         (of events of ``kind`` only, if given: their attributes are then found at once)."""
 
-        machines, attribute = self._machines, self.attribute
+        machines, attribute = self.machines, self.attribute
         key = attributes_key(kind, "EventAttributes") if kind is not None else None
 
         def handle(event: Event) -> None:

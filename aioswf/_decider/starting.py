@@ -64,9 +64,7 @@ class Starting:
             workflow_id=host.workflow_id,
             run_id=host.run_id,
         )
-        host.loop.set_time(timestamp(started))
-        host.loop.silent = host.is_replaying
-        with host.loop.stepping():
+        with host.loop.step_at(timestamp(started), replaying=host.is_replaying):
             try:
                 self.obj = self._create(data.get("input"))
                 if host.options.interceptors:

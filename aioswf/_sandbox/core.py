@@ -127,6 +127,13 @@ def start_guarding(describe: str) -> str | None:
     return outer
 
 
+def running_steps() -> list[None]:
+    """The list that :func:`start_guarding` appends to and :func:`stop_guarding` pops from
+    (see :data:`_steps`), for the workflow loop: it does both in place for every step of a
+    replay, with :func:`thread_state`, once :func:`install` has run."""
+    return _steps
+
+
 def stop_guarding(outer: str | None) -> None:
     """Guard this thread for ``outer`` again (``None``: not at all), as before
     :func:`start_guarding`."""

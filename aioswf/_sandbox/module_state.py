@@ -130,6 +130,8 @@ class StateWatch:
         self._gets = tuple(namespace.get for namespace, spots in groups for _ in spots)
         self._names = tuple(spot.name for spot in self._spots)
         self._missing = (_MISSING,) * len(self._spots)
+        self.reads = (self._gets, self._names, self._missing)
+        """What :func:`_lookup` is mapped over to read every watched value."""
 
     @property
     def spots(self) -> list[_Spot]:
@@ -151,7 +153,7 @@ class StateWatch:
 
     def values(self) -> tuple[Any, ...]:
         """The objects bound to the watched names now (:data:`_MISSING` for none)."""
-        return tuple(map(_lookup, self._gets, self._names, self._missing))
+        return tuple(map(_lookup, *self.reads))
 
     def snapshot(self) -> _Snapshot:
         """The values bound to the watched names, and what their containers hold."""
@@ -166,7 +168,7 @@ class StateWatch:
     def rebound(self, values: tuple[Any, ...]) -> bool:
         """Whether a watched name is bound to another object than in ``values`` (a
         snapshot's first part), in any way (lazily computed constants included)."""
-        return any(map(is_not, values, map(_lookup, self._gets, self._names, self._missing)))
+        return any(map(is_not, values, map(_lookup, *self.reads)))
 
     def change(self, before: _Snapshot, describe: str) -> NondeterminismError | None:
         """The error for what changed since ``before``, if anything did."""
@@ -230,9 +232,9 @@ class _Watching:
         "_checkpoint_bound",
         "_describe",
         "_found",
-        "_open",
         "_outer",
         "_watch",
+        "window_open",
     )
 
     def __init__(self, watch: StateWatch, describe: str) -> None:
@@ -240,16 +242,18 @@ class _Watching:
         self._describe = describe
         self._found: NondeterminismError | None = None
         """A change found inside the window (before an unguarded block), refused as it ends."""
-        self._open = False
+        self.window_open = False
+        """Whether a window is open: replayed steps of a batch leave theirs open for the
+        next step, which need not enter this (the workflow loop looks before it does)."""
         self._batch: list[_Watching] | None = None
         """The batch of steps that the open window belongs to, if any."""
         self._outer: Callable[[bool], None] | None = None
         self._checkpoint_bound = self._checkpoint  # bound once, not at every step
 
     def __enter__(self) -> None:
-        if self._open:
+        if self.window_open:
             return  # a window left open by the replayed steps before
-        self._open = True
+        self.window_open = True
         self._before = self._watch.snapshot()
         self._outer = _sandbox.checkpoint  # core.swap_checkpoint, without the call
         _sandbox.checkpoint = self._checkpoint_bound
@@ -268,18 +272,20 @@ class _Watching:
         Raises:
             NondeterminismError: what changed in the window that this step closes.
         """
+        watch = self._watch
         if (
             replayed
             and kind is None
             and self._batch is not None
             and self._found is None
-            and not self._watch.rebound(self._before[0])
+            # `StateWatch.rebound`, in place: once per replayed step.
+            and not any(map(is_not, self._before[0], map(_lookup, *watch.reads)))
         ):
             return
         self._close()
         error, self._found = self._found, None
         if kind is None:
-            error = error or self._watch.change(self._before, self._describe)
+            error = error or watch.change(self._before, self._describe)
             if error is not None:
                 raise error
         # else: the exception goes on, and the task fails anyway.
@@ -287,13 +293,13 @@ class _Watching:
     def settle(self) -> None:
         """Close the window left open by replayed steps, now that code other than this
         run's may run on the thread; what changed in it is refused as the next step ends."""
-        if self._open:
+        if self.window_open:
             self._close()
             if self._found is None:
                 self._found = self._watch.change(self._before, self._describe)
 
     def _close(self) -> None:
-        self._open = False
+        self.window_open = False
         self._batch = None
         _sandbox.checkpoint = self._outer
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from asyncio import events
 from collections.abc import Awaitable, Callable
+from types import MethodType
 from typing import Any, TypeVar, Unpack, overload
 
 from aioswf._decider.activity import ActivityHandle
-from aioswf._definitions import activity_definition
-from aioswf.options import ActivityOptions, ActivityOverrides, with_activity_overrides
+from aioswf._decider.loop import WorkflowLoop
+from aioswf._definitions import ACTIVITY_ATTR, ActivityDefinition, activity_definition
+from aioswf.options import (
+    NO_ACTIVITY_OPTIONS,
+    ActivityOptions,
+    ActivityOverrides,
+    with_activity_overrides,
+)
 from aioswf.workflow._core import _runtime
 
 R = TypeVar("R")
@@ -101,9 +109,18 @@ async def execute_activity(
             (``details`` holds what it reported).
         ScheduleActivityFailedError: SWF refused to schedule it (``cause`` says why).
     """
-    # `start_activity`'s body: a call less for each activity of a replay.
-    merged = with_activity_overrides(options, overrides)
-    handle = _runtime().start_activity(activity_definition(activity), args, merged)
+    # `start_activity`'s body, with the common case of each call it makes in place: a call
+    # less for each, and each activity of a replay makes them.
+    if overrides:
+        merged = with_activity_overrides(options, overrides)
+    else:
+        merged = options if options is not None else NO_ACTIVITY_OPTIONS
+    definition = getattr(activity, ACTIVITY_ATTR, None)
+    if type(definition) is not ActivityDefinition or isinstance(activity, MethodType):
+        definition = activity_definition(activity)
+    loop = events._get_running_loop()
+    runtime = loop.runtime if isinstance(loop, WorkflowLoop) else _runtime()
+    handle = runtime.start_activity(definition, args, merged)
     if type(handle) is ActivityHandle:  # what its `__await__` would wait on, a call less
         return await handle._task
     return await handle
