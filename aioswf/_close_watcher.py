@@ -10,10 +10,11 @@ client then learns which of them closed:
   holds a decision task of. The listings cover its whole life from then on;
 * then, at each interval (0.05 s, growing to 1 s while the listings find no close),
   one ``ListClosedWorkflowExecutions`` call (more pages only if many closed) lists what closed
-  in the domain since then, and only the awaited runs among them are read for their close
-  event. When the awaited runs are of a few workflow types known here (this client started
-  them), the listing is made type by type: the closes of other types in a busy domain are
-  not read at every interval;
+  in the domain since then (no further back than the oldest time an awaited run is known to
+  have been open at), and only the awaited runs among them are read for their close event.
+  When the awaited runs are of a few workflow types known here (this client started them),
+  the listing is made type by type: the closes of other types in a busy domain are not read
+  at every interval;
 * a close decided by a worker of the same process (on any client of the same event loop,
   domain and endpoint: the worker tells every such client's watcher) is delivered without
   reading the run (:meth:`CloseWatcher.saw_close`): SWF may refuse a close decision
@@ -43,7 +44,7 @@ import email.utils
 import logging
 import math
 import weakref
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,9 @@ class _Waiter:
     """Loop time at which the run's history is read directly (0: at the next look)."""
     fresh: bool = False
     """Known open at a service time the listings still reach back to: they cover it."""
+    open_at: float = 0.0
+    """The newest service time it is known to have been open at (0: unknown): it closed
+    after that, so a listing for it reaches back no further."""
     workflow_type: tuple[str, str] | None = None
     """Its workflow type's name and version, when this client started it (else unknown)."""
     told: bool = False
@@ -235,7 +239,9 @@ class CloseWatcher:
             open_at = max(known_then, self._decided.get(run_id, 0.0))
             lately = self._service_time - VISIBILITY_LAG
             fresh = bool(open_at) and open_at >= lately
-            waiter = _Waiter(workflow_id, run_id, fresh=fresh, workflow_type=workflow_type)
+            waiter = _Waiter(
+                workflow_id, run_id, fresh=fresh, open_at=open_at, workflow_type=workflow_type
+            )
             self._waiters[run_id] = waiter
             answered = self._unclaimed.pop(run_id, None)
             # Closed here before it was awaited, lately enough for a short listing to show.
@@ -316,6 +322,7 @@ class CloseWatcher:
         if waiter is not None:
             # Open now, at a time the listings reach back to: they cover it from here on.
             waiter.answered, waiter.fresh = None, True
+            waiter.open_at = max(waiter.open_at, started_at)
 
     def closing(self, run_id: str) -> None:
         """A worker of this process is about to answer a decision task of ``run_id`` with a
@@ -463,7 +470,7 @@ class CloseWatcher:
                 waiter.due = now + RECHECK
                 due.remove(waiter)
         if self._listing and (listing or confirming):
-            due += await self._closed_among_waiters(listing)
+            due += await self._closed_among_waiters(listing, reading=due)
         if listing and not self._listing:
             due = list(self._waiters.values())  # no listing: read every awaited run
         # Not those a listing just confirmed.
@@ -471,19 +478,32 @@ class CloseWatcher:
         reads = await self._read_all(due)
         return sum(closed and not waiter.told for waiter, closed in zip(due, reads, strict=True))
 
-    async def _closed_among_waiters(self, listing: bool) -> list[_Waiter]:
+    async def _closed_among_waiters(
+        self, listing: bool, reading: Collection[_Waiter] = ()
+    ) -> list[_Waiter]:
         """The awaited runs a listing shows closed, to be read; the closes answered here that
         it confirms are delivered at once. With ``listing`` false, only those are listed:
-        of their types, as far back as the oldest of their decision tasks started."""
+        of their types, as far back as the oldest of their decision tasks started. The runs
+        ``reading`` are read right after: the listing need not reach back for them."""
         answered = [w.answered for w in self._waiters.values() if w.answered is not None]
         oldest = [a.started_at for a in answered]  # a close comes after its task started
         if listing and self._service_time:
-            oldest.append(self._service_time - VISIBILITY_LAG)
+            # As far back as SWF may be late to list a close, but not past the time each
+            # run was known open: in a busy domain, the closes of the last seconds before
+            # are not read again at every interval.
+            lately = self._service_time - VISIBILITY_LAG
+            oldest += [
+                max(w.open_at, lately)
+                for w in self._waiters.values()
+                if w.answered is None and w not in reading
+            ]
             filters = self._type_filters(self._waiters.values())
         elif answered:
             filters = self._type_filters(w for w in self._waiters.values() if w.answered)
         else:
             return []
+        if not oldest:
+            return []  # every run awaited is read now
         since = min(oldest)
         params: dict[str, Any] = {
             "domain": self.client.domain,
@@ -592,6 +612,7 @@ class CloseWatcher:
             self._finish(waiter, newest)
             return True
         waiter.due = asyncio.get_running_loop().time() + RECHECK
+        waiter.open_at = max(waiter.open_at, timestamp(newest))
         return False
 
     def _fail_all(self, error: BaseException) -> None:

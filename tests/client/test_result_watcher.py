@@ -552,3 +552,41 @@ async def test_a_close_decided_here_reaches_every_client_of_the_process(
         assert calls["GetWorkflowExecutionHistory"] == 0
         # A client of another domain hears nothing of it.
         assert not elsewhere.close_watcher._decided
+
+
+def listed_runs(client: Client) -> list[str]:
+    """The workflow id of every execution the listings of ``client`` return."""
+    listed: list[str] = []
+
+    def seen(parsed: dict[str, Any], **_: Any) -> None:
+        listed.extend(i["execution"]["workflowId"] for i in parsed.get("executionInfos") or ())
+
+    client.transport._client.meta.events.register(
+        "after-call.swf.ListClosedWorkflowExecutions", seen
+    )
+    return listed
+
+
+async def test_listings_reach_back_only_to_when_the_awaited_runs_were_known_open(
+    local_client: Client, local_endpoint: str
+) -> None:
+    # Closes of the same type a moment before: within the listings' visibility lag, but
+    # before any awaited run was known open, so no listing needs to read them again.
+    earlier = [
+        await local_client.start_workflow(Parked.run, workflow_id=f"gone-{n}", task_list="none")
+        for n in range(20)
+    ]
+    for handle in earlier:
+        await handle.terminate("enough")
+    await asyncio.sleep(1.2)  # the listing's oldest date is in whole seconds
+    async with Client(local_client.domain, endpoint_url=local_endpoint) as other:
+        await other.start_workflow(Parked.run, workflow_id="awaited", task_list="none")
+    listed = listed_runs(local_client)
+    awaited = local_client.get_workflow_handle("awaited")
+    waiting = asyncio.create_task(awaited.result(timeout=RESULT_TIMEOUT))
+    await asyncio.sleep(0.8)
+    assert local_client.close_watcher.calls > 1, "no listing was made"
+    assert not [w for w in listed if w.startswith("gone-")], listed
+    await awaited.terminate("enough")
+    with pytest.raises(WorkflowTerminatedError):
+        await waiting
