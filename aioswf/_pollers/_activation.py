@@ -137,6 +137,11 @@ class ThreadActivations:
         if instance.loop.is_running():
             instance.close()  # owned by an abandoned thread: only marked closed
             return
+        if not asyncio.all_tasks(instance.loop):
+            # No coroutine left to end (a run that returned): no workflow code runs, and a
+            # trip to a thread and back would cost more than the close itself.
+            instance.close()
+            return
         await asyncio.get_running_loop().run_in_executor(self._pool, instance.close)
 
     def shutdown(self) -> None:
