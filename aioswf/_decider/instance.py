@@ -591,9 +591,7 @@ class WorkflowInstance:
         with self.loop.stepping(evicting=True):
             # A `finally` block may start new work on its way out (an activity in a cleanup
             # handler): those tasks are ended too, until none is left.
-            while pending := sorted(
-                asyncio.all_tasks(self.loop) - evicted, key=lambda t: getattr(t, "_seq", 0)
-            ):
+            while pending := [t for t in self.loop.pending_tasks() if t not in evicted]:
                 for task in pending:
                     evicted.add(task)
                     _evict(task)

@@ -90,6 +90,10 @@ class _DeterministicTask(asyncio.Task[Any]):
         return self._seq
 
 
+def _creation_order(task: asyncio.Task[Any]) -> int:
+    return getattr(task, "_seq", 0)
+
+
 class _Ready(asyncio.Handle):
     """What ``call_soon`` queues: asyncio's handle, made without asking the loop whether it
     is in debug mode (a method call for each of the few callbacks of every replayed task)."""
@@ -239,6 +243,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self._state_watching = state.watching(describe) if state and sandboxed else None
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
+        self._tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         # Bound once, so that a thread's hooks can be recognised as this loop's.
         self._hooks = (self._asyncgen_firstiter, self._finalize)
         self._now = 0.0
@@ -504,7 +509,19 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.Task[T]:
         self.check_open()
-        return _DeterministicTask(coro, loop=self, seq=next(self._seq), name=name, context=context)
+        task = _DeterministicTask(coro, loop=self, seq=next(self._seq), name=name, context=context)
+        self._tasks.add(task)
+        return task
+
+    def pending_tasks(self) -> list[asyncio.Task[Any]]:
+        """This loop's tasks not done yet, oldest first.
+
+        ``asyncio.all_tasks(loop)`` would say the same (every task of workflow code is made
+        here: ``asyncio.create_task``, ``gather``, ``TaskGroup`` and ``wait_for`` call
+        :meth:`create_task`), but it walks every task of the process, the host's included:
+        thousands in a busy service, at each run closed.
+        """
+        return sorted((t for t in self._tasks if not t.done()), key=_creation_order)
 
     def set_task_factory(self, factory: Any) -> None:
         raise self._forbidden("set_task_factory")

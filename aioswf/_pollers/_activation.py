@@ -137,7 +137,7 @@ class ThreadActivations:
         if instance.loop.is_running():
             instance.close()  # owned by an abandoned thread: only marked closed
             return
-        if not asyncio.all_tasks(instance.loop):
+        if not instance.loop.pending_tasks():
             # No coroutine left to end (a run that returned): no workflow code runs, and a
             # trip to a thread and back would cost more than the close itself.
             instance.close()
