@@ -189,8 +189,15 @@ class ActivityMachine:
             value = self.activities.host.converter.decode_result(self.definition.fn, result)
         except PayloadConversionError as error:
             self._settle(error)
-        else:
-            self._settle(result=value)
+            return
+        # `_settle(result=value)`, in place: replay settles every activity of the history.
+        self.closed = True
+        activities = self.activities
+        activities.by_id.pop(self.activity_id, None)
+        if self.scheduled_id is not None:
+            activities.scheduled.machines.pop(self.scheduled_id, None)
+        if not self.future.done():
+            self.future.set_result(value)
 
     def failed(self, data: Any) -> None:
         converter = self.activities.host.converter
@@ -242,6 +249,18 @@ class SingleAttempt(DeterministicFuture):
     the same order either way, while each call saves a task, two coroutines and four
     callbacks (replay makes one call per activity of the history).
     """
+
+    __slots__ = (
+        "_attempt",
+        "_attempt_message",
+        "_cancel_asked",
+        "_machine",
+        "_message",
+        "_place",
+        "_start_queued",
+        "_started",
+        "_workflow_loop",
+    )
 
     def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
         super().__init__(loop=loop)
@@ -400,6 +419,9 @@ class Activities:
         self.by_id: dict[str, ActivityMachine] = {}
         self.scheduled: Recorded[ActivityMachine] = Recorded("scheduledEventId")
         self._run_task_list: str | None = None
+        self._last_call: tuple[ActivityDefinition, ActivityOptions, _Resolved] | None = None
+        """The last call's definition and options, and their resolution: a run's code calls
+        the same activity in a loop more often than not."""
 
     def _task_list(self) -> str:
         if self._run_task_list is None:
@@ -442,7 +464,12 @@ class Activities:
         host = self.host
         if host.loop._closed:  # `check_open`'s test, in place
             host.loop.check_open()  # before anything is decided or a coroutine made
-        resolved = resolve(definition, options)
+        last = self._last_call
+        if last is not None and last[0] is definition and last[1] is options:
+            resolved = last[2]  # `resolve`, without the call
+        else:
+            resolved = resolve(definition, options)
+            self._last_call = (definition, options, resolved)
         data = host.converter.encode_args(args)
         if data is not None and len(data) > MAX_DATA_LENGTH:
             check_size(resolved.input_field, data)  # which raises

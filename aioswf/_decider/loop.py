@@ -63,7 +63,9 @@ class DurableTimerHandle(asyncio.TimerHandle):
 class DeterministicFuture(asyncio.Future[Any]):
     """A future hashed by creation order, so that sets of futures iterate the same way in
     every replay (``asyncio.wait``, ``TaskGroup`` and friends keep sets); numbered by
-    :meth:`WorkflowLoop.number`."""
+    :meth:`WorkflowLoop.number`. No ``__dict__``, as asyncio's own futures."""
+
+    __slots__ = ("_seq",)
 
     _seq: int
 
