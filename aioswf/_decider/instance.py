@@ -121,7 +121,8 @@ class WorkflowInstance:
         """The ``DecisionTaskStarted`` id of the last task this instance decided."""
         self._replaying = False
         self._closed = False
-        self._random = random.Random(_seed(run_id))
+        self._random: random.Random | None = None
+        """Seeded from the run id when the code first asks (most runs never do)."""
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._fatal: BaseException | None = None
         self._task_time = 0.0
@@ -484,11 +485,13 @@ class WorkflowInstance:
 
     def random(self) -> random.Random:
         """The run's seeded random generator."""
+        if self._random is None:
+            self._random = random.Random(_seed(self.run_id))
         return self._random
 
     def uuid4(self) -> uuid.UUID:
         """A version-4 UUID from the run's random generator."""
-        return uuid.UUID(int=self._random.getrandbits(128), version=4)
+        return uuid.UUID(int=self.random().getrandbits(128), version=4)
 
     def start_activity(
         self, definition: ActivityDefinition, args: Sequence[Any], options: ActivityOptions

@@ -117,8 +117,7 @@ class ThreadActivations:
         watch = instance.loop.watch
         interrupted_at: float | None = None
         while True:
-            done, _ = await asyncio.wait([job], timeout=self._check_interval)
-            if done:
+            if await _done_within(job, self._check_interval):
                 return job.result()
             if interrupted_at is None:
                 if watch.interrupt():
@@ -255,6 +254,30 @@ def refused_answer(events: Sequence[Event], started: int, error: BaseException) 
     return Activation(
         [retry_timer(started, failure).to_swf()], text, failure=error, decision_failure=failure
     )
+
+
+async def _done_within(job: asyncio.Future[Activation], seconds: float) -> bool:
+    """Whether ``job`` is done, waited for up to ``seconds`` (it is never cancelled here).
+
+    ``asyncio.wait([job], timeout=seconds)`` without its sets and their callbacks: the poller
+    waits so for every decision task.
+    """
+    if job.done():
+        return True
+    waiter = job.get_loop().create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = job.get_loop().call_later(seconds, wake)
+    job.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        job.remove_done_callback(wake)
+    return job.done()
 
 
 def _ago(since: float) -> str:
