@@ -372,9 +372,19 @@ class CloseWatcher:
         now = asyncio.get_running_loop().time()
         waiter.answered, waiter.answered_at, waiter.fresh = answered, now, False
         waiter.due = now + CONFIRM_PATIENCE
-        if self._confirm_at == math.inf:
-            self._confirm_at = max(now, self._confirmed_at + CONFIRM_SPACING)
+        spacing = self._confirmation_spacing()
+        if self._confirm_at == math.inf or not spacing:
+            self._confirm_at = min(self._confirm_at, max(now, self._confirmed_at + spacing))
             self._wake.set()
+
+    def _confirmation_spacing(self) -> float:
+        """How long after the latest listing for closes answered here the next one comes:
+        :data:`CONFIRM_SPACING`, so that the closes answered meanwhile share it, but none once
+        every awaited run waits only for it (the last of a batch of results): no other close
+        could join it."""
+        if all(w.answered is not None for w in self._waiters.values()):
+            return 0.0
+        return CONFIRM_SPACING
 
     async def close(self) -> None:
         """Stop watching; callers still waiting get ``WorkerError``."""
@@ -448,7 +458,7 @@ class CloseWatcher:
                 else:
                     confirm_interval = INTERVAL_MIN
                     # Answered during the listing, or none: the next at its spacing.
-                    next_confirmation = looked_at + CONFIRM_SPACING
+                    next_confirmation = looked_at + self._confirmation_spacing()
                     self._confirm_at = next_confirmation if answered else math.inf
 
     def _closed_error(self) -> exc.WorkerError | None:

@@ -266,6 +266,33 @@ async def test_closes_decided_here_are_delivered_unread_a_listing_for_many(
     assert calls["ListClosedWorkflowExecutions"] <= listings, waited
 
 
+@workflow.defn
+class Dozing:
+    @workflow.run
+    async def run(self, seconds: int) -> int:
+        await asyncio.sleep(seconds)
+        return seconds
+
+
+async def test_the_last_results_of_a_batch_do_not_wait_for_the_listings_spacing(
+    local_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listings so far apart that a result waiting for the next one would time out: the first close after a quiet spell is listed at once, and
+    # once every awaited run's close is answered, no other close can join the next listing,
+    # so it comes at once too.
+    for name in ("CONFIRM_SPACING", "INTERVAL_MIN", "INTERVAL_MAX"):
+        monkeypatch.setattr(watcher_module, name, 600.0)
+    async with Worker(local_client, task_list="batch", workflows=[Dozing]):
+        handles = [
+            await local_client.start_workflow(
+                Dozing.run, seconds, workflow_id=f"doze-{n}", task_list="batch"
+            )
+            for n, seconds in enumerate((0, 1, 1, 2))
+        ]
+        results = [h.result(timeout=timedelta(seconds=20)) for h in handles]
+        assert await asyncio.gather(*results) == [0, 1, 1, 2]
+
+
 def backed_off_listings(seconds: float) -> int:
     """How many listings the watcher makes in ``seconds`` while they find no close made
     elsewhere."""
