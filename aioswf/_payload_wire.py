@@ -30,6 +30,9 @@ ENCODING_KEY = "aioswf:encoding"
 DATA_KEY = "aioswf:data"
 REF_KEY = "aioswf:ref"
 SIZE_KEY = "aioswf:size"
+WIRE_HEAD = 40
+"""Characters from the start of a payload in which its wire form's encoding key is looked
+for: plain JSON has none there."""
 
 _REFERENCE = re.compile(r'"aioswf:ref"\s*:\s*"([^"\\]+)"')
 _STORED_LIMIT = 4096
@@ -386,7 +389,7 @@ class _Cache:
 
 def _wire_form(text: str) -> dict[str, Any] | None:
     """The parsed wire form of an encoded or stored payload; ``None`` for plain JSON."""
-    head = text[:40].lstrip()
+    head = text[:WIRE_HEAD].lstrip()
     if not head.startswith("{") or ENCODING_KEY not in head:
         return None
     try:

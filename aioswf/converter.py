@@ -29,7 +29,7 @@ import pydantic
 import pydantic_core
 
 from aioswf._envelope import unwrap, wrap
-from aioswf._payload_wire import PayloadWire, _wire_form
+from aioswf._payload_wire import ENCODING_KEY, WIRE_HEAD, PayloadWire, _wire_form
 from aioswf.exceptions import PayloadConversionError, PayloadError, PayloadTooLargeError
 from aioswf.payloads import PayloadCodec, PayloadStore
 
@@ -349,12 +349,16 @@ class DataConverter:
         """The return value of ``fn`` from ``data``, typed by its return annotation."""
         if fn is None:
             return self.decode_payload(data, what="result")
-        hint, what, validate = _result_of(fn)
+        try:  # `_result_of(fn)`, in place: replay decodes every activity result of the history
+            hint, what, validate = _function_result(getattr(fn, "__func__", fn))
+        except TypeError:
+            hint, what, validate = _result_of(fn)
         if (
             self._plain_results
             and data
             and type(self.wire) is PayloadWire
-            and _wire_form(data) is None
+            # Plain JSON when the wire form's key is not even near the start.
+            and (ENCODING_KEY not in data[:WIRE_HEAD] or _wire_form(data) is None)
         ):
             # What `decode_payload` does with plain JSON, in fewer calls: replay decodes every
             # activity result of the history. Anything unusual takes the long way, which also
@@ -402,7 +406,13 @@ def _function_result(function: Callable[..., Any]) -> tuple[Any, str, _Validate 
     hint = return_type(function)
     if hint is Any or hint is inspect.Parameter.empty:
         return hint, f"result of {_qualname(function)}", None
-    return hint, f"result of {_qualname(function)}", _adapter_for(hint).validate_python
+    adapter = _adapter_for(hint)
+    # What `TypeAdapter.validate_python` calls with its defaults, without the frame it costs
+    # each result of a replay; the adapter's own method if it builds its validator late.
+    validator = adapter.validator
+    if isinstance(validator, pydantic_core.SchemaValidator):
+        return hint, f"result of {_qualname(function)}", validator.validate_python
+    return hint, f"result of {_qualname(function)}", adapter.validate_python
 
 
 def _signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:

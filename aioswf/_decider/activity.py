@@ -407,7 +407,7 @@ class _Call:
     data: str | None
     """The encoded arguments, without headers."""
     resolved: _Resolved
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     """The interceptors' headers and the timeouts'; each attempt may add its own."""
 
 
@@ -474,8 +474,10 @@ class Activities:
         if data is not None and len(data) > MAX_DATA_LENGTH:
             check_size(resolved.input_field, data)  # which raises
         # The timeouts' headers join the interceptors' once for every attempt (a copy: the
-        # interceptors may change theirs later).
-        headers = {**headers, **resolved.timeout_headers}
+        # interceptors may change theirs later, before a retry reads them; a single attempt
+        # reads them now, and needs none when there is nothing to join).
+        if resolved.timeout_headers or not resolved.single_attempt:
+            headers = {**headers, **resolved.timeout_headers}
         number = self.host.decisions.next_id("activity")
         first = self._schedule(definition, resolved, data, headers, str(number))
         if resolved.single_attempt:
@@ -498,7 +500,7 @@ class Activities:
         definition: ActivityDefinition,
         resolved: _Resolved,
         data: str | None,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         activity_id: str,
     ) -> ActivityMachine:
         if headers:  # else the input is as `start` checked it

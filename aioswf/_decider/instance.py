@@ -199,7 +199,7 @@ class WorkflowInstance:
                 # logged, say) happens once, when their task is first decided.
                 completed = point.completed_id
                 self._replaying = completed is not None
-                echoes = plan.echoes.get(completed, []) if completed else ()
+                echoes = plan.echoes.get(completed, ()) if completed else ()
                 self.current_echoes = echoes
                 if point.refused_until:
                     cursor = yield from self._decide_again(events, cursor, point)
