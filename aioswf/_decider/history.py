@@ -217,7 +217,8 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         last_started_id: the ``DecisionTaskStarted`` id of the instance's last task, or 0.
         started_id: the task being decided now; ``None`` to replay only.
     """
-    started_at: dict[int, tuple[float, int]] = {}  # time and index of each task's start
+    started_time: dict[int, float] = {}  # when each task started
+    started_index: dict[int, int] = {}  # and where, among `events`
     completed: dict[int, int] = {}
     echoes: dict[int, list[Event]] = {}
     last_completed = 0
@@ -239,7 +240,8 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
         kind = event["eventType"]
         if kind == "DecisionTaskStarted":
             stamp = event.get("eventTimestamp")  # as the transport parses it, most often
-            started_at[event_id] = (stamp if type(stamp) is float else timestamp(event), index)
+            started_time[event_id] = stamp if type(stamp) is float else timestamp(event)
+            started_index[event_id] = index
         elif kind == "DecisionTaskCompleted":
             last_completed = event_id
             data = event.get("decisionTaskCompletedEventAttributes") or {}
@@ -251,35 +253,46 @@ def make_plan(events: Sequence[Event], last_started_id: int, started_id: int | N
             if kind in _ECHO_UNLESS_INITIATED and data.get("initiatedEventId"):
                 continue  # an outcome, not an echo (see `is_echo`)
             owner = int(data.get("decisionTaskCompletedEventId", last_completed))
-            echoes.setdefault(owner, []).append(event)
+            recorded = echoes.get(owner)
+            if recorded is None:
+                echoes[owner] = [event]  # a list made only when needed, unlike `setdefault`'s
+            else:
+                recorded.append(event)
             if kind in CLOSE_REFUSED_EVENTS:
                 refusals.add(owner)
     fallback = timestamp(events[-1]) if events else 0.0
     points: list[RunPoint] = []
-    refused: list[Event] = []
+    refused: list[Event] = _NONE_REFUSED  # shared while empty: most points have none
     refused_until = 0
     for started, completed_id in sorted(completed.items()):
         if started <= last_started_id or (started_id is not None and started >= started_id):
             continue
-        recorded = echoes.get(completed_id, [])
+        recorded = echoes.get(completed_id)
         # A failed attempt's echoes are all timer events: the first tells most tasks apart.
         if recorded and recorded[0]["eventType"] in _TIMER_EVENTS and _retried(recorded):
             continue
-        if completed_id in refusals and _close_refused_for_news(recorded):
-            refused += [
+        if recorded and completed_id in refusals and _close_refused_for_news(recorded):
+            refused = refused + [
                 e
                 for e in recorded
                 if e["eventType"] not in CLOSE_REFUSED_EVENTS and not is_continuation_event(e)
             ]
             refused_until = completed_id
             continue
-        time, end = started_at.get(started, (fallback, None))
+        time = started_time.get(started, fallback)
+        end = started_index.get(started)
         points.append(RunPoint(started, completed_id, time, refused, refused_until, end))
-        refused, refused_until = [], 0
+        if refused_until:
+            refused, refused_until = _NONE_REFUSED, 0
     if started_id is not None:
-        time, end = started_at.get(started_id, (fallback, None))
+        time = started_time.get(started_id, fallback)
+        end = started_index.get(started_id)
         points.append(RunPoint(started_id, None, time, refused, refused_until, end))
     return Plan(events, points, echoes, completed, context)
+
+
+_NONE_REFUSED: list[Event] = []
+"""The ``refused_batch`` of the points without one (never changed: a batch is a new list)."""
 
 
 def _close_refused_for_news(echoes: Sequence[Event]) -> bool:
