@@ -84,7 +84,9 @@ class Command:
     Args:
         decision_type: SWF's ``decisionType``.
         attributes: the decision's attributes.
-        on_recorded: called with the history event that recorded the decision.
+        on_recorded: called with the history event that recorded the decision, once: it is
+            dropped then, so that the command and its machine (which refer to each other)
+            are freed as soon as the machine is done, without the garbage collector.
     """
 
     __slots__ = ("_size", "attributes", "decision_type", "dropped", "on_recorded", "sent")
@@ -284,8 +286,9 @@ class DecisionBook:
         for command in commands:
             command.sent = True
         for command, event in zip(commands, echoes, strict=True):
-            if command.on_recorded is not None:
-                command.on_recorded(event)
+            if (recorded := command.on_recorded) is not None:
+                command.on_recorded = None
+                recorded(event)
         return commands
 
     def remove_recorded(
@@ -360,8 +363,9 @@ def match(
                 f"with {name}={_shown(data.get(name))} where the code decided it with "
                 f"{name}={_shown(command.attributes.get(name))}"
             )
-        if command.on_recorded is not None:
-            command.on_recorded(event)
+        if (recorded := command.on_recorded) is not None:
+            command.on_recorded = None
+            recorded(event)
 
 
 _DROPPED = operator.attrgetter("dropped")
@@ -435,6 +439,7 @@ def match_recorded(
                 f"{name}={_shown(found.attributes.get(name))}"
             )
         rest.remove(found)
-        if found.on_recorded is not None:
-            found.on_recorded(event)
+        if (tell := found.on_recorded) is not None:
+            found.on_recorded = None
+            tell(event)
     return rest

@@ -84,6 +84,9 @@ class TimerMachine:
         if self.state == "created":
             self.state = "fired"
             self.timers.host.loop.fire(self.handle)
+            # Nothing asks a fired timer's machine anything: the handle and the machine,
+            # which refer to each other, are freed at once, without the garbage collector.
+            self.handle.timer = None
 
     def failed(self, cause: str) -> None:
         self.timers.by_id.pop(self.timer_id, None)
