@@ -333,13 +333,24 @@ class One:
         return await workflow.execute_activity(step, 0)
 
 
+WAITING_CALLS = (
+    "GetWorkflowExecutionHistory",
+    "ListClosedWorkflowExecutions",
+    "ListOpenWorkflowExecutions",
+)
+"""The calls a wait for results can make, counted in the many mode."""
+
+
 def _count_calls(client: Client, counter: Counter[str]) -> None:
-    """Count the calls ``client`` makes, by operation (botocore's own event, no patching)."""
+    """Count the calls of :data:`WAITING_CALLS` that ``client`` makes, by operation
+    (botocore's own event, no patching). Only those: a handler on every call would cost
+    aioswf's side alone a little CPU per call."""
 
     def seen(model: Any, **_: Any) -> None:
         counter[model.name] += 1
 
-    client.transport._client.meta.events.register("before-call.swf", seen)
+    for operation in WAITING_CALLS:
+        client.transport._client.meta.events.register(f"before-call.swf.{operation}", seen)
 
 
 async def aioswf_chain(endpoint: str, steps: int) -> tuple[float, float, CPU]:
