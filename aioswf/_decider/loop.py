@@ -96,6 +96,33 @@ def _creation_order(task: asyncio.Task[Any]) -> int:
     return getattr(task, "_seq", 0)
 
 
+def _task_step_type() -> type:
+    """The type of the callback that a task's constructor hands its loop's ``call_soon``
+    (the task's first step): asyncio's C tasks use a type of their own, which it does not
+    export; a task of the pure Python implementation, a bound method."""
+
+    class Probe:
+        step_type: type = object
+
+        def get_debug(self) -> bool:
+            return False
+
+        def call_soon(self, callback: object, *args: object, context: object = None) -> None:
+            Probe.step_type = type(callback)
+
+    async def nothing() -> None:
+        return None
+
+    coro = nothing()
+    task = asyncio.Task(coro, loop=Probe())  # type: ignore[arg-type]
+    task._log_destroy_pending = False  # type: ignore[attr-defined]  # never run, by design
+    coro.close()
+    return Probe.step_type
+
+
+_TASK_STEP = _task_step_type()
+
+
 class _Ready(asyncio.Handle):
     """What ``call_soon`` queues: asyncio's handle, made without asking the loop whether it
     is in debug mode (a method call for each of the few callbacks of every replayed task)."""
@@ -434,7 +461,17 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
             format_helpers.extract_stack(sys._getframe(0)) if self._debug else None
         )
         self._ready.append(handle)
+        if type(callback) is _TASK_STEP:  # a task's step: its first, made as the task is
+            self._adopt(callback)
         return handle
+
+    def _adopt(self, step: Any) -> None:
+        """Keep the task of ``step`` among this loop's (see :meth:`pending_tasks`) if workflow
+        code made it without :meth:`create_task` (``asyncio.Task(coro)``): closing the run
+        ends it too."""
+        task = getattr(step, "__self__", None)
+        if type(task) is not _DeterministicTask and isinstance(task, asyncio.Task):
+            self._tasks.add(task)
 
     def call_later(  # type: ignore[override]
         self,
@@ -518,10 +555,10 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
         """This loop's tasks not done yet, oldest first.
 
-        ``asyncio.all_tasks(loop)`` would say the same (every task of workflow code is made
-        here: ``asyncio.create_task``, ``gather``, ``TaskGroup`` and ``wait_for`` call
-        :meth:`create_task`), but it walks every task of the process, the host's included:
-        thousands in a busy service, at each run closed.
+        ``asyncio.all_tasks(loop)`` would say the same (``asyncio.create_task``, ``gather``,
+        ``TaskGroup`` and ``wait_for`` call :meth:`create_task`; a task made as
+        ``asyncio.Task(coro)`` is kept as its first step is queued), but it walks every task
+        of the process, the host's included: thousands in a busy service, at each run closed.
         """
         return sorted((t for t in self._tasks if not t.done()), key=_creation_order)
 

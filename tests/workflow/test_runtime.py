@@ -143,6 +143,44 @@ def test_eviction_runs_finally_blocks_now_and_cannot_be_swallowed() -> None:
     assert cleanup == ["finally"]
 
 
+async def _waits_then_cleans_up(tag: str) -> None:
+    try:
+        await asyncio.sleep(3600)
+    finally:
+        cleanup.append(f"{tag} finally, replaying={workflow.is_replaying()}")
+
+
+@workflow.defn
+class MakesTasksEveryWay:
+    """Tasks made by each way asyncio offers, none of them done when the run is closed."""
+
+    @workflow.run
+    async def run(self) -> str:
+        loop = asyncio.get_running_loop()
+        self.left = [
+            asyncio.create_task(_waits_then_cleans_up("create_task")),
+            asyncio.ensure_future(_waits_then_cleans_up("ensure_future")),
+            asyncio.Task(_waits_then_cleans_up("Task"), loop=loop),
+        ]
+        await asyncio.sleep(60)
+        return "done"
+
+
+@pytest.mark.parametrize("returned", [False, True])
+def test_closing_ends_every_task_of_the_run_however_it_was_made(returned: bool) -> None:
+    cleanup.clear()
+    sim = Simulation(MakesTasksEveryWay)
+    sim.decide()
+    if returned:  # the run's own coroutine is done; the tasks it left are not
+        sim.history.timer_fired("1")  # the run's own sleep
+        assert sim.decide()[0]["decisionType"] == "CompleteWorkflowExecution"
+    assert cleanup == []
+    sim.close()
+    assert sorted(cleanup) == [
+        f"{tag} finally, replaying=True" for tag in ("Task", "create_task", "ensure_future")
+    ]
+
+
 def test_close_retried_after_unhandled_decision() -> None:
     for cache in (True, False):
         sim = Simulation(Hello, "ann", cache=cache)
