@@ -12,12 +12,13 @@ Two rules, one per way of skipping:
   heartbeat) for ``stuck_after`` of real time, then counts as stuck — that is how a test makes
   a stuck activity time out, while a quick fake activity still finishes in its own time.
 
-Either way a queued task holds time only until it has waited ``stuck_after`` of real time: a
-worker that polls its task list takes it within milliseconds, so one still queued by then is
-on a task list nobody polls, and waiting for it would hold time for ever (its
-schedule-to-start timeout could never come). And ``sleep`` gives up, with an error naming what
-holds time, when nothing at all has changed for ``stall_after`` of real time (a decision task
-taken and never answered, say).
+Either way a queued task holds time only until it has waited ``stuck_after`` of real time
+and no task of its list was taken for as long: a worker that polls its task list takes a task
+within milliseconds, or works through a backlog one task after another, so a list still
+untouched by then is one nobody polls, and waiting for its tasks would hold time for ever
+(their schedule-to-start timeout could never come). And ``sleep`` gives up, with an error
+naming what holds time, when nothing at all has changed for ``stall_after`` of real time (a
+decision task taken and never answered, say).
 
 Either way, the state must stay the same for a short grace period before a jump, so that a
 request already on its way (a worker answering, a poll being handed a task) lands first.
@@ -68,6 +69,9 @@ class TimeSkipper:
         self.stall_after = stall_after
         self._heard: dict[_Mark, float] = {}
         self._queued: dict[tuple[object, ...], float] = {}
+        self._taken: dict[object, tuple[int, float]] = {}
+        """Per task list with tasks queued: how many tasks were taken from it, and since when
+        (monotonic seconds) that count has stood still."""
         self._holders = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -186,18 +190,30 @@ class TimeSkipper:
         return not self._queued_holds()
 
     def _queued_holds(self) -> bool:
-        """Whether a queued task is young enough that a worker may still take it."""
+        """Whether a queued task may still be taken by a worker: it is young, or a worker took
+        another task of its list lately (a backlog being worked through, one task at a time,
+        with moments when none is in flight)."""
         if not self.engine.queued_total:
-            self._queued = {}
+            self._queued, self._taken = {}, {}
             return False
         now = time.monotonic()
         seen: dict[tuple[object, ...], float] = {}
+        taken: dict[object, tuple[int, float]] = {}
+        holds = False
         for queue_key, queue in self.engine.queues.items():
+            if not queue.live:
+                continue
+            count, still_since = self._taken.get(queue_key, (queue.taken, now))
+            if count != queue.taken:
+                still_since = now
+            taken[queue_key] = (queue.taken, still_since)
+            holds = holds or now - still_since < self.stuck_after
             for task_key in queue.live:
                 mark = (queue_key, task_key)
-                seen[mark] = self._queued.get(mark, now)
-        self._queued = seen
-        return any(now - first < self.stuck_after for first in seen.values())
+                seen[mark] = first = self._queued.get(mark, now)
+                holds = holds or now - first < self.stuck_after
+        self._queued, self._taken = seen, taken
+        return holds
 
     def _may_step(self) -> bool:
         engine = self.engine

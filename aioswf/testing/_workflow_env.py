@@ -82,7 +82,8 @@ class WorkflowEnvironment:
             request already on its way lands first.
         stuck_after: in :meth:`sleep`, how long (real time) a running activity may go without
             a heartbeat before it stops holding time back and counts as stuck; also how long
-            a queued task holds time before it counts as on a task list nobody polls.
+            a queued task holds time before it counts as on a task list nobody polls (once
+            no task of its list has been taken for as long either).
         stall_after: how long (real time) :meth:`sleep` waits while time is held and nothing
             changes at all before it raises ``RuntimeError`` naming what holds it.
     """

@@ -184,3 +184,31 @@ async def test_sleep_names_a_decision_task_never_answered() -> None:
         assert task["taskToken"]  # taken, and never answered
         with pytest.raises(RuntimeError, match="decision task of workflow 'taken'"):
             await asyncio.wait_for(env.sleep(timedelta(hours=1)), TIMEOUT.total_seconds())
+
+
+async def test_a_backlog_that_a_worker_works_through_holds_time(env: WorkflowEnvironment) -> None:
+    # More tasks than the decider takes at once: the last ones wait longer than a task on a
+    # list nobody polls may hold time, but the list is polled, so time must not jump past
+    # them (to the executions' timeouts) while none is in flight between two tasks.
+    handles = [
+        await env.client.start_workflow(Nap.run, 1, workflow_id=f"queued-{i}", task_list="busy")
+        for i in range(10)
+    ]
+
+    async def decide_one_at_a_time() -> None:
+        for _ in handles:
+            task = await env.client.call(
+                "PollForDecisionTask", taskList={"name": "busy"}, identity="test"
+            )
+            complete = {"decisionType": "CompleteWorkflowExecution"}
+            complete["completeWorkflowExecutionDecisionAttributes"] = {"result": "0.5"}
+            await env.client.call(
+                "RespondDecisionTaskCompleted", taskToken=task["taskToken"], decisions=[complete]
+            )
+            await asyncio.sleep(0.05)  # a busy worker: no task in flight for a moment
+
+    deciding = asyncio.create_task(decide_one_at_a_time())
+    results = [await handle.result(timeout=TIMEOUT) for handle in handles]
+    await deciding
+    assert results == [0.5] * len(handles)
+    assert env.now() - START < timedelta(minutes=1)

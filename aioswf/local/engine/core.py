@@ -65,6 +65,8 @@ class TaskQueue:
 
     heap: list[tuple[int, int, TaskKey]] = field(default_factory=list)
     live: set[TaskKey] = field(default_factory=set)
+    taken: int = 0
+    """How many tasks pollers have taken from it: a count that moves while a worker polls."""
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,7 @@ class EngineState:
             if key in queue.live:
                 queue.live.discard(key)
                 self.queued_total -= 1
+                queue.taken += 1
                 return key
         return None
 
