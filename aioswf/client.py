@@ -18,7 +18,6 @@ import inspect
 import logging
 import os
 import socket
-import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, overload
@@ -39,6 +38,7 @@ from aioswf._transport import ConnectionOptions, Transport
 from aioswf._transport.connection import POOL_HEADROOM
 from aioswf.converter import (
     DataConverter,
+    signature_and_hints,
 )
 from aioswf.executions import (
     ExecutionCount,
@@ -482,17 +482,16 @@ def _check_arguments(
     worker, where the caller does not see it.
     """
     where = f"{definition.cls.__qualname__}.{definition.run_method}"
+    # Worked out once per run method (unresolvable annotations: untyped here, the worker
+    # reports them): every start checks its arguments.
+    signature, hints = signature_and_hints(definition.run_fn)
     try:
-        bound = inspect.signature(definition.run_fn).bind(None, *args)
+        bound = signature.bind(None, *args)
     except TypeError as error:
         raise exc.PayloadConversionError(
             f"arguments for {where} do not fit its signature: {error}"
         ) from None
-    try:
-        hints = typing.get_type_hints(definition.run_fn)
-    except Exception:  # unresolvable annotations: the worker reports them, untyped here
-        hints = {}
-    parameters = inspect.signature(definition.run_fn).parameters
+    parameters = signature.parameters
     for name, value in list(bound.arguments.items())[1:]:
         many = parameters[name].kind is inspect.Parameter.VAR_POSITIONAL
         for item in value if many else (value,):

@@ -322,7 +322,7 @@ class DataConverter:
         raw = self.decode_payload(data, what=f"input of {where}")
         if raw is None:
             raw = []
-        signature, hints = _signature(fn)
+        signature, hints = signature_and_hints(fn)
         try:
             bound = signature.bind(*raw) if isinstance(raw, list) else signature.bind(**raw)
         except (TypeError, AttributeError) as exc:
@@ -373,7 +373,7 @@ class DataConverter:
 
 def return_type(fn: Callable[..., Any]) -> Any:
     """The return annotation of ``fn`` with awaitables unwrapped, or ``Any``."""
-    _, hints = _signature(fn)
+    _, hints = signature_and_hints(fn)
     return hints.get("return", Any)
 
 
@@ -415,7 +415,9 @@ def _function_result(function: Callable[..., Any]) -> tuple[Any, str, _Validate 
     return hint, f"result of {_qualname(function)}", adapter.validate_python
 
 
-def _signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
+def signature_and_hints(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
+    """The signature of ``fn`` (without ``self`` when bound) and its type hints (none when
+    they cannot be resolved), worked out once per function."""
     # Bound methods are new objects at each attribute access: key the cache on the function.
     function = getattr(fn, "__func__", fn)
     try:

@@ -570,15 +570,16 @@ class DecisionPoller:
             logger.warning("%s: answering the decision task failed: %s", instance.describe, error)
             await self.executor.close(instance)
             return
-        logger.info(
-            "%s: decided %s",
-            instance.describe,
-            decision_summary(activation.decisions),
-            extra=task_fields(
-                {"workflowId": instance.workflow_id, "runId": instance.run_id},
-                workflow_type=instance.definition.type_key,
-            ),
-        )
+        if logger.isEnabledFor(logging.INFO):  # the line and its fields only for a reader
+            logger.info(
+                "%s: decided %s",
+                instance.describe,
+                decision_summary(activation.decisions),
+                extra=task_fields(
+                    {"workflowId": instance.workflow_id, "runId": instance.run_id},
+                    workflow_type=instance.definition.type_key,
+                ),
+            )
         if activation.closing:
             # A result() of this process waiting for the run hears of it now.
             watcher = self.client.close_watcher

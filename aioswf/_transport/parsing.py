@@ -9,10 +9,17 @@ pydantic's parser, about twice as fast as the standard library's), with ``eventT
 left in epoch seconds (the decider reads both forms); other answers keep botocore's walk with
 a timestamp parser that reads epoch seconds directly. Error answers are never touched, so
 every fault still maps to its typed exception.
+
+Internal readers that need a few members of a large answer (the result watcher's listings of
+closed executions, hundreds of ``WorkflowExecutionInfo`` each) ask for it as plain JSON too,
+within :func:`raw_answers`.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +29,20 @@ from botocore.utils import parse_timestamp
 
 RAW_SHAPES = frozenset({"DecisionTask", "ActivityTask"})
 """Output shapes taken as plain JSON."""
+
+_RAW_ANSWERS: ContextVar[bool] = ContextVar("aioswf_raw_answers", default=False)
+
+
+@contextlib.contextmanager
+def raw_answers() -> Iterator[None]:
+    """Within it, the current task's successful answers are taken as plain JSON, whatever
+    their shape: timestamps stay epoch seconds (``int`` or ``float``), and members are not
+    checked against the model. For internal readers of a few members of large answers."""
+    reset = _RAW_ANSWERS.set(True)
+    try:
+        yield
+    finally:
+        _RAW_ANSWERS.reset(reset)
 
 
 def fast_timestamp(value: Any) -> datetime:
@@ -34,7 +55,7 @@ def fast_timestamp(value: Any) -> datetime:
 
 class _SWFJSONParser(AioJSONParser):  # type: ignore[misc]
     async def _do_parse(self, response: dict[str, Any], shape: Any) -> Any:
-        if shape is not None and shape.name in RAW_SHAPES:
+        if shape is not None and (shape.name in RAW_SHAPES or _RAW_ANSWERS.get()):
             parsed = _json_body(response["body"])
             if parsed is None:
                 # botocore's own body reading: empty is {}, and text that is not JSON is kept.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -402,7 +402,8 @@ def test_a_close_listed_too_late_to_be_only_this_workers_is_read() -> None:
     info = {"closeStatus": "COMPLETED", "closeTimestamp": 1004.9}
     assert answered.closed(info) == {
         "eventType": "WorkflowExecutionCompleted",
-        "eventTimestamp": 1004.9,
+        # Listed in epoch seconds (read as plain JSON), given as a history read gives it.
+        "eventTimestamp": datetime.fromtimestamp(1004.9, UTC),
         "workflowExecutionCompletedEventAttributes": {"result": "1"},
     }
     assert answered.closed({**info, "closeTimestamp": 1005.0}) is None

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.session
 import pytest
 from aiobotocore.parsers import AioResponseParserFactory
 
-from aioswf._transport.parsing import SWFParserFactory
+from aioswf._transport.parsing import SWFParserFactory, raw_answers
 
 _MODEL = botocore.session.get_session().get_service_model("swf")
 _DECISION_TASK = _MODEL.operation_model("PollForDecisionTask").output_shape
+_LISTING = _MODEL.operation_model("ListClosedWorkflowExecutions").output_shape
 
 PAGE: dict[str, Any] = {
     "taskToken": "token",
@@ -61,3 +63,43 @@ async def test_a_poll_answer_reads_as_botocore_reads_its_json(body: bytes) -> No
 async def test_timestamps_stay_in_epoch_seconds() -> None:
     parsed = await _parse(json.dumps(PAGE).encode())
     assert parsed["events"][0]["eventTimestamp"] == 1764455123.125
+
+
+LISTING: dict[str, Any] = {
+    "executionInfos": [
+        {
+            "execution": {"workflowId": "w", "runId": "r"},
+            "workflowType": {"name": "W", "version": "1"},
+            "startTimestamp": 1764455120,
+            "closeTimestamp": 1764455123.125,
+            "executionStatus": "CLOSED",
+            "closeStatus": "COMPLETED",
+        }
+    ]
+}
+
+
+async def _parse_listing(body: bytes) -> Any:
+    response = {"status_code": 200, "headers": {}, "body": body}
+    parsed = await SWFParserFactory().create_parser("json").parse(response, _LISTING)
+    parsed.pop("ResponseMetadata", None)
+    return parsed
+
+
+async def test_other_answers_keep_botocore_s_walk_but_as_plain_json_on_request() -> None:
+    body = json.dumps(LISTING).encode()
+    walked = (await _parse_listing(body))["executionInfos"][0]
+    assert walked["closeTimestamp"] == datetime.fromtimestamp(1764455123.125, UTC)
+    with raw_answers():
+        assert await _parse_listing(body) == LISTING
+    # Only within: the next answer is walked again.
+    assert (await _parse_listing(body))["executionInfos"][0] == walked
+
+
+async def test_faults_keep_their_type_as_plain_json_too() -> None:
+    fault = {"__type": "com.amazonaws.swf.base.model#UnknownResourceFault", "message": "gone"}
+    response = {"status_code": 400, "headers": {}, "body": json.dumps(fault).encode()}
+    with raw_answers():
+        parsed = await SWFParserFactory().create_parser("json").parse(response, _LISTING)
+    assert parsed["Error"]["Code"] == "UnknownResourceFault"
+    assert "executionInfos" not in parsed
