@@ -127,7 +127,10 @@ class _AnsweredClose:
             return None
         if _seconds(closed_at) >= self.until:
             return None  # a decision task taken elsewhere since may have closed it
-        return {**self.event, "eventTimestamp": fast_timestamp(closed_at)}
+        # Epoch seconds from a listing read as plain JSON; a ``datetime`` from a client on a
+        # caller's own session (parsed by botocore): given as a history read gives it.
+        when = closed_at if isinstance(closed_at, datetime) else fast_timestamp(closed_at)
+        return {**self.event, "eventTimestamp": when}
 
 
 def _answered_close(
@@ -529,8 +532,9 @@ class CloseWatcher:
             for type_filter in filters:
                 request = {**params, **type_filter}
                 while True:
-                    # As plain JSON: a page lists up to 1,000 closes, of which only three
-                    # members are read here (botocore's walk cost about 7 us each).
+                    # As plain JSON (where the session is the transport's own): a page lists
+                    # up to 1,000 closes, of which only three members are read here, and
+                    # botocore's walk costs about 7 us each.
                     with raw_answers():
                         page = await self.client.transport.call(
                             "ListClosedWorkflowExecutions", request

@@ -406,6 +406,11 @@ def test_a_close_listed_too_late_to_be_only_this_workers_is_read() -> None:
         "eventTimestamp": datetime.fromtimestamp(1004.9, UTC),
         "workflowExecutionCompletedEventAttributes": {"result": "1"},
     }
+    # Listed as a datetime (a client on a caller's session, parsed by botocore): kept.
+    when = datetime.fromtimestamp(1004.9, UTC)
+    close = answered.closed({**info, "closeTimestamp": when})
+    assert close is not None
+    assert close["eventTimestamp"] == when
     assert answered.closed({**info, "closeTimestamp": 1005.0}) is None
     assert answered.closed({**info, "closeStatus": "TERMINATED"}) is None
     assert answered.closed({**info, "closeStatus": "FAILED"}) is None
