@@ -113,7 +113,7 @@ class ThreadActivations:
         if refusal is not None:
             return refused_answer(events, started, refusal)
         loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(self._pool, _activate, instance, events, started)
+        job = self._pool.run_soon(loop, _activate, instance, events, started)
         watch = instance.loop.watch
         interrupted_at: float | None = None
         while True:
@@ -141,7 +141,7 @@ class ThreadActivations:
             # trip to a thread and back would cost more than the close itself.
             instance.close()
             return
-        await asyncio.get_running_loop().run_in_executor(self._pool, instance.close)
+        await self._pool.run_soon(asyncio.get_running_loop(), instance.close)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False)

@@ -6,10 +6,16 @@ keep a stopped worker's process alive until the function returns, possibly for h
 threads here are daemon threads that nothing joins, so the process exits once the event loop
 is done; an abandoned activity is cut off wherever it is, which is what the worker's shutdown
 report (and SWF's ``WorkerShutdownError`` failure) already announced.
+
+:meth:`DaemonThreadPool.run_soon` hands a result straight to an event loop's future (one
+``call_soon_threadsafe``), without the ``concurrent.futures.Future`` that ``run_in_executor``
+chains to it: the decision poller runs every activation so.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import queue
 import threading
@@ -20,7 +26,9 @@ from typing import Any, ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_WorkItem = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_LoopFuture = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+"""Where :meth:`DaemonThreadPool.run_soon` hands a result: a loop and its future."""
+_WorkItem = tuple[Future[Any] | _LoopFuture, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 _pools = itertools.count(1)
 
 
@@ -55,16 +63,37 @@ class DaemonThreadPool(Executor):
             if self._shut_down:
                 raise RuntimeError("cannot schedule new work after shutdown")
             future: Future[T] = Future()
-            self._queue.put((future, fn, args, kwargs))
-            if not self._idle.acquire(blocking=False) and len(self._threads) < self.max_workers:
-                thread = threading.Thread(
-                    target=self._work,
-                    name=f"{self._prefix}_{len(self._threads)}",
-                    daemon=True,
-                )
-                thread.start()
-                self._threads.append(thread)
+            self._put((future, fn, args, kwargs))
             return future
+
+    def run_soon(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any
+    ) -> asyncio.Future[T]:
+        """Run ``fn(*args)`` on a pool thread; its outcome comes to the returned future of
+        ``loop`` (which must be the running loop). Cancelling that future does not stop a
+        call that started.
+
+        Raises:
+            RuntimeError: the pool was shut down.
+        """
+        with self._lock:
+            if self._shut_down:
+                raise RuntimeError("cannot schedule new work after shutdown")
+            future: asyncio.Future[T] = loop.create_future()
+            self._put(((loop, future), fn, args, {}))
+            return future
+
+    def _put(self, item: _WorkItem) -> None:
+        """Queue ``item``, starting a thread if none is idle (under ``_lock``)."""
+        self._queue.put(item)
+        if not self._idle.acquire(blocking=False) and len(self._threads) < self.max_workers:
+            thread = threading.Thread(
+                target=self._work,
+                name=f"{self._prefix}_{len(self._threads)}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Refuse new work; optionally cancel queued calls and wait for running ones."""
@@ -77,7 +106,7 @@ class DaemonThreadPool(Executor):
                     except queue.Empty:
                         break
                     if item is not None:
-                        item[0].cancel()
+                        _cancel(item[0])
             for _ in self._threads:
                 self._queue.put(None)  # one stop mark per thread, after the queued work
         if wait:
@@ -91,6 +120,10 @@ class DaemonThreadPool(Executor):
                 return
             future, fn, args, kwargs = item
             del item  # drop references to the arguments once the call is over
+            if isinstance(future, tuple):
+                self._run_for_loop(future, fn, args)
+                del future, fn, args, kwargs
+                continue
             if future.set_running_or_notify_cancel():
                 try:
                     result = fn(*args, **kwargs)
@@ -100,3 +133,40 @@ class DaemonThreadPool(Executor):
                     future.set_result(result)
             del future, fn, args, kwargs
             self._idle.release()
+
+    def _run_for_loop(
+        self, target: _LoopFuture, fn: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        loop, future = target
+        if future.cancelled():  # before it started (a read across threads, but it only
+            self._idle.release()  # ever goes from pending to cancelled): nothing to run
+            return
+        try:
+            outcome: Any = fn(*args)
+            failed = False
+        except BaseException as error:
+            outcome, failed = error, True
+        # Idle before the hand-back, not after: the loop's thread, woken by it, then finds
+        # the interpreter free sooner (this thread only goes back to the queue).
+        self._idle.release()
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(_settle, future, outcome, failed)
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+def _cancel(target: Future[Any] | _LoopFuture) -> None:
+    """Cancel a queued call's future, on its loop's thread for a loop's."""
+    if isinstance(target, tuple):
+        loop, future = target
+        with contextlib.suppress(RuntimeError):  # the loop closed: nothing waits on it
+            loop.call_soon_threadsafe(future.cancel)
+    else:
+        target.cancel()

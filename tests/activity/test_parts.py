@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import weakref
 from datetime import timedelta
 from typing import Any
@@ -210,3 +211,26 @@ def test_daemon_threads_run_calls_within_their_limit() -> None:
     pool.shutdown(wait=True)
     with pytest.raises(RuntimeError):
         pool.submit(pow, 1, 1)
+
+
+async def test_daemon_threads_hand_results_and_errors_to_the_loop() -> None:
+    loop = asyncio.get_running_loop()
+    pool = DaemonThreadPool(2)
+    done = [pool.run_soon(loop, pow, n, 2) for n in range(10)]
+    assert await asyncio.gather(*done) == [n * n for n in range(10)]
+    with pytest.raises(ZeroDivisionError):
+        await pool.run_soon(loop, divmod, 1, 0)
+    assert pool.threads <= 2
+    # A call cancelled while queued does not run.
+    ran: list[int] = []
+    gate = threading.Event()
+    first = pool.run_soon(loop, gate.wait, 10)
+    second = pool.run_soon(loop, gate.wait, 10)
+    queued = pool.run_soon(loop, ran.append, 1)
+    queued.cancel()
+    gate.set()
+    assert await asyncio.gather(first, second) == [True, True]
+    assert await pool.run_soon(loop, len, ran) == 0
+    pool.shutdown(wait=True)
+    with pytest.raises(RuntimeError):
+        pool.run_soon(loop, pow, 1, 1)
