@@ -113,7 +113,11 @@ class Mailbox:
     @workflow.signal
     def post(self, slow: bool = False) -> None:
         if slow:  # long enough for the worker to be stopped while this is decided
-            sum(range(20_000_000))
+            # In bytecode, not in one C call (``sum(range(...))``), which would hold the GIL
+            # from start to end: the host loop must run meanwhile, to see the task being
+            # decided and stop the worker before it is answered.
+            for _ in range(3_000_000):
+                pass
         self.letters += 1
 
 
