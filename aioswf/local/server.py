@@ -185,12 +185,17 @@ class Frontend:
             parked_at = loop.time()
             logger.debug("poll parked on %s", key)
             try:
-                await asyncio.wait_for(asyncio.shield(waiter), remaining)
+                # The waiter itself, not wait_for(shield(...)): its futures and callbacks
+                # cost a parked poll three more turns of the loop once woken.
+                async with asyncio.timeout(remaining):
+                    await waiter
             except TimeoutError:
-                return _empty(operation)
+                if not _woken(waiter):
+                    return _empty(operation)
+                # Woken as the time ran out: it looks once more below (and answers then).
             except asyncio.CancelledError:
                 # The client has gone: a task this poll was woken for goes to the next one.
-                if waiter.done():
+                if _woken(waiter):
                     self.waiters.wake_one(*key)
                 raise
             finally:
@@ -201,6 +206,11 @@ class Frontend:
                 # Nobody would receive the task: leave it for the next poller.
                 self.waiters.wake_one(*key)
                 return _empty(operation)
+
+
+def _woken(waiter: asyncio.Future[None]) -> bool:
+    """Whether a parked poll was woken (a task may wait for it), not cancelled."""
+    return waiter.done() and not waiter.cancelled()
 
 
 def _operation(target: str) -> str:
