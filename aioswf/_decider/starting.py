@@ -53,17 +53,10 @@ class Starting:
         if self.obj is not None or self._init_failed:
             return
         host = self.host
-        started = next((e for e in batch if e["eventType"] == "WorkflowExecutionStarted"), None)
+        started = self.read_info(batch)
         if started is None:
             raise CacheMiss(f"{host.describe}: history does not begin with the run's start")
         data = attrs(started)
-        self.info = info_from_started(
-            data,
-            timestamp(started),
-            domain=host.domain,
-            workflow_id=host.workflow_id,
-            run_id=host.run_id,
-        )
         with host.loop.step_at(timestamp(started), replaying=host.is_replaying):
             try:
                 self.obj = self._create(data.get("input"))
@@ -75,6 +68,22 @@ class Starting:
                 self.obj = None
                 self._init_failed = True
                 host.fail_run(as_failure(error))
+
+    def read_info(self, batch: Sequence[Event]) -> Event | None:
+        """Take :attr:`info` from the start event among ``batch``, running none of the
+        workflow's code (an attempt refused before it runs still answers where the run's
+        next task goes); the event, or ``None`` if ``batch`` does not hold it."""
+        started = next((e for e in batch if e["eventType"] == "WorkflowExecutionStarted"), None)
+        if started is not None:
+            host = self.host
+            self.info = info_from_started(
+                attrs(started),
+                timestamp(started),
+                domain=host.domain,
+                workflow_id=host.workflow_id,
+                run_id=host.run_id,
+            )
+        return started
 
     def _create(self, data: str | None) -> Any:
         cls = self.host.definition.cls

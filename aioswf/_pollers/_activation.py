@@ -111,6 +111,8 @@ class ThreadActivations:
     ) -> Activation:
         refusal = self.given_up.refusal(instance)
         if refusal is not None:
+            if instance.starting.info is None:  # a fresh instance: its answer names the
+                instance.starting.read_info(events)  # run's task list (sticky routing)
             return refused_answer(events, started, refusal)
         loop = asyncio.get_running_loop()
         job = self._pool.run_soon(loop, _activate, instance, events, started)

@@ -382,3 +382,30 @@ async def test_past_its_limit_of_given_up_threads_a_worker_runs_no_workflow_code
     finally:
         executor.shutdown()
         STOP_SWALLOWING.clear()
+
+
+async def test_a_worker_answers_the_attempts_it_refuses_and_routes_them_home(
+    local_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # With sticky routing on (the default), a refused attempt ran no code on a fresh
+    # instance: its answer still names the run's own task list.
+    options = DecisionWorkerOptions(deadlock_timeout=timedelta(seconds=0.2))
+    worker = Worker(
+        local_client, task_list="refuse", workflows=[SwallowsUntilStopped], decision_options=options
+    )
+    try:
+        async with worker:
+            handle = await local_client.start_workflow(
+                SwallowsUntilStopped.run, workflow_id="refused", task_list="refuse"
+            )
+            for _ in range(300):
+                if "still runs on a thread the worker gave up" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+            assert "still runs on a thread the worker gave up" in caplog.text
+            assert "failed in the worker" not in caplog.text
+            STOP_SWALLOWING.set()
+            assert await handle.result(timeout=timedelta(seconds=60)) == "stopped"
+    finally:
+        STOP_SWALLOWING.set()
+        STOP_SWALLOWING.clear()
