@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import weakref
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -189,15 +188,8 @@ class ActivityMachine:
             value = self.activities.host.converter.decode_result(self.definition.fn, result)
         except PayloadConversionError as error:
             self._settle(error)
-            return
-        # `_settle(result=value)`, in place: replay settles every activity of the history.
-        self.closed = True
-        activities = self.activities
-        activities.by_id.pop(self.activity_id, None)
-        if self.scheduled_id is not None:
-            activities.scheduled.machines.pop(self.scheduled_id, None)
-        if not self.future.done():
-            self.future.set_result(value)
+        else:
+            self._settle(result=value)
 
     def failed(self, data: Any) -> None:
         converter = self.activities.host.converter
@@ -264,9 +256,7 @@ class SingleAttempt(DeterministicFuture):
 
     def __init__(self, loop: WorkflowLoop, attempt: ActivityMachine) -> None:
         super().__init__(loop=loop)
-        # `loop.number(self)`, in place: the number the task would take, so that every later
-        # hash stays the same.
-        self._seq = next(loop._seq)
+        loop.number(self)  # the number the task would take: every later hash stays the same
         self._machine = attempt
         self._attempt = attempt.future
         self._started = False
@@ -280,9 +270,7 @@ class SingleAttempt(DeterministicFuture):
         # The task's first step matters only to a cancel that comes before it: its place
         # in the queue is kept, and the step queued there only then.
         self._workflow_loop = loop
-        # `loop.place()`, in place: once per activity of a replay.
-        behind = loop._ready[-1] if loop._ready else loop._running
-        self._place = weakref.ref(behind) if behind is not None else None
+        self._place = loop.place()
         self._start_queued = self._place is None
         if self._place is None:  # nothing to follow: queued now, as the task's would be
             loop.call_soon(self._start)

@@ -300,18 +300,15 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
 
     # --- driving -------------------------------------------------------------------------
 
-    def set_time(self, now: float) -> None:
-        """Move the clock to the current decision task's timestamp."""
-        self._now = max(self._now, now)
-
     def step_at(self, now: float, *, replaying: bool) -> _Step:
-        """:meth:`set_time` and :meth:`stepping` for a step of the run: one that re-runs a
-        decision task history records (``replaying``: errors it reports are not logged, and
-        the sandbox may leave part of its check to a later step) or decides a new one."""
+        """A step of the run at ``now`` (the decision task's timestamp; the clock never goes
+        back), as :meth:`stepping`: one that re-runs a decision task history records
+        (``replaying``: errors it reports are not logged, and the sandbox may leave part of
+        its check to a later step) or decides a new one."""
         if now > self._now:
             self._now = now
         self.silent = self.replaying = replaying
-        return self._step_block if not self._stepping else _Step(self, False)  # `stepping()`
+        return self.stepping()
 
     def stepping(self, *, evicting: bool = False) -> _Step:
         """Make this loop the running one while workflow code runs, then restore the host's.
