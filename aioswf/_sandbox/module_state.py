@@ -130,7 +130,7 @@ class StateWatch:
         self._gets = tuple(namespace.get for namespace, spots in groups for _ in spots)
         self._names = tuple(spot.name for spot in self._spots)
         self._missing = (_MISSING,) * len(self._spots)
-        self.reads = (self._gets, self._names, self._missing)
+        self._reads = (self._gets, self._names, self._missing)
         """What :func:`_lookup` is mapped over to read every watched value."""
 
     @property
@@ -153,7 +153,7 @@ class StateWatch:
 
     def values(self) -> tuple[Any, ...]:
         """The objects bound to the watched names now (:data:`_MISSING` for none)."""
-        return tuple(map(_lookup, *self.reads))
+        return tuple(map(_lookup, *self._reads))
 
     def snapshot(self) -> _Snapshot:
         """The values bound to the watched names, and what their containers hold."""
@@ -168,7 +168,7 @@ class StateWatch:
     def rebound(self, values: tuple[Any, ...]) -> bool:
         """Whether a watched name is bound to another object than in ``values`` (a
         snapshot's first part), in any way (lazily computed constants included)."""
-        return any(map(is_not, values, map(_lookup, *self.reads)))
+        return any(map(is_not, values, map(_lookup, *self._reads)))
 
     def change(self, before: _Snapshot, describe: str) -> NondeterminismError | None:
         """The error for what changed since ``before``, if anything did."""
@@ -278,8 +278,7 @@ class _Watching:
             and kind is None
             and self._batch is not None
             and self._found is None
-            # `StateWatch.rebound`, in place: once per replayed step.
-            and not any(map(is_not, self._before[0], map(_lookup, *watch.reads)))
+            and not watch.rebound(self._before[0])
         ):
             return
         self._close()
