@@ -349,10 +349,7 @@ class DataConverter:
         """The return value of ``fn`` from ``data``, typed by its return annotation."""
         if fn is None:
             return self.decode_payload(data, what="result")
-        try:  # `_result_of(fn)`, in place: replay decodes every activity result of the history
-            hint, what, validate = _function_result(getattr(fn, "__func__", fn))
-        except TypeError:
-            hint, what, validate = _result_of(fn)
+        hint, what, validate = _result_of(fn)
         if (
             self._plain_results
             and data
