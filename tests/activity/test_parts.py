@@ -92,6 +92,29 @@ def test_backoff_grows_to_its_cap_and_never_to_zero() -> None:
 heartbeat_tried = asyncio.Event()
 
 
+def _runner(fn: Any, transport: Any, options: ActivityWorkerOptions | None = None) -> TaskRunner:
+    """A runner of one task of the activity ``fn``, answering through ``transport``."""
+    definition = activity_definition(fn)
+    env = RunnerEnv(
+        transport=transport,
+        converter=DataConverter(),
+        domain="d",
+        task_list="t",
+        definitions={(definition.name, definition.version): definition},
+        options=options or ActivityWorkerOptions(),
+        executor=DaemonThreadPool(1),
+        registered=RegisteredDefaults(transport, "d"),
+    )
+    task = {
+        "taskToken": "token",
+        "activityId": "1",
+        "activityType": definition.swf_type(),
+        "workflowExecution": {"workflowId": "w", "runId": "r"},
+        "input": "[]",
+    }
+    return TaskRunner(env, task)
+
+
 class _BadHeartbeats:
     """A transport whose heartbeats fail with an error no SWF fault maps to."""
 
@@ -118,25 +141,7 @@ async def test_an_unexpected_heartbeat_error_fails_the_task() -> None:
     global heartbeat_tried
     heartbeat_tried = asyncio.Event()
     transport = _BadHeartbeats()
-    definition = activity_definition(beats)
-    env = RunnerEnv(
-        transport=transport,  # type: ignore[arg-type]
-        converter=DataConverter(),
-        domain="d",
-        task_list="t",
-        definitions={(definition.name, definition.version): definition},
-        options=ActivityWorkerOptions(),
-        executor=DaemonThreadPool(1),
-        registered=RegisteredDefaults(transport, "d"),  # type: ignore[arg-type]
-    )
-    task = {
-        "taskToken": "token",
-        "activityId": "1",
-        "activityType": definition.swf_type(),
-        "workflowExecution": {"workflowId": "w", "runId": "r"},
-        "input": "[]",
-    }
-    await TaskRunner(env, task).run()  # does not raise
+    await _runner(beats, transport).run()  # does not raise
     operations = [operation for operation, _ in transport.calls]
     assert operations == ["RecordActivityTaskHeartbeat", "RespondActivityTaskFailed"]
     assert transport.calls[-1][1]["reason"] == "ValueError"
@@ -171,28 +176,10 @@ async def test_a_finished_task_leaves_no_reference_cycle_behind(fn: Any) -> None
     # Freed as soon as it is done with, not by the garbage collector: a cycle per task
     # makes a busy worker's collections (full ones included) several times as frequent.
     transport = _Answers()
-    definition = activity_definition(fn)
-    env = RunnerEnv(
-        transport=transport,  # type: ignore[arg-type]
-        converter=DataConverter(),
-        domain="d",
-        task_list="t",
-        definitions={(definition.name, definition.version): definition},
-        options=ActivityWorkerOptions(heartbeat_ratio=0.0001),
-        executor=DaemonThreadPool(1),
-        registered=RegisteredDefaults(transport, "d"),  # type: ignore[arg-type]
-    )
-    task = {
-        "taskToken": "token",
-        "activityId": "1",
-        "activityType": definition.swf_type(),
-        "workflowExecution": {"workflowId": "w", "runId": "r"},
-        "input": "[]",
-    }
     gc.collect()
     gc.disable()
     try:
-        runner = TaskRunner(env, task)
+        runner = _runner(fn, transport, ActivityWorkerOptions(heartbeat_ratio=0.0001))
         await runner.run()
         assert transport.calls[-1] == "RespondActivityTaskCompleted"
         assert "RecordActivityTaskHeartbeat" in transport.calls or fn is beats_once_sync

@@ -144,31 +144,29 @@ def test_a_result_that_does_not_fit_names_the_function() -> None:
             converter.decode_result(counts, empty)
 
 
-@pytest.mark.parametrize("method", ["decode", "_validate", "decode_payload", "payload_json"])
-def test_a_result_goes_through_what_a_subclass_overrides(method: str) -> None:
-    seen: list[str] = []
+def _spying(method: str, seen: list[str]) -> DataConverter:
+    """A converter whose ``method`` is overridden by one that notes each call in ``seen``."""
     base = getattr(DataConverter, method)
 
     def spy(self: DataConverter, *args: object, **kwargs: object) -> object:
         seen.append(method)
         return base(self, *args, **kwargs)
 
-    subclass = type("Spying", (DataConverter,), {method: spy})
-    assert subclass().decode_result(counts, "3") == 3
+    converter: DataConverter = type("Spying", (DataConverter,), {method: spy})()
+    return converter
+
+
+@pytest.mark.parametrize("method", ["decode", "_validate", "decode_payload", "payload_json"])
+def test_a_result_goes_through_what_a_subclass_overrides(method: str) -> None:
+    seen: list[str] = []
+    assert _spying(method, seen).decode_result(counts, "3") == 3
     assert seen == [method]
 
 
 @pytest.mark.parametrize("method", ["encode", "encode_payload"])
 def test_arguments_go_through_what_a_subclass_overrides(method: str) -> None:
     seen: list[str] = []
-    base = getattr(DataConverter, method)
-
-    def spy(self: DataConverter, *args: object, **kwargs: object) -> object:
-        seen.append(method)
-        return base(self, *args, **kwargs)
-
-    subclass = type("Spying", (DataConverter,), {method: spy})
-    assert subclass().encode_args([1, "a"]) == DataConverter().encode_args([1, "a"])
+    assert _spying(method, seen).encode_args([1, "a"]) == DataConverter().encode_args([1, "a"])
     assert seen == [method]
 
 
